@@ -1,0 +1,35 @@
+# Developer entry points. CI runs `make lint` and `make test` (see .ci/run).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## run: embedded PostgreSQL + migrations + daemon, upload and API on http://127.0.0.1:8080 (Ctrl-C stops all)
+run: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run
+
+## test: the whole suite (ENERGY_TEST_DATABASE_URL=postgresql://... to use a server)
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## lint: ruff (lint + format check) and mypy --strict
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	-$(BIN)/energy-ingest devdb stop
+	rm -rf $(VENV) var build *.egg-info

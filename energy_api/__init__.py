@@ -1,0 +1,1 @@
+"""energy_api: the read-only HTTP API over the stored points and readings."""

@@ -1,0 +1,1 @@
+"""energy_ingest: receive building-automation trend reports and load them into PostgreSQL."""

@@ -1,0 +1,186 @@
+"""Settings: the one frozen object built from the environment (nothing else reads os.environ)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import zoneinfo
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from energy_ingest.errors import ConfigError
+
+T = TypeVar("T")
+
+MiB = 1024 * 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every knob of every energy process. Build it with `Settings.from_env()`."""
+
+    database_url: str | None = None
+    """libpq URL; None means the embedded development cluster under `pgdata_dir`."""
+    pgdata_dir: Path = Path("var/pgdata")
+    spool_dir: Path = Path("var/spool")
+    timezone: str = "America/Chicago"
+    max_upload_bytes: int = 64 * MiB
+    log_level: str = "INFO"
+    settle_seconds: float = 2.0
+    rescan_seconds: float = 60.0
+    upload_token: str | None = dataclasses.field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    api_max_rows: int = 100_000
+    statement_timeout_ms: int = 30_000
+    # Set by systemd, not by us: where to log and whom to notify.
+    journald: bool = False
+    notify_socket: str | None = None
+    watchdog_usec: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ENERGY_* variables; report every bad one in a single ConfigError."""
+        env = os.environ if env is None else env
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+
+        def take(var: str, field: str, convert: Callable[[str], T]) -> None:
+            raw = env.get(var)
+            if raw is None or raw.strip() == "":
+                return
+            try:
+                values[field] = convert(raw.strip())
+            except ValueError as exc:
+                problems.append(f"{var}={raw!r} {exc}")
+
+        take("ENERGY_DATABASE_URL", "database_url", _database_url)
+        take("ENERGY_PGDATA", "pgdata_dir", Path)
+        take("ENERGY_SPOOL_DIR", "spool_dir", Path)
+        take("ENERGY_TIMEZONE", "timezone", _timezone)
+        take("ENERGY_MAX_UPLOAD_BYTES", "max_upload_bytes", _positive_int)
+        take("ENERGY_LOG_LEVEL", "log_level", _log_level)
+        take("ENERGY_SETTLE_SECONDS", "settle_seconds", _non_negative_float)
+        take("ENERGY_RESCAN_SECONDS", "rescan_seconds", _positive_float)
+        take("ENERGY_UPLOAD_TOKEN", "upload_token", str)
+        take("ENERGY_CORS_ORIGINS", "cors_origins", _origins)
+        take("ENERGY_API_MAX_ROWS", "api_max_rows", _positive_int)
+        take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
+
+        values["journald"] = bool(env.get("JOURNAL_STREAM"))
+        values["notify_socket"] = env.get("NOTIFY_SOCKET") or None
+        take("WATCHDOG_USEC", "watchdog_usec", _positive_int)
+
+        if problems:
+            raise ConfigError(
+                "invalid configuration:\n  "
+                + "\n  ".join(problems)
+                + "\nFix the environment (or /etc/energy/<unit>.env) and start again."
+            )
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")) and "=" not in raw:
+        raise ValueError("is not a libpq URL; expected e.g. postgresql://energy@localhost/energy")
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = _zone_hint(raw)
+        raise ValueError(f"is not an IANA time zone; try {hint}") from None
+    return raw
+
+
+def _zone_hint(raw: str) -> str:
+    wanted = raw.replace(" ", "_").lower()
+    for name in sorted(zoneinfo.available_timezones()):
+        if name.lower().endswith("/" + wanted):
+            return name
+    return "America/Chicago"
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError("is not a whole number") from None
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = _non_negative_float(raw)
+    if value == 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be a finite number >= 0")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"is not a log level; use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(
+                f"has {origin!r}, which is not an origin like https://dash.example.edu"
+            )
+    return origins
+
+
+def configure_logging(settings: Settings) -> None:
+    """Human timestamps on a terminal; journald priority prefixes under systemd."""
+    handler = logging.StreamHandler()
+    if settings.journald:
+        handler.setFormatter(JournaldFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+
+
+class JournaldFormatter(logging.Formatter):
+    """`<N>message`: journald reads N as the syslog priority and adds its own timestamp."""
+
+    PRIORITY: ClassVar[dict[str, int]] = {
+        "DEBUG": 7,
+        "INFO": 6,
+        "WARNING": 4,
+        "ERROR": 3,
+        "CRITICAL": 2,
+    }
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record).replace("\n", "\n    ")
+        return f"<{self.PRIORITY.get(record.levelname, 6)}>{text}"

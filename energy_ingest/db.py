@@ -1,0 +1,29 @@
+"""Database connections: resolve the URL (server or embedded) and translate connection failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from energy_ingest.config import Settings
+from energy_ingest.embedded import EmbeddedPostgres
+from energy_ingest.errors import DatabaseUnavailable
+
+
+def database_url(settings: Settings) -> str:
+    """ENERGY_DATABASE_URL, or the embedded development cluster (started if need be)."""
+    if settings.database_url:
+        return settings.database_url
+    return EmbeddedPostgres(settings.pgdata_dir).ensure_running()
+
+
+def connect(conninfo: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(conninfo, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,55 @@
+"""The one exception hierarchy of energy_ingest; third-party errors are translated at the edges.
+
+EnergyError                 every error we raise on purpose; str() is the message for a human
+├── ConfigError             bad ENERGY_* variables (all listed at once)
+├── DatabaseUnavailable     PostgreSQL cannot be reached or failed transiently: retry later
+├── EmbeddedDatabaseError   the development cluster under ./var/pgdata cannot start
+├── MigrationError          a migration failed; the database is left at the previous version
+└── ParseError              a report cannot be parsed: carries file, line and what to do
+"""
+
+from __future__ import annotations
+
+
+class EnergyError(Exception):
+    """Base class: the message says what went wrong, where, and what to do."""
+
+
+class ConfigError(EnergyError):
+    pass
+
+
+class DatabaseUnavailable(EnergyError):
+    pass
+
+
+class EmbeddedDatabaseError(EnergyError):
+    pass
+
+
+class MigrationError(EnergyError):
+    pass
+
+
+class ParseError(EnergyError):
+    """A file that cannot be read as any report: `file line N: what — hint`."""
+
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, hint: str = ""):
+        self.file = file
+        self.line = line
+        self.message = message
+        self.hint = hint
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f" line {self.line}"
+        text = f"{where}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+    def with_file(self, file: str) -> ParseError:
+        """The same error, naming the file (parsers may not know it)."""
+        self.file = file
+        self.args = (self._text(),)
+        return self

@@ -1,0 +1,78 @@
+"""Versioned SQL migrations from energy_ingest/sql/, applied in order, each in its own transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import psycopg
+
+from energy_ingest.errors import MigrationError
+
+# pg_advisory_lock key: two `migrate` processes serialise instead of colliding.
+LOCK_KEY = 0x656E65726779  # "energy"
+NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available() -> list[Migration]:
+    found = []
+    for entry in resources.files("energy_ingest").joinpath("sql").iterdir():
+        match = NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migrations share a version number: {[m.name for m in found]}")
+    return found
+
+
+def pending(conn: psycopg.Connection[Any]) -> list[Migration]:
+    """Migrations not yet applied (all of them on an empty database)."""
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    applied: set[int] = set()
+    if exists and exists[0]:
+        applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    conn.rollback()
+    return [m for m in available() if m.version not in applied]
+
+
+def migrate(conn: psycopg.Connection[Any]) -> list[str]:
+    """Apply what is pending; return the names applied (empty when already up to date)."""
+    conn.autocommit = True
+    conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.autocommit = False
+        done = []
+        for migration in pending(conn):
+            try:
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())  # a multi-statement script, not a literal
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                        (migration.version, migration.name),
+                    )
+            except psycopg.Error as exc:
+                raise MigrationError(
+                    f"migration {migration.name} failed and was rolled back: {exc}"
+                ) from exc
+            done.append(migration.name)
+        return done
+    finally:
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

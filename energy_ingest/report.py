@@ -1,0 +1,98 @@
+"""What every format parser returns: report metadata plus the readings as a stream of tidy chunks.
+
+A parser reads the file once, lazily: `Report.chunks()` yields DataFrames of at most a few hundred
+thousand readings, so a loader can stream a year-long backfill without holding it in memory.
+Counts that depend on the data (missing cells, rejects, first/last timestamp) are complete once
+`chunks()` is exhausted.
+
+Each chunk has exactly these columns:
+
+    point  str                   point name exactly as written in the report
+    ts     datetime64[ns, UTC]   the instant (naive report times localised with the report's zone)
+    value  float64               the numeric value; NaN for enum readings
+    state  object (str | None)   the enum state label (e.g. "ON", "P2 LEAD"); None for numbers
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+COLUMNS = ("point", "ts", "value", "state")
+MISSING_KINDS = ("no_data", "data_loss", "blank", "error")
+
+
+@dataclass
+class PointInfo:
+    """What a report says about one point (a Siemens column, an ALC trend)."""
+
+    name: str
+    trend_definition: str | None = None
+    unit: str | None = None
+    description: str | None = None
+    location: str | None = None
+    # Filled while parsing: how many cells of each missing kind, and the enum labels seen in order.
+    missing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MISSING_KINDS, 0))
+    states: list[str] = field(default_factory=list)
+    values: int = 0
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A data row the parser could not use: 1-based physical line number and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class Report:
+    format: str  # "siemens-insight", "alc-wide", "alc-long"
+    source: str  # "siemens" or "alc"
+    points: dict[str, PointInfo]
+    interval: str | None = None  # as written, e.g. "15 Minutes"
+    interval_seconds: int | None = None
+    date_range: tuple[datetime, datetime] | None = None  # naive local, as written
+    footer: bool | None = None  # Siemens: was the End-of-Report footer seen? None: no such thing
+    reports: int = 1  # Siemens "append to file": reports found in the file
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rows: int = 0  # distinct timestamps seen
+    first_ts: pd.Timestamp | None = None
+    last_ts: pd.Timestamp | None = None
+    _chunks: Callable[[], Iterator[pd.DataFrame]] | None = field(default=None, repr=False)
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """Yield the readings; may be called once (the file is read as it goes)."""
+        if self._chunks is None:
+            raise RuntimeError("this report's readings were already consumed")
+        produce, self._chunks = self._chunks, None
+        yield from produce()
+
+    def table(self) -> pd.DataFrame:
+        """All readings in one DataFrame (tests and small files)."""
+        parts = list(self.chunks())
+        if not parts:
+            return empty_chunk()
+        return pd.concat(parts, ignore_index=True)
+
+    @property
+    def values(self) -> int:
+        return sum(p.values for p in self.points.values())
+
+    def missing_totals(self) -> dict[str, int]:
+        return {k: sum(p.missing[k] for p in self.points.values()) for k in MISSING_KINDS}
+
+
+def empty_chunk() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "point": pd.Series([], dtype=object),
+            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "value": pd.Series([], dtype="float64"),
+            "state": pd.Series([], dtype=object),
+        }
+    )

@@ -1,0 +1,85 @@
+"""The embedded development cluster: starts on a fresh directory, is reused, is shared by processes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from energy_ingest.embedded import EmbeddedPostgres
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fresh_dir() -> Iterator[Path]:
+    # Under the repository, not /tmp: in a root shell the server runs as `postgres`, which must
+    # be able to reach the directory (pytest's tmp dirs are private to root).
+    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
+    yield where / "pgdata"
+    EmbeddedPostgres(where / "pgdata").stop()
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def _pid(pgdata: Path) -> str:
+    return (pgdata / "postmaster.pid").read_text().splitlines()[0]
+
+
+def test_cluster_starts_on_a_fresh_directory_and_is_reused(fresh_dir: Path) -> None:
+    cluster = EmbeddedPostgres(fresh_dir)
+    assert not cluster.is_running()
+    url = cluster.ensure_running()
+    assert (fresh_dir / "PG_VERSION").exists()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("energy",)
+    first = _pid(fresh_dir)
+    assert EmbeddedPostgres(fresh_dir).ensure_running() == url
+    assert _pid(fresh_dir) == first  # reused, not restarted
+
+
+def test_cluster_restarts_after_a_stop_with_its_data(fresh_dir: Path) -> None:
+    cluster = EmbeddedPostgres(fresh_dir)
+    with psycopg.connect(cluster.ensure_running()) as conn:
+        conn.execute("CREATE TABLE kept (x int)")
+    cluster.stop()
+    assert not cluster.is_running()
+    with psycopg.connect(cluster.ensure_running()) as conn:
+        assert conn.execute("SELECT to_regclass('kept') IS NOT NULL").fetchone() == (True,)
+
+
+def test_a_second_process_connects_while_the_first_runs(fresh_dir: Path) -> None:
+    url = EmbeddedPostgres(fresh_dir).ensure_running()
+    with psycopg.connect(url) as first:
+        first.execute("CREATE TABLE shared (x int)")
+        first.commit()
+        code = (
+            "import sys, psycopg; from pathlib import Path;"
+            "from energy_ingest.embedded import EmbeddedPostgres;"
+            "u = EmbeddedPostgres(Path(sys.argv[1])).ensure_running();"
+            "c = psycopg.connect(u); c.execute('INSERT INTO shared VALUES (1)'); c.commit()"
+        )
+        subprocess.run([sys.executable, "-c", code, str(fresh_dir)], check=True, timeout=60)
+        assert first.execute("SELECT count(*) FROM shared").fetchone() == (1,)
+
+
+def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(fresh_dir: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path;"
+        "from energy_ingest.embedded import EmbeddedPostgres;"
+        "print(EmbeddedPostgres(Path(sys.argv[1])).ensure_running())"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(fresh_dir)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1]

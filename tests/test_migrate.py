@@ -1,0 +1,91 @@
+"""`energy-ingest migrate`: creates the schema, is idempotent, and tolerates a concurrent twin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+
+from energy_ingest.migrate import available, migrate
+
+TABLES = {"points", "readings", "files", "schema_migrations"}
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _cli(url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "ENERGY_DATABASE_URL": url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "energy_ingest.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_migrate_on_an_empty_database_creates_the_schema(empty_database_url: str) -> None:
+    assert _tables(empty_database_url) == set()
+    proc = _cli(empty_database_url, "migrate")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "applied 0001_schema.sql" in out
+    assert _tables(empty_database_url) >= TABLES
+
+
+def test_a_second_migrate_is_a_no_op(empty_database_url: str) -> None:
+    with psycopg.connect(empty_database_url) as conn:
+        first = migrate(conn)
+        second = migrate(conn)
+        count = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    assert first == [m.name for m in available()]
+    assert second == []
+    assert count == (len(available()),)
+    proc = _cli(empty_database_url, "migrate")
+    out, _ = proc.communicate(timeout=60)
+    assert "database is up to date" in out
+
+
+def test_two_concurrent_migrations_both_succeed_and_apply_each_once(
+    empty_database_url: str,
+) -> None:
+    procs = [_cli(empty_database_url, "migrate") for _ in range(2)]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    outs = "".join(out for out, _ in results)
+    for m in available():
+        assert outs.count(f"applied {m.name}") == 1
+    with psycopg.connect(empty_database_url) as conn:
+        rows = conn.execute(
+            "SELECT version, count(*) FROM schema_migrations GROUP BY version"
+        ).fetchall()
+    assert sorted(rows) == [(m.version, 1) for m in available()]
+
+
+def test_the_schema_enforces_the_data_model(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        pid = conn.execute(
+            "INSERT INTO points (source, name, kind, states) VALUES ('siemens', 'EV.HX2.ENA', 'enum', '{OFF,ON}') RETURNING id"
+        ).fetchone()
+        assert pid is not None
+        conn.execute("INSERT INTO readings VALUES (%s, '2018-11-29 00:00-06', 1)", (pid[0],))
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO readings VALUES (%s, '2018-11-29 06:00Z', 0)", (pid[0],))
+            raise AssertionError("the same instant twice must violate the primary key")
+        except psycopg.errors.UniqueViolation:
+            pass
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO points (source, name) VALUES ('siemens', 'EV.HX2.ENA')")
+            raise AssertionError("(source, name) must be unique")
+        except psycopg.errors.UniqueViolation:
+            pass
