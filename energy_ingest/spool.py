@@ -1,0 +1,120 @@
+"""The spool directory: its layout, safe names, and moves that never overwrite.
+
+<root>/.tmp/                               staging (same filesystem, so rename/link is atomic)
+<root>/incoming/<source>/...               drop zone; subfolders allowed
+<root>/archive/<source>/YYYY/MM/<name>     ingested files, kept forever
+<root>/failed/<source>/<name>              beside <name>.error (why, and how to retry)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+SOURCES = ("siemens", "alc")
+MAX_NAME_BYTES = 200
+# Names a file is given while still being written: left alone until renamed.
+TEMPORARY = re.compile(r"(^\.|~$|\.(part|tmp|crdownload|swp)$)", re.IGNORECASE)
+WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Spool:
+    root: Path
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / ".tmp"
+
+    def incoming(self, source: str) -> Path:
+        return self.root / "incoming" / source
+
+    def archive(self, source: str, when: datetime) -> Path:
+        return self.root / "archive" / source / f"{when:%Y}" / f"{when:%m}"
+
+    def failed(self, source: str) -> Path:
+        return self.root / "failed" / source
+
+    def ensure(self) -> None:
+        """Create every folder of the layout that is missing."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        for source in SOURCES:
+            self.incoming(source).mkdir(parents=True, exist_ok=True)
+            self.failed(source).mkdir(parents=True, exist_ok=True)
+            (self.root / "archive" / source).mkdir(parents=True, exist_ok=True)
+
+    def temp_path(self, prefix: str = "upload") -> Path:
+        return self.tmp / f"{prefix}-{uuid.uuid4().hex}.part"
+
+    def source_of(self, path: Path) -> str | None:
+        """`siemens` for <root>/incoming/siemens/any/depth/file.csv; None outside incoming/."""
+        try:
+            parts = path.relative_to(self.root / "incoming").parts
+        except ValueError:
+            return None
+        return parts[0] if len(parts) >= 2 and parts[0] in SOURCES else None
+
+
+def is_temporary(name: str) -> bool:
+    return bool(TEMPORARY.search(name))
+
+
+def place(src: Path, directory: Path, name: str) -> Path:
+    """Move `src` into `directory` as `name`, or `name-1`, `name-2`… — never over an existing file.
+
+    A hard link claims the target name atomically (it fails if the name exists, where rename
+    would silently replace); the source name is removed after. A crash in between leaves the
+    same bytes under both names, never none.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    for n in range(100_000):
+        candidate = name if n == 0 else (f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}")
+        target = directory / candidate
+        try:
+            os.link(src, target)
+        except FileExistsError:
+            continue
+        os.unlink(src)
+        fsync_dir(directory)
+        fsync_dir(src.parent)
+        return target
+    raise FileExistsError(f"no free name for {name} in {directory}")
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def safe_name(filename: str) -> str | None:
+    """A harmless base name for a client-supplied file name, or None if nothing usable is left.
+
+    Keeps the last path component (either slash style), drops control characters and NUL,
+    leading dots and spaces, and trims to MAX_NAME_BYTES keeping the extension.
+    """
+    base = re.split(r"[\\/]", filename)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = base.strip().lstrip(".").strip()
+    if not base or set(base) <= {"."}:
+        return None
+    if WINDOWS_RESERVED.match(base):
+        base = "_" + base
+    if len(base.encode()) > MAX_NAME_BYTES:
+        stem, dot, ext = base.rpartition(".")
+        ext = ext if dot and stem and len(ext.encode()) <= 16 else ""
+        room = MAX_NAME_BYTES - len(ext.encode()) - (1 if ext else 0)
+        stem = (stem if ext else base).encode()[:room].decode(errors="ignore")
+        base = f"{stem}.{ext}" if ext else stem
+    return base
