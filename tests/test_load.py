@@ -1,0 +1,208 @@
+"""The loader: one transaction per file, exact counts, later file wins, duplicates change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pandas as pd
+import psycopg
+import pytest
+
+from energy_ingest.load import Cancelled, FileInfo, load_report, record_failure
+from energy_ingest.report import PointInfo, Report
+
+
+def make_report(
+    rows: list[tuple[str, str, float | str]], chunk: int = 1000, **kw: object
+) -> Report:
+    """A report whose readings are `rows` of (point, ISO instant, number or state label)."""
+    frame = pd.DataFrame(
+        {
+            "point": [r[0] for r in rows],
+            "ts": pd.to_datetime([r[1] for r in rows], utc=True).astype("datetime64[ns, UTC]"),
+            "value": [float(r[2]) if not isinstance(r[2], str) else float("nan") for r in rows],
+            "state": [r[2] if isinstance(r[2], str) else None for r in rows],
+        }
+    )
+    points = {
+        name: PointInfo(name=name, trend_definition="15 minutes")
+        for name in dict.fromkeys(frame["point"])
+    }
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for start in range(0, len(frame), chunk):
+            yield frame.iloc[start : start + chunk].reset_index(drop=True)
+
+    report = Report(format="siemens-insight", source="siemens", points=points, _chunks=chunks)
+    for key, value in kw.items():
+        setattr(report, key, value)
+    return report
+
+
+def info(content: str, name: str = "boliou1_11-30-18_02-00.csv") -> FileInfo:
+    return FileInfo(
+        sha256=hashlib.sha256(content.encode()).hexdigest(),
+        name=name,
+        source="siemens",
+        size=len(content),
+    )
+
+
+def count(conn: psycopg.Connection[object], table: str) -> int:
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return int(row[0])
+
+
+DAY = [
+    ("BOLIOU.AHU1.SAT", "2018-11-29T06:00Z", 55.65),
+    ("BOLIOU.AHU1.SAT", "2018-11-29T06:15Z", 56.07),
+    ("BOLIOU.AHU1.SF.S", "2018-11-29T06:00Z", "OFF"),
+    ("BOLIOU.AHU1.SF.S", "2018-11-29T06:15Z", "ON"),
+    ("BOLIOU.HW.DPSP", "2018-11-29T06:00Z", -0.0),
+]
+
+
+def test_a_report_is_stored_with_its_points_readings_and_ledger_row(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        result = load_report(
+            conn, make_report(DAY, first_ts=pd.Timestamp("2018-11-29T06:00Z")), info("a")
+        )
+        assert (
+            result.status,
+            result.readings,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+        ) == (
+            "ingested",
+            5,
+            5,
+            0,
+            0,
+        )
+        points = conn.execute(
+            "SELECT name, kind, states, building FROM points ORDER BY name"
+        ).fetchall()
+        assert points == [
+            ("BOLIOU.AHU1.SAT", "number", [], "BOLIOU"),
+            ("BOLIOU.AHU1.SF.S", "enum", ["OFF", "ON"], "BOLIOU"),
+            ("BOLIOU.HW.DPSP", "number", [], "BOLIOU"),
+        ]
+        enum = conn.execute(
+            "SELECT r.value FROM readings r JOIN points p ON p.id = r.point_id WHERE p.name = 'BOLIOU.AHU1.SF.S' ORDER BY ts"
+        ).fetchall()
+        assert enum == [(0.0,), (1.0,)]
+        ledger = conn.execute(
+            "SELECT status, readings, inserted, first_ts IS NOT NULL FROM files"
+        ).fetchall()
+        assert ledger == [("ingested", 5, 5, True)]
+
+
+def test_a_byte_identical_file_is_a_duplicate_and_changes_nothing(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, make_report(DAY), info("same bytes"))
+        before = conn.execute("SELECT * FROM readings ORDER BY point_id, ts").fetchall()
+        again = load_report(
+            conn, make_report([(p, t, 1.0) for p, t, _ in DAY]), info("same bytes", "copy.csv")
+        )
+        assert again.status == "duplicate"
+        assert conn.execute("SELECT * FROM readings ORDER BY point_id, ts").fetchall() == before
+        assert conn.execute("SELECT count(*), max(duplicates_seen) FROM files").fetchone() == (1, 1)
+
+
+def test_an_overlapping_backfill_counts_unchanged_and_updated_and_the_later_file_wins(
+    database_url: str,
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, make_report(DAY), info("first"))
+        changed = [
+            *DAY[:3],
+            ("BOLIOU.AHU1.SF.S", "2018-11-29T06:15Z", "OFF"),
+            ("BOLIOU.HW.DPSP", "2018-11-29T06:00Z", 9.5),
+        ]
+        extra = [("BOLIOU.AHU1.SAT", "2018-11-29T06:30Z", 57.0)]
+        result = load_report(conn, make_report(changed + extra), info("second"))
+        assert (result.readings, result.inserted, result.updated, result.unchanged) == (6, 1, 2, 3)
+        assert len(result.changed_examples) == 2
+        value = conn.execute(
+            "SELECT value FROM readings r JOIN points p ON p.id = r.point_id WHERE p.name = 'BOLIOU.HW.DPSP'"
+        ).fetchone()
+        assert value == (9.5,)
+
+
+def test_the_same_instant_twice_in_one_file_keeps_the_later_value(database_url: str) -> None:
+    rows = [
+        ("P", "2024-01-01T00:00Z", 1.0),
+        ("P", "2024-01-01T00:00Z", 2.0),
+        ("P", "2024-01-01T00:15Z", 3.0),
+    ]
+    with psycopg.connect(database_url) as conn:
+        result = load_report(conn, make_report(rows), info("dup rows"))
+        assert (result.readings, result.inserted) == (2, 2)
+        assert conn.execute("SELECT value FROM readings ORDER BY ts").fetchall() == [(2.0,), (3.0,)]
+
+
+def test_chunks_are_streamed_within_one_transaction(database_url: str) -> None:
+    rows = [(f"P{i % 7}", "2024-01-01T00:00Z", float(i)) for i in range(7)]
+    rows = [
+        (
+            f"P{i % 7}",
+            (pd.Timestamp("2024-01-01T00:00Z") + pd.Timedelta(minutes=15 * (i // 7))).isoformat(),
+            float(i),
+        )
+        for i in range(700)
+    ]
+    with psycopg.connect(database_url) as conn:
+        result = load_report(conn, make_report(rows, chunk=64), info("chunked"))
+        assert (result.readings, result.inserted, result.points) == (700, 700, 7)
+        assert count(conn, "readings") == 700
+
+
+def test_a_file_that_fails_midway_leaves_no_trace(database_url: str) -> None:
+    calls = iter(range(100))
+    with psycopg.connect(database_url) as conn:
+        with pytest.raises(Cancelled):
+            load_report(
+                conn, make_report(DAY, chunk=2), info("half"), should_stop=lambda: next(calls) >= 1
+            )
+        assert (count(conn, "files"), count(conn, "readings"), count(conn, "points")) == (0, 0, 0)
+
+
+def test_a_retried_failed_file_replaces_its_failed_ledger_row(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        record_failure(conn, info("retry me"), "line 3: bad")
+        assert conn.execute("SELECT status, error FROM files").fetchall() == [
+            ("failed", "line 3: bad")
+        ]
+        result = load_report(conn, make_report(DAY), info("retry me"))
+        assert result.status == "ingested"
+        assert conn.execute("SELECT status, error, readings FROM files").fetchall() == [
+            ("ingested", None, 5)
+        ]
+
+
+def test_a_state_for_a_numeric_point_with_readings_is_skipped_not_stored(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, make_report([("P", "2024-01-01T00:00Z", 1.0)]), info("one"))
+        result = load_report(
+            conn,
+            make_report([("P", "2024-01-01T00:15Z", "ON"), ("P", "2024-01-01T00:30Z", 2.0)]),
+            info("two"),
+        )
+        assert (result.readings, result.skipped) == (1, 1)
+        assert conn.execute("SELECT kind, states FROM points").fetchall() == [("number", [])]
+
+
+def test_points_without_any_value_are_still_registered(database_url: str) -> None:
+    report = make_report(DAY)
+    report.points["BOLIOU.OLD.PT"] = PointInfo(
+        name="BOLIOU.OLD.PT", trend_definition="Error:  No trend definitions found."
+    )
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, report, info("with error point"))
+        row = conn.execute(
+            "SELECT kind, trend_definition FROM points WHERE name = 'BOLIOU.OLD.PT'"
+        ).fetchone()
+        assert row == ("number", "Error:  No trend definitions found.")
