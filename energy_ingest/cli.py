@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -12,8 +15,10 @@ import click
 from energy_ingest import db
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.embedded import EmbeddedPostgres
-from energy_ingest.errors import EnergyError
+from energy_ingest.errors import EnergyError, ParseError
+from energy_ingest.ingest import describe_file, parse_and_load, summary
 from energy_ingest.migrate import migrate as apply_migrations
+from energy_ingest.spool import SOURCES, Spool, is_temporary, place
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +85,158 @@ def devdb_stop(settings: Settings) -> None:
     """Stop the embedded cluster (its data stays in ./var/pgdata)."""
     EmbeddedPostgres(settings.pgdata_dir).stop()
     click.echo(f"stopped embedded PostgreSQL in {settings.pgdata_dir}")
+
+
+@main.command()
+@click.pass_obj
+@friendly
+def run(settings: Settings) -> None:
+    """Run the ingest daemon: watch the spool and load every complete file once.
+
+    Runs in the foreground (systemd Type=notify); SIGTERM or Ctrl-C stops it cleanly.
+    """
+    from energy_ingest.daemon import Daemon
+
+    sys.exit(Daemon(settings).run())
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--source", type=click.Choice(SOURCES), help="Expected source (the content decides).")
+@click.pass_obj
+@friendly
+def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> None:
+    """Load report files or folders directly (backfill), leaving them where they are.
+
+    Uses the same loader and ledger as the daemon: a file already ingested is a duplicate.
+    """
+    files = sorted(_expand(paths))
+    if not files:
+        raise click.ClickException("no report files found under " + ", ".join(map(str, paths)))
+    totals = {"ingested": 0, "duplicate": 0, "failed": 0}
+    readings = inserted = updated = 0
+    problems: list[str] = []
+    with (
+        db.connect(db.database_url(settings)) as conn,
+        click.progressbar(files, label="importing", file=sys.stderr, item_show_func=_name) as bar,
+    ):
+        for path in bar:
+            with open(path, "rb") as fp:
+                info = describe_file(fp, path, source or "siemens")
+                try:
+                    loaded = parse_and_load(conn, fp, info, tz=settings.timezone, hint=source)
+                except ParseError as exc:
+                    totals["failed"] += 1
+                    problems.append(str(exc.with_file(str(path))))
+                    continue
+            totals[loaded.result.status] += 1
+            readings += loaded.result.readings
+            inserted += loaded.result.inserted
+            updated += loaded.result.updated
+            logging.getLogger("energy_ingest.import").info(
+                "%s", summary(loaded, settings.timezone, str(path))
+            )
+    for problem in problems:
+        click.echo(f"failed: {problem}", err=True)
+    click.echo(
+        f"imported {len(files)} files: {totals['ingested']} ingested, {totals['duplicate']} duplicate, "
+        f"{totals['failed']} failed; {readings:,} readings ({inserted:,} new, {updated:,} changed)"
+    )
+    if problems:
+        sys.exit(1)
+
+
+def _expand(paths: tuple[Path, ...]) -> list[Path]:
+    found = []
+    for path in paths:
+        candidates = path.rglob("*") if path.is_dir() else [path]
+        found += [
+            p
+            for p in candidates
+            if p.is_file()
+            and not is_temporary(p.name)
+            and not p.name.endswith(".error")
+            and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+        ]
+    return found
+
+
+def _name(path: Path | None) -> str:
+    return path.name if path else ""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--last", default=10, show_default=True, help="How many recent files to show.")
+@click.pass_obj
+@friendly
+def status(settings: Settings, as_json: bool, last: int) -> None:
+    """Show the backlog, failed files, database reachability and the last files ingested."""
+    from energy_ingest.status import gather
+
+    info = gather(settings, last)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        database = info["database"]
+        click.echo(
+            f"database  {'reachable' if database['reachable'] else 'UNREACHABLE: ' + str(database['error'])}"
+        )
+        click.echo(f"spool     {info['spool']}")
+        click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
+        failed = ", ".join(f"{s} {n}" for s, n in info["failed"].items())
+        hint = (
+            "   (see failed/*/<name>.error; energy-ingest retry --all)"
+            if any(info["failed"].values())
+            else ""
+        )
+        click.echo(f"failed    {failed}{hint}")
+        if info["last_files"]:
+            click.echo("last files")
+        for f in info["last_files"]:
+            what = (
+                f"{f['readings']:,} readings ({f['inserted']:,} new, {f['updated']:,} changed)"
+                if f["status"] == "ingested"
+                else (f["error"] or "")
+            )
+            click.echo(
+                f"  {f['ingested_at'][:19]}  {f['status']:<8}  {f['source']:<7}  {f['name']}  {what}"
+            )
+    if not info["database"]["reachable"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Retry every failed file.")
+@click.pass_obj
+@friendly
+def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
+    """Move failed files back to incoming/ so the daemon tries them again."""
+    spool = Spool(settings.spool_dir)
+    failed = {
+        path.name: (source, path)
+        for source in SOURCES
+        if spool.failed(source).is_dir()
+        for path in spool.failed(source).iterdir()
+        if path.is_file() and not path.name.endswith(".error")
+    }
+    if not names and not everything:
+        raise click.UsageError("name the failed files to retry, or pass --all")
+    wanted = sorted(failed) if everything else list(names)
+    unknown = [n for n in wanted if n not in failed]
+    if unknown:
+        listing = ", ".join(sorted(failed)) or "none"
+        raise click.ClickException(
+            f"not in failed/: {', '.join(unknown)} (failed files: {listing})"
+        )
+    for name in wanted:
+        source, path = failed[name]
+        target = place(path, spool.incoming(source), name)
+        path.with_name(name + ".error").unlink(missing_ok=True)
+        click.echo(f"retrying {source}/{name} → incoming/{source}/{target.name}")
+    if not wanted:
+        click.echo("no failed files")
 
 
 if __name__ == "__main__":  # pragma: no cover

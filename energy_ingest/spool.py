@@ -81,12 +81,16 @@ def place(src: Path, directory: Path, name: str) -> Path:
         try:
             os.link(src, target)
         except FileExistsError:
+            if os.path.samefile(src, target):
+                break  # a crash came between link and unlink: finish that move
             continue
-        os.unlink(src)
-        fsync_dir(directory)
-        fsync_dir(src.parent)
-        return target
-    raise FileExistsError(f"no free name for {name} in {directory}")
+        break
+    else:
+        raise FileExistsError(f"no free name for {name} in {directory}")
+    os.unlink(src)
+    fsync_dir(directory)
+    fsync_dir(src.parent)
+    return target
 
 
 def fsync_dir(directory: Path) -> None:
