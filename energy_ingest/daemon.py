@@ -69,7 +69,8 @@ class _Handler(FileSystemEventHandler):
                 self.events.put((RESCAN, False))  # a whole folder dropped in
             return
         if event.event_type == "moved":
-            self.events.put((Path(os.fsdecode(event.dest_path)), True))
+            if event.dest_path:  # empty when a file was moved out of incoming/
+                self.events.put((Path(os.fsdecode(event.dest_path)), True))
         else:
             self.events.put((Path(os.fsdecode(event.src_path)), event.event_type == "closed"))
 
@@ -152,7 +153,14 @@ class Daemon:
         signal.signal(signal.SIGINT, request_stop)
 
     def _start_observer(self) -> None:
-        observer = Observer()
+        # Full events: a file renamed in from outside the watch (the upload's .tmp/) arrives as a
+        # move with a destination, which we know is complete, rather than as a bare "created".
+        try:
+            from watchdog.observers.inotify import InotifyObserver
+
+            observer: Any = InotifyObserver(generate_full_events=True)
+        except ImportError:  # not Linux: polling or another backend, without close events
+            observer = Observer()
         observer.schedule(_Handler(self.events), str(self.spool.root / "incoming"), recursive=True)
         observer.daemon = True
         observer.start()

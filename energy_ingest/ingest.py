@@ -19,6 +19,10 @@ from energy_ingest.load import FileInfo, LoadResult, load_report
 from energy_ingest.report import Report
 
 
+# Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
+CHUNK_ROWS = 2000
+
+
 @dataclass
 class Loaded:
     report: Report
@@ -63,7 +67,7 @@ def parse_and_load(
 def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report:
     """Parse (lazily) and take the file's source from its content, not its folder."""
     fp.seek(0)
-    report = parse(fp, name=info.name, tz=tz, hint=hint)
+    report = parse(fp, name=info.name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)
     info.source = report.source
     return report
 

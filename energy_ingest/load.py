@@ -10,21 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 
 from energy_ingest.report import PointInfo, Report
 
 log = logging.getLogger(__name__)
 
 MAX_STORED_REJECTS = 200
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds: binary COPY's timestamp zero
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
@@ -44,21 +47,14 @@ STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS energy_stage"
     " (point_id integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
 )
-UPSERT = """
-WITH up AS (
-    INSERT INTO readings AS r (point_id, ts, value)
-    SELECT point_id, ts, value FROM {source}
-    ON CONFLICT (point_id, ts) DO UPDATE SET value = EXCLUDED.value
-    WHERE r.value IS DISTINCT FROM EXCLUDED.value
-    RETURNING r.point_id, r.ts, (xmax = 0) AS inserted
+EXISTING = (
+    "COPY (SELECT point_id, ts, value FROM readings"
+    " WHERE point_id = ANY({pids}) AND ts BETWEEN {lo} AND {hi}) TO STDOUT WITH (FORMAT binary)"
 )
-SELECT count(*) FILTER (WHERE inserted),
-       count(*) FILTER (WHERE NOT inserted),
-       (SELECT array_agg(point_id::text || ' ' || ts::text)
-          FROM (SELECT point_id, ts FROM up WHERE NOT inserted LIMIT 3) e)
-FROM up
+UPDATE = """
+UPDATE readings r SET value = s.value FROM energy_stage s
+WHERE r.point_id = s.point_id AND r.ts = s.ts
 """
-DEDUPED = "(SELECT DISTINCT ON (point_id, ts) point_id, ts, value FROM energy_stage_seq ORDER BY point_id, ts, seq DESC) d"
 
 
 class Cancelled(Exception):
@@ -87,6 +83,7 @@ class LoadResult:
     unchanged: int = 0
     points: int = 0
     skipped: int = 0  # values that did not fit their point's kind (counted, warned)
+    repeated: int = 0  # the same (point, ts) again within the file: the later one was kept
     changed_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -113,10 +110,18 @@ def load_report(
         if seen:
             return LoadResult(status="duplicate", file_id=file_id)
         loader = _Loader(conn, report)
-        for chunk in report.chunks():
-            if should_stop():
-                raise Cancelled(f"stopped while loading {info.name}; it stays where it is")
-            loader.add(chunk)
+        # Parse and encode the next chunk while the database stores the previous one.
+        with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
+            in_flight: Future[None] | None = None
+            for chunk in report.chunks():
+                if should_stop():
+                    raise Cancelled(f"stopped while loading {info.name}; it stays where it is")
+                batch = loader.prepare(chunk)
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = writer.submit(loader.store, batch) if batch is not None else None
+            if in_flight is not None:
+                in_flight.result()
         loader.finish()
         result = loader.result(file_id)
         result.seconds = time.monotonic() - started
@@ -175,20 +180,77 @@ class _Loader:
         self.conn = conn
         self.report = report
         self.points: dict[str, _Point] = {}
-        self.inserted = self.updated = self.readings = self.skipped = 0
+        self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
         self.examples: list[str] = []
         conn.execute(STAGE)
 
-    def add(self, chunk: pd.DataFrame) -> None:
+    def prepare(self, chunk: pd.DataFrame) -> _Batch | None:
+        """Points registered, values encoded and de-duplicated (the later row wins)."""
         if chunk.empty:
-            return
+            return None
         self._ensure_points(chunk)
         pids, values, keep = self._encode(chunk)
         ts = chunk["ts"].to_numpy(dtype="datetime64[us]").view("int64")[keep]
         if not len(pids):
+            return None
+        later = _later_duplicates(pids, ts)
+        if later is not None:
+            self.duplicates += int(later.sum())
+            pids, ts, values = pids[~later], ts[~later], values[~later]
+        return _Batch(pids, ts, values)
+
+    def store(self, batch: _Batch) -> None:
+        """New values are copied straight into readings; changed ones updated; the rest counted."""
+        self.readings += len(batch.pids)
+        for attempt in range(3):
+            try:
+                with self.conn.transaction():
+                    self._merge(batch)
+                return
+            except pg_errors.UniqueViolation:
+                if attempt == 2:
+                    raise  # another loader keeps writing the same readings: retry the file later
+
+    def _merge(self, batch: _Batch) -> None:
+        stored = self._stored(batch)
+        if stored is None:
+            self._copy("readings", batch)
+            self.inserted += len(batch.pids)
             return
-        self._copy(pids, ts, values)
-        self._upsert(len(pids))
+        keys = pd.MultiIndex.from_arrays([batch.pids, batch.ts])
+        where = pd.MultiIndex.from_arrays([stored["pid"], stored["ts"]]).get_indexer(keys)
+        new = where < 0
+        old = stored["v"][where[~new]]
+        changed = np.zeros(len(batch.pids), dtype=bool)
+        changed[~new] = old != batch.values[~new]
+        if new.any():
+            self._copy("readings", batch.subset(new))
+            self.inserted += int(new.sum())
+        if changed.any():
+            if len(self.examples) < 3:
+                before = np.full(len(batch.pids), np.nan)
+                before[~new] = old
+                self.examples += self._describe(batch, before, changed)[: 3 - len(self.examples)]
+            self._copy("energy_stage", batch.subset(changed))
+            self.updated += self.conn.execute(UPDATE).rowcount
+            self.conn.execute("TRUNCATE energy_stage")
+
+    def _stored(self, batch: _Batch) -> np.ndarray | None:
+        """What readings already holds for these points over this time span (None: nothing)."""
+        query = sql.SQL(EXISTING).format(
+            pids=sql.Literal(np.unique(batch.pids).tolist()),
+            lo=sql.Literal(_from_us(int(batch.ts.min()))),
+            hi=sql.Literal(_from_us(int(batch.ts.max()))),
+        )
+        with self.conn.cursor().copy(query) as copy:
+            data = b"".join(bytes(block) for block in copy)
+        body = data[len(COPY_HEADER) : -len(COPY_TRAILER)]
+        if not body:
+            return None
+        rows = np.frombuffer(body, dtype=ROW)
+        out = np.empty(len(rows), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
+        out["pid"], out["ts"], out["v"] = rows["pid"], rows["ts"] + PG_EPOCH_US, rows["v"]
+        return out
 
     def finish(self) -> None:
         # Points the report names but that had no values at all (e.g. `Error:` definitions).
@@ -206,6 +268,7 @@ class _Loader:
             unchanged=self.readings - self.inserted - self.updated,
             points=len(self.points),
             skipped=self.skipped,
+            repeated=self.duplicates,
             changed_examples=self.examples,
         )
 
@@ -289,52 +352,47 @@ class _Loader:
             out[idx] = point.states.index(str(label))
         return out
 
-    def _copy(self, pids: np.ndarray, ts_us: np.ndarray, values: np.ndarray) -> None:
-        rows = np.empty(len(pids), dtype=ROW)
+    def _copy(self, table: str, batch: _Batch) -> None:
+        rows = np.empty(len(batch.pids), dtype=ROW)
         rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 4, 8, 8
-        rows["pid"] = pids
-        rows["ts"] = ts_us - PG_EPOCH_US
-        rows["v"] = values
-        with self.conn.cursor().copy(
-            "COPY energy_stage (point_id, ts, value) FROM STDIN WITH (FORMAT binary)"
-        ) as copy:
+        rows["pid"] = batch.pids
+        rows["ts"] = batch.ts - PG_EPOCH_US
+        rows["v"] = batch.values
+        query = f"COPY {table} (point_id, ts, value) FROM STDIN WITH (FORMAT binary)"
+        with self.conn.cursor().copy(query) as copy:
             copy.write(COPY_HEADER + rows.tobytes() + COPY_TRAILER)
 
-    def _upsert(self, staged: int) -> None:
-        try:
-            with self.conn.transaction():
-                counts = self.conn.execute(UPSERT.format(source="energy_stage")).fetchone()
-        except pg_errors.CardinalityViolation:
-            # The same (point, ts) twice in one chunk: the later row wins.
-            self.conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS energy_stage_seq ON COMMIT DELETE ROWS AS"
-                " SELECT 0::bigint AS seq, * FROM energy_stage WITH NO DATA"
-            )
-            self.conn.execute(
-                "INSERT INTO energy_stage_seq SELECT row_number() OVER (), * FROM energy_stage"
-            )
-            counts = self.conn.execute(UPSERT.format(source=DEDUPED)).fetchone()
-            distinct = self.conn.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT point_id, ts FROM energy_stage) s"
-            ).fetchone()
-            staged = distinct[0] if distinct else staged
-            self.conn.execute("TRUNCATE energy_stage_seq")
-        self.conn.execute("TRUNCATE energy_stage")
-        assert counts is not None
-        inserted, updated, examples = counts
-        self.inserted += inserted
-        self.updated += updated
-        self.readings += staged
-        if examples and len(self.examples) < 3:
-            self.examples.extend(self._describe(examples)[: 3 - len(self.examples)])
-
-    def _describe(self, examples: Iterable[str]) -> list[str]:
+    def _describe(self, batch: _Batch, before: np.ndarray, changed: np.ndarray) -> list[str]:
         by_id = {p.id: name for name, p in self.points.items()}
         out = []
-        for example in examples:
-            pid, _, ts = example.partition(" ")
-            out.append(f"{by_id.get(int(pid), pid)} at {ts}")
+        for i in np.flatnonzero(changed)[:3]:
+            when = _from_us(int(batch.ts[i])).isoformat()
+            out.append(
+                f"{by_id.get(int(batch.pids[i]))} at {when}: {before[i]:g} → {batch.values[i]:g}"
+            )
         return out
+
+
+@dataclass
+class _Batch:
+    pids: np.ndarray
+    ts: np.ndarray  # Unix microseconds
+    values: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> _Batch:
+        return _Batch(self.pids[mask], self.ts[mask], self.values[mask])
+
+
+def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
+    """A mask of rows whose (point, ts) comes again later in the batch, or None if all unique."""
+    keys = pd.MultiIndex.from_arrays([pids, ts]) if len(pids) else None
+    if keys is None or keys.is_unique:
+        return None
+    return np.asarray(keys.duplicated(keep="last"))
+
+
+def _from_us(us: int) -> datetime:
+    return UNIX_EPOCH + timedelta(microseconds=us)  # exact, unlike a float of seconds
 
 
 def _building(info: PointInfo, source: str) -> str | None:
@@ -351,6 +409,10 @@ def _complete_ledger_row(
 ) -> None:
     missing = report.missing_totals()
     warnings = list(report.warnings)
+    if result.repeated:
+        warnings.append(
+            f"{result.repeated} values repeated a point and time within the file; the later was kept"
+        )
     if result.skipped:
         warnings.append(f"{result.skipped} values did not fit their point's kind and were skipped")
     rejects = [{"line": r.line, "reason": r.reason} for r in report.rejects[:MAX_STORED_REJECTS]]
