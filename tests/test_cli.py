@@ -1,0 +1,134 @@
+"""The `energy-ingest` command line: import, status, retry, and help for every command."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from energy_ingest.cli import main
+from tests.reports import insight_report
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def run(database_url: str, spool_dir: Path):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, url: str = database_url) -> click.testing.Result:
+        env = {"ENERGY_DATABASE_URL": url, "ENERGY_SPOOL_DIR": str(spool_dir)}
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, command in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(command, click.Group):
+            out += _all_commands(command, (*prefix, name))
+    return out
+
+
+@pytest.mark.parametrize("command", _all_commands(main), ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert len(result.output.split("\n\n")[1].strip()) > 10  # a real description
+
+
+def test_import_loads_files_and_folders_and_leaves_them_in_place(
+    run, tmp_path: Path, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "backfill" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_bytes(insight_report(["X.P1", "X.P2"], datetime(2024, 1, 1), 10))
+    (folder / "b.csv").write_bytes(insight_report(["X.P1", "X.P2"], datetime(2024, 1, 2), 10))
+    (folder / ".hidden.csv").write_bytes(b"ignored")
+    sample = tmp_path / "boliou.csv"
+    sample.write_bytes((DATA / "boliou1_11-30-18_02-00.csv").read_bytes())
+    result = run("import", str(tmp_path / "backfill"), str(sample))
+    assert result.exit_code == 0, result.output
+    assert "imported 3 files: 3 ingested, 0 duplicate, 0 failed" in result.output
+    assert (folder / "a.csv").exists() and sample.exists()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM files WHERE status = 'ingested'").fetchone() == (
+            3,
+        )
+    again = run("import", str(folder / "a.csv"))
+    assert "0 ingested, 1 duplicate" in again.output
+
+
+def test_import_names_a_bad_file_and_exits_1(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "photo.csv"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    good = tmp_path / "good.csv"
+    good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    result = run("import", str(bad), str(good))
+    assert result.exit_code == 1
+    assert "1 ingested, 0 duplicate, 1 failed" in result.output
+    assert f"failed: {bad}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_import_with_the_database_down_says_so_without_a_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.csv"
+    good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    result = run("import", str(good), url="postgresql://postgres@127.0.0.1:1/nowhere")
+    assert result.exit_code == 1
+    assert "Error: cannot connect to PostgreSQL" in result.output
+
+
+def test_status_shows_backlog_failures_and_last_files(run, spool_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.csv"
+    good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    run("import", str(good))
+    (spool_dir / "incoming" / "siemens").mkdir(parents=True)
+    (spool_dir / "incoming" / "siemens" / "waiting.csv").write_text("x")
+    (spool_dir / "failed" / "alc").mkdir(parents=True)
+    (spool_dir / "failed" / "alc" / "bad.csv").write_text("x")
+    (spool_dir / "failed" / "alc" / "bad.csv.error").write_text("why")
+    human = run("status")
+    assert human.exit_code == 0, human.output
+    assert "database  reachable" in human.output
+    assert "backlog   siemens 1, alc 0" in human.output
+    assert "failed    siemens 0, alc 1" in human.output
+    assert "good.csv" in human.output and "4 readings (4 new, 0 changed)" in human.output
+    data = json.loads(run("status", "--json").output)
+    assert data["backlog"] == {"siemens": 1, "alc": 0}
+    assert data["failed"] == {"siemens": 0, "alc": 1}
+    assert data["database"]["reachable"] is True
+    assert data["last_files"][0]["name"] == "good.csv"
+
+
+def test_status_reports_an_unreachable_database_and_exits_1(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("status", url="postgresql://postgres@127.0.0.1:1/nowhere")
+    assert result.exit_code == 1
+    assert "database  UNREACHABLE" in result.output
+
+
+def test_retry_moves_failed_files_back_to_incoming(run, spool_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    failed = spool_dir / "failed" / "siemens"
+    failed.mkdir(parents=True)
+    for name in ("a.csv", "b.csv"):
+        (failed / name).write_text(name)
+        (failed / f"{name}.error").write_text("why")
+    one = run("retry", "a.csv")
+    assert one.exit_code == 0
+    assert (spool_dir / "incoming" / "siemens" / "a.csv").read_text() == "a.csv"
+    assert not (failed / "a.csv.error").exists()
+    unknown = run("retry", "nope.csv")
+    assert (
+        unknown.exit_code == 1
+        and "not in failed/: nope.csv (failed files: b.csv)" in unknown.output
+    )
+    rest = run("retry", "--all")
+    assert "retrying siemens/b.csv" in rest.output
+    assert list(failed.iterdir()) == []
+    assert run("retry").exit_code == 2
