@@ -167,7 +167,9 @@ def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> 
     _check_free_space(spool, request.content_length or 0)
 
     try:
-        form_token = _stream_parts(spool, boundary, limit, outcome)
+        form_token = _stream_parts(
+            spool, boundary, limit, outcome, settings if token_required else None
+        )
         if token_required:
             _check_token(settings, form_token)
         if not outcome.stored:
@@ -182,8 +184,13 @@ def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> 
         raise
 
 
-def _stream_parts(spool: Spool, boundary: bytes, limit: int, outcome: Outcome) -> str | None:
-    """Write every file part to its own temp file; return the `token` form field, if any."""
+def _stream_parts(
+    spool: Spool, boundary: bytes, limit: int, outcome: Outcome, check_token: Settings | None
+) -> str | None:
+    """Write every file part to its own temp file; return the `token` form field, if any.
+
+    With `check_token`, a token field is checked as soon as it ends (a wrong one stops the upload).
+    """
     parser = MultipartParser(boundary)
     stream = request.stream
     sink: _Sink | None = None
@@ -221,6 +228,8 @@ def _stream_parts(spool: Spool, boundary: bytes, limit: int, outcome: Outcome) -
                         sink = None
                     elif field_name == "token":
                         token = field_value.decode("utf-8", errors="replace")
+                        if check_token is not None:
+                            _check_token(check_token, token)
                     field_name = None
         try:
             parser.close()

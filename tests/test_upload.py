@@ -435,3 +435,14 @@ def test_with_a_token_configured_only_uploads_carrying_it_are_stored(
     else:
         assert len(token_server.files() - before) == 1
     assert TOKEN not in token_server.log_text()
+
+
+def test_a_wrong_token_field_stops_the_upload_before_any_file_is_written(
+    token_server: UploadServer,
+) -> None:
+    body = multipart(("token", None, b"wrong"), ("file", "early-401.csv", csv_bytes(500_000)))
+    reply = post(token_server, body)
+    assert reply.status_code == 401
+    time.sleep(0.2)
+    line = [x for x in token_server.log_text().splitlines() if ": 401 " in x][-1]
+    assert "; no file; " in line and "early-401" not in line
