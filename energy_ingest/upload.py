@@ -40,6 +40,9 @@ CHUNK = 64 * 1024
 SNIFF_BYTES = 4096
 FORM_OVERHEAD = 1024 * 1024  # multipart framing and small fields allowed on top of the file bytes
 MAX_FIELD_BYTES = 4096
+MAX_FILES = (
+    100  # file parts per request: each becomes a file, so tiny parts must not flood the spool
+)
 STALE_TEMP_SECONDS = 3600
 TEMP_PREFIX = "upload"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -212,6 +215,8 @@ def _stream_parts(
                     if event.filename is None:
                         field_name, field_value = event.name, bytearray()
                         continue
+                    if len(outcome.stored) >= MAX_FILES:
+                        raise UploadRejected(413, f"more than {MAX_FILES} files in one request")
                     sink = _Sink.open(spool, event.name, event.filename)
                     outcome.stored.append(sink.stored)
                 elif isinstance(event, PartData):

@@ -225,6 +225,11 @@ REJECTIONS = {
         "binary",
         multipart(("file", "good.csv", b"a,b\n"), ("file", "bad.csv", bytes(300))),
     ),
+    "too many files": (
+        413,
+        "more than 100 files",
+        multipart(*[("file", f"{i}.csv", b"a,b\n") for i in range(101)]),
+    ),
     "malformed multipart": (400, "malformed multipart", b"not multipart at all " * 5000),
     "cut short": (400, "incomplete", multipart(("file", "a.csv", b"a,b\n"))[:-30]),
 }
