@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError
@@ -106,6 +107,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     spool = Spool(settings.spool_dir)
     remove_stale_temps(spool)
     app.register_blueprint(_blueprint(settings, spool))
+
+    @app.errorhandler(HTTPException)
+    def plain_error(exc: HTTPException) -> Response:
+        """Flask's own 404/405 pages as one line of text, like every other answer here."""
+        reason = f"{exc.name}: {request.method} {request.path}"
+        if exc.code == 405:
+            reason += " (uploads are POST /upload/siemens or POST /upload/alc)"
+        return _reply(exc.code or 500, reason)
+
     return app
 
 

@@ -105,3 +105,26 @@ def test_the_test_client_sees_the_same_app(tmp_path: Path) -> None:
             }
         ]
     }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "text"),
+    [
+        (
+            "GET",
+            "/upload/siemens",
+            405,
+            "Method Not Allowed: GET /upload/siemens (uploads are POST",
+        ),
+        ("POST", "/upload/siemens/extra", 404, "Not Found: POST /upload/siemens/extra"),
+        ("GET", "/", 404, "Not Found: GET /"),
+    ],
+)
+def test_wrong_methods_and_paths_get_one_line_of_text_not_an_html_page(
+    tmp_path: Path, method: str, path: str, status: int, text: str
+) -> None:
+    client = create_app(Settings(spool_dir=tmp_path / "spool")).test_client()
+    reply = client.open(path, method=method)
+    assert reply.status_code == status
+    assert reply.mimetype == "text/plain"
+    assert reply.get_data(as_text=True).startswith(text)
