@@ -169,11 +169,11 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
 
 def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> None:
     """Stream the request's file parts into .tmp, check them all, then place them in incoming/."""
-    boundary = _boundary()
     token_required = settings.upload_token is not None
     if token_required and "Authorization" in request.headers:
         _check_token(settings, _bearer(request.headers["Authorization"]))
         token_required = False
+    boundary = _boundary()
     limit = settings.max_upload_bytes
     if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD:
         raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
