@@ -1,0 +1,524 @@
+"""The upload endpoint: a tiny Flask app that streams posted report files into the spool, nothing more.
+
+POST /upload/<siemens|alc>   multipart/form-data, any file part(s) → 200 `OK` once every file is
+                             fsynced and renamed into incoming/<source>/ (JSON with Accept: application/json)
+GET  /upload/                `upload service is running`
+GET  /upload/health          spool writable? free space?
+
+It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
+they arrive (energy_ingest.multipart) and written straight to spool/.tmp/, so memory use does not
+grow with the upload; nothing reaches incoming/ until the whole request was good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from energy_ingest.config import Settings, configure_logging
+from energy_ingest.errors import EnergyError
+from energy_ingest.multipart import MultipartError, MultipartParser, PartData, PartEnd, PartStart
+from energy_ingest.spool import SOURCES, Spool, fsync_dir, place, safe_name
+
+log = logging.getLogger("energy_ingest.upload")
+
+CHUNK = 64 * 1024
+SNIFF_BYTES = 4096
+FORM_OVERHEAD = 1024 * 1024  # multipart framing and small fields allowed on top of the file bytes
+MAX_FIELD_BYTES = 4096
+MAX_FILES = (
+    100  # file parts per request: each becomes a file, so tiny parts must not flood the spool
+)
+STALE_TEMP_SECONDS = 3600
+TEMP_PREFIX = "upload"
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+# (magic bytes at the start, what it is) — the uploader posts every file it finds in its folder.
+MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls / Office document"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"MZ", "a Windows program"),
+)
+MARKUP = re.compile(r"<\s*(!doctype|html|head|body|\?xml|!--|script|table|svg)\b", re.IGNORECASE)
+DELIMITERS = ",;\t|"
+ALLOWED_CONTROLS = frozenset(b"\t\n\r\f\x1a")
+
+
+class UploadRejected(EnergyError):
+    """A request we refuse: `status` is the HTTP status, str() the short reason for the client."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class ClientGone(EnergyError):
+    """The client stopped sending before the body was complete."""
+
+
+@dataclass
+class Stored:
+    """One received file part: in .tmp while being received, then placed under incoming/."""
+
+    field_name: str
+    filename: str
+    name: str
+    path: Path
+    size: int = 0
+    sha256: str = ""
+
+
+@dataclass
+class Outcome:
+    stored: list[Stored] = field(default_factory=list)
+    body_bytes: int = 0
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Flask app factory; gunicorn runs `energy_ingest.upload:create_app()` (settings from env)."""
+    if settings is None:
+        settings = Settings.from_env()
+        configure_logging(settings)
+    app = Flask(__name__)
+    spool = Spool(settings.spool_dir)
+    remove_stale_temps(spool)
+    app.register_blueprint(_blueprint(settings, spool))
+
+    @app.errorhandler(HTTPException)
+    def plain_error(exc: HTTPException) -> Response:
+        """Flask's own 404/405 pages as one line of text, like every other answer here."""
+        reason = f"{exc.name}: {request.method} {request.path}"
+        if exc.code == 405:
+            reason += " (uploads are POST /upload/siemens or POST /upload/alc)"
+        return _reply(exc.code or 500, reason)
+
+    return app
+
+
+def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
+    bp = Blueprint("upload", __name__, url_prefix="/upload")
+
+    @bp.get("/")
+    def index() -> Response:
+        return Response("upload service is running\n", mimetype="text/plain")
+
+    @bp.get("/health")
+    def health() -> Response:
+        status, body = spool_health(spool, settings.max_upload_bytes)
+        return Response(json.dumps(body) + "\n", status=status, mimetype="application/json")
+
+    @bp.post("/<source>")
+    def upload(source: str) -> Response:
+        started = time.monotonic()
+        outcome = Outcome()
+        try:
+            if source not in SOURCES:
+                raise UploadRejected(
+                    404, f"unknown source {source!r}; post to /upload/siemens or /upload/alc"
+                )
+            receive(settings, spool, source, outcome)
+        except UploadRejected as exc:
+            _log(source, exc.status, exc.reason, outcome, started)
+            _drain(outcome, settings)
+            return _reply(exc.status, exc.reason)
+        except ClientGone as exc:
+            _log(source, 400, str(exc), outcome, started)
+            return _reply(400, str(exc))
+        _log(source, 200, "stored", outcome, started)
+        if _wants_json():
+            files = [
+                {
+                    "field": s.field_name,
+                    "filename": s.filename,
+                    "name": s.path.name,
+                    "path": s.path.relative_to(spool.root).as_posix(),
+                    "bytes": s.size,
+                    "sha256": s.sha256,
+                }
+                for s in outcome.stored
+            ]
+            return Response(json.dumps({"stored": files}) + "\n", mimetype="application/json")
+        return Response("OK", mimetype="text/plain")
+
+    return bp
+
+
+def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> None:
+    """Stream the request's file parts into .tmp, check them all, then place them in incoming/."""
+    token_required = settings.upload_token is not None
+    if token_required and "Authorization" in request.headers:
+        _check_token(settings, _bearer(request.headers["Authorization"]))
+        token_required = False
+    boundary = _boundary()
+    limit = settings.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD:
+        raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
+    _check_free_space(spool, request.content_length or 0)
+
+    try:
+        form_token = _stream_parts(
+            spool, boundary, limit, outcome, settings if token_required else None
+        )
+        if token_required:
+            _check_token(settings, form_token)
+        if not outcome.stored:
+            raise UploadRejected(
+                400, "no file part in the form; send the report in a part named file"
+            )
+        _place_all(spool, source, outcome.stored)
+    except BaseException:
+        for stored in outcome.stored:
+            if stored.path.parent == spool.tmp:
+                _unlink(stored.path)
+        raise
+
+
+def _stream_parts(
+    spool: Spool, boundary: bytes, limit: int, outcome: Outcome, check_token: Settings | None
+) -> str | None:
+    """Write every file part to its own temp file; return the `token` form field, if any.
+
+    With `check_token`, a token field is checked as soon as it ends (a wrong one stops the upload).
+    """
+    parser = MultipartParser(boundary)
+    stream = request.stream
+    sink: _Sink | None = None
+    field_name: str | None = None
+    field_value = bytearray()
+    token: str | None = None
+    file_bytes = 0
+    try:
+        for chunk in _chunks(stream):
+            outcome.body_bytes += len(chunk)
+            if outcome.body_bytes > limit + FORM_OVERHEAD:
+                raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
+            try:
+                events = parser.feed(chunk)
+            except MultipartError as exc:
+                raise UploadRejected(400, f"malformed multipart body: {exc}") from None
+            for event in events:
+                if isinstance(event, PartStart):
+                    if event.filename is None:
+                        field_name, field_value = event.name, bytearray()
+                        continue
+                    if len(outcome.stored) >= MAX_FILES:
+                        raise UploadRejected(413, f"more than {MAX_FILES} files in one request")
+                    sink = _Sink.open(spool, event.name, event.filename)
+                    outcome.stored.append(sink.stored)
+                elif isinstance(event, PartData):
+                    if sink is not None:
+                        file_bytes += len(event.data)
+                        if file_bytes > limit:
+                            raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
+                        sink.write(event.data)
+                    elif field_name == "token" and len(field_value) <= MAX_FIELD_BYTES:
+                        field_value += event.data
+                elif isinstance(event, PartEnd):
+                    if sink is not None:
+                        sink.finish()
+                        sink = None
+                    elif field_name == "token":
+                        token = field_value.decode("utf-8", errors="replace")
+                        if check_token is not None:
+                            _check_token(check_token, token)
+                    field_name = None
+        try:
+            parser.close()
+        except MultipartError as exc:
+            raise ClientGone(f"upload incomplete: {exc}") from None
+    finally:
+        if sink is not None:
+            sink.abandon()
+    return token
+
+
+class _Sink:
+    """A temp file in .tmp/ receiving one part: sniffs its head, hashes, fsyncs on finish."""
+
+    def __init__(self, stored: Stored, fh: IO[bytes]) -> None:
+        self.stored = stored
+        self.fh = fh
+        self.head = bytearray()
+        self.sniffed = False
+        self.digest = hashlib.sha256()
+
+    @classmethod
+    def open(cls, spool: Spool, field_name: str, filename: str) -> _Sink:
+        if filename == "":
+            raise UploadRejected(400, f"part {field_name!r} has an empty file name")
+        name = safe_name(filename)
+        if name is None:
+            raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
+        path = spool.tmp / f"{TEMP_PREFIX}-{uuid.uuid4().hex}.part"
+        try:
+            spool.tmp.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "xb")  # noqa: SIM115 - closed by finish() or abandon()
+        except OSError as exc:
+            raise _storage_error(exc) from None
+        return cls(Stored(field_name, filename, name, path), fh)
+
+    def write(self, data: bytes) -> None:
+        self.stored.size += len(data)
+        if not self.sniffed:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self._sniff()
+        self.digest.update(data)
+        try:
+            self.fh.write(data)
+        except OSError as exc:
+            raise _storage_error(exc) from None
+
+    def finish(self) -> None:
+        if self.stored.size == 0:
+            raise UploadRejected(400, f"{self.stored.name} is empty")
+        if not self.sniffed:
+            self._sniff()
+        self.stored.sha256 = self.digest.hexdigest()
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+        except OSError as exc:
+            raise _storage_error(exc) from None
+
+    def abandon(self) -> None:
+        # The bytes are being thrown away; a failed flush changes nothing.
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        _unlink(self.stored.path)
+
+    def _sniff(self) -> None:
+        self.sniffed = True
+        problem = not_delimited_text(bytes(self.head))
+        if problem:
+            raise UploadRejected(
+                415, f"{self.stored.name} is {problem}, not a delimited text report (CSV)"
+            )
+
+
+def not_delimited_text(head: bytes) -> str | None:
+    """Why the first bytes of a file are not a delimited text report, or None if they may be one."""
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return what
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head[2:].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="ignore")
+    else:
+        if b"\x00" in head:
+            return "binary data"
+        body = head.removeprefix(b"\xef\xbb\xbf")
+        controls = sum(1 for b in body if (b < 0x20 and b not in ALLOWED_CONTROLS) or b == 0x7F)
+        if controls * 100 > len(body):
+            return "binary data"
+        text = body.decode("utf-8", errors="ignore")
+    if MARKUP.match(text.lstrip()):
+        return "an HTML/XML page"
+    if not any(d in text for d in DELIMITERS):
+        return "text without any delimiter (comma, semicolon, tab or |)"
+    return None
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """The body in chunks; a client that vanishes mid-body becomes ClientGone."""
+    while True:
+        try:
+            chunk = stream.read(CHUNK)
+        except Exception as exc:  # werkzeug ClientDisconnected, gunicorn NoMoreData, socket errors
+            raise ClientGone(f"client disconnected mid-upload ({type(exc).__name__})") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def _place_all(spool: Spool, source: str, stored: list[Stored]) -> None:
+    """Rename every temp file into incoming/<source>/; on failure take back the ones already there."""
+    placed: list[Path] = []
+    try:
+        for item in stored:
+            target = place(item.path, spool.incoming(source), item.name)
+            placed.append(target)
+            item.path = target
+    except OSError as exc:
+        for path in placed:
+            _unlink(path)
+        raise _storage_error(exc) from None
+
+
+def _storage_error(exc: OSError) -> UploadRejected:
+    log.error("spool write failed: %s", exc)
+    if exc.errno in NO_SPACE:
+        return UploadRejected(507, "the spool disk is full; try again later")
+    reason = exc.strerror or type(exc).__name__
+    return UploadRejected(503, f"the spool is not writable ({reason}); try again later")
+
+
+def _check_free_space(spool: Spool, needed: int) -> None:
+    try:
+        stat = os.statvfs(spool.root if spool.root.exists() else spool.root.parent)
+    except OSError:
+        return  # the write itself will say what is wrong
+    if needed and stat.f_bavail * stat.f_frsize < needed:
+        raise UploadRejected(507, "the spool disk is full; try again later")
+
+
+def spool_health(spool: Spool, max_upload_bytes: int) -> tuple[int, dict[str, object]]:
+    """(HTTP status, body): 200 if a file can be written to .tmp/ and an upload fits on disk."""
+    probe = spool.tmp / f"{TEMP_PREFIX}-health-{uuid.uuid4().hex}.part"
+    body: dict[str, object] = {"status": "ok", "writable": True}
+    try:
+        spool.tmp.mkdir(parents=True, exist_ok=True)
+        for source in SOURCES:
+            spool.incoming(source).mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        os.unlink(probe)
+        fsync_dir(spool.tmp)
+    except OSError as exc:
+        _unlink(probe)
+        return 503, {"status": "error", "writable": False, "error": exc.strerror or str(exc)}
+    stat = os.statvfs(spool.tmp)
+    free = stat.f_bavail * stat.f_frsize
+    body["free_bytes"] = free
+    body["max_upload_bytes"] = max_upload_bytes
+    if free < max_upload_bytes:
+        body["status"] = "low on space"
+        return 507, body
+    return 200, body
+
+
+def remove_stale_temps(spool: Spool) -> None:
+    """Remove upload temp files nobody has written to for an hour (a worker killed mid-upload)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    try:
+        entries = list(spool.tmp.glob(f"{TEMP_PREFIX}-*.part"))
+    except OSError:
+        return
+    for path in entries:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                log.info("removed stale upload temp file %s", path.name)
+        except OSError:
+            pass  # gone already, or not ours to remove: the next start tries again
+
+
+def _boundary() -> bytes:
+    if request.mimetype != "multipart/form-data":
+        got = request.mimetype or "no Content-Type"
+        raise UploadRejected(
+            400, f"expected multipart/form-data with the report in a part named file, got {got}"
+        )
+    boundary = request.mimetype_params.get("boundary", "")
+    if not boundary:
+        raise UploadRejected(400, "multipart/form-data without a boundary")
+    return boundary.encode("latin-1", errors="replace")
+
+
+def _bearer(header: str) -> str:
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _check_token(settings: Settings, given: str | None) -> None:
+    expected = settings.upload_token or ""
+    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise UploadRejected(
+            401, "missing or wrong upload token (Authorization: Bearer … or form field token)"
+        )
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/plain", "application/json"])
+    return best == "application/json"
+
+
+def _reply(status: int, reason: str) -> Response:
+    if _wants_json():
+        return Response(
+            json.dumps({"error": reason}) + "\n", status=status, mimetype="application/json"
+        )
+    return Response(reason + "\n", status=status, mimetype="text/plain")
+
+
+def _drain(outcome: Outcome, settings: Settings) -> None:
+    """Read (and drop) the rest of a refused body, up to a bound, so the client sees our answer.
+
+    Closing a socket with unread data makes the kernel reset the connection, and a client still
+    sending would lose the response. Beyond the bound we stop and let the connection drop.
+    """
+    budget = settings.max_upload_bytes + FORM_OVERHEAD - outcome.body_bytes
+    length = request.content_length
+    if length is not None and length - outcome.body_bytes > budget:
+        return
+    try:
+        stream = request.stream
+        while budget > 0:
+            chunk = stream.read(min(CHUNK, budget))
+            if not chunk:
+                return
+            budget -= len(chunk)
+    except Exception:  # the client is gone; there is nobody left to tell
+        return
+
+
+def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:
+    files = (
+        ", ".join(
+            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes)"
+            if status == 200
+            else f"{_printable(s.filename)} ({s.size} bytes)"
+            for s in outcome.stored
+        )
+        or "no file"
+    )
+    level = logging.INFO if status == 200 else logging.WARNING
+    log.log(
+        level,
+        "upload %s from %s: %d %s; %s; %d body bytes in %.2fs",
+        source,
+        request.remote_addr,
+        status,
+        result,
+        files,
+        outcome.body_bytes,
+        time.monotonic() - started,
+    )
+
+
+def _printable(text: str) -> str:
+    """A client-supplied string made safe for one log line (no newlines, bounded length)."""
+    shown = ascii(text[:120])
+    return shown if len(text) <= 120 else shown[:-1] + "…'"
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.error("could not remove %s: %s", path, exc)
