@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,6 +16,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from energy_ingest.config import Settings
 from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.migrate import migrate
+from tests.helpers import Daemon
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -87,3 +88,18 @@ def settings(database_url: str, spool_dir: Path) -> Settings:
     return Settings(
         database_url=database_url, spool_dir=spool_dir, settle_seconds=0.2, rescan_seconds=1.0
     )
+
+
+@pytest.fixture
+def daemons(database_url: str, spool_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+
+    def start(url: str = database_url, **env: str) -> Daemon:
+        d = Daemon(url, spool_dir, tmp_path / f"daemon{len(started)}.log", **env).start()
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        if d.proc and d.proc.poll() is None:
+            d.kill()

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from energy_ingest.cli import main
-from tests.reports import insight_report
+from tests.helpers import insight_report
 
 DATA = Path(__file__).parent / "data"
 

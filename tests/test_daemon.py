@@ -5,98 +5,15 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
-import pytest
-
-from tests.reports import PgProxy, insight_report
+from tests.helpers import Daemon, PgProxy, files_under, insight_report, scalar, wait_until
 
 DATA = Path(__file__).parent / "data"
-
-
-def wait_until(
-    predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def files_under(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
-
-
-def scalar(url: str, query: str) -> object:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
-    assert row is not None
-    return row[0]
-
-
-class Daemon:
-    """`energy-ingest run` in a subprocess; its log goes to a file the test can read."""
-
-    def __init__(self, url: str, spool: Path, log: Path, **env: str):
-        self.env = {
-            **os.environ,
-            "ENERGY_DATABASE_URL": url,
-            "ENERGY_SPOOL_DIR": str(spool),
-            "ENERGY_SETTLE_SECONDS": "0.5",
-            "ENERGY_RESCAN_SECONDS": "1",
-            **env,
-        }
-        self.env.pop("JOURNAL_STREAM", None) if "JOURNAL_STREAM" not in env else None
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Daemon:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "energy_ingest.cli", "run"],
-                env=self.env,
-                stdout=out,
-                stderr=out,
-            )
-        return self
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-
-    def terminate(self, timeout: float = 20) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@pytest.fixture
-def daemons(database_url: str, spool_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
-    started: list[Daemon] = []
-
-    def start(url: str = database_url, **env: str) -> Daemon:
-        d = Daemon(url, spool_dir, tmp_path / f"daemon{len(started)}.log", **env).start()
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        if d.proc and d.proc.poll() is None:
-            d.kill()
 
 
 def drop(spool: Path, name: str, content: bytes, source: str = "siemens") -> Path:
