@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from energy_ingest import db
+from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.errors import EnergyError
@@ -80,6 +81,9 @@ def devdb_stop(settings: Settings) -> None:
     """Stop the embedded cluster (its data stays in ./var/pgdata)."""
     EmbeddedPostgres(settings.pgdata_dir).stop()
     click.echo(f"stopped embedded PostgreSQL in {settings.pgdata_dir}")
+
+
+main.add_command(check)
 
 
 if __name__ == "__main__":  # pragma: no cover

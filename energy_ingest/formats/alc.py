@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally
+from energy_ingest.formats.cells import Seen, Tally, block_size
 from energy_ingest.formats.source import Lines, show
 from energy_ingest.formats.timestamps import WITH_ISO, Localizer, choose_format, parse_with
 from energy_ingest.formats.timestamps import looks_like_timestamp as _looks_like_timestamp
@@ -189,6 +189,7 @@ class AlcReader:
         localizer = Localizer(self.tz)
         repeats = 0
         block: list[tuple[int, list[str]]] = []
+        block_rows = block_size(self.chunk_rows, lay.width)
         for number, record in self._records():
             if number <= lay.header_line:
                 continue
@@ -203,7 +204,7 @@ class AlcReader:
                     )
                     continue
             block.append((number, record))
-            if len(block) >= self.chunk_rows:
+            if len(block) >= block_rows:
                 frame, r = self._block(block, localizer, seen_ts, seen_keys)
                 repeats += r
                 block = []

@@ -13,7 +13,13 @@ IntArray = npt.NDArray[np.int64]
 
 _KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
 _MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
+CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
 LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
+
+
+def block_size(chunk_rows: int, width: int) -> int:
+    """Rows per chunk: at most chunk_rows, fewer for very wide reports."""
+    return max(1, min(chunk_rows, CELL_BUDGET // max(1, width)))
 
 
 def classify(text: str) -> tuple[int, str]:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally
+from energy_ingest.formats.cells import Seen, Tally, block_size
 from energy_ingest.formats.source import Lines
 from energy_ingest.formats.timestamps import COMBINED, Localizer, choose_format, parse_with
 from energy_ingest.report import PointInfo, Reject, Report
@@ -316,6 +316,7 @@ class SiemensReader:
             rows: list[str] = []
             numbers: list[int] = []
             width, delimiter = section.width, section.delimiter
+            block_rows = block_size(self.chunk_rows, width)
             blank = f" {delimiter}\"'"
             for line in lines:
                 n = lines.number
@@ -334,7 +335,7 @@ class SiemensReader:
                         continue
                 rows.extend(fields)
                 numbers.append(n)
-                if len(numbers) >= self.chunk_rows:
+                if len(numbers) >= block_rows:
                     frame, r = self._block(section, localizer, seen, rows, numbers)
                     repeats += r
                     rows, numbers = [], []
