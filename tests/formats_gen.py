@@ -86,4 +86,7 @@ def expected(names: list[str], utc: list[pd.Timestamp], cells: list[list[str]]) 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({"point": object, "value": "float64", "state": object})
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.as_unit("ns")
+    frame["state"] = pd.Series(
+        [s if isinstance(s, str) else None for s in frame["state"]], index=frame.index, dtype=object
+    )
     return frame.sort_values(["point", "ts"], kind="stable").reset_index(drop=True)
