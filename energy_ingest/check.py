@@ -23,7 +23,9 @@ def files_in(paths: tuple[Path, ...]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
+                if child.is_file() and not any(
+                    p.startswith(".") for p in child.relative_to(path).parts
+                ):
                     yield child
         else:
             yield path
@@ -93,13 +95,13 @@ def human(summary: dict[str, Any], report: Report | None) -> list[str]:
 
 
 @click.command()
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
 @click.option("--tz", default=None, help="Time zone of the reports [default: ENERGY_TIMEZONE].")
 @click.pass_obj
-def check(settings: Settings | None, paths: tuple[Path, ...], as_json: bool, tz: str | None) -> None:
+def check(
+    settings: Settings | None, paths: tuple[Path, ...], as_json: bool, tz: str | None
+) -> None:
     """Parse reports (files or folders, recursively) without a database; exit 1 if any would fail."""
     zone_name = tz or (settings.timezone if settings else "America/Chicago")
     try:

@@ -28,13 +28,17 @@ class Variant:
     definitions: dict[str, str] = field(default_factory=dict)
 
 
+def slices(rows: int, reports: int) -> list[tuple[int, int]]:
+    """Row ranges of the appended reports."""
+    per = max(1, -(-rows // reports)) if rows else 1
+    return [(i, min(i + per, rows)) for i in range(0, max(rows, 1), per)][:reports]
+
+
 def insight(names: list[str], times: list[datetime], cells: list[list[str]], v: Variant) -> bytes:
     """One report per slice of rows; cells[r][p] is the text of point p at times[r]."""
     lines: list[list[str]] = []
     n = len(names)
-    per = max(1, -(-len(times) // v.reports)) if times else 1
-    slices = [(i, min(i + per, len(times))) for i in range(0, max(len(times), 1), per)][: v.reports]
-    for start, end in slices:
+    for start, end in slices(len(times), v.reports):
         lines.append([KEY])
         for p, name in enumerate(names, 1):
             definition = v.definitions.get(name, "15 minutes")
@@ -57,10 +61,7 @@ def insight(names: list[str], times: list[datetime], cells: list[list[str]], v: 
     for i, line in enumerate(lines):
         if v.pad and line != [FOOTER]:
             line = line + [""] * (width - len(line))
-        if v.quoted:
-            text = v.delimiter.join(f'"{f}"' for f in line)
-        else:
-            text = v.delimiter.join(line)
+        text = v.delimiter.join(f'"{f}"' for f in line) if v.quoted else v.delimiter.join(line)
         last = i == len(lines) - 1
         out.append(text + ("" if last and not v.footer else v.newline))
     data = "".join(out).encode(v.encoding)

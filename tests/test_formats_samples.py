@@ -113,7 +113,9 @@ def test_reccntr_values_are_mapped_to_the_right_points_and_times() -> None:
     report = parse((DATA / name).read_bytes(), name=name)
     assert report.interval == "15 Minutes"
     assert report.interval_seconds == 900
-    assert report.points["RECCNTR.STMFLOW"].trend_definition == "Error:  Point not found in database."
+    assert (
+        report.points["RECCNTR.STMFLOW"].trend_definition == "Error:  Point not found in database."
+    )
     table = report.table().set_index(["point", "ts"])
     first = pd.Timestamp("2017-08-18 05:00", tz="UTC")
     assert table.loc[("RECCNTR.AH1.CCV", first), "value"] == 0.0
@@ -126,7 +128,7 @@ def test_reccntr_values_are_mapped_to_the_right_points_and_times() -> None:
 def test_evans_excel_resave_keeps_the_enum_point_and_reformatted_numbers() -> None:
     name = "REAL_siemens_insight_EvansTestFile_excel_resaved_BOM_CR.csv"
     report = parse((DATA / name).read_bytes(), name=name)
-    assert list(report.points)[0] == "CMC.328.RT"  # BOM stripped
+    assert next(iter(report.points)) == "CMC.328.RT"  # BOM stripped
     table = report.table()
     sp = table[table["point"] == "CMC.328.SP"]
     assert sp["state"].tolist() == ["ON"] * 5

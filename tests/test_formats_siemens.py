@@ -48,7 +48,7 @@ def lines(text: str) -> bytes:
 def test_1_a_utf8_bom_is_stripped_and_cp1252_bytes_fall_back_with_a_warning() -> None:
     data = insight(["AHU°F", *NAMES[1:]], TIMES, CELLS, Variant(encoding="cp1252"))
     report = parse(data)
-    assert list(report.points)[0] == "AHU°F"
+    assert next(iter(report.points)) == "AHU°F"
     assert any("cp1252" in w for w in report.warnings)
     bom = parse(insight(NAMES, TIMES, CELLS, Variant(bom=True)))
     assert list(bom.points) == NAMES
@@ -117,7 +117,9 @@ def test_6_point_names_are_kept_as_written_and_the_definition_is_the_last_field(
         names[2]: "Error:  Point not found in database.",
     }
     cells = [["1", "2", "No Data"]] * 2
-    report = parse(insight(names, TIMES[:2], cells, Variant(five_fields=True, definitions=definitions)))
+    report = parse(
+        insight(names, TIMES[:2], cells, Variant(five_fields=True, definitions=definitions))
+    )
     assert list(report.points) == names
     for name in names:
         assert report.points[name].trend_definition == definitions[name]
@@ -240,7 +242,9 @@ def test_11_each_date_and_time_format_is_read(date_format: str, time_format: str
 def test_11_one_date_format_is_chosen_per_file_so_day_month_is_not_guessed_per_row() -> None:
     # 13/1 only fits D/M: the whole file is D/M, so 2/1 is 2 January, not 1 February
     times = [datetime(2024, 1, 2), datetime(2024, 1, 13)]
-    data = insight(NAMES[:1], times, [["1"], ["2"]], Variant(date_format="{d.day}/{d.month}/{d.year}"))
+    data = insight(
+        NAMES[:1], times, [["1"], ["2"]], Variant(date_format="{d.day}/{d.month}/{d.year}")
+    )
     assert table_of(data)["ts"].tolist() == [utc(t) for t in times]
 
 
@@ -267,7 +271,9 @@ def test_12_spring_forward_times_that_do_not_exist_are_rejected_with_the_reason(
     table = report.table()
     assert len(table) == 4  # 01:30, 01:45, 03:00, 03:15
     assert [r.line for r in report.rejects] == [10, 11, 12, 13]
-    assert report.rejects[0].reason == "nonexistent local time 2024-03-10 02:00:00 in America/Chicago"
+    assert (
+        report.rejects[0].reason == "nonexistent local time 2024-03-10 02:00:00 in America/Chicago"
+    )
     assert all(r.reason.startswith("nonexistent local time 2024-03-10 02:") for r in report.rejects)
 
 
@@ -298,7 +304,9 @@ def test_13_a_column_mixing_numbers_and_labels_keeps_both_and_warns() -> None:
 
 def test_14_an_all_missing_error_point_is_kept_and_reported() -> None:
     definitions = {"DEAD": "Error:  No trend definitions found."}
-    report = parse(insight(["LIVE", "DEAD"], TIMES, [["1", "No Data"]] * 4, Variant(definitions=definitions)))
+    report = parse(
+        insight(["LIVE", "DEAD"], TIMES, [["1", "No Data"]] * 4, Variant(definitions=definitions))
+    )
     report.table()
     assert report.points["DEAD"].values == 0
     assert report.points["DEAD"].missing["no_data"] == 4
@@ -376,11 +384,18 @@ def test_a_wrong_folder_hint_is_a_warning_not_an_error() -> None:
         (b"PK\x03\x04\x00\x00binary", "binary"),
         (b"<!DOCTYPE html><html><body>Login</body></html>", "HTML"),
         (b"a,b,c\n1,2,3\n", "not a recognised report"),
-        (lines(f'"{KEY}"\n"Point_1:","A","","15 minutes"\n"<>Date","Time","Point_1"\n"someday","x","1"\n'), "not in any known date/time format"),
+        (
+            lines(
+                f'"{KEY}"\n"Point_1:","A","","15 minutes"\n"<>Date","Time","Point_1"\n"someday","x","1"\n'
+            ),
+            "not in any known date/time format",
+        ),
     ],
     ids=["empty", "blank-lines", "zip", "html", "unknown-csv", "bad-dates"],
 )
-def test_unparseable_inputs_raise_parse_error_naming_file_and_line(data: bytes, message: str) -> None:
+def test_unparseable_inputs_raise_parse_error_naming_file_and_line(
+    data: bytes, message: str
+) -> None:
     with pytest.raises(ParseError) as err:
         report = parse(data, name="x.csv")
         report.table()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
@@ -30,7 +31,7 @@ KEY_MIX = np.int64(0x5BD1E995)
 
 def looks_like_timestamp(text: str) -> bool:
     text = text.strip()
-    return len(text) >= 6 and "/" in text or "-" in text[:11] and _looks_like_timestamp(text)
+    return (len(text) >= 6 and "/" in text) or ("-" in text[:11] and _looks_like_timestamp(text))
 
 
 def _ts_field(record: list[str]) -> int | None:
@@ -198,7 +199,9 @@ class AlcReader:
             if len(record) != lay.width:
                 if len(record) > lay.width and not any(record[lay.width :]):
                     record = record[: lay.width]
-                elif lay.kind == "wide" or len(record) <= max(lay.name_col, lay.value_col, lay.time_col):
+                elif lay.kind == "wide" or len(record) <= max(
+                    lay.name_col, lay.value_col, lay.time_col
+                ):
                     self.report.rejects.append(
                         Reject(number, f"row has {len(record)} fields, header has {lay.width}")
                     )
@@ -240,7 +243,7 @@ class AlcReader:
                 )
         naive = parse_with(texts, self._fmt)
         bad = np.isnat(naive)
-        pidx_rows: np.ndarray | None = None
+        pidx_rows: npt.NDArray[np.int64] | None = None
         if lay.kind == "long":
             pidx_rows = np.array(
                 [self.tally.point(r[lay.name_col]) if r[lay.name_col] else -1 for _, r in block],
@@ -260,7 +263,10 @@ class AlcReader:
         ts = utc[keep]
         seen_ts.add(ts)
         if ts.size:
-            first, last = pd.Timestamp(int(ts.min()), tz="UTC"), pd.Timestamp(int(ts.max()), tz="UTC")
+            first, last = (
+                pd.Timestamp(int(ts.min()), tz="UTC"),
+                pd.Timestamp(int(ts.max()), tz="UTC"),
+            )
             r = self.report
             r.first_ts = first if r.first_ts is None else min(r.first_ts, first)
             r.last_ts = last if r.last_ts is None else max(r.last_ts, last)

@@ -29,7 +29,15 @@ HEADER_POINT_RE = re.compile(r"^\s*Point_(\d+)\s*$")
 FOOTER_RE = re.compile(r"\*+\s*End of Report\s*\*+")
 INTERVAL_RE = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
 DELIM_RE = re.compile(r"""^["']?\s*Point_\d+:?\s*["']?([^\w\s"':])|^["']?\s*Point_\d+:?["']?(\t)""")
-UNIT_SECONDS = {"sec": 1, "second": 1, "min": 60, "minute": 60, "hr": 3600, "hour": 3600, "day": 86400}
+UNIT_SECONDS = {
+    "sec": 1,
+    "second": 1,
+    "min": 60,
+    "minute": 60,
+    "hr": 3600,
+    "hour": 3600,
+    "day": 86400,
+}
 MAX_PREAMBLE_LINES = 200_000
 
 
@@ -299,9 +307,7 @@ class SiemensReader:
         for s in self.sections:
             if not s.footer:
                 where = "" if len(self.sections) == 1 else f" (report {s.number})"
-                report.warnings.append(
-                    f"no End of Report footer{where} — file may be incomplete"
-                )
+                report.warnings.append(f"no End of Report footer{where} — file may be incomplete")
 
     # -- pass 2 ------------------------------------------------------------------------------
 
@@ -391,7 +397,10 @@ class SiemensReader:
         ts = utc[keep]
         repeats = seen.add(ts)
         if ts.size:
-            first, last = pd.Timestamp(int(ts.min()), tz="UTC"), pd.Timestamp(int(ts.max()), tz="UTC")
+            first, last = (
+                pd.Timestamp(int(ts.min()), tz="UTC"),
+                pd.Timestamp(int(ts.max()), tz="UTC"),
+            )
             r = self.report
             r.first_ts = first if r.first_ts is None else min(r.first_ts, first)
             r.last_ts = last if r.last_ts is None else max(r.last_ts, last)

@@ -25,7 +25,7 @@ def seekable(data: bytes | BinaryIO) -> BinaryIO:
             return data
     except (OSError, ValueError):
         pass
-    spool = tempfile.TemporaryFile()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned; closed when garbage-collected
     shutil.copyfileobj(data, spool, BLOCK)
     spool.seek(0)
     return spool

@@ -72,7 +72,9 @@ class Localizer:
         """UTC nanoseconds per row and {row index: reason} for nonexistent times (NaT rows: caller)."""
         index = pd.DatetimeIndex(naive)
         aware = index.tz_localize(self.zone, ambiguous="NaT", nonexistent="NaT")
-        utc = np.asarray(aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8, dtype=np.int64)
+        utc = np.asarray(
+            aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8, dtype=np.int64
+        )
         problems: dict[int, str] = {}
         odd = np.flatnonzero(np.isnat(np.asarray(aware.tz_localize(None))) & ~np.isnat(naive))
         for i in odd.tolist():
