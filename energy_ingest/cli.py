@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from energy_ingest import db
+from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.errors import EnergyError, ParseError
@@ -237,6 +238,9 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
         click.echo(f"retrying {source}/{name} → incoming/{source}/{target.name}")
     if not wanted:
         click.echo("no failed files")
+
+
+main.add_command(check)
 
 
 if __name__ == "__main__":  # pragma: no cover

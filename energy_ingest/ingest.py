@@ -18,7 +18,6 @@ from energy_ingest.formats import parse
 from energy_ingest.load import FileInfo, LoadResult, load_report
 from energy_ingest.report import Report
 
-
 # Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
 CHUNK_ROWS = 2000
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from helpers import Daemon
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from energy_ingest.config import Settings
 from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.migrate import migrate
-from tests.helpers import Daemon
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

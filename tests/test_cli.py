@@ -10,9 +10,9 @@ import click
 import psycopg
 import pytest
 from click.testing import CliRunner
+from helpers import insight_report
 
 from energy_ingest.cli import main
-from tests.helpers import insight_report
 
 DATA = Path(__file__).parent / "data"
 
@@ -52,7 +52,7 @@ def test_import_loads_files_and_folders_and_leaves_them_in_place(
     (folder / "b.csv").write_bytes(insight_report(["X.P1", "X.P2"], datetime(2024, 1, 2), 10))
     (folder / ".hidden.csv").write_bytes(b"ignored")
     sample = tmp_path / "boliou.csv"
-    sample.write_bytes((DATA / "boliou1_11-30-18_02-00.csv").read_bytes())
+    sample.write_bytes((DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv").read_bytes())
     result = run("import", str(tmp_path / "backfill"), str(sample))
     assert result.exit_code == 0, result.output
     assert "imported 3 files: 3 ingested, 0 duplicate, 0 failed" in result.output

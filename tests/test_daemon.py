@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from tests.helpers import Daemon, PgProxy, files_under, insight_report, scalar, wait_until
+from helpers import Daemon, PgProxy, files_under, insight_report, scalar, wait_until
 
 DATA = Path(__file__).parent / "data"
 
@@ -41,7 +41,7 @@ def test_a_dropped_report_is_ingested_and_archived(
     daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
 ) -> None:
     d = daemons()
-    sample = (DATA / "boliou1_11-30-18_02-00.csv").read_bytes()
+    sample = (DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv").read_bytes()
     drop(spool_dir, "boliou1_11-30-18_02-00.csv", sample)
     wait_until(lambda: files_under(spool_dir / "archive"), what="the file to be archived")
     archived = files_under(spool_dir / "archive")

@@ -16,7 +16,7 @@ import pytest
 import requests
 from upload_server import UploadServer, start
 
-DATA = Path(__file__).resolve().parent / "data" / "upload"
+DATA = Path(__file__).resolve().parent / "data"
 REPORT = DATA / "REAL_siemens_insight_RECCNTR.AUDIT.TRENDRPT_171016_excerpt.csv"
 BOUNDARY = "---------------------------0123456789012"
 MAX_BYTES = 1024 * 1024

@@ -13,7 +13,7 @@ import pytest
 from energy_ingest.config import Settings
 from energy_ingest.upload import create_app, not_delimited_text
 
-DATA = Path(__file__).resolve().parent / "data" / "upload"
+DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
 
 

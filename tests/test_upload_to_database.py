@@ -8,9 +8,8 @@ from pathlib import Path
 
 import psycopg
 import requests
-
-from tests.helpers import Daemon
-from tests.upload_server import start
+from helpers import Daemon
+from upload_server import start
 
 DATA = Path(__file__).parent / "data"
 
@@ -24,7 +23,7 @@ def test_a_posted_report_is_in_the_database_within_three_seconds(
         deadline = time.monotonic() + 20
         while "watching" not in d.text() and time.monotonic() < deadline:
             time.sleep(0.05)
-        sample = (DATA / "boliou1_11-30-18_02-00.csv").read_bytes()
+        sample = (DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv").read_bytes()
         started = time.monotonic()
         response = requests.post(
             server.upload_url("siemens"),

@@ -1,0 +1,129 @@
+"""`energy-ingest check PATH...`: parse reports without a database and say what would be loaded."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from energy_ingest.config import Settings
+from energy_ingest.errors import ParseError
+from energy_ingest.formats import SOURCES, parse
+from energy_ingest.report import MISSING_KINDS, Report
+
+SHOW_REJECTS = 5
+
+
+def files_in(paths: tuple[Path, ...]) -> Iterator[Path]:
+    """The files named, and every file below the folders named (sorted, hidden ones skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(
+                    p.startswith(".") for p in child.relative_to(path).parts
+                ):
+                    yield child
+        else:
+            yield path
+
+
+def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
+    """The JSON summary of one file (and the parsed report, with its chunks consumed)."""
+    summary: dict[str, Any] = {
+        "file": str(path),
+        "format": None,
+        "points": 0,
+        "rows": 0,
+        "values": 0,
+        "missing": dict.fromkeys(MISSING_KINDS, 0),
+        "rejected": 0,
+        "first_ts": None,
+        "last_ts": None,
+        "footer": None,
+        "errors": [],
+    }
+    hint = path.parent.name if path.parent.name in SOURCES else None
+    try:
+        with path.open("rb") as f:
+            report = parse(f, name=path.name, tz=tz, hint=hint)
+            for _ in report.chunks():
+                pass
+    except ParseError as exc:
+        summary["errors"].append(str(exc))
+        return summary, None
+    except OSError as exc:
+        summary["errors"].append(f"{path}: cannot read: {exc.strerror or exc}")
+        return summary, None
+    zone = zoneinfo.ZoneInfo(tz)
+    summary.update(
+        format=report.format,
+        points=len(report.points),
+        rows=report.rows,
+        values=report.values,
+        missing=report.missing_totals(),
+        rejected=len(report.rejects),
+        first_ts=report.first_ts.tz_convert(zone).isoformat() if report.first_ts else None,
+        last_ts=report.last_ts.tz_convert(zone).isoformat() if report.last_ts else None,
+        footer=report.footer,
+    )
+    return summary, report
+
+
+def human(summary: dict[str, Any], report: Report | None) -> list[str]:
+    name = summary["file"]
+    if report is None:
+        return [f"{name}: ERROR {e}" for e in summary["errors"]]
+    missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["missing"].items() if v)
+    footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
+    lines = [
+        f"{name}: {summary['format']}, {summary['points']} points, {summary['rows']} rows, "
+        f"{summary['values']} values, missing: {missing or 'none'}, "
+        f"{summary['rejected']} rejected, {summary['first_ts']} → {summary['last_ts']}, "
+        f"{footer[summary['footer']]}"
+    ]
+    if report.reports > 1:
+        lines.append(f"  {report.reports} appended reports in one file")
+    lines += [f"  warning: {w}" for w in report.warnings]
+    lines += [f"  rejected line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]]
+    if len(report.rejects) > SHOW_REJECTS:
+        lines.append(f"  … and {len(report.rejects) - SHOW_REJECTS} more rejected rows")
+    return lines
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
+@click.option("--tz", default=None, help="Time zone of the reports [default: ENERGY_TIMEZONE].")
+@click.pass_obj
+def check(
+    settings: Settings | None, paths: tuple[Path, ...], as_json: bool, tz: str | None
+) -> None:
+    """Parse reports (files or folders, recursively) without a database; exit 1 if any would fail."""
+    zone_name = tz or (settings.timezone if settings else "America/Chicago")
+    try:
+        zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{zone_name!r} is not an IANA time zone (e.g. America/Chicago)", param_hint="--tz"
+        ) from None
+    failed = 0
+    seen = 0
+    for path in files_in(paths):
+        seen += 1
+        summary, report = summarize(path, zone_name)
+        failed += bool(summary["errors"])
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False))
+        else:
+            for line in human(summary, report):
+                click.echo(line)
+    if not seen:
+        raise click.ClickException("no files found under " + ", ".join(map(str, paths)))
+    if failed:
+        if not as_json:
+            click.echo(f"{failed} of {seen} file(s) would not load", err=True)
+        raise SystemExit(1)

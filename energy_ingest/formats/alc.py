@@ -1,0 +1,302 @@
+"""ALC WebCTRL trend CSV: wide (time + one column per trend) or long (trend, time, value) layout.
+
+No real WebCTRL trend export has been seen (see docs/readme-formats.md), so the layout is
+detected from the content: leading metadata lines are skipped up to the header row that precedes
+the first row holding a date/time; a header with a value column and a trend/point/name column
+means the long layout, anything else with a time column the wide layout.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from energy_ingest.errors import ParseError
+from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.source import Lines, show
+from energy_ingest.formats.timestamps import WITH_ISO, Localizer, choose_format, parse_with
+from energy_ingest.formats.timestamps import looks_like_timestamp as _looks_like_timestamp
+from energy_ingest.report import Reject, Report
+
+SEARCH_RECORDS = 500
+NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name", "name", "tag")
+KEY_MIX = np.int64(0x5BD1E995)
+
+
+def looks_like_timestamp(text: str) -> bool:
+    text = text.strip()
+    return (len(text) >= 6 and "/" in text) or ("-" in text[:11] and _looks_like_timestamp(text))
+
+
+def _ts_field(record: list[str]) -> int | None:
+    for i, text in enumerate(record[:4]):
+        t = text.strip()
+        if t and t[0].isdigit() and (("/" in t) or ("-" in t[:11])) and _looks_like_timestamp(t):
+            return i
+    return None
+
+
+def guess_delimiter(lines: list[str]) -> str:
+    sample = [ln for ln in lines[:50] if ln.strip()]
+    best, best_score = ",", 0
+    for d in (",", ";", "\t", "|"):
+        counts = [ln.count(d) for ln in sample]
+        score = sum(1 for c in counts if c > 0)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def sniff(lines: list[str]) -> bool:
+    """A header row followed by rows that start with a date/time (in the first lines)."""
+    delimiter = guess_delimiter(lines)
+    try:
+        records = list(csv.reader(lines[:200], delimiter=delimiter))
+    except csv.Error:
+        return False
+    return any(len([f for f in r if f.strip()]) >= 2 and _ts_field(r) is not None for r in records)
+
+
+@dataclass
+class Layout:
+    kind: str  # "wide" or "long"
+    delimiter: str
+    header_line: int
+    width: int
+    time_col: int
+    columns: list[int] = field(default_factory=list)  # wide: point index per column, -1 = skip
+    name_col: int = -1
+    value_col: int = -1
+    location_col: int = -1
+
+
+class AlcReader:
+    def __init__(self, raw: BinaryIO, encoding: str, name: str, tz: str, chunk_rows: int) -> None:
+        self.raw = raw
+        self.encoding = encoding
+        self.name = name
+        self.tz = tz
+        self.chunk_rows = max(1, chunk_rows)
+        self.report = Report(format="alc-wide", source="alc", points={})
+        self.tally = Tally(self.report.points, self.report.warnings)
+        self._fmt: str | None = None
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        lines = Lines(self.raw, self.encoding)
+        reader = csv.reader(lines, delimiter=self._delimiter)
+        start = 1
+        for record in reader:
+            yield start, [f.strip() for f in record]
+            start = lines.number + 1
+
+    def scan(self) -> Report:
+        lines = Lines(self.raw, self.encoding)
+        head = [ln for _, ln in zip(range(200), lines, strict=False)]
+        self._delimiter = guess_delimiter(head)
+        header: tuple[int, list[str]] | None = None
+        layout: Layout | None = None
+        for count, (number, record) in enumerate(self._records()):
+            filled = [f for f in record if f]
+            t = _ts_field(record) if len(filled) >= 2 else None
+            if t is not None:
+                layout = self._layout(header, number, record, t)
+                break
+            if len(filled) >= 2:
+                header = (number, record)
+            if count > SEARCH_RECORDS:
+                break
+        if layout is None:
+            raise ParseError(
+                "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
+                "a date/time column (wide: time + one column per trend; long: trend, time, "
+                f"value). The file starts:\n{show(head[:8])}",
+                file=self.name,
+                line=1,
+                hint="export the trend data as CSV from WebCTRL",
+            )
+        self.layout = layout
+        if layout.kind == "long":
+            self.report.format = "alc-long"
+            self._collect_long_points()
+        self.report.footer = None
+        self.report._chunks = self._chunks
+        return self.report
+
+    def _layout(
+        self, header: tuple[int, list[str]] | None, number: int, record: list[str], t: int
+    ) -> Layout:
+        if header is None:
+            raise ParseError(
+                "no header row before the first data row: trend names are unknown",
+                file=self.name,
+                line=number,
+                hint="export with column headings (trend names) switched on",
+            )
+        header_line, names = header
+        lower = [n.lower() for n in names]
+        value_col = next((i for i, n in enumerate(lower) if n.startswith("value")), -1)
+        name_col = next((lower.index(c) for c in NAME_COLUMNS if c in lower), -1)
+        location_col = lower.index("location") if "location" in lower else -1
+        if name_col < 0 and location_col >= 0 and value_col >= 0:
+            name_col, location_col = location_col, -1
+        if value_col >= 0 and name_col >= 0 and t not in (value_col, name_col):
+            return Layout(
+                "long",
+                self._delimiter,
+                header_line,
+                len(trim_padding(names)),
+                t,
+                name_col=name_col,
+                value_col=value_col,
+                location_col=location_col,
+            )
+        columns: list[int] = []
+        names = trim_padding(names)
+        for j, text in enumerate(names):
+            if j == t:
+                columns.append(-1)
+                continue
+            point = text or f"column {j + 1}"
+            if not text:
+                self.report.warnings.append(
+                    f"line {header_line}: column {j + 1} has no heading; named {point!r}"
+                )
+            elif point in self.tally.index:
+                self.report.warnings.append(
+                    f"line {header_line}: column {point!r} appears twice; the later column wins"
+                )
+            columns.append(self.tally.point(point))
+        return Layout("wide", self._delimiter, header_line, len(names), t, columns=columns)
+
+    def _collect_long_points(self) -> None:
+        lay = self.layout
+        for number, record in self._records():
+            if number <= lay.header_line or len(record) <= max(lay.name_col, lay.value_col):
+                continue
+            name = record[lay.name_col]
+            if name and name not in self.tally.index:
+                location = record[lay.location_col] if lay.location_col >= 0 else None
+                self.tally.point(name, location=location or None)
+
+    def _chunks(self) -> Iterator[pd.DataFrame]:
+        lay = self.layout
+        seen_ts, seen_keys = Seen(), Seen()
+        localizer = Localizer(self.tz)
+        repeats = 0
+        block: list[tuple[int, list[str]]] = []
+        block_rows = block_size(self.chunk_rows, lay.width)
+        for number, record in self._records():
+            if number <= lay.header_line:
+                continue
+            if not any(record):
+                continue
+            if len(record) != lay.width:
+                if len(record) > lay.width and not any(record[lay.width :]):
+                    record = record[: lay.width]
+                elif lay.kind == "wide" or len(record) <= max(
+                    lay.name_col, lay.value_col, lay.time_col
+                ):
+                    self.report.rejects.append(
+                        Reject(number, f"row has {len(record)} fields, header has {lay.width}")
+                    )
+                    continue
+            block.append((number, record))
+            if len(block) >= block_rows:
+                frame, r = self._block(block, localizer, seen_ts, seen_keys)
+                repeats += r
+                block = []
+                yield frame
+        if block:
+            frame, r = self._block(block, localizer, seen_ts, seen_keys)
+            repeats += r
+            yield frame
+        self.report.rows = len(seen_ts)
+        if repeats:
+            self.report.warnings.append(
+                f"{repeats} duplicate (trend, time) reading(s): the later row wins"
+            )
+
+    def _block(
+        self,
+        block: list[tuple[int, list[str]]],
+        localizer: Localizer,
+        seen_ts: Seen,
+        seen_keys: Seen,
+    ) -> tuple[pd.DataFrame, int]:
+        lay = self.layout
+        numbers = [n for n, _ in block]
+        texts = np.array([r[lay.time_col] for _, r in block], dtype=object)
+        if self._fmt is None:
+            self._fmt = choose_format(texts, WITH_ISO)
+            if self._fmt is None:
+                raise ParseError(
+                    f"times like {texts[0]!r} are not in any known date/time format",
+                    file=self.name,
+                    line=numbers[0],
+                    hint="use M/D/YYYY h:mm:ss AM/PM, M/D/YYYY HH:MM:SS or ISO 8601 times",
+                )
+        naive = parse_with(texts, self._fmt)
+        bad = np.isnat(naive)
+        pidx_rows: npt.NDArray[np.int64] | None = None
+        if lay.kind == "long":
+            pidx_rows = np.array(
+                [self.tally.point(r[lay.name_col]) if r[lay.name_col] else -1 for _, r in block],
+                dtype=np.int64,
+            )
+            for i in np.flatnonzero(pidx_rows < 0).tolist():
+                self.report.rejects.append(Reject(numbers[i], "no trend name"))
+            bad |= pidx_rows < 0
+        for i in np.flatnonzero(np.isnat(naive)).tolist():
+            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
+        utc, problems = localizer.localize(naive, pidx_rows)
+        for i, reason in sorted(problems.items()):
+            if not bad[i]:
+                self.report.rejects.append(Reject(numbers[i], reason))
+            bad[i] = True
+        keep = np.flatnonzero(~bad)
+        ts = utc[keep]
+        seen_ts.add(ts)
+        if ts.size:
+            first, last = (
+                pd.Timestamp(int(ts.min()), tz="UTC"),
+                pd.Timestamp(int(ts.max()), tz="UTC"),
+            )
+            r = self.report
+            r.first_ts = first if r.first_ts is None else min(r.first_ts, first)
+            r.last_ts = last if r.last_ts is None else max(r.last_ts, last)
+        if lay.kind == "long":
+            assert pidx_rows is not None
+            pidx = pidx_rows[keep]
+            raw = np.array([block[i][1][lay.value_col] for i in keep.tolist()], dtype=object)
+            keys = ts + pidx * KEY_MIX
+            repeats = seen_keys.add(keys)
+            dedupe = bool(np.unique(keys).size < keys.size)
+            return self.tally.readings(pidx, ts, raw, dedupe=dedupe), repeats
+        cols = np.asarray(lay.columns, dtype=np.int64)
+        use = np.flatnonzero(cols >= 0)
+        cells = np.array([block[i][1] for i in keep.tolist()], dtype=object).reshape(
+            len(keep), lay.width
+        )
+        repeats = seen_keys.add(ts)
+        dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
+        values = cells[:, use]
+        pidx = np.repeat(cols[use], len(keep))
+        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
+        return frame, repeats
+
+
+def trim_padding(fields: list[str]) -> list[str]:
+    end = len(fields)
+    while end and not fields[end - 1]:
+        end -= 1
+    return fields[:end]
+
+
+def read(raw: BinaryIO, encoding: str, *, name: str, tz: str, chunk_rows: int) -> Report:
+    return AlcReader(raw, encoding, name, tz, chunk_rows).scan()

@@ -1,0 +1,170 @@
+"""Vectorised cell classification: numbers, enum labels and missing markers into tidy readings."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from energy_ingest.report import MISSING_KINDS, PointInfo, empty_chunk
+
+ObjArray = npt.NDArray[np.object_]
+IntArray = npt.NDArray[np.int64]
+
+_KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
+_MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
+CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
+LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
+
+
+def block_size(chunk_rows: int, width: int) -> int:
+    """Rows per chunk: at most chunk_rows, fewer for very wide reports."""
+    return max(1, min(chunk_rows, CELL_BUDGET // max(1, width)))
+
+
+def classify(text: str) -> tuple[int, str]:
+    """(kind code, stripped text) for a cell that is not a finite number."""
+    stripped = text.strip()
+    if not stripped:
+        return _KIND["blank"], stripped
+    kind = _MISSING_TEXT.get(stripped.lower())
+    if kind is not None:
+        return kind, stripped
+    if stripped.upper().startswith("[ERROR]"):
+        return _KIND["error"], stripped
+    return LABEL, stripped
+
+
+def to_float(raw: ObjArray) -> npt.NDArray[np.float64]:
+    """Float value of every numeric-looking cell; NaN elsewhere (also for 'nan'/'inf' text)."""
+    try:
+        values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        values = np.array([_float(x) for x in raw.tolist()], dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _float(text: object) -> float:
+    try:
+        return float(str(text))
+    except (ValueError, OverflowError):
+        return float("nan")
+
+
+class Tally:
+    """The points of a report by index, and what their cells held so far."""
+
+    def __init__(self, points: dict[str, PointInfo], warnings: list[str]) -> None:
+        self.points = points
+        self.warnings = warnings
+        self.names: list[str] = list(points)
+        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
+        self._numbers: list[int] = [0] * len(self.names)
+        self._mixed_warned: set[int] = set()
+
+    def point(self, name: str, **info: str | None) -> int:
+        """Index of a point, adding it (with its metadata) if new."""
+        i = self.index.get(name)
+        if i is None:
+            i = len(self.names)
+            self.index[name] = i
+            self.names.append(name)
+            self._numbers.append(0)
+            self.points[name] = PointInfo(name=name, **info)  # type: ignore[arg-type]
+        return i
+
+    def readings(
+        self, pidx: IntArray, ts: IntArray, raw: ObjArray, *, dedupe: bool = False
+    ) -> pd.DataFrame:
+        """Readings of the given cells (point index, UTC ns, raw text), tallying missing kinds."""
+        n = len(raw)
+        if n == 0:
+            return empty_chunk()
+        npoints = len(self.names)
+        values = to_float(raw)
+        numeric = ~np.isnan(values)
+        reading = numeric.copy()
+        state = np.full(n, None, dtype=object)
+        other = np.flatnonzero(~numeric)
+        label_points: IntArray = np.empty(0, dtype=np.int64)
+        if other.size:
+            codes, uniques = pd.factorize(raw[other])
+            kinds_u, texts_u = zip(*(classify(str(u)) for u in uniques), strict=True)
+            kinds = np.asarray(kinds_u, dtype=np.int64)[codes]
+            for k, kind in enumerate(MISSING_KINDS):
+                sel = pidx[other[kinds == k]]
+                if sel.size:
+                    counts = np.bincount(sel, minlength=npoints)
+                    for p in np.flatnonzero(counts).tolist():
+                        self.points[self.names[p]].missing[kind] += int(counts[p])
+            is_label = kinds == LABEL
+            if is_label.any():
+                where = other[is_label]
+                label_codes = codes[is_label]
+                texts = np.asarray(texts_u, dtype=object)
+                state[where] = texts[label_codes]
+                reading[where] = True
+                label_points = pidx[where]
+                self._record_labels(label_points, label_codes, texts)
+        counts = np.bincount(pidx[reading], minlength=npoints)
+        for p in np.flatnonzero(counts).tolist():
+            self.points[self.names[p]].values += int(counts[p])
+        number_counts = np.bincount(pidx[numeric], minlength=npoints)
+        for p in np.flatnonzero(number_counts).tolist():
+            self._numbers[p] += int(number_counts[p])
+        self._warn_mixed(np.unique(label_points).tolist() + np.flatnonzero(number_counts).tolist())
+        names = np.asarray(self.names, dtype=object)
+        chosen = np.flatnonzero(reading)
+        frame = pd.DataFrame(
+            {
+                "point": pd.Series(names[pidx[chosen]], dtype=object),
+                "ts": pd.Series(pd.to_datetime(ts[chosen], unit="ns", utc=True)).dt.as_unit("ns"),
+                "value": pd.Series(values[chosen], dtype="float64"),
+                "state": pd.Series(state[chosen], dtype=object),
+            }
+        )
+        if dedupe:
+            frame = frame.drop_duplicates(["point", "ts"], keep="last", ignore_index=True)
+        return frame
+
+    def _record_labels(self, pts: IntArray, codes: IntArray, texts: ObjArray) -> None:
+        width = len(texts)
+        key = pts * width + codes
+        _, first = np.unique(key, return_index=True)
+        for j in np.sort(first).tolist():
+            info = self.points[self.names[int(pts[j])]]
+            label = str(texts[int(codes[j])])
+            if label not in info.states:
+                info.states.append(label)
+
+    def _warn_mixed(self, candidates: list[int]) -> None:
+        for p in set(candidates) - self._mixed_warned:
+            info = self.points[self.names[p]]
+            if info.states and self._numbers[p]:
+                self._mixed_warned.add(p)
+                self.warnings.append(
+                    f"point {info.name!r} mixes numbers and text states "
+                    f"({', '.join(info.states[:5])}); numbers kept as numbers, text as states"
+                )
+
+
+class Seen:
+    """Sorted distinct int64 keys seen so far, to count repeats across chunks."""
+
+    def __init__(self) -> None:
+        self.keys: IntArray = np.empty(0, dtype=np.int64)
+
+    def add(self, batch: IntArray) -> int:
+        """Add a batch; return how many of its keys were seen before (earlier in it or before)."""
+        if batch.size == 0:
+            return 0
+        unique = np.unique(batch)
+        repeats = int(batch.size - unique.size)
+        if self.keys.size:
+            repeats += int(np.isin(unique, self.keys, assume_unique=True).sum())
+        self.keys = np.union1d(self.keys, unique)
+        return repeats
+
+    def __len__(self) -> int:
+        return int(self.keys.size)

@@ -1,0 +1,435 @@
+"""Siemens Insight (APOGEE) Trend Interval Report: every known variant, streamed in chunks.
+
+Pass 1 (`scan`) walks the lines once to find each appended report's point list, meta lines, data
+header and footer, so metadata is known before any reading is produced. Pass 2 (`_chunks`) reads
+the data rows again, splits them with str.split when the quoting allows (csv otherwise) and hands
+blocks of rows to the vectorised cell code.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from energy_ingest.errors import ParseError
+from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.source import Lines
+from energy_ingest.formats.timestamps import COMBINED, Localizer, choose_format, parse_with
+from energy_ingest.report import PointInfo, Reject, Report
+
+POINT_RE = re.compile(r"^\s*Point_(\d+):?\s*$")
+HEADER_POINT_RE = re.compile(r"^\s*Point_(\d+)\s*$")
+FOOTER_RE = re.compile(r"\*+\s*End of Report\s*\*+")
+INTERVAL_RE = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
+DELIM_RE = re.compile(r"""^["']?\s*Point_\d+:?\s*["']?([^\w\s"':])|^["']?\s*Point_\d+:?["']?(\t)""")
+UNIT_SECONDS = {
+    "sec": 1,
+    "second": 1,
+    "min": 60,
+    "minute": 60,
+    "hr": 3600,
+    "hour": 3600,
+    "day": 86400,
+}
+MAX_PREAMBLE_LINES = 200_000
+
+
+def is_key_line(line: str) -> bool:
+    return "Name:Suffix" in line and line.lstrip("\ufeff \"'").startswith("Key")
+
+
+def is_footer(line: str) -> bool:
+    return "End of Report" in line and FOOTER_RE.search(line) is not None
+
+
+def is_header_field(text: str) -> bool:
+    return text.lstrip("\ufeff \"'").startswith("<>Date")
+
+
+@dataclass
+class Section:
+    """One report inside the file (several with Insight's "Append to file")."""
+
+    number: int
+    start_line: int
+    delimiter: str = ","
+    header_line: int | None = None
+    width: int = 0
+    columns: list[int] = field(default_factory=list)  # point index per data column, -1 = skip
+    end_line: int | None = None  # the footer or the next report's Key line
+    last_line: int = 0  # last non-blank line of the data
+    footer: bool = False
+    stray: int = 0
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    for line in lines:
+        m = DELIM_RE.match(line)
+        if m:
+            return m.group(1) or m.group(2)
+    for line in lines:
+        stripped = line.lstrip("\ufeff \"'")
+        if stripped.startswith("<>Date"):
+            rest = stripped[len("<>Date") :].lstrip("\"'")
+            if rest and not rest[0].isalnum():
+                return rest[0]
+    return ","
+
+
+def split_line(line: str, delimiter: str) -> list[str]:
+    """Fields of one line: str.split when the quoting allows, the csv module otherwise."""
+    if '"' not in line:
+        return line.split(delimiter)
+    if len(line) > 1 and line[0] == '"' and line[-1] == '"':
+        parts = line[1:-1].split(f'"{delimiter}"')
+        if line.count('"') == 2 * len(parts):
+            return parts
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
+
+
+def trim(fields: list[str]) -> list[str]:
+    """Drop trailing empty fields (Excel pads every line to the widest row)."""
+    end = len(fields)
+    while end and not fields[end - 1].strip():
+        end -= 1
+    return fields[:end]
+
+
+class SiemensReader:
+    """Reads one Insight file: `scan()` for metadata, then `chunks()` for readings."""
+
+    def __init__(self, raw: BinaryIO, encoding: str, name: str, tz: str, chunk_rows: int) -> None:
+        self.raw = raw
+        self.encoding = encoding
+        self.name = name
+        self.tz = tz
+        self.chunk_rows = max(1, chunk_rows)
+        self.report = Report(format="siemens-insight", source="siemens", points={})
+        self.tally = Tally(self.report.points, self.report.warnings)
+        self.sections: list[Section] = []
+        self._fmt: str | None = None
+
+    # -- pass 1 ------------------------------------------------------------------------------
+
+    def scan(self) -> Report:
+        lines = Lines(self.raw, self.encoding)
+        preamble: list[tuple[int, str]] = []
+        section: Section | None = None
+        state = "outside"
+        stray_outside = 0
+        for line in lines:
+            n = lines.number
+            if state == "data":
+                assert section is not None
+                if is_footer(line):
+                    section.end_line, section.footer, state = n, True, "outside"
+                elif is_key_line(line):
+                    section.end_line = n
+                    section = self._start(n)
+                    preamble, state = [(n, line)], "preamble"
+                elif line.strip():
+                    section.last_line = n
+                continue
+            if state == "preamble":
+                assert section is not None
+                if is_key_line(line) and len(preamble) > 0:
+                    self._no_header(section, preamble)
+                    section = self._start(n)
+                    preamble = [(n, line)]
+                    continue
+                preamble.append((n, line))
+                if is_header_field(line):
+                    self._read_preamble(section, preamble)
+                    preamble, state = [], "data"
+                elif is_footer(line):
+                    self._no_header(section, preamble)
+                    section.end_line, section.footer, state = n, True, "outside"
+                elif len(preamble) > MAX_PREAMBLE_LINES:
+                    raise ParseError(
+                        f"no <>Date data header within {MAX_PREAMBLE_LINES} lines of the report start",
+                        file=self.name,
+                        line=section.start_line,
+                        hint="this does not look like a Trend Interval Report; export it again",
+                    )
+                continue
+            # outside any report
+            if is_key_line(line) or POINT_RE.match(line.split(",")[0].strip("\ufeff\"' ")):
+                section = self._start(n)
+                preamble, state = [(n, line)], "preamble"
+                if not is_key_line(line):
+                    self.report.warnings.append(
+                        f"line {n}: report starts without the 'Key … Name:Suffix' line"
+                    )
+            elif line.strip(' ,;\t"'):
+                stray_outside += 1
+        if state == "preamble" and section is not None:
+            self._no_header(section, preamble)
+        if not self.sections:
+            raise ParseError(
+                "no 'Key … Name:Suffix' line: not a Siemens Insight trend report",
+                file=self.name,
+                hint="export a Trend Interval Report from Insight to a CSV file",
+            )
+        if stray_outside:
+            self.report.warnings.append(
+                f"{stray_outside} line(s) outside any report (after End of Report) were ignored"
+            )
+        self._finish_metadata()
+        self.report._chunks = self._chunks
+        return self.report
+
+    def _start(self, line: int) -> Section:
+        section = Section(number=len(self.sections) + 1, start_line=line)
+        self.sections.append(section)
+        return section
+
+    def _no_header(self, section: Section, preamble: list[tuple[int, str]]) -> None:
+        if section.header_line is None and preamble:
+            self._read_preamble(section, preamble, header=False)
+        where = f"report {section.number} (line {section.start_line})"
+        self.report.warnings.append(f"{where} has no <>Date data header: no readings from it")
+
+    def _read_preamble(
+        self, section: Section, preamble: list[tuple[int, str]], *, header: bool = True
+    ) -> None:
+        delimiter = sniff_delimiter([text for _, text in preamble[:50]])
+        section.delimiter = delimiter
+        declared: dict[int, str] = {}
+        report = self.report
+        for number, text in preamble:
+            fields = trim(split_line(text, delimiter))
+            if not fields:
+                continue
+            first = fields[0].lstrip("\ufeff").strip()
+            if is_key_line(text) and number == section.start_line:
+                continue
+            m = POINT_RE.match(first)
+            if m:
+                self._point_line(section, number, int(m.group(1)), fields, declared)
+                continue
+            if is_header_field(first) and header:
+                section.header_line = number
+                self._header(section, number, fields, declared)
+                continue
+            if first.endswith(":") and len(fields) >= 2:
+                self._meta(section, first[:-1].strip().lower(), fields[1].strip(), number)
+                continue
+            report.warnings.append(f"line {number}: unexpected line in the report header ignored")
+
+    def _point_line(
+        self, section: Section, number: int, n: int, fields: list[str], declared: dict[int, str]
+    ) -> None:
+        if len(fields) < 2 or not fields[1].strip():
+            self.report.warnings.append(f"line {number}: Point_{n} has no name; ignored")
+            return
+        name = fields[1]
+        rest = [f.strip() for f in fields[2:]]
+        non_empty = [f for f in rest if f]
+        definition = non_empty[-1] if non_empty else None
+        description = " ".join(non_empty[:-1]) or None
+        if n in declared:
+            self.report.warnings.append(f"line {number}: Point_{n} declared twice; the later wins")
+        declared[n] = name
+        if name not in self.report.points:
+            self.tally.point(name, trend_definition=definition, description=description)
+        else:
+            info = self.report.points[name]
+            info.trend_definition = info.trend_definition or definition
+        if definition and definition.lower().startswith("error:"):
+            self.report.warnings.append(
+                f"point {name!r} has trend definition {definition!r}: expect no readings"
+            )
+
+    def _header(
+        self, section: Section, number: int, fields: list[str], declared: dict[int, str]
+    ) -> None:
+        section.width = len(fields)
+        columns: list[int] = []
+        used: set[int] = set()
+        for text in fields[2:]:
+            m = HEADER_POINT_RE.match(text)
+            if not m or int(m.group(1)) not in declared:
+                self.report.warnings.append(
+                    f"line {number}: header column {text.strip()!r} is not a declared point; "
+                    "its cells are ignored"
+                )
+                columns.append(-1)
+                continue
+            n = int(m.group(1))
+            used.add(n)
+            columns.append(self.tally.index[declared[n]])
+        for n in sorted(set(declared) - used):
+            self.report.warnings.append(
+                f"line {number}: Point_{n} ({declared[n]!r}) is declared but has no data column"
+            )
+        section.columns = columns
+
+    def _meta(self, section: Section, key: str, value: str, number: int) -> None:
+        report = self.report
+        if key == "time interval":
+            if report.interval is None:
+                report.interval = value
+                m = INTERVAL_RE.search(value)
+                if m:
+                    unit = m.group(2).lower()
+                    report.interval_seconds = int(m.group(1)) * UNIT_SECONDS[unit]
+            elif report.interval != value:
+                report.warnings.append(
+                    f"line {number}: report {section.number} has interval {value!r}, "
+                    f"the first report {report.interval!r}"
+                )
+        elif key == "date range":
+            parsed = parse_range(value)
+            if parsed is None:
+                report.warnings.append(f"line {number}: date range {value!r} not understood")
+            elif report.date_range is None:
+                report.date_range = parsed
+            else:
+                report.date_range = (
+                    min(report.date_range[0], parsed[0]),
+                    max(report.date_range[1], parsed[1]),
+                )
+
+    def _finish_metadata(self) -> None:
+        report = self.report
+        report.reports = len(self.sections)
+        report.footer = all(s.footer for s in self.sections)
+        for s in self.sections:
+            if not s.footer:
+                where = "" if len(self.sections) == 1 else f" (report {s.number})"
+                report.warnings.append(f"no End of Report footer{where} — file may be incomplete")
+
+    # -- pass 2 ------------------------------------------------------------------------------
+
+    def _chunks(self) -> Iterator[pd.DataFrame]:
+        lines = Lines(self.raw, self.encoding)
+        seen = Seen()
+        repeats = 0
+        for section in self.sections:
+            if section.header_line is None or not section.width:
+                continue
+            localizer = Localizer(self.tz)
+            rows: list[str] = []
+            numbers: list[int] = []
+            width, delimiter = section.width, section.delimiter
+            block_rows = block_size(self.chunk_rows, width)
+            blank = f" {delimiter}\"'"
+            for line in lines:
+                n = lines.number
+                if n <= section.header_line:
+                    continue
+                if section.end_line is not None and n >= section.end_line:
+                    break
+                if not line.strip(blank):
+                    continue
+                fields = split_line(line, delimiter)
+                if len(fields) != width:
+                    if len(fields) > width and not "".join(fields[width:]).strip():
+                        fields = fields[:width]
+                    else:
+                        self._short(section, n, len(fields), width)
+                        continue
+                rows.extend(fields)
+                numbers.append(n)
+                if len(numbers) >= block_rows:
+                    frame, r = self._block(section, localizer, seen, rows, numbers)
+                    repeats += r
+                    rows, numbers = [], []
+                    yield frame
+            if numbers:
+                frame, r = self._block(section, localizer, seen, rows, numbers)
+                repeats += r
+                yield frame
+        self.report.rows = len(seen)
+        if repeats:
+            self.report.warnings.append(
+                f"{repeats} duplicate timestamp row(s): the later row wins for each point"
+            )
+
+    def _short(self, section: Section, number: int, got: int, width: int) -> None:
+        reason = f"row has {got} fields, header has {width}"
+        if number == section.last_line and not section.footer:
+            reason += " — file truncated?"
+        self.report.rejects.append(Reject(number, reason))
+
+    def _block(
+        self,
+        section: Section,
+        localizer: Localizer,
+        seen: Seen,
+        flat: list[str],
+        numbers: list[int],
+    ) -> tuple[pd.DataFrame, int]:
+        width = section.width
+        cells = np.array(flat, dtype=object).reshape(len(numbers), width)
+        texts = np.array(
+            [f"{d.strip()} {t.strip()}" for d, t in zip(cells[:, 0], cells[:, 1], strict=True)],
+            dtype=object,
+        )
+        if self._fmt is None:
+            self._fmt = choose_format(texts, COMBINED)
+            if self._fmt is None:
+                raise ParseError(
+                    f"dates like {texts[0]!r} are not in any known date/time format",
+                    file=self.name,
+                    line=numbers[0],
+                    hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS times",
+                )
+        naive = parse_with(texts, self._fmt)
+        bad = np.isnat(naive)
+        for i in np.flatnonzero(bad).tolist():
+            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
+        utc, problems = localizer.localize(naive)
+        for i, reason in sorted(problems.items()):
+            self.report.rejects.append(Reject(numbers[i], reason))
+            bad[i] = True
+        keep = np.flatnonzero(~bad)
+        ts = utc[keep]
+        repeats = seen.add(ts)
+        if ts.size:
+            first, last = (
+                pd.Timestamp(int(ts.min()), tz="UTC"),
+                pd.Timestamp(int(ts.max()), tz="UTC"),
+            )
+            r = self.report
+            r.first_ts = first if r.first_ts is None else min(r.first_ts, first)
+            r.last_ts = last if r.last_ts is None else max(r.last_ts, last)
+        cols = np.asarray(section.columns, dtype=np.int64)
+        use = np.flatnonzero(cols >= 0)
+        values = cells[keep][:, use + 2]
+        pidx = np.repeat(cols[use], len(keep))
+        dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
+        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
+        return frame, repeats
+
+
+def parse_range(text: str) -> tuple[datetime, datetime] | None:
+    parts = [p.strip() for p in text.split(" - ")]
+    if len(parts) != 2:
+        return None
+    arr = np.array(parts, dtype=object)
+    fmt = choose_format(arr, COMBINED)
+    if fmt is None:
+        return None
+    parsed = parse_with(arr, fmt)
+    if np.isnat(parsed).any():
+        return None
+    start, end = (pd.Timestamp(x).to_pydatetime() for x in parsed)
+    return start, end
+
+
+def read(raw: BinaryIO, encoding: str, *, name: str, tz: str, chunk_rows: int) -> Report:
+    return SiemensReader(raw, encoding, name, tz, chunk_rows).scan()
+
+
+__all__ = ["PointInfo", "read"]

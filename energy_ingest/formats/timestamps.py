@@ -1,0 +1,93 @@
+"""Report timestamps: pick one text format per file, then turn naive local times into UTC instants."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+DATES = ("%m/%d/%Y", "%Y/%m/%d", "%m/%d/%y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")
+TIMES = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H:%M:%S.%f", "%I:%M:%S.%f %p")
+COMBINED = tuple(f"{d} {t}" for d in DATES for t in TIMES)
+WITH_ISO = (*COMBINED, "ISO8601")
+
+NaiveArray = npt.NDArray[np.datetime64]
+Int64Array = npt.NDArray[np.int64]
+
+
+def parse_with(texts: npt.NDArray[np.object_], fmt: str) -> NaiveArray:
+    """Naive datetime64[ns] (NaT where the text does not fit `fmt`); aware ISO times become UTC."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(pd.Index(texts, dtype=object), format=fmt, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            return np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if parsed.tz is not None:
+        parsed = parsed.tz_convert("UTC").tz_localize(None)
+    return np.asarray(parsed.as_unit("ns").to_numpy(), dtype="datetime64[ns]")
+
+
+def choose_format(texts: npt.NDArray[np.object_], candidates: tuple[str, ...]) -> str | None:
+    """The candidate that parses the most texts (earlier candidates win ties); None if none fits."""
+    best, best_ok = None, 0
+    sample = texts[:5000]
+    for fmt in candidates:
+        ok = int((~np.isnat(parse_with(sample, fmt))).sum())
+        if ok > best_ok:
+            best, best_ok = fmt, ok
+            if ok == len(sample):
+                break
+    return best
+
+
+def looks_like_timestamp(text: str) -> bool:
+    text = text.strip()
+    if not text or not text[0].isdigit() or len(text) > 40:
+        return False
+    arr = np.array([text], dtype=object)
+    return choose_format(arr, WITH_ISO) is not None
+
+
+class Localizer:
+    """Naive local times to UTC, remembering which ambiguous wall-clock times were already seen.
+
+    In the autumn fall-back hour the first occurrence of a wall-clock time is daylight time and
+    the next one standard time (row order decides; state survives chunk boundaries). Times that
+    do not exist (spring-forward gap) come back as NaT with a reason.
+    """
+
+    def __init__(self, tz: str) -> None:
+        self.tz = tz
+        self.zone = ZoneInfo(tz)
+        self._seen: dict[tuple[int, datetime], int] = {}
+
+    def localize(
+        self, naive: NaiveArray, keys: npt.NDArray[np.int64] | None = None
+    ) -> tuple[Int64Array, dict[int, str]]:
+        """UTC nanoseconds per row and {row index: reason} for nonexistent times (NaT rows: caller)."""
+        index = pd.DatetimeIndex(naive)
+        aware = index.tz_localize(self.zone, ambiguous="NaT", nonexistent="NaT")
+        utc = np.asarray(
+            aware.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8, dtype=np.int64
+        )
+        problems: dict[int, str] = {}
+        odd = np.flatnonzero(np.isnat(np.asarray(aware.tz_localize(None))) & ~np.isnat(naive))
+        for i in odd.tolist():
+            wall = pd.Timestamp(naive[i]).to_pydatetime(warn=False)
+            back = wall.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+            if back.replace(tzinfo=None) != wall:
+                problems[i] = f"nonexistent local time {wall:%Y-%m-%d %H:%M:%S} in {self.tz}"
+                continue
+            key = (0 if keys is None else int(keys[i]), wall)
+            seen = self._seen.get(key, 0)
+            self._seen[key] = seen + 1
+            instant = wall.replace(tzinfo=self.zone, fold=0 if seen == 0 else 1).astimezone(UTC)
+            # datetime has no nanoseconds: add them back from the naive value
+            nanos = int(pd.Timestamp(naive[i]).nanosecond)
+            utc[i] = pd.Timestamp(instant).as_unit("ns").value + nanos
+        return utc, problems

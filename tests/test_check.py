@@ -1,0 +1,85 @@
+"""`energy-ingest check`: parse-only summaries per file, JSON lines, exit status, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from energy_ingest.cli import main
+
+DATA = Path(__file__).parent / "data"
+GOOD = "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
+TRUNCATED = "CONSTRUCTED_siemens_insight_truncated_no_footer.csv"
+KEYS = ["file", "format", "points", "rows", "values", "missing", "rejected", "first_ts", "last_ts",
+        "footer", "errors"]  # fmt: skip
+
+
+def test_check_json_prints_one_object_per_file_with_the_documented_keys(tmp_path: Path) -> None:
+    (tmp_path / "siemens" / "deep").mkdir(parents=True)
+    shutil.copy(DATA / GOOD, tmp_path / "siemens" / "deep" / GOOD)
+    shutil.copy(DATA / TRUNCATED, tmp_path / TRUNCATED)
+    result = CliRunner().invoke(main, ["check", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.output.splitlines()]
+    assert [list(o) for o in objects] == [KEYS, KEYS]
+    by_name = {Path(o["file"]).name: o for o in objects}
+    good = by_name[GOOD]
+    assert good["format"] == "siemens-insight"
+    assert (good["points"], good["rows"], good["values"], good["rejected"]) == (6, 96, 463, 0)
+    assert good["missing"] == {"no_data": 98, "data_loss": 15, "blank": 0, "error": 0}
+    assert good["first_ts"] == "2018-11-29T00:00:00-06:00"
+    assert good["last_ts"] == "2018-11-29T23:45:00-06:00"
+    assert good["footer"] is True and good["errors"] == []
+    assert by_name[TRUNCATED]["footer"] is False
+    assert by_name[TRUNCATED]["rejected"] == 1
+
+
+def test_check_exits_1_and_names_file_and_line_when_a_file_would_not_load(tmp_path: Path) -> None:
+    shutil.copy(DATA / GOOD, tmp_path / GOOD)
+    (tmp_path / "notes.csv").write_text("hello,world\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{GOOD}: siemens-insight, 6 points, 96 rows, 463 values" in result.output
+    assert "notes.csv: ERROR notes.csv line 1: not a recognised report" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_human_summary_shows_warnings_and_rejected_lines() -> None:
+    result = CliRunner().invoke(main, ["check", str(DATA / TRUNCATED)])
+    assert result.exit_code == 0
+    assert "NO footer" in result.output
+    assert "warning: no End of Report footer — file may be incomplete" in result.output
+    assert "rejected line 13: row has 4 fields, header has 5 — file truncated?" in result.output
+
+
+def test_check_tz_option_changes_the_offsets(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "--json", "--tz", "UTC", str(DATA / GOOD)])
+    assert json.loads(result.output)["first_ts"] == "2018-11-29T00:00:00+00:00"
+    bad = CliRunner().invoke(main, ["check", "--tz", "Mars/Olympus", str(DATA / GOOD)])
+    assert bad.exit_code == 2
+    assert "not an IANA time zone" in bad.output
+
+
+def test_check_uses_energy_timezone_by_default() -> None:
+    result = CliRunner().invoke(
+        main, ["check", "--json", str(DATA / GOOD)], env={"ENERGY_TIMEZONE": "America/New_York"}
+    )
+    assert json.loads(result.output)["first_ts"] == "2018-11-29T00:00:00-05:00"
+
+
+def test_check_runs_as_a_real_command_over_every_sample() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "energy_ingest.cli", "check", "--json", str(DATA)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1  # three samples are not trend reports
+    objects = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(objects) == len(list(DATA.iterdir()))
+    assert sum(1 for o in objects if o["errors"]) == 3
+    assert "Traceback" not in out.stderr
