@@ -420,22 +420,27 @@ def start(web: Web, unit: str, extra: list[str], overrides: dict[str, str]) -> S
     return Service(unit, proc, notify, log)
 
 
-def stop(service: Service, seconds: float) -> str | None:
-    """SIGTERM as systemd sends it; a problem description, or None when it exited 0 in time."""
-    problem = None
-    service.proc.send_signal(signal.SIGTERM)
-    try:
-        service.proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        service.proc.kill()
-        service.proc.wait()
-        problem = f"{service.name} ignored SIGTERM for {seconds} s"
-    else:
-        # Before READY=1 a process may not have its SIGTERM handler yet; systemd knows that too.
-        if service.proc.returncode != 0 and service.ready:
-            problem = f"{service.name} exited {service.proc.returncode} on SIGTERM"
-    service.notify.close()
-    return problem and f"{problem}:\n{tail(service.log)}"
+def stop(services: list[Service], seconds: float) -> list[str]:
+    """SIGTERM to all, as systemd sends it; what went wrong (nothing when all exited 0 in time)."""
+    problems = []
+    for service in services:
+        service.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for service in services:
+        try:
+            service.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.proc.kill()
+            service.proc.wait()
+            problems.append(f"{service.name} ignored SIGTERM for {seconds} s:\n{tail(service.log)}")
+        else:
+            # Before READY=1 a process may not have its SIGTERM handler yet; systemd knows that too.
+            if service.proc.returncode != 0 and service.ready:
+                problems.append(
+                    f"{service.name} exited {service.proc.returncode} on SIGTERM:\n{tail(service.log)}"
+                )
+        service.notify.close()
+    return problems
 
 
 def missing_parts() -> list[str]:
@@ -488,9 +493,9 @@ def stack(web: Web, database_url: str) -> Iterator[dict[str, Service]]:
             service.ready = True
         yield services
     finally:
-        problems = [stop(service, 30) for service in reversed(services.values())]
-        if any(problems):
-            pytest.fail("\n\n".join(p for p in problems if p))
+        problems = stop(list(services.values()), 30)
+        if problems:
+            pytest.fail("\n\n".join(problems))
 
 
 @pytest.mark.skipif(bool(MISSING), reason="not merged on this branch yet: " + ", ".join(MISSING))
