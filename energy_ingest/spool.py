@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import re
 import unicodedata
@@ -15,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 SOURCES = ("siemens", "alc")
 MAX_NAME_BYTES = 200
@@ -67,9 +70,10 @@ def is_temporary(name: str) -> bool:
 def place(src: Path, directory: Path, name: str) -> Path:
     """Move `src` into `directory` as `name`, or `name-1`, `name-2`… — never over an existing file.
 
-    A hard link claims the target name atomically (it fails if the name exists, where rename
-    would silently replace); the source name is removed after. A crash in between leaves the
-    same bytes under both names, never none.
+    rename(2) would silently replace an existing name, so the move is renameat2(RENAME_NOREPLACE),
+    which fails instead. Where that is unavailable, a hard link claims the name (also failing if it
+    exists) and the source name is removed after; a crash in between leaves the same bytes under
+    both names, never none.
     """
     directory.mkdir(parents=True, exist_ok=True)
     stem, dot, ext = name.rpartition(".")
@@ -79,18 +83,52 @@ def place(src: Path, directory: Path, name: str) -> Path:
         candidate = name if n == 0 else (f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}")
         target = directory / candidate
         try:
-            os.link(src, target)
+            _move_noreplace(src, target)
         except FileExistsError:
             if os.path.samefile(src, target):
-                break  # a crash came between link and unlink: finish that move
+                os.unlink(src)  # a crash came between link and unlink: finish that move
+                break
             continue
         break
     else:
         raise FileExistsError(f"no free name for {name} in {directory}")
-    os.unlink(src)
     fsync_dir(directory)
     fsync_dir(src.parent)
     return target
+
+
+def _move_noreplace(src: Path, target: Path) -> None:
+    if _renameat2 is not None:
+        if (
+            _renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(target), RENAME_NOREPLACE)
+            == 0
+        ):
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: the file system cannot do it
+            raise OSError(err, os.strerror(err), str(target))
+    os.link(src, target)
+    os.unlink(src)
+
+
+def _load_renameat2() -> Any:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    return function
+
+
+AT_FDCWD = -100
+RENAME_NOREPLACE = 1
+_renameat2 = _load_renameat2()
 
 
 def fsync_dir(directory: Path) -> None:

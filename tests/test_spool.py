@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -90,3 +96,42 @@ def test_safe_name_keeps_only_a_harmless_base_name(given: str, expected: str | N
 def test_safe_name_trims_very_long_names_keeping_the_extension() -> None:
     name = safe_name("x" * 10_000 + ".csv")
     assert name is not None and name.endswith(".csv") and len(name.encode()) <= 200
+
+
+def test_place_moves_a_file_owned_by_someone_else(request: pytest.FixtureRequest) -> None:
+    # Ops `cp` a 0644 file as themselves; the daemon (another user) must still move it. With the
+    # kernel's protected_hardlinks a hard link of it would be refused, a rename is not.
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to create a file owned by another user")
+    nobody = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="energy-spool-"))  # pytest's tmp_path is private to root
+    request.addfinalizer(lambda: shutil.rmtree(top, ignore_errors=True))
+    os.chmod(top, 0o755)
+    spool = top / "spool"
+    (spool / "in").mkdir(parents=True)
+    for d in (spool, spool / "in"):
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+    src = spool / "in" / "a.csv"
+    src.write_text("x")  # owned by root, 0644: `nobody` cannot write it
+    code = (
+        "import sys; from pathlib import Path; from energy_ingest.spool import place;"
+        "print(place(Path(sys.argv[1]), Path(sys.argv[2]), 'a.csv'))"
+    )
+    done = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={nobody.pw_uid}",
+            f"--regid={nobody.pw_gid}",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            code,
+            str(src),
+            str(spool / "archive"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (spool / "archive" / "a.csv").read_text() == "x" and not src.exists()
