@@ -355,10 +355,9 @@ class Daemon:
             self.candidates.pop(path, None)
             log.info("finished the interrupted archiving of %s", label)
             return
-        when = datetime.now(UTC)
-        first = loaded.report.first_ts
-        if first is not None and loaded.result.status == "ingested":
-            when = first.to_pydatetime().astimezone(self.settings.zone)
+        # Archived by the month of the data (the file name's date is only when the report ran).
+        first = loaded.result.first_ts
+        when = first.astimezone(self.settings.zone) if first else datetime.now(UTC)
         target = place(path, self.spool.archive(loaded.info.source, when), path.name)
         self.candidates.pop(path, None)
         self.last_file = f"{label} {loaded.result.status} {datetime.now():%H:%M:%S}"

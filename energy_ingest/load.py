@@ -86,6 +86,7 @@ class LoadResult:
     repeated: int = 0  # the same (point, ts) again within the file: the later one was kept
     changed_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    first_ts: datetime | None = None  # of the data (for a duplicate: as the ledger remembers it)
 
 
 @dataclass
@@ -108,7 +109,8 @@ def load_report(
     with conn.transaction():
         file_id, seen = _claim_ledger_row(conn, info)
         if seen:
-            return LoadResult(status="duplicate", file_id=file_id)
+            row = conn.execute("SELECT first_ts FROM files WHERE id = %s", (file_id,)).fetchone()
+            return LoadResult(status="duplicate", file_id=file_id, first_ts=row[0] if row else None)
         loader = _Loader(conn, report)
         # Parse and encode the next chunk while the database stores the previous one.
         with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
@@ -125,6 +127,7 @@ def load_report(
         loader.finish()
         result = loader.result(file_id)
         result.seconds = time.monotonic() - started
+        result.first_ts = _ts(report.first_ts)
         _complete_ledger_row(conn, file_id, report, result)
     return result
 
