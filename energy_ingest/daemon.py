@@ -149,8 +149,9 @@ class Daemon:
             log.info("%s received: finishing up", signal.Signals(signum).name)
             self.stop.set()
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        if threading.current_thread() is threading.main_thread():  # else: embedded, e.g. in tests
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
 
     def _start_observer(self) -> None:
         # Full events: a file renamed in from outside the watch (the upload's .tmp/) arrives as a
@@ -205,6 +206,7 @@ class Daemon:
                 return
 
     def _scan(self) -> None:
+        log.debug("scanning %s", self.spool.root / "incoming")
         incoming = self.spool.root / "incoming"
         seen = set()
         for dirpath, dirnames, filenames in os.walk(incoming):
