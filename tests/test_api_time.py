@@ -152,7 +152,8 @@ def test_relative_ranges_are_resolved_against_the_clock() -> None:
         ("2024-11-03", "2024-11-03", None, "end"),
         (None, None, "tomorrow", "range"),
         ("2024-11-01", None, "today", "range"),
-        ("9999-12-31", None, None, "start"),
+        ("1800-01-01", "1800-01-02", None, "start"),
+        ("2024-01-01", "9999-12-31", None, "end"),
     ],
 )
 def test_bad_times_name_the_parameter(
