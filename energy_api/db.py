@@ -27,9 +27,10 @@ def session_options(settings: Settings) -> str:
 class Database:
     """Holds the pool; nothing connects until the first request of this process."""
 
-    def __init__(self, settings: Settings, *, max_size: int = 8) -> None:
+    def __init__(self, settings: Settings, *, max_size: int = 8, timeout: float = 10.0) -> None:
         self.settings = settings
         self.max_size = max_size
+        self.timeout = timeout  # seconds a request waits for a connection before a 503
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._lock = threading.Lock()
 
@@ -61,10 +62,11 @@ class Database:
 
     @contextmanager
     def connection(
-        self, tz: str | None = None, timeout: float = 10.0
+        self, tz: str | None = None, timeout: float | None = None
     ) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection inside a read-only transaction, its TimeZone set to `tz`."""
-        with self.pool.connection(timeout=timeout) as conn:
+        wait = self.timeout if timeout is None else min(timeout, self.timeout)
+        with self.pool.connection(timeout=wait) as conn:
             if tz:
                 conn.execute("SELECT set_config('TimeZone', %s, true)", (tz,))
             yield conn

@@ -120,7 +120,7 @@ def health() -> Response:
     Params(request, ())
     _require_json()
     try:
-        with _db().connection(timeout=3.0) as conn:
+        with _db().connection(_settings().timezone, timeout=3.0) as conn:
             info = queries.health(conn)
             behind = [m.name for m in pending(conn)]
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
