@@ -11,14 +11,29 @@ TS: dict[str, Any] = {"type": ["string", "null"], "description": "ISO 8601 with 
 CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
 
 
+EXAMPLES = {
+    "points": "1,2",
+    "start": "2024-11-03",
+    "end": "2024-11-04T00:00:00-06:00",
+    "range": "last_24h",
+    "tz": "America/Chicago",
+    "agg": "count",
+    "q": "ahu",
+    "name": "BOLIOU.*",
+}
+
+
 def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
+    param = {
         "name": name,
         "in": "query",
         "required": False,
         "description": description,
         "schema": schema or {"type": "string"},
     }
+    if name in EXAMPLES:
+        param["example"] = EXAMPLES[name]
+    return param
 
 
 TZ = _param("tz", "IANA time zone of the answer's timestamps (default ENERGY_TIMEZONE)")
@@ -354,7 +369,9 @@ def document() -> dict[str, Any]:
                                 "name": "ref",
                                 "in": "path",
                                 "required": True,
+                                "description": "point id or exact name",
                                 "schema": {"type": "string"},
+                                "example": "1",
                             },
                             POINTS_PARAMS[7],
                             TZ,
