@@ -21,6 +21,7 @@ def session_options(settings: Settings) -> str:
         "-c default_transaction_read_only=on"
         f" -c statement_timeout={settings.statement_timeout_ms}"
         " -c idle_in_transaction_session_timeout=600000"
+        " -c jit=off"  # JIT compiles for tens of ms; these queries run in a few
     )
 
 

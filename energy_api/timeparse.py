@@ -176,3 +176,28 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+CALENDAR = {"1d", "1w", "1mo"}
+
+
+def local_edges(
+    start: datetime, end: datetime, interval: str, zone: zoneinfo.ZoneInfo
+) -> list[datetime]:
+    """Local midnights that start the days, weeks (Monday) or months covering [start, end),
+    plus the first edge at or after `end`: a fall-back day spans 25 h, a spring-forward day 23 h."""
+    day = start.astimezone(zone).date()
+    if interval == "1w":
+        day -= timedelta(days=day.weekday())
+    elif interval == "1mo":
+        day = day.replace(day=1)
+    edges = [local_midnight(day, zone)]
+    while edges[-1] < end:
+        if interval == "1d":
+            day += timedelta(days=1)
+        elif interval == "1w":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        edges.append(local_midnight(day, zone))
+    return edges

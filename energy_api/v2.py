@@ -229,7 +229,11 @@ def _is_id(token: str) -> bool:
 def _resolve(conn: Conn, tokens: list[str], param: str = "points") -> list[PointRef]:
     """Ids or exact names → points, in the order asked; 404 naming the unknown ones."""
     ids = [int(t) for t in tokens if _is_id(t)]
-    found = queries.find_points(conn, ids, tokens)
+    found = queries.find_points(conn, ids, [t for t in tokens if not _is_id(t)])
+    known = {p.id for p in found}
+    numeric_names = [t for t in tokens if _is_id(t) and int(t) not in known]
+    if numeric_names:  # a name made of digits only: rare, so looked up only when needed
+        found += queries.find_points(conn, [], numeric_names)
     by_id = {p.id: p for p in found}
     by_name: dict[str, list[PointRef]] = {}
     for p in found:
@@ -351,7 +355,7 @@ def values() -> Response:
 
 def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:
     """Stream from a server-side cursor; the connection goes back to the pool when done."""
-    query, sql_params = plan.sql(paged=False)
+    query, sql_params = plan.sql(paged=False, csv_lines=plan.layout == "long")
     cursor = stack.enter_context(conn.cursor(name="energy_values_csv"))
     cursor.itersize = 10_000
     cursor.execute(query, sql_params)

@@ -147,7 +147,7 @@ def test_csv_long_and_wide_and_csv_by_accept(
     points = "BOLIOU.AHU1.SAT,BOLIOU.AHU1.MODE"
     long = list(csv.reader(io.StringIO(_get(client, points=points, format="csv", layout="long"))))
     assert long[0] == ["point", "ts", "t", "value"]
-    assert long[1] == ["BOLIOU.AHU1.SAT", "2024-07-04T00:00:00-05:00", "1720069200", "1.0"]
+    assert long[1] == ["BOLIOU.AHU1.SAT", "2024-07-04T00:00:00-05:00", "1720069200", "1"]
     assert long[9] == ["BOLIOU.AHU1.MODE", "2024-07-04T00:00:00-05:00", "1720069200", "OFF"]
     assert len(long) == 17
     with client.get(
@@ -156,7 +156,7 @@ def test_csv_long_and_wide_and_csv_by_accept(
         assert response.mimetype == "text/csv"
         wide = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert wide[0] == ["ts", "t", "BOLIOU.AHU1.SAT", "BOLIOU.AHU1.MODE"]
-    assert wide[4] == ["2024-07-04T00:45:00-05:00", "1720071900", "10.0", "AUTO"]
+    assert wide[4] == ["2024-07-04T00:45:00-05:00", "1720071900", "10", "AUTO"]
     multi = list(
         csv.reader(
             io.StringIO(_get(client, points=points, format="csv", interval="1h", agg="count,first"))
@@ -170,7 +170,7 @@ def test_csv_long_and_wide_and_csv_by_accept(
         "BOLIOU.AHU1.MODE:count",
         "BOLIOU.AHU1.MODE:first",
     ]
-    assert multi[1] == [HOUR0, "1720069200", "4", "1.0", "4", "OFF"]
+    assert multi[1] == [HOUR0, "1720069200", "4", "1", "4", "OFF"]
     assert (
         _get(client, 400, points=points, format="csv", layout="series")["error"]["param"]
         == "layout"
@@ -231,3 +231,18 @@ def test_the_next_cursor_returns_every_row_exactly_once(
 def body_cursor(client: FlaskClient, params: dict[str, Any]) -> str:
     cursor: str = _get(client, **params)["meta"]["next"]
     return cursor
+
+
+def test_csv_quotes_names_and_state_labels_that_need_it(
+    client: FlaskClient, db: psycopg.Connection[Any]
+) -> None:
+    odd = add_point(db, 'HALL "A", FAN', kind="enum", states=["OFF", 'ON, "HAND"'])
+    add_readings(db, odd, [(T0, 1.0), (T0 + timedelta(minutes=15), 0.0)])
+    for layout in ("long", "wide"):
+        text = _get(client, points=odd, format="csv", layout=layout)
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[1][-1] == 'ON, "HAND"'
+        assert rows[2][-1] == "OFF"
+        assert 'HALL "A", FAN' in (rows[1][0], rows[0][-1])
+    values = _get(client, points=odd, format="csv", layout="long", interval="1h", agg="count,last")
+    assert list(csv.reader(io.StringIO(values)))[1][3:] == ["2", "OFF"]
