@@ -7,7 +7,7 @@ import logging
 import orjson
 import psycopg
 import psycopg_pool
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from energy_ingest.errors import EnergyError
@@ -55,13 +55,18 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
-        response = error_response(
-            status, HTTP_CODES.get(status, "http_error"), exc.description or exc.name
-        )
-        if status == 405 and exc.response is None:
-            allow = getattr(exc, "valid_methods", None)
-            if allow:
-                response.headers["Allow"] = ", ".join(allow)
+        message = exc.description or exc.name
+        allow = getattr(exc, "valid_methods", None) or []
+        if status == 405:
+            message = (
+                f"{request.method} is not allowed on {request.path}: the API is read-only;"
+                f" use {', '.join(m for m in allow if m not in ('HEAD', 'OPTIONS'))}"
+            )
+        elif status == 404:
+            message = f"no route {request.path}; the routes are listed at /api/v2/"
+        response = error_response(status, HTTP_CODES.get(status, "http_error"), message)
+        if allow:
+            response.headers["Allow"] = ", ".join(allow)
         return response
 
     @app.errorhandler(psycopg.errors.InvalidParameterValue)

@@ -151,7 +151,7 @@ def _resolve(
         result = TimeRange(begin, stop, end is None)
     if result.end <= result.start:
         raise TimeError(
-            f"end {result.end.isoformat()} is not after start {result.start.isoformat()}",
+            f"end {iso(result.end, zone)} is not after start {iso(result.start, zone)}",
             "range" if range_ is not None else "end",
         )
     return result
