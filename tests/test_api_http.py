@@ -274,3 +274,29 @@ def test_cors_allows_only_the_configured_origins(
     assert preflight.status_code == 200
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "If-None-Match" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+def test_a_body_over_one_mebibyte_is_413(client: FlaskClient, campus: dict[str, int]) -> None:
+    response = client.post("/api/v2/values", data={"points": "1," * 600_000})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_too_large"
+
+
+def test_a_query_past_the_statement_timeout_is_503_query_timeout(
+    api_settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    point = add_point(db, "BIG.POINT")
+    db.execute(
+        "INSERT INTO readings SELECT %s, t, 1 FROM generate_series("
+        "'2020-01-01'::timestamptz, '2025-01-01', interval '5 minutes') AS t",
+        (point,),
+    )
+    app = create_app(dataclasses.replace(api_settings, statement_timeout_ms=1))
+    try:
+        response = app.test_client().get(
+            "/api/v2/values", query_string={"points": point, "range": "2020-01-01,2025-01-01"}
+        )
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "query_timeout"
+    finally:
+        app.extensions["energy_db"].close()

@@ -187,9 +187,9 @@ def test_post_takes_the_same_parameters_as_a_form(
     assert len(response.get_json()["series"][0]["data"]) == 2
 
 
-@pytest.mark.parametrize(("layout", "unit"), [("series", None), ("long", None), ("wide", None)])
+@pytest.mark.parametrize("layout", ["series", "long", "wide"])
 def test_the_next_cursor_returns_every_row_exactly_once(
-    api_settings: Settings, two_points: tuple[int, int], layout: str, unit: None
+    api_settings: Settings, two_points: tuple[int, int], layout: str
 ) -> None:
     app = create_app(dataclasses.replace(api_settings, api_max_rows=3))
     try:
