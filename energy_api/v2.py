@@ -195,6 +195,8 @@ def point(ref: str) -> Response:
     _require_json()
     tz = _zone(params)
     include = params.choice("include", ["latest"])
+    if "\x00" in ref:
+        raise ApiError(404, "unknown_point", "no such point: a name never contains NUL", "ref")
     with _connection(tz) as conn:
         cond = Conditional(conn, _key())
         if cond.fresh():

@@ -195,6 +195,8 @@ def test_health_is_503_down_when_the_database_is_unreachable(api_settings: Setti
         ("/api/v2/points?limit=many", 400, "invalid_parameter", "limit"),
         ("/api/v2/files?status=lost", 400, "invalid_parameter", "status"),
         ("/api/v2/nowhere", 404, "not_found", None),
+        ("/api/v2/points/NUL%00NAME", 404, "unknown_point", "ref"),
+        ("/api/v2/points?q=a%00b", 400, "invalid_parameter", "q"),
     ],
 )
 def test_each_error_is_json_with_status_code_message_and_param(
