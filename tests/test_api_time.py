@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ import pytest
 from api_helpers import add_point, add_readings, api_settings, app, client, db, every
 from flask.testing import FlaskClient
 
-from energy_api.timeparse import TimeError, parse_instant, parse_range, resolve
+from energy_api.timeparse import TimeError, local_edges, parse_instant, parse_range, resolve
 
 __all__ = ["api_settings", "app", "client", "db"]
 CHICAGO = ZoneInfo("America/Chicago")
@@ -162,3 +163,20 @@ def test_bad_times_name_the_parameter(
     with pytest.raises(TimeError) as caught:
         resolve(start, end, range_, CHICAGO, datetime(2024, 11, 3, tzinfo=UTC))
     assert caught.value.param == param
+
+
+def test_calendar_edges_are_local_midnights_past_dst_and_year_ends() -> None:
+    def local(edges: list[datetime]) -> list[str]:
+        return [e.astimezone(CHICAGO).isoformat() for e in edges]
+
+    start = datetime(2024, 12, 15, 12, tzinfo=CHICAGO)
+    months = local_edges(start, datetime(2025, 2, 1, 6, tzinfo=UTC), "1mo", CHICAGO)
+    assert local(months) == [
+        "2024-12-01T00:00:00-06:00",
+        "2025-01-01T00:00:00-06:00",
+        "2025-02-01T00:00:00-06:00",
+    ]
+    days = local_edges(
+        datetime(2024, 11, 3, 5, tzinfo=UTC), datetime(2024, 11, 4, 6, tzinfo=UTC), "1d", CHICAGO
+    )
+    assert [b - a for a, b in pairwise(days)] == [timedelta(hours=25)]
