@@ -1,1 +1,29 @@
-"""energy_api: the read-only HTTP API over the stored points and readings."""
+"""energy_api: the read-only HTTP API over the stored points and readings (`create_app()`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from energy_api import cors, errors
+from energy_api.db import Database
+from energy_ingest.config import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The Flask app; nothing connects to PostgreSQL until the first request (after fork)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["energy_settings"] = settings
+    app.extensions["energy_db"] = Database(settings)
+    app.extensions["energy_clock"] = lambda: datetime.now(UTC)
+    errors.register(app)
+    cors.register(app, settings.cors_origins)
+
+    from energy_api.v2 import bp
+
+    app.register_blueprint(bp, url_prefix="/api/v2")
+    return app

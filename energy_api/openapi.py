@@ -1,0 +1,434 @@
+"""The OpenAPI 3.1 description of /api/v2 (every route, parameter and response)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api.values import INTERVALS, LAYOUTS
+
+NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+TS: dict[str, Any] = {"type": ["string", "null"], "description": "ISO 8601 with offset, in tz"}
+CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
+
+
+EXAMPLES = {
+    "points": "1,2",
+    "start": "2024-11-03",
+    "end": "2024-11-04T00:00:00-06:00",
+    "range": "last_24h",
+    "tz": "America/Chicago",
+    "agg": "count",
+    "q": "ahu",
+    "name": "BOLIOU.*",
+}
+
+
+def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    param = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+    if name in EXAMPLES:
+        param["example"] = EXAMPLES[name]
+    return param
+
+
+TZ = _param("tz", "IANA time zone of the answer's timestamps (default ENERGY_TIMEZONE)")
+LIMIT = _param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 10000})
+OFFSET = _param("offset", "rows to skip", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
+POINTS = _param(
+    "points", "comma-separated point ids and/or exact names (at most 1,000)", {"type": "string"}
+)
+
+VALUES_PARAMS = [
+    POINTS,
+    _param("start", "inclusive: ISO 8601 (naive means tz), a date, or epoch seconds"),
+    _param("end", "exclusive: same forms as start"),
+    _param("range", "today, yesterday, last_24h, last_7d, YYYY-MM-DD or START,END"),
+    TZ,
+    _param(
+        "interval",
+        "bucket size; days, weeks, months start at local midnight",
+        {"type": "string", "enum": list(INTERVALS)},
+    ),
+    _param(
+        "agg",
+        "comma list. number points: avg (default), min, max, sum, count, first, last;"
+        " enum points: last (default), first, count, fraction:<STATE>",
+    ),
+    _param(
+        "format",
+        "json (default) or csv; also negotiated by Accept",
+        {"type": "string", "enum": ["json", "csv"]},
+    ),
+    _param(
+        "layout",
+        "series (JSON default), long, wide (CSV default)",
+        {"type": "string", "enum": list(LAYOUTS)},
+    ),
+    _param("cursor", "meta.next of the previous page"),
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "304": {"description": "not modified since the ETag / Last-Modified the client holds"},
+    "400": _json(_ref("Error"), "bad or unknown parameter"),
+    "404": _json(_ref("Error"), "unknown point or route"),
+    "405": _json(_ref("Error"), "method not allowed (the API is read-only)"),
+    "406": _json(_ref("Error"), "the Accept header excludes every type this route serves"),
+    "413": _json(_ref("Error"), "request body too large"),
+    "503": _json(_ref("Error"), "database unavailable or query timed out"),
+}
+
+
+def _get(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "parameters": params, "responses": {"200": ok, **ERRORS}}
+
+
+def _form(params: list[dict[str, Any]]) -> dict[str, Any]:
+    properties = {p["name"]: p["schema"] for p in params}
+    return {
+        "required": False,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": properties,
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+
+
+def _post(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": summary + " (POST form for long point lists)",
+        "requestBody": _form(params),
+        "responses": {"200": ok, **ERRORS},
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "code", "message", "param"],
+                "properties": {
+                    "status": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "param": NULLABLE_STR,
+                },
+            }
+        },
+    },
+    "Latest": {
+        "type": ["object", "null"],
+        "required": ["ts", "t", "value"],
+        "properties": {"ts": {"type": "string"}, "t": {"type": "integer"}, "value": CELL},
+    },
+    "Point": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "source",
+            "kind",
+            "states",
+            "unit",
+            "building",
+            "room",
+            "description",
+            "first_ts",
+            "last_ts",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "source": {"type": "string"},
+            "kind": {"type": "string", "enum": ["number", "enum"]},
+            "states": {"type": ["array", "null"], "items": {"type": "string"}},
+            "unit": NULLABLE_STR,
+            "building": NULLABLE_STR,
+            "room": NULLABLE_STR,
+            "description": NULLABLE_STR,
+            "first_ts": TS,
+            "last_ts": TS,
+            "latest": _ref("Latest"),
+        },
+    },
+    "SeriesPoint": {
+        "type": "object",
+        "required": ["id", "name", "source", "kind", "unit", "states"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "source": {"type": "string"},
+            "kind": {"type": "string", "enum": ["number", "enum"]},
+            "unit": NULLABLE_STR,
+            "states": {"type": ["array", "null"], "items": {"type": "string"}},
+        },
+    },
+    "Values": {
+        "type": "object",
+        "required": ["meta"],
+        "description": "layout=series has `series`; long and wide have `columns` and `data`",
+        "properties": {
+            "meta": {
+                "type": "object",
+                "required": ["start", "end", "tz", "interval", "agg", "layout", "rows", "next"],
+                "properties": {
+                    "start": {"type": "string"},
+                    "end": {"type": "string"},
+                    "tz": {"type": "string"},
+                    "interval": {"type": "string", "enum": list(INTERVALS)},
+                    "agg": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "layout": {"type": "string", "enum": list(LAYOUTS)},
+                    "rows": {"type": "integer"},
+                    "next": {"type": ["string", "null"], "description": "cursor for the next page"},
+                },
+            },
+            "series": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["point", "agg", "data"],
+                    "properties": {
+                        "point": _ref("SeriesPoint"),
+                        "agg": {"type": ["array", "null"], "items": {"type": "string"}},
+                        "data": {
+                            "type": "array",
+                            "items": {"type": "array", "items": CELL, "minItems": 3},
+                        },
+                    },
+                },
+            },
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "data": {"type": "array", "items": {"type": "array", "items": CELL}},
+        },
+    },
+    "File": {
+        "type": "object",
+        "required": ["id", "sha256", "name", "source", "status", "ingested_at", "error"],
+        "properties": {
+            "id": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "name": {"type": "string"},
+            "path": NULLABLE_STR,
+            "source": {"type": "string"},
+            "format": NULLABLE_STR,
+            "size_bytes": {"type": "integer"},
+            "status": {"type": "string", "enum": ["ingested", "failed"]},
+            "received_at": TS,
+            "ingested_at": {"type": "string"},
+            "duration_ms": {"type": ["integer", "null"]},
+            "points": {"type": "integer"},
+            "readings": {"type": "integer"},
+            "inserted": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "missing_no_data": {"type": "integer"},
+            "missing_data_loss": {"type": "integer"},
+            "missing_blank": {"type": "integer"},
+            "missing_error": {"type": "integer"},
+            "rejected_rows": {"type": "integer"},
+            "rejects": {},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "first_ts": TS,
+            "last_ts": TS,
+            "duplicates_seen": {"type": "integer"},
+            "error": NULLABLE_STR,
+        },
+    },
+}
+
+PAGE_META: dict[str, Any] = {
+    "type": "object",
+    "required": ["count", "total", "limit", "offset"],
+    "properties": {
+        "count": {"type": "integer"},
+        "total": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+        "tz": {"type": "string"},
+    },
+}
+
+POINTS_PARAMS = [
+    _param("q", "case-insensitive substring of name or description"),
+    _param("name", "glob on the name: * any run, ? one character"),
+    _param("source", "siemens or alc"),
+    _param("building", "exact building"),
+    _param("kind", "number or enum", {"type": "string", "enum": ["number", "enum"]}),
+    LIMIT,
+    OFFSET,
+    _param(
+        "include", "latest: add each point's latest reading", {"type": "string", "enum": ["latest"]}
+    ),
+    TZ,
+]
+
+HEALTH = {
+    "type": "object",
+    "required": ["status", "database", "last_ingest", "readings"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "database": {"type": "string"},
+        "last_ingest": TS,
+        "readings": {"type": ["integer", "null"]},
+    },
+}
+
+VALUES_OK = {
+    "description": "values (JSON capped at ENERGY_API_MAX_ROWS rows, then meta.next) or CSV",
+    "content": {
+        "application/json": {"schema": _ref("Values")},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+LATEST_OK = _json(
+    {
+        "type": "object",
+        "required": ["meta", "data"],
+        "properties": {
+            "meta": {"type": "object", "required": ["count", "tz"]},
+            "data": {"type": "array", "items": _ref("Point")},
+        },
+    },
+    "each selected point (all when none given) with its latest reading",
+)
+
+
+def document() -> dict[str, Any]:
+    """The whole document; /api/v2/openapi.json serves it and the tests validate it."""
+    points_page = {
+        "type": "object",
+        "required": ["meta", "data"],
+        "properties": {"meta": PAGE_META, "data": {"type": "array", "items": _ref("Point")}},
+    }
+    files_meta = {
+        **PAGE_META,
+        "required": [*PAGE_META["required"], "counts"],
+        "properties": {
+            **PAGE_META["properties"],
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
+    files_page = {
+        "type": "object",
+        "required": ["meta", "data"],
+        "properties": {"meta": files_meta, "data": {"type": "array", "items": _ref("File")}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "energy read API",
+            "version": "2.0.0",
+            "description": "Read-only access to building-automation points and readings."
+            " Errors are {error: {status, code, message, param}}. Responses carry ETag and"
+            " Last-Modified from the ingest ledger; revalidate for a 304.",
+        },
+        "servers": [{"url": "/api/v2"}],
+        "paths": {
+            "/": {"get": _get("links to the routes", [], _json({"type": "object"}, "index"))},
+            "/health": {
+                "get": {
+                    "summary": "liveness and database state",
+                    "responses": {
+                        "200": _json(HEALTH, "ok or degraded"),
+                        "503": _json(HEALTH, "down: database unreachable or schema missing"),
+                        "405": ERRORS["405"],
+                        "406": ERRORS["406"],
+                    },
+                }
+            },
+            "/points": {
+                "get": _get("list and filter points", POINTS_PARAMS, _json(points_page, "points"))
+            },
+            "/points/{ref}": {
+                "get": {
+                    **_get(
+                        "one point by id or exact name",
+                        [
+                            {
+                                "name": "ref",
+                                "in": "path",
+                                "required": True,
+                                "description": "point id or exact name",
+                                "schema": {"type": "string"},
+                                "example": "1",
+                            },
+                            POINTS_PARAMS[7],
+                            TZ,
+                        ],
+                        _json(
+                            {
+                                "type": "object",
+                                "required": ["data"],
+                                "properties": {"data": _ref("Point")},
+                            },
+                            "the point",
+                        ),
+                    )
+                }
+            },
+            "/values": {
+                "get": _get(
+                    "readings, raw or aggregated in local-time buckets", VALUES_PARAMS, VALUES_OK
+                ),
+                "post": _post("readings", VALUES_PARAMS, VALUES_OK),
+            },
+            "/latest": {
+                "get": _get("latest reading per point", [POINTS, TZ], LATEST_OK),
+                "post": _post("latest reading per point", [POINTS, TZ], LATEST_OK),
+            },
+            "/files": {
+                "get": _get(
+                    "the ingest ledger, newest first",
+                    [
+                        _param(
+                            "status",
+                            "ingested or failed",
+                            {"type": "string", "enum": ["ingested", "failed"]},
+                        ),
+                        _param(
+                            "source",
+                            "siemens or alc",
+                            {"type": "string", "enum": ["siemens", "alc"]},
+                        ),
+                        {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                        OFFSET,
+                        TZ,
+                    ],
+                    _json(files_page, "files"),
+                )
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "this document",
+                    "responses": {
+                        "200": _json({"type": "object"}, "OpenAPI 3.1"),
+                        "400": ERRORS["400"],
+                        "405": ERRORS["405"],
+                        "406": ERRORS["406"],
+                    },
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }

@@ -1,0 +1,269 @@
+"""SQL for the API: points, latest values, the files ledger, health and the ETag watermark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+
+
+def iso_sql(expr: str) -> str:
+    """ISO 8601 with offset, on the session's TimeZone (set per request to `tz`)."""
+    return f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+
+
+def epoch_sql(expr: str) -> str:
+    return f"floor(date_part('epoch', {expr}))::bigint"  # float8: much cheaper than numeric
+
+
+FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"
+LAST_TS = "(SELECT max(r.ts) FROM readings r WHERE r.point_id = p.id)"
+
+
+def point_columns(last_ts: str = LAST_TS) -> str:
+    """A point's columns; first/last_ts are one primary-key probe each."""
+    return f"""
+    p.id, p.name, p.source, p.kind, p.states, p.unit, p.building, p.room, p.description,
+    {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}
+"""
+
+
+POINT_COLUMNS = point_columns()
+POINT_KEYS = (
+    "id",
+    "name",
+    "source",
+    "kind",
+    "states",
+    "unit",
+    "building",
+    "room",
+    "description",
+    "first_ts",
+    "last_ts",
+)
+LATEST_COLUMNS = f"""
+    {iso_sql("l.ts")}, {epoch_sql("l.ts")}, l.value
+"""
+LATEST_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT r.ts, r.value FROM readings r WHERE r.point_id = p.id ORDER BY r.ts DESC LIMIT 1
+    ) l ON true
+"""
+
+
+@dataclass(frozen=True)
+class PointRef:
+    """What a values query needs to know about a selected point."""
+
+    id: int
+    name: str
+    source: str
+    kind: str
+    states: tuple[str, ...]
+    unit: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "source": self.source,
+            "kind": self.kind,
+            "unit": self.unit,
+            "states": list(self.states) if self.kind == "enum" else None,
+        }
+
+    def label(self, value: float | None) -> str | float | None:
+        """An enum reading's state label (its stored value is the 0-based index)."""
+        if value is None or self.kind != "enum":
+            return value
+        index = int(value)
+        return self.states[index] if 0 <= index < len(self.states) and index == value else None
+
+
+def point_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    point = dict(zip(POINT_KEYS, row[: len(POINT_KEYS)], strict=True))
+    if point["kind"] != "enum":
+        point["states"] = None
+    return point
+
+
+def latest_dict(point: dict[str, Any], row: tuple[Any, ...]) -> dict[str, Any] | None:
+    ts, t, value = row[len(POINT_KEYS) : len(POINT_KEYS) + 3]
+    if ts is None:
+        return None
+    if point["kind"] == "enum":
+        index = int(value)
+        states = point["states"]
+        value = states[index] if 0 <= index < len(states) and index == value else None
+    return {"ts": ts, "t": t, "value": value}
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def glob_to_like(pattern: str) -> str:
+    return like_escape(pattern).replace("*", "%").replace("?", "_")
+
+
+def list_points(
+    conn: Conn,
+    *,
+    q: str | None,
+    name: str | None,
+    source: str | None,
+    building: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    include_latest: bool,
+) -> tuple[int, list[dict[str, Any]]]:
+    where, params = ["true"], []
+    if q:
+        where.append("(p.name ILIKE %s OR p.description ILIKE %s)")
+        params += [f"%{like_escape(q)}%"] * 2
+    if name:
+        where.append("p.name LIKE %s")
+        params.append(glob_to_like(name))
+    for column, value in (("source", source), ("building", building), ("kind", kind)):
+        if value is not None:
+            where.append(f"p.{column} = %s")
+            params.append(value)
+    condition = " AND ".join(where)
+    total_row = conn.execute(f"SELECT count(*) FROM points p WHERE {condition}", params).fetchone()
+    total = total_row[0] if total_row else 0
+    latest_cols = f", {LATEST_COLUMNS}" if include_latest else ""
+    latest_join = LATEST_JOIN if include_latest else ""
+    columns = point_columns("l.ts") if include_latest else POINT_COLUMNS
+    rows = conn.execute(
+        f"SELECT {columns} {latest_cols} FROM points p {latest_join}"
+        f" WHERE {condition} ORDER BY p.name, p.id LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    ).fetchall()
+    return total, [_point_with_latest(row, include_latest) for row in rows]
+
+
+def _point_with_latest(row: tuple[Any, ...], include_latest: bool) -> dict[str, Any]:
+    point = point_dict(row)
+    if include_latest:
+        point["latest"] = latest_dict(point, row)
+    return point
+
+
+def find_points(conn: Conn, ids: list[int], names: list[str]) -> list[PointRef]:
+    """Points whose id is in `ids` or whose exact name is in `names`."""
+    rows = conn.execute(
+        "SELECT id, name, source, kind, states, unit FROM points"
+        " WHERE id = ANY(%s) OR name = ANY(%s) ORDER BY id",
+        (ids, names),
+    ).fetchall()
+    return [PointRef(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]) for r in rows]
+
+
+def get_point(conn: Conn, point_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT {POINT_COLUMNS} FROM points p WHERE p.id = %s", (point_id,)
+    ).fetchone()
+    return point_dict(row) if row else None
+
+
+def all_point_ids(conn: Conn) -> list[int]:
+    return [row[0] for row in conn.execute("SELECT id FROM points ORDER BY id")]
+
+
+def latest(conn: Conn, ids: list[int]) -> list[dict[str, Any]]:
+    """Each point (in the order asked) with its most recent reading: one PK probe per point."""
+    rows = conn.execute(
+        f"SELECT {point_columns('l.ts')}, {LATEST_COLUMNS}"
+        " FROM unnest(%s::int[]) WITH ORDINALITY AS sel(id, ord)"
+        f" JOIN points p ON p.id = sel.id {LATEST_JOIN} ORDER BY sel.ord",
+        (ids,),
+    ).fetchall()
+    return [_point_with_latest(row, True) for row in rows]
+
+
+FILE_KEYS = (
+    "id",
+    "sha256",
+    "name",
+    "path",
+    "source",
+    "format",
+    "size_bytes",
+    "status",
+    "received_at",
+    "ingested_at",
+    "duration_ms",
+    "points",
+    "readings",
+    "inserted",
+    "updated",
+    "unchanged",
+    "missing_no_data",
+    "missing_data_loss",
+    "missing_blank",
+    "missing_error",
+    "rejected_rows",
+    "rejects",
+    "warnings",
+    "first_ts",
+    "last_ts",
+    "duplicates_seen",
+    "error",
+)
+_TIME_KEYS = {"received_at", "ingested_at", "first_ts", "last_ts"}
+FILE_COLUMNS = ", ".join(iso_sql(k) if k in _TIME_KEYS else k for k in FILE_KEYS)
+
+
+def list_files(
+    conn: Conn, *, status: str | None, source: str | None, limit: int, offset: int
+) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    where, params = ["true"], []
+    for column, value in (("status", status), ("source", source)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    condition = " AND ".join(where)
+    total_row = conn.execute(f"SELECT count(*) FROM files WHERE {condition}", params).fetchone()
+    counts = {"ingested": 0, "failed": 0}
+    for status_name, n in conn.execute("SELECT status, count(*) FROM files GROUP BY status"):
+        counts[status_name] = n
+    rows = conn.execute(
+        f"SELECT {FILE_COLUMNS} FROM files WHERE {condition}"
+        " ORDER BY ingested_at DESC, id DESC LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    ).fetchall()
+    return (
+        total_row[0] if total_row else 0,
+        counts,
+        [dict(zip(FILE_KEYS, row, strict=True)) for row in rows],
+    )
+
+
+def watermark(conn: Conn) -> tuple[int | None, Any]:
+    """(max(files.id), max(ingested_at)): changes whenever the ingest commits anything."""
+    row = conn.execute("SELECT max(id), max(ingested_at) FROM files").fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def health(conn: Conn) -> dict[str, Any]:
+    """Last ingest, the latest file's status, and the readings count (estimated when large)."""
+    last = conn.execute(
+        f"SELECT {iso_sql('ingested_at')}, status FROM files ORDER BY ingested_at DESC, id DESC LIMIT 1"
+    ).fetchone()
+    estimate = conn.execute(
+        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'readings'::regclass"
+    ).fetchone()
+    readings = estimate[0] if estimate else -1
+    if readings < 100_000:
+        exact = conn.execute("SELECT count(*) FROM readings").fetchone()
+        readings = exact[0] if exact else 0
+    return {
+        "last_ingest": last[0] if last else None,
+        "last_status": last[1] if last else None,
+        "readings": readings,
+    }

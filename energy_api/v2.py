@@ -1,0 +1,420 @@
+"""The /api/v2 blueprint: health, points, values, latest, files and the OpenAPI document."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+import psycopg_pool
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from energy_api import openapi, queries
+from energy_api.db import Database
+from energy_api.errors import ApiError, bad_param
+from energy_api.params import Params
+from energy_api.queries import Conn, PointRef
+from energy_api.timeparse import TimeError, iso, parse_zone, resolve
+from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
+from energy_ingest.config import Settings
+from energy_ingest.migrate import pending
+
+bp = Blueprint("v2", __name__)
+MAX_POINTS = 1000
+JSON = "application/json"
+CSV = "text/csv"
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["energy_settings"]
+    return settings
+
+
+def _db() -> Database:
+    db: Database = current_app.extensions["energy_db"]
+    return db
+
+
+def _now() -> datetime:
+    clock: Callable[[], datetime] = current_app.extensions["energy_clock"]
+    return clock()
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype=JSON)
+
+
+def _require_json() -> None:
+    if "Accept" in request.headers and not request.accept_mimetypes.best_match([JSON]):
+        raise ApiError(406, "not_acceptable", "this route answers application/json only")
+
+
+def _zone(params: Params) -> str:
+    name = params.get("tz") or _settings().timezone
+    try:
+        parse_zone(name)
+    except TimeError as exc:
+        raise bad_param("tz", str(exc)) from None
+    return name
+
+
+class Conditional:
+    """ETag / Last-Modified from the ingest ledger's watermark; 304 when the client is current."""
+
+    def __init__(self, conn: Conn, key: str, *, stable: bool = True) -> None:
+        max_id, max_ingested = queries.watermark(conn)
+        digest = hashlib.sha1(f"{max_id}|{max_ingested}|{key}".encode()).hexdigest()[:24]
+        self.etag = digest
+        self.last_modified = max_ingested.replace(microsecond=0) if max_ingested else None
+        self.stable = stable
+
+    def fresh(self) -> bool:
+        if request.if_none_match:
+            return request.if_none_match.contains(self.etag)
+        since = request.if_modified_since
+        return bool(self.stable and since and self.last_modified and self.last_modified <= since)
+
+    def apply(self, response: Response) -> Response:
+        response.set_etag(self.etag)
+        if self.last_modified is not None and self.stable:
+            response.last_modified = self.last_modified
+        response.cache_control.no_cache = True
+        return response
+
+    def not_modified(self) -> Response:
+        return self.apply(Response(status=304))
+
+
+def _key() -> str:
+    """The representation's identity: route, parameters (query and form) and negotiated type."""
+    form = sorted(request.form.items(multi=True)) if request.method == "POST" else []
+    return (
+        f"{request.path}?{sorted(request.args.items(multi=True))}{form}|{request.accept_mimetypes}"
+    )
+
+
+def _connection(tz: str) -> Any:
+    return _db().connection(tz)
+
+
+# --- index and health --------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> Response:
+    Params(request, ())
+    _require_json()
+    base = request.script_root + "/api/v2"
+    routes = ("health", "points", "values", "latest", "files", "openapi.json")
+    return json_response(
+        {"api": "energy", "version": 2, "links": {r: f"{base}/{r}" for r in routes}}
+    )
+
+
+@bp.get("/health")
+def health() -> Response:
+    Params(request, ())
+    _require_json()
+    try:
+        with _db().connection(_settings().timezone, timeout=3.0) as conn:
+            info = queries.health(conn)
+            behind = [m.name for m in pending(conn)]
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        body = {
+            "status": "down",
+            "database": f"unreachable: {reason}",
+            "last_ingest": None,
+            "readings": None,
+        }
+        return json_response(body, 503)
+    except psycopg.errors.UndefinedTable:
+        body = {
+            "status": "down",
+            "database": "schema missing: run `energy-ingest migrate`",
+            "last_ingest": None,
+            "readings": None,
+        }
+        return json_response(body, 503)
+    problems = []
+    if behind:
+        problems.append(f"migrations pending: {', '.join(behind)}")
+    if info["last_status"] == "failed":
+        problems.append("the most recent file failed to ingest: see /api/v2/files?status=failed")
+    body = {
+        "status": "degraded" if problems else "ok",
+        "database": "; ".join(problems) if problems else "ok",
+        "last_ingest": info["last_ingest"],
+        "readings": info["readings"],
+    }
+    response = json_response(body)
+    response.cache_control.no_store = True
+    return response
+
+
+# --- points ------------------------------------------------------------------------------------
+
+
+@bp.get("/points")
+def points() -> Response:
+    params = Params(
+        request, ("q", "name", "source", "building", "kind", "limit", "offset", "include", "tz")
+    )
+    _require_json()
+    tz = _zone(params)
+    limit = params.int("limit", 500, 1, 10_000)
+    offset = params.int("offset", 0, 0, 2**31 - 1)
+    include = params.choice("include", ["latest"])
+    kind = params.choice("kind", ["number", "enum"])
+    with _connection(tz) as conn:
+        cond = Conditional(conn, _key())
+        if cond.fresh():
+            return cond.not_modified()
+        total, data = queries.list_points(
+            conn,
+            q=params.get("q"),
+            name=params.get("name"),
+            source=params.get("source"),
+            building=params.get("building"),
+            kind=kind,
+            limit=limit,
+            offset=offset,
+            include_latest=include == "latest",
+        )
+    meta = {"count": len(data), "total": total, "limit": limit, "offset": offset, "tz": tz}
+    return cond.apply(json_response({"meta": meta, "data": data}))
+
+
+@bp.get("/points/<path:ref>")
+def point(ref: str) -> Response:
+    params = Params(request, ("include", "tz"))
+    _require_json()
+    tz = _zone(params)
+    include = params.choice("include", ["latest"])
+    if "\x00" in ref:
+        raise ApiError(404, "unknown_point", "no such point: a name never contains NUL", "ref")
+    with _connection(tz) as conn:
+        cond = Conditional(conn, _key())
+        if cond.fresh():
+            return cond.not_modified()
+        found = _resolve(conn, [ref], param="ref")
+        if include == "latest":
+            data = queries.latest(conn, [found[0].id])[0]
+        else:
+            data = queries.get_point(conn, found[0].id) or {}
+    return cond.apply(json_response({"data": data}))
+
+
+def _tokens(params: Params) -> list[str]:
+    tokens: list[str] = []
+    for value in params.all("points"):
+        tokens += [t.strip() for t in value.split(",") if t.strip()]
+    unique = list(dict.fromkeys(tokens))
+    if len(unique) > MAX_POINTS:
+        raise ApiError(
+            400,
+            "too_many_points",
+            f"{len(unique)} points asked for; at most {MAX_POINTS} per request — split the list",
+            "points",
+        )
+    return unique
+
+
+def _is_id(token: str) -> bool:
+    return token.isascii() and token.isdigit() and len(token) < 10
+
+
+def _resolve(conn: Conn, tokens: list[str], param: str = "points") -> list[PointRef]:
+    """Ids or exact names → points, in the order asked; 404 naming the unknown ones."""
+    ids = [int(t) for t in tokens if _is_id(t)]
+    found = queries.find_points(conn, ids, [t for t in tokens if not _is_id(t)])
+    known = {p.id for p in found}
+    numeric_names = [t for t in tokens if _is_id(t) and int(t) not in known]
+    if numeric_names:  # a name made of digits only: rare, so looked up only when needed
+        found += queries.find_points(conn, [], numeric_names)
+    by_id = {p.id: p for p in found}
+    by_name: dict[str, list[PointRef]] = {}
+    for p in found:
+        by_name.setdefault(p.name, []).append(p)
+    result, unknown = [], []
+    for token in tokens:
+        if _is_id(token) and int(token) in by_id:
+            result.append(by_id[int(token)])
+        elif token in by_name:
+            matches = by_name[token]
+            if len(matches) > 1:
+                raise bad_param(
+                    param,
+                    f"point name {token!r} exists in several sources"
+                    f" ({', '.join(p.source for p in matches)}); use its id"
+                    f" ({', '.join(str(p.id) for p in matches)})",
+                    "ambiguous_point",
+                )
+            result.append(matches[0])
+        else:
+            unknown.append(token)
+    if unknown:
+        raise ApiError(
+            404,
+            "unknown_point",
+            f"no such point: {', '.join(unknown)}; list points with /api/v2/points?q=...",
+            param,
+        )
+    return list({p.id: p for p in result}.values())
+
+
+# --- values ------------------------------------------------------------------------------------
+
+VALUES_PARAMS = (
+    "points",
+    "start",
+    "end",
+    "range",
+    "tz",
+    "interval",
+    "agg",
+    "format",
+    "layout",
+    "cursor",
+)
+
+
+def _format(params: Params) -> str:
+    explicit = params.choice("format", ["json", "csv"])
+    if explicit is not None:
+        return explicit
+    if "Accept" not in request.headers:
+        return "json"
+    best = request.accept_mimetypes.best_match([JSON, CSV])
+    if best is None:
+        raise ApiError(406, "not_acceptable", "values are served as application/json or text/csv")
+    return "csv" if best == CSV else "json"
+
+
+@bp.route("/values", methods=["GET", "POST"])
+def values() -> Response:
+    params = Params(request, VALUES_PARAMS)
+    tz = _zone(params)
+    zone = parse_zone(tz)
+    fmt = _format(params)
+    interval = params.choice("interval", INTERVALS, "raw") or "raw"
+    layout = params.choice("layout", LAYOUTS, "series" if fmt == "json" else "wide") or "series"
+    if fmt == "csv" and layout == "series":
+        raise bad_param("layout", "layout=series is JSON only; CSV comes as long or wide")
+    tokens = _tokens(params)
+    if not tokens:
+        raise bad_param("points", "points is required: comma-separated ids or exact names")
+    token = params.get("cursor")
+    cursor = Cursor.decode(token) if token else None
+    try:
+        span = resolve(params.get("start"), params.get("end"), params.get("range"), zone, _now())
+    except TimeError as exc:
+        raise bad_param(exc.param or "range", str(exc)) from None
+    stack = ExitStack()
+    try:
+        conn = stack.enter_context(_connection(tz))
+        selected = _resolve(conn, tokens)
+        number_aggs, enum_aggs = parse_aggs(params.get("agg"), {p.kind for p in selected})
+        plan = Plan(selected, span.start, span.end, tz, interval, number_aggs, enum_aggs, layout)
+        plan.resolve_fractions()
+        if cursor is not None:
+            if cursor.digest != plan.digest():
+                raise bad_param(
+                    "cursor", "this cursor belongs to a different query; repeat its parameters"
+                )
+            plan.start, plan.end = cursor.start, cursor.end
+            plan.cursor = cursor
+        cond = Conditional(
+            conn,
+            f"{_key()}|{plan.start.isoformat()}|{plan.end.isoformat()}",
+            stable=not span.relative or cursor is not None,
+        )
+        if cond.fresh():
+            return cond.not_modified()
+        if fmt == "csv":
+            return cond.apply(_csv_response(stack, conn, plan))
+        plan.limit = _settings().api_max_rows
+        body, next_token = run_json(conn, plan)
+    finally:
+        stack.close()
+    agg = None if interval == "raw" else [str(a) for a in plan.aggs]
+    meta = {
+        "start": iso(plan.start, zone),
+        "end": iso(plan.end, zone),
+        "tz": tz,
+        "interval": interval,
+        "agg": agg,
+        "layout": layout,
+        "rows": body.pop("rows"),
+        "next": next_token,
+    }
+    return cond.apply(json_response({"meta": meta, **body}))
+
+
+def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:
+    """Stream from a server-side cursor; the connection goes back to the pool when done."""
+    query, sql_params = plan.sql(paged=False, csv_lines=plan.layout == "long")
+    cursor = stack.enter_context(conn.cursor(name="energy_values_csv"))
+    cursor.itersize = 10_000
+    cursor.execute(query, sql_params)
+    owned = stack.pop_all()  # the response closes them, after the last byte
+    response = Response(stream_with_context(stream_csv(cursor, plan)), mimetype=CSV)
+    response.headers["Content-Disposition"] = 'attachment; filename="values.csv"'
+    response.call_on_close(owned.close)
+    return response
+
+
+# --- latest and files --------------------------------------------------------------------------
+
+
+@bp.route("/latest", methods=["GET", "POST"])
+def latest() -> Response:
+    params = Params(request, ("points", "tz"))
+    _require_json()
+    tz = _zone(params)
+    tokens = _tokens(params)
+    with _connection(tz) as conn:
+        cond = Conditional(conn, _key())
+        if cond.fresh():
+            return cond.not_modified()
+        ids = [p.id for p in _resolve(conn, tokens)] if tokens else queries.all_point_ids(conn)
+        data = queries.latest(conn, ids)
+    return cond.apply(json_response({"meta": {"count": len(data), "tz": tz}, "data": data}))
+
+
+@bp.get("/files")
+def files() -> Response:
+    params = Params(request, ("status", "source", "limit", "offset", "tz"))
+    _require_json()
+    tz = _zone(params)
+    status = params.choice("status", ["ingested", "failed"])
+    source = params.choice("source", ["siemens", "alc"])
+    limit = params.int("limit", 50, 1, 1000)
+    offset = params.int("offset", 0, 0, 2**31 - 1)
+    with _connection(tz) as conn:
+        cond = Conditional(conn, _key())
+        if cond.fresh():
+            return cond.not_modified()
+        total, counts, data = queries.list_files(
+            conn, status=status, source=source, limit=limit, offset=offset
+        )
+    meta = {
+        "count": len(data),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "counts": counts,
+        "tz": tz,
+    }
+    return cond.apply(json_response({"meta": meta, "data": data}))
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    Params(request, ())
+    _require_json()
+    return json_response(openapi.document())

@@ -1,0 +1,446 @@
+"""The /values query: plan (points, range, interval, aggregates, cursor) → SQL → JSON or CSV rows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+import orjson
+import psycopg
+
+from energy_api.errors import bad_param
+from energy_api.queries import PointRef, epoch_sql, iso_sql
+from energy_api.timeparse import CALENDAR, from_micros, local_edges, parse_zone, to_micros
+
+# date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
+ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
+# interval name → SQL bucket expression over r.ts (local midnight for days, weeks, months)
+INTERVALS: dict[str, str | None] = {
+    "raw": None,
+    "15min": f"date_bin('15 minutes', r.ts, {ORIGIN})",
+    "30min": f"date_bin('30 minutes', r.ts, {ORIGIN})",
+    "1h": f"date_bin('1 hour', r.ts, {ORIGIN})",
+    # Calendar buckets: the local midnights come from Python's zoneinfo as an array; width_bucket
+    # finds a reading's bucket by binary search, far cheaper than a zone conversion per row.
+    "1d": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+    "1w": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+    "1mo": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+}
+NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
+ENUM_AGGS = ("last", "first", "count", "fraction:<STATE>")
+LABELLED = {"raw", "first", "last"}  # enum results that are state labels, not numbers
+LAYOUTS = ("series", "long", "wide")
+CSV_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Agg:
+    name: str
+    state: str | None = None
+
+    def __str__(self) -> str:
+        return f"fraction:{self.state}" if self.name == "fraction" else self.name
+
+
+RAW = Agg("raw")
+
+
+def parse_aggs(text: str | None, kinds: set[str]) -> tuple[list[Agg], list[Agg]]:
+    """(aggregates for number points, for enum points); the default is avg / last."""
+    if text is None or not text.strip():
+        return [Agg("avg")], [Agg("last")]
+    aggs: list[Agg] = []
+    for item in (part.strip() for part in text.split(",")):
+        name, _, state = item.partition(":")
+        if name == "fraction" and state:
+            aggs.append(Agg("fraction", state))
+        elif item in NUMBER_AGGS:
+            aggs.append(Agg(item))
+        else:
+            raise bad_param(
+                "agg",
+                f"unknown aggregate {item!r}; number points: {', '.join(NUMBER_AGGS)};"
+                f" enum points: {', '.join(ENUM_AGGS)}",
+            )
+    if len(set(aggs)) != len(aggs):
+        raise bad_param("agg", f"aggregate listed twice in {text!r}")
+    if "number" in kinds:
+        wrong = [str(a) for a in aggs if a.name == "fraction"]
+        if wrong:
+            raise bad_param(
+                "agg", f"{wrong[0]} is only for enum points; a number point is selected"
+            )
+    if "enum" in kinds:
+        wrong = [str(a) for a in aggs if a.name in {"avg", "min", "max", "sum"}]
+        if wrong:
+            raise bad_param(
+                "agg",
+                f"{wrong[0]} is not defined for enum points; use {', '.join(ENUM_AGGS)}",
+            )
+    return aggs, aggs
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a capped JSON answer stopped: after row (ord, ts) of the query with `digest`."""
+
+    digest: str
+    start: datetime
+    end: datetime
+    ord: int
+    ts_us: int
+
+    def encode(self) -> str:
+        raw = orjson.dumps(
+            [self.digest, to_micros(self.start), to_micros(self.end), self.ord, self.ts_us]
+        )
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            digest, start, end, ord_, ts_us = orjson.loads(raw)
+            if not (
+                isinstance(digest, str)
+                and all(isinstance(v, int) for v in (start, end, ord_, ts_us))
+            ):
+                raise ValueError("bad cursor")
+            return cls(digest, from_micros(start), from_micros(end), ord_, ts_us)
+        except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
+            raise bad_param(
+                "cursor", "cursor is not one this API issued; use meta.next as it was given"
+            ) from None
+
+
+@dataclass
+class Plan:
+    """Everything that decides the rows of a /values answer."""
+
+    points: list[PointRef]
+    start: datetime
+    end: datetime
+    tz: str
+    interval: str
+    number_aggs: list[Agg]
+    enum_aggs: list[Agg]
+    layout: str
+    cursor: Cursor | None = None
+    limit: int | None = None
+    fraction_index: list[list[int]] = field(default_factory=list)
+
+    @property
+    def aggs(self) -> list[Agg]:
+        """The aggregate per output column (number points decide when kinds are mixed)."""
+        if self.interval == "raw":
+            return [RAW]
+        if any(p.kind == "number" for p in self.points):
+            return self.number_aggs
+        return self.enum_aggs
+
+    def aggs_for(self, point: PointRef) -> list[Agg]:
+        if self.interval == "raw":
+            return [RAW]
+        return self.enum_aggs if point.kind == "enum" else self.number_aggs
+
+    def digest(self) -> str:
+        key = orjson.dumps(
+            [
+                [p.id for p in self.points],
+                self.tz,
+                self.interval,
+                [str(a) for a in self.number_aggs],
+                [str(a) for a in self.enum_aggs],
+                self.layout,
+            ]
+        )
+        return hashlib.sha1(key).hexdigest()[:16]
+
+    def resolve_fractions(self) -> None:
+        """Per fraction aggregate, each enum point's index of the state (400 if it lacks it)."""
+        self.fraction_index = []
+        for agg in self.enum_aggs:
+            if agg.name != "fraction":
+                continue
+            column = []
+            for point in self.points:
+                if point.kind != "enum":
+                    column.append(-1)
+                elif agg.state in point.states:
+                    column.append(point.states.index(agg.state))
+                else:
+                    raise bad_param(
+                        "agg",
+                        f"{agg} is not a state of point {point.name!r};"
+                        f" its states are {', '.join(point.states)}",
+                    )
+            self.fraction_index.append(column)
+
+    # --- SQL -------------------------------------------------------------------------------
+
+    def _agg_sql(self, column: int) -> str:
+        kinds = {p.kind for p in self.points}
+        exprs = {}
+        for kind, aggs in (("number", self.number_aggs), ("enum", self.enum_aggs)):
+            if kind in kinds:
+                exprs[kind] = _agg_expr(aggs[column], self._fraction_slot(aggs, column))
+        if len(set(exprs.values())) == 1:
+            return next(iter(exprs.values()))
+        return f"CASE WHEN sel.enum THEN {exprs['enum']} ELSE {exprs['number']} END"
+
+    def _fraction_slot(self, aggs: list[Agg], column: int) -> int:
+        return sum(1 for a in aggs[:column] if a.name == "fraction")
+
+    def sql(self, *, paged: bool, csv_lines: bool = False) -> tuple[str, dict[str, Any]]:
+        """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itself."""
+        width = len(self.aggs)
+        params: dict[str, Any] = {
+            "ids": [p.id for p in self.points],
+            "enum": [p.kind == "enum" for p in self.points],
+            "start": self.start,
+            "end": self.end,
+            "tz": self.tz,
+        }
+        fractions = ""
+        names = "id, enum"
+        for slot, column in enumerate(self.fraction_index):
+            params[f"f{slot}"] = column
+            fractions += f", %(f{slot})s::int[]"
+            names += f", f{slot}"
+        sel = (
+            f"unnest(%(ids)s::int[], %(enum)s::bool[]{fractions})"
+            f" WITH ORDINALITY AS sel({names}, ord)"
+        )
+        wide = self.layout == "wide"
+        inner_cursor = outer_cursor = ""
+        if self.cursor is not None:
+            params["c_ord"] = self.cursor.ord
+            params["c_ts"] = from_micros(self.cursor.ts_us)
+            if wide:
+                inner_cursor = " AND r.ts > %(c_ts)s"
+                outer_cursor = " WHERE s.ts > %(c_ts)s"
+            else:
+                inner_cursor = (
+                    " AND (sel.ord > %(c_ord)s OR (sel.ord = %(c_ord)s AND r.ts > %(c_ts)s))"
+                )
+                outer_cursor = " WHERE (s.ord, s.ts) > (%(c_ord)s, %(c_ts)s)"
+        where = f"r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
+        bucket = INTERVALS[self.interval]
+        if bucket is None:
+            source = (
+                f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel}"
+                f" JOIN readings r ON r.point_id = sel.id WHERE {where}"
+            )
+        else:
+            exprs = [self._agg_sql(j) for j in range(width)]
+            group = ["sel.ord"] + [
+                column
+                for column in ("sel.enum", *(f"sel.f{k}" for k in range(len(self.fraction_index))))
+                if any(column in e for e in exprs)
+            ]
+            columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
+            source = (
+                f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
+                f" JOIN readings r ON r.point_id = sel.id WHERE {where}"
+                f" GROUP BY {', '.join(group)}, 2"
+            )
+            if self.interval in CALENDAR:
+                params["edges"] = local_edges(
+                    self.start, self.end, self.interval, parse_zone(self.tz)
+                )
+                source = (
+                    "SELECT b.ord, (%(edges)s::timestamptz[])[b.ts] AS ts,"
+                    f" {', '.join(f'b.v{j}' for j in range(width))} FROM ({source}) b"
+                )
+        values = ", ".join(f"s.v{j}" for j in range(width))
+        micros = "(extract(epoch FROM s.ts) * 1000000)::bigint"  # exact, for the cursor
+        if wide:
+            arrays = ", ".join(f"array_agg(s.v{j} ORDER BY s.ord)" for j in range(width))
+            query = (
+                f"SELECT {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')},"
+                f" array_agg(s.ord ORDER BY s.ord), {arrays}"
+                f" FROM ({source}) s{outer_cursor} GROUP BY s.ts ORDER BY s.ts"
+            )
+        elif csv_lines:
+            params["labels"] = [_csv_quote(p.name) for p in self.points]
+            cells = " || ',' || ".join(
+                self._csv_cell(j, f"s.v{j}", "p.states") for j in range(width)
+            )
+            query = (
+                f"SELECT (%(labels)s::text[])[s.ord] || ',' || {iso_sql('s.ts')} || ','"
+                f" || {epoch_sql('s.ts')} || ',' || {cells}"
+                f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
+                f"{outer_cursor} ORDER BY s.ord, s.ts"
+            )
+        else:
+            query = (
+                f"SELECT s.ord, {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')}, {values}"
+                f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
+            )
+        if paged and self.limit is not None:
+            query += f" LIMIT {int(self.limit) + 1}"
+        return query, params
+
+    def _csv_cell(self, column: int, value: str, states: str) -> str:
+        """SQL rendering one CSV cell: enum labels quoted as CSV needs, numbers as text."""
+        text = f"coalesce({value}::text, '')"
+        enum_agg = RAW if self.interval == "raw" else self.enum_aggs[column]
+        if enum_agg.name not in LABELLED or not any(p.kind == "enum" for p in self.points):
+            return text
+        label = f"coalesce(({states})[{value}::int + 1], '')"
+        quoted = (
+            f"CASE WHEN {label} ~ '[\",\r\n]' THEN '\"' || replace({label}, '\"', '\"\"')"
+            f" || '\"' ELSE {label} END"
+        )
+        return f"CASE WHEN p.kind = 'enum' THEN {quoted} ELSE {text} END"
+
+    # --- shaping ---------------------------------------------------------------------------
+
+    def converters(self) -> list[Callable[[Any], Any] | None]:
+        """Per point: None when values pass through, else a function mapping a value row."""
+        result: list[Callable[[Any], Any] | None] = []
+        for point in self.points:
+            aggs = self.aggs_for(point)
+            labelled = [point.kind == "enum" and a.name in LABELLED for a in aggs]
+            if not any(labelled):
+                result.append(None)
+            else:
+                result.append(_labeller(point, labelled))
+        return result
+
+    def column_names(self) -> list[str]:
+        aggs = [str(a) for a in self.aggs]
+        if self.layout == "wide":
+            if len(aggs) == 1:
+                return ["ts", "t", *(p.name for p in self.points)]
+            return ["ts", "t", *(f"{p.name}:{a}" for p in self.points for a in aggs)]
+        tail = ["value"] if len(aggs) == 1 else aggs
+        return (["point"] if self.layout == "long" else []) + ["ts", "t", *tail]
+
+
+def _csv_quote(text: str) -> str:
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def pg_float(value: Any) -> Any:
+    """Numbers as PostgreSQL writes them (1, not 1.0), so both CSV paths agree."""
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return value
+
+
+def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
+    def convert(values: tuple[Any, ...]) -> list[Any]:
+        return [point.label(v) if lab else v for v, lab in zip(values, labelled, strict=True)]
+
+    return convert
+
+
+def _agg_expr(agg: Agg, slot: int) -> str:
+    return {
+        "avg": "avg(r.value)",
+        "min": "min(r.value)",
+        "max": "max(r.value)",
+        "sum": "sum(r.value)",
+        "count": "count(*)",
+        "first": "(array_agg(r.value ORDER BY r.ts))[1]",
+        "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
+        "fraction": f"avg((r.value = sel.f{slot})::int)::float8",
+    }[agg.name]
+
+
+# --- execution --------------------------------------------------------------------------------
+
+
+def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
+    """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
+    query, params = plan.sql(paged=True)
+    rows = conn.execute(query, params).fetchall()
+    next_token = None
+    if plan.limit is not None and len(rows) > plan.limit:
+        rows = rows[: plan.limit]
+        last = rows[-1]
+        ord_ = 0 if plan.layout == "wide" else last[0]
+        ts_us = last[0] if plan.layout == "wide" else last[1]
+        next_token = Cursor(plan.digest(), plan.start, plan.end, ord_, ts_us).encode()
+    converters = plan.converters()
+    if plan.layout == "series":
+        series = []
+        by_ord = {ord_: list(group) for ord_, group in groupby(rows, key=itemgetter(0))}
+        for i, point in enumerate(plan.points, start=1):
+            group = by_ord.get(i, [])
+            convert = converters[i - 1]
+            if convert is None:
+                data: list[Any] = [r[2:] for r in group]
+            else:
+                data = [[r[2], r[3], *convert(r[4:])] for r in group]
+            series.append({"point": point.as_dict(), "agg": _agg_names(plan, point), "data": data})
+        return {"series": series, "rows": len(rows)}, next_token
+    if plan.layout == "long":
+        names = [p.name for p in plan.points]
+        data = [_long_row(names, converters, r) for r in rows]
+        return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+    data = [_wide_row(plan, converters, r) for r in rows]
+    return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+
+
+def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
+    return None if plan.interval == "raw" else [str(a) for a in plan.aggs_for(point)]
+
+
+def _long_row(
+    names: list[str], converters: list[Callable[[Any], Any] | None], row: Any
+) -> list[Any]:
+    convert = converters[row[0] - 1]
+    vals = row[4:] if convert is None else convert(row[4:])
+    return [names[row[0] - 1], row[2], row[3], *vals]
+
+
+def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: Any) -> list[Any]:
+    width = len(plan.aggs)
+    values: list[Any] = [None] * (len(plan.points) * width)
+    ords = row[3]
+    columns = row[4:]
+    for k, ord_ in enumerate(ords):
+        vals = tuple(col[k] for col in columns)
+        convert = converters[ord_ - 1]
+        if convert is not None:
+            vals = convert(vals)
+        base = (ord_ - 1) * width
+        values[base : base + width] = vals
+    return [row[1], row[2], *values]
+
+
+def stream_csv(cursor: psycopg.Cursor[Any], plan: Plan) -> Iterator[bytes]:
+    """CSV text in batches from an executed server-side cursor: constant memory, no cap."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(plan.column_names())
+    converters = plan.converters()
+    while True:
+        rows = cursor.fetchmany(CSV_BATCH)
+        if not rows:
+            break
+        if plan.layout == "long":  # lines rendered by PostgreSQL (Plan.sql(csv_lines=True))
+            out.write("\n".join([r[0] for r in rows]))
+            out.write("\n")
+        else:
+            writer.writerows([pg_float(v) for v in _wide_row(plan, converters, r)] for r in rows)
+        yield out.getvalue().encode()
+        out.seek(0)
+        out.truncate()
+    tail = out.getvalue()
+    if tail:
+        yield tail.encode()
