@@ -15,6 +15,6 @@ def create_app() -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         target = api if path == "/api" or path.startswith("/api/") else upload
-        return target(environ, start_response)  # type: ignore[no-any-return]
+        return target(environ, start_response)
 
     return app

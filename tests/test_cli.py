@@ -52,7 +52,9 @@ def test_import_loads_files_and_folders_and_leaves_them_in_place(
     (folder / "b.csv").write_bytes(insight_report(["X.P1", "X.P2"], datetime(2024, 1, 2), 10))
     (folder / ".hidden.csv").write_bytes(b"ignored")
     sample = tmp_path / "boliou.csv"
-    sample.write_bytes((DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv").read_bytes())
+    sample.write_bytes(
+        (DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv").read_bytes()
+    )
     result = run("import", str(tmp_path / "backfill"), str(sample))
     assert result.exit_code == 0, result.output
     assert "imported 3 files: 3 ingested, 0 duplicate, 0 failed" in result.output

@@ -75,7 +75,9 @@ def test_a_byte_identical_redrop_is_a_duplicate_and_changes_nothing(
         scalar(database_url, "SELECT count(*) || ':' || max(duplicates_seen) FROM files") == "1:1"
     )
     wait_until(lambda: "duplicate siemens/a-again.csv" in d.text())
-    folders = {p.parent.relative_to(spool_dir).as_posix() for p in files_under(spool_dir / "archive")}
+    folders = {
+        p.parent.relative_to(spool_dir).as_posix() for p in files_under(spool_dir / "archive")
+    }
     assert folders == {"archive/siemens/2024/01"}  # by the data's month, duplicate included
 
 

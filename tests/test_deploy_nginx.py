@@ -33,7 +33,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -443,24 +442,6 @@ def stop(services: list[Service], seconds: float) -> list[str]:
     return problems
 
 
-def missing_parts() -> list[str]:
-    """What of the three processes this branch does not have yet (checked before any fixture)."""
-    import energy_api
-    import energy_ingest.cli
-
-    missing = []
-    if find_spec("energy_ingest.upload") is None:
-        missing.append("energy_ingest.upload (upload app)")
-    if not hasattr(energy_api, "create_app"):
-        missing.append("energy_api.create_app (API)")
-    if "run" not in energy_ingest.cli.main.commands:
-        missing.append("`energy-ingest run` (daemon)")
-    return missing
-
-
-MISSING = missing_parts()
-
-
 @pytest.fixture
 def stack(web: Web, database_url: str) -> Iterator[dict[str, Service]]:
     """energy-upload and energy-api under gunicorn on the sockets nginx proxies to, and the daemon."""
@@ -498,7 +479,6 @@ def stack(web: Web, database_url: str) -> Iterator[dict[str, Service]]:
             pytest.fail("\n\n".join(problems))
 
 
-@pytest.mark.skipif(bool(MISSING), reason="not merged on this branch yet: " + ", ".join(MISSING))
 def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_nginx(
     web: Web, stack: dict[str, Service]
 ) -> None:
