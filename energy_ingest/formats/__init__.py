@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -54,13 +55,21 @@ def parse(
 ) -> Report:
     """Parse one report; readings come from `report.chunks()` (errors there are ParseError too)."""
     try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ParseError(
+            f"unknown time zone {tz!r}",
+            file=name,
+            hint="set ENERGY_TIMEZONE (or --tz) to an IANA zone such as America/Chicago",
+        ) from None
+    try:
         raw = seekable(data)
         report = _read(raw, name=name, tz=tz, chunk_rows=chunk_rows)
     except ParseError as exc:
         raise exc.with_file(name or exc.file) from None
     except Exception as exc:
         raise _translate(exc, name) from exc
-    if hint is not None and hint != report.source:
+    if hint in SOURCES and hint != report.source:
         described = {"siemens": "a Siemens Insight report", "alc": "an ALC WebCTRL trend export"}
         report.warnings.append(
             f"folder says {hint} but the content is {described[report.source]}; parsed as such"

@@ -21,14 +21,20 @@ import pandas as pd
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import Seen, Tally, block_size
 from energy_ingest.formats.source import Lines
-from energy_ingest.formats.timestamps import COMBINED, Localizer, choose_format, parse_with
+from energy_ingest.formats.timestamps import (
+    COMBINED,
+    Localizer,
+    TimeParser,
+    choose_format,
+    parse_with,
+)
 from energy_ingest.report import PointInfo, Reject, Report
 
-POINT_RE = re.compile(r"^\s*Point_(\d+):?\s*$")
-HEADER_POINT_RE = re.compile(r"^\s*Point_(\d+)\s*$")
+POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
+HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")
 FOOTER_RE = re.compile(r"\*+\s*End of Report\s*\*+")
-INTERVAL_RE = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
-DELIM_RE = re.compile(r"""^["']?\s*Point_\d+:?\s*["']?([^\w\s"':])|^["']?\s*Point_\d+:?["']?(\t)""")
+INTERVAL_RE = re.compile(r"(\d{1,9})\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
+DELIM_RE = re.compile(r"""^\s*(["']?)Point_\d+:?\1( *)(.)""")
 UNIT_SECONDS = {
     "sec": 1,
     "second": 1,
@@ -73,7 +79,10 @@ def sniff_delimiter(lines: list[str]) -> str:
     for line in lines:
         m = DELIM_RE.match(line)
         if m:
-            return m.group(1) or m.group(2)
+            after_spaces = m.group(3)
+            if m.group(2) and (after_spaces.isalnum() or after_spaces in "\"'"):
+                return " "
+            return after_spaces
     for line in lines:
         stripped = line.lstrip("\ufeff \"'")
         if stripped.startswith("<>Date"):
@@ -117,7 +126,7 @@ class SiemensReader:
         self.report = Report(format="siemens-insight", source="siemens", points={})
         self.tally = Tally(self.report.points, self.report.warnings)
         self.sections: list[Section] = []
-        self._fmt: str | None = None
+        self._times = TimeParser(COMBINED)
 
     # -- pass 1 ------------------------------------------------------------------------------
 
@@ -253,6 +262,9 @@ class SiemensReader:
     def _header(
         self, section: Section, number: int, fields: list[str], declared: dict[int, str]
     ) -> None:
+        if len(fields) < 2:
+            self.report.warnings.append(f"line {number}: the data header has no Time column")
+            return
         section.width = len(fields)
         columns: list[int] = []
         used: set[int] = set()
@@ -351,6 +363,7 @@ class SiemensReader:
                 repeats += r
                 yield frame
         self.report.rows = len(seen)
+        unreadable_dates(self._times, self.name)
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate timestamp row(s): the later row wins for each point"
@@ -376,20 +389,11 @@ class SiemensReader:
             [f"{d.strip()} {t.strip()}" for d, t in zip(cells[:, 0], cells[:, 1], strict=True)],
             dtype=object,
         )
-        if self._fmt is None:
-            self._fmt = choose_format(texts, COMBINED)
-            if self._fmt is None:
-                raise ParseError(
-                    f"dates like {texts[0]!r} are not in any known date/time format",
-                    file=self.name,
-                    line=numbers[0],
-                    hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS times",
-                )
-        naive = parse_with(texts, self._fmt)
+        naive, aware = self._times(texts, numbers)
         bad = np.isnat(naive)
         for i in np.flatnonzero(bad).tolist():
             self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
-        utc, problems = localizer.localize(naive)
+        utc, problems = (naive.view(np.int64), {}) if aware else localizer.localize(naive)
         for i, reason in sorted(problems.items()):
             self.report.rejects.append(Reject(numbers[i], reason))
             bad[i] = True
@@ -411,6 +415,18 @@ class SiemensReader:
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
         frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
         return frame, repeats
+
+
+def unreadable_dates(times: TimeParser, name: str) -> None:
+    """ParseError when not a single row had a date/time in a known format."""
+    if times.fmt is None and times.unreadable is not None:
+        line, text = times.unreadable
+        raise ParseError(
+            f"dates like {text!r} are not in any known date/time format",
+            file=name,
+            line=line,
+            hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS (or h:mm:ss AM/PM) times",
+        )
 
 
 def parse_range(text: str) -> tuple[datetime, datetime] | None:
