@@ -15,6 +15,7 @@ _KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
 _MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
 CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
 LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
+NUMBER = -1
 
 
 def block_size(chunk_rows: int, width: int) -> int:
@@ -82,31 +83,33 @@ class Tally:
         if n == 0:
             return empty_chunk()
         npoints = len(self.names)
-        values = to_float(raw)
-        numeric = ~np.isnan(values)
+        # Trend values repeat a lot (fixed decimals, markers): convert each distinct text once.
+        codes, uniques = pd.factorize(raw)
+        unique_values = to_float(np.asarray(uniques, dtype=object))
+        unique_kinds = np.full(len(uniques), NUMBER, dtype=np.int8)
+        unique_texts = np.full(len(uniques), None, dtype=object)
+        for u in np.flatnonzero(np.isnan(unique_values)).tolist():
+            unique_kinds[u], unique_texts[u] = classify(str(uniques[u]))
+        values = unique_values[codes]
+        kinds = unique_kinds[codes]
+        numeric = kinds == NUMBER
         reading = numeric.copy()
         state = np.full(n, None, dtype=object)
-        other = np.flatnonzero(~numeric)
         label_points: IntArray = np.empty(0, dtype=np.int64)
-        if other.size:
-            codes, uniques = pd.factorize(raw[other])
-            kinds_u, texts_u = zip(*(classify(str(u)) for u in uniques), strict=True)
-            kinds = np.asarray(kinds_u, dtype=np.int64)[codes]
+        if not numeric.all():
             for k, kind in enumerate(MISSING_KINDS):
-                sel = pidx[other[kinds == k]]
+                sel = pidx[kinds == k]
                 if sel.size:
                     counts = np.bincount(sel, minlength=npoints)
                     for p in np.flatnonzero(counts).tolist():
                         self.points[self.names[p]].missing[kind] += int(counts[p])
-            is_label = kinds == LABEL
-            if is_label.any():
-                where = other[is_label]
-                label_codes = codes[is_label]
-                texts = np.asarray(texts_u, dtype=object)
-                state[where] = texts[label_codes]
+            where = np.flatnonzero(kinds == LABEL)
+            if where.size:
+                label_codes = codes[where].astype(np.int64)
+                state[where] = unique_texts[label_codes]
                 reading[where] = True
                 label_points = pidx[where]
-                self._record_labels(label_points, label_codes, texts)
+                self._record_labels(label_points, label_codes, unique_texts)
         counts = np.bincount(pidx[reading], minlength=npoints)
         for p in np.flatnonzero(counts).tolist():
             self.points[self.names[p]].values += int(counts[p])

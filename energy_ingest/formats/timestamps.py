@@ -42,9 +42,10 @@ def parse_aware(texts: npt.NDArray[np.object_], fmt: str) -> tuple[NaiveArray, b
     if aware:
         parsed = parsed.tz_convert("UTC").tz_localize(None)
     # two-digit or garbage years: keep to what datetime64[ns] and a trend report can hold
-    plausible = (parsed >= EARLIEST) & (parsed < LATEST)
-    parsed = parsed.where(plausible)
-    return np.asarray(parsed.as_unit("ns").to_numpy(), dtype="datetime64[ns]"), aware
+    plausible = np.asarray((parsed >= EARLIEST) & (parsed < LATEST))
+    values = np.array(parsed.to_numpy())  # a writable copy, in whatever unit pandas chose
+    values[~plausible] = np.datetime64("NaT")
+    return values.astype("datetime64[ns]"), aware
 
 
 def choose_format(texts: npt.NDArray[np.object_], candidates: tuple[str, ...]) -> str | None:
