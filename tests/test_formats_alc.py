@@ -115,3 +115,19 @@ def test_the_siemens_folder_hint_with_alc_content_warns() -> None:
     report = parse(crlf('"Time","P"\n"4/5/2022 9:00:00 AM","1"\n'), hint="siemens")
     assert report.source == "alc"
     assert report.warnings[0].startswith("folder says siemens but the content is an ALC")
+
+
+def test_iso_times_with_an_offset_are_taken_as_written_not_localised() -> None:
+    report = parse(crlf('"Time","P"\n"2022-04-05T09:00:00-04:00","1"\n'), tz="America/Chicago")
+    assert report.table()["ts"].tolist() == [pd.Timestamp("2022-04-05 13:00", tz="UTC")]
+
+
+def test_a_cp1252_export_is_decoded_with_the_fallback_even_past_the_first_lines() -> None:
+    body = "".join(f'"4/5/2022 9:{m:02d}:00 AM","{m}"\n' for m in range(50))
+    data = crlf('"Time","Zone °F"\n' + body).replace(b"\xc2\xb0", b"\xb0")
+    data += crlf('"4/5/2022 10:00:00 AM","71 \xb0F"\n'.encode("latin-1").decode("latin-1"))
+    report = parse(data)
+    assert list(report.points) == ["Zone °F"]
+    table = report.table()
+    assert len(table) == 51
+    assert any("cp1252" in w for w in report.warnings)

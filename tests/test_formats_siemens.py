@@ -401,3 +401,45 @@ def test_unparseable_inputs_raise_parse_error_naming_file_and_line(
         report.table()
     assert message in str(err.value)
     assert str(err.value).startswith("x.csv")
+
+
+def test_a_point_named_twice_gives_one_reading_per_time_the_later_column_winning() -> None:
+    text = f'''"{KEY}"
+"Point_1:","SAME","","15 minutes"
+"Point_2:","SAME","","15 minutes"
+"<>Date","Time","Point_1","Point_2"
+"1/8/2024","00:00:00","1","2"
+"1/8/2024","00:15:00","3","No Data"
+"{FOOTER}"
+'''
+    report = parse(lines(text))
+    assert list(report.points) == ["SAME"]
+    assert tidy(report.table())["value"].tolist() == [2.0, 3.0]
+
+
+def test_a_non_seekable_stream_is_read_too(tmp_path: Path) -> None:
+    name = "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            chunk = self._inner.read(min(len(buffer), 100))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    report = parse(io.BufferedReader(Pipe((DATA / name).read_bytes())), name=name)
+    assert len(report.table()) == 463
+
+
+def test_an_unknown_time_zone_is_a_parse_error() -> None:
+    with pytest.raises(ParseError) as err:
+        parse(insight(NAMES, TIMES, CELLS, Variant()), name="x.csv", tz="Mars/Olympus")
+    assert "unknown time zone 'Mars/Olympus'" in str(err.value)

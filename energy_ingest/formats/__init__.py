@@ -7,7 +7,9 @@ never raises anything else, neither while reading metadata nor while the chunks 
 from __future__ import annotations
 
 import csv
+import io
 import re
+import weakref
 import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -62,13 +64,18 @@ def parse(
             file=name,
             hint="set ENERGY_TIMEZONE (or --tz) to an IANA zone such as America/Chicago",
         ) from None
+    raw: BinaryIO | None = None
     try:
         raw = seekable(data)
         report = _read(raw, name=name, tz=tz, chunk_rows=chunk_rows)
     except ParseError as exc:
+        _release(raw, data)
         raise exc.with_file(name or exc.file) from None
     except Exception as exc:
+        _release(raw, data)
         raise _translate(exc, name) from exc
+    if raw is not data and not isinstance(raw, io.BytesIO):
+        weakref.finalize(report, raw.close)  # the temporary copy of a pipe
     if hint in SOURCES and hint != report.source:
         described = {"siemens": "a Siemens Insight report", "alc": "an ALC WebCTRL trend export"}
         report.warnings.append(
@@ -78,6 +85,11 @@ def parse(
     if produce is not None:
         report._chunks = _guarded(produce, name)
     return report
+
+
+def _release(raw: BinaryIO | None, data: object) -> None:
+    if raw is not None and raw is not data and not isinstance(raw, io.BytesIO):
+        raw.close()
 
 
 def _read(raw: BinaryIO, *, name: str, tz: str, chunk_rows: int) -> Report:
