@@ -324,6 +324,7 @@ def test_15_a_repeated_timestamp_gives_one_reading_per_point_the_later_row_winni
     assert table[table["point"] == "A"]["value"].tolist() == [1.0, 3.0]
     assert table[table["point"] == "B"]["value"].tolist() == [1.0, 5.0]  # real value beats missing
     assert report.rows == 2
+    assert report.values == len(table) == 4
     assert "1 duplicate timestamp row(s): the later row wins for each point" in report.warnings
 
 

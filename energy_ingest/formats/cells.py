@@ -128,7 +128,12 @@ class Tally:
             }
         )
         if dedupe:
-            frame = frame.drop_duplicates(["point", "ts"], keep="last", ignore_index=True)
+            dropped = frame.duplicated(["point", "ts"], keep="last").to_numpy()
+            if dropped.any():
+                lost = np.bincount(pidx[chosen[dropped]], minlength=npoints)
+                for p in np.flatnonzero(lost).tolist():
+                    self.points[self.names[p]].values -= int(lost[p])
+                frame = frame[~dropped].reset_index(drop=True)
         return frame
 
     def _record_labels(self, pts: IntArray, codes: IntArray, texts: ObjArray) -> None:
