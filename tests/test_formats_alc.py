@@ -131,3 +131,16 @@ def test_a_cp1252_export_is_decoded_with_the_fallback_even_past_the_first_lines(
     table = report.table()
     assert len(table) == 51
     assert any("cp1252" in w for w in report.warnings)
+
+
+def test_a_metadata_line_holding_a_timestamp_is_not_taken_for_data() -> None:
+    data = crlf(
+        '"Trend Data","North Campus"\n'
+        '"Generated","4/6/2022 10:00:00 AM"\n'
+        '"Date/Time","#ahu-1/sat"\n'
+        '"4/5/2022 9:00:00 AM","55.2"\n'
+        '"4/5/2022 9:05:00 AM","55.4"\n'
+    )
+    report = parse(data)
+    assert list(report.points) == ["#ahu-1/sat"]
+    assert len(report.table()) == 2

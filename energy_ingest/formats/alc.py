@@ -104,16 +104,18 @@ class AlcReader:
         self._delimiter = guess_delimiter(head)
         header: tuple[int, list[str]] | None = None
         layout: Layout | None = None
-        for count, (number, record) in enumerate(self._records()):
-            filled = [f for f in record if f]
-            t = _ts_field(record) if len(filled) >= 2 else None
-            if t is not None:
+        records = [r for _, r in zip(range(SEARCH_RECORDS), self._records(), strict=False)]
+        filled = [(n, r) for n, r in records if sum(1 for f in r if f) >= 2]
+        for i, (number, record) in enumerate(filled):
+            t = _ts_field(record)
+            # A data row is followed by another one with a time in the same column (or ends
+            # the file); a lone "Generated: <time>" metadata line is not.
+            if t is not None and (
+                i + 1 == len(filled) or _ts_field(filled[i + 1][1]) == t or header is None
+            ):
                 layout = self._layout(header, number, record, t)
                 break
-            if len(filled) >= 2:
-                header = (number, record)
-            if count > SEARCH_RECORDS:
-                break
+            header = (number, record)
         if layout is None:
             raise ParseError(
                 "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
