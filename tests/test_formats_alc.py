@@ -144,3 +144,23 @@ def test_a_metadata_line_holding_a_timestamp_is_not_taken_for_data() -> None:
     report = parse(data)
     assert list(report.points) == ["#ahu-1/sat"]
     assert len(report.table()) == 2
+
+
+def test_a_trend_mixing_one_zero_with_on_off_words_becomes_words() -> None:
+    data = crlf(
+        '"Time","fan","cmd","temp"\n'
+        '"4/5/2022 9:00:00 AM","On","1","1"\n'
+        '"4/5/2022 9:05:00 AM","0","0","0"\n'
+        '"4/5/2022 9:10:00 AM","1","ACTIVE","70.5"\n'
+    )
+    report = parse(data)
+    table = report.table()
+    fan = table[table["point"] == "fan"]
+    assert fan["state"].tolist() == ["On", "Off", "On"]
+    assert fan["value"].isna().all()
+    cmd = table[table["point"] == "cmd"]
+    assert cmd["state"].tolist() == ["ACTIVE", "INACTIVE", "ACTIVE"]
+    assert report.points["fan"].states == ["On", "Off"]
+    assert report.points["temp"].states == []
+    assert table[table["point"] == "temp"]["value"].tolist() == [1.0, 0.0, 70.5]
+    assert not any("mixes" in w for w in report.warnings)

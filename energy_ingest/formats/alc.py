@@ -79,7 +79,7 @@ class AlcReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="alc-wide", source="alc", points={})
-        self.tally = Tally(self.report.points, self.report.warnings)
+        self.tally = Tally(self.report.points, self.report.warnings, digital=True)
         self._times = TimeParser(WITH_ISO)
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
