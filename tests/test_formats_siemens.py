@@ -444,3 +444,9 @@ def test_an_unknown_time_zone_is_a_parse_error() -> None:
     with pytest.raises(ParseError) as err:
         parse(insight(NAMES, TIMES, CELLS, Variant()), name="x.csv", tz="Mars/Olympus")
     assert "unknown time zone 'Mars/Olympus'" in str(err.value)
+
+
+def test_a_utf16_unicode_text_save_is_read() -> None:
+    data = insight(NAMES, TIMES, CELLS, Variant(delimiter="\t", quoted=False))
+    report = parse(data.decode().encode("utf-16"))
+    pd.testing.assert_frame_equal(tidy(report.table()), base_expected())

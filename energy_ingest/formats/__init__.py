@@ -19,7 +19,6 @@ import pandas as pd
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import alc, siemens
 from energy_ingest.formats.source import (
-    Lines,
     first_lines,
     guess_encoding,
     head,
@@ -35,7 +34,7 @@ _SOAP_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d(:\d\d)?\s*[AP]M$", r
 
 def sniff(start: bytes) -> str | None:
     """'siemens' or 'alc' from the first bytes of a file; None when it is neither."""
-    text = start.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = start.decode(guess_encoding(start), errors="replace").lstrip("\ufeff")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:400]
     for line in lines[:100]:
         if siemens.is_key_line(line) or siemens.is_header_field(line):
@@ -58,7 +57,7 @@ def parse(
     """Parse one report; readings come from `report.chunks()` (errors there are ParseError too)."""
     try:
         zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except Exception:  # ZoneInfoNotFoundError, ValueError, TypeError for odd keys
         raise ParseError(
             f"unknown time zone {tz!r}",
             file=name,
@@ -160,4 +159,4 @@ def _guarded(
     return chunks
 
 
-__all__ = ["Lines", "ParseError", "Report", "parse", "sniff"]
+__all__ = ["SOURCES", "ParseError", "Report", "parse", "sniff"]

@@ -28,7 +28,7 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     parse_with,
 )
-from energy_ingest.report import PointInfo, Reject, Report
+from energy_ingest.report import Reject, Report
 
 POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
 HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")
@@ -446,6 +446,3 @@ def parse_range(text: str) -> tuple[datetime, datetime] | None:
 
 def read(raw: BinaryIO, encoding: str, *, name: str, tz: str, chunk_rows: int) -> Report:
     return SiemensReader(raw, encoding, name, tz, chunk_rows).scan()
-
-
-__all__ = ["PointInfo", "read"]
