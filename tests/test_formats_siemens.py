@@ -450,3 +450,11 @@ def test_a_utf16_unicode_text_save_is_read() -> None:
     data = insight(NAMES, TIMES, CELLS, Variant(delimiter="\t", quoted=False))
     report = parse(data.decode().encode("utf-16"))
     pd.testing.assert_frame_equal(tidy(report.table()), base_expected())
+
+
+def test_a_file_cut_inside_the_report_header_is_a_parse_error() -> None:
+    data = insight(NAMES, TIMES, CELLS, Variant())[:300]
+    with pytest.raises(ParseError) as err:
+        parse(data, name="cut.csv")
+    assert "no '<>Date' data header after the point list" in str(err.value)
+    assert err.value.line == 1

@@ -135,7 +135,7 @@ class SiemensReader:
         preamble: list[tuple[int, str]] = []
         section: Section | None = None
         state = "outside"
-        stray_outside = 0
+        stray_outside = stray_before = 0
         for line in lines:
             n = lines.number
             if state == "data":
@@ -180,7 +180,10 @@ class SiemensReader:
                         f"line {n}: report starts without the 'Key … Name:Suffix' line"
                     )
             elif line.strip(' ,;\t"'):
-                stray_outside += 1
+                if self.sections:
+                    stray_outside += 1
+                else:
+                    stray_before += 1
         if state == "preamble" and section is not None:
             self._no_header(section, preamble)
         if not self.sections:
@@ -188,6 +191,19 @@ class SiemensReader:
                 "no 'Key … Name:Suffix' line: not a Siemens Insight trend report",
                 file=self.name,
                 hint="export a Trend Interval Report from Insight to a CSV file",
+            )
+        if not any(s.header_line is not None for s in self.sections):
+            first = self.sections[0]
+            raise ParseError(
+                "no '<>Date' data header after the point list: the file ends inside the report "
+                "header or is not a Trend Interval Report",
+                file=self.name,
+                line=first.start_line,
+                hint="the file is probably truncated; export or upload it again",
+            )
+        if stray_before:
+            self.report.warnings.append(
+                f"{stray_before} line(s) before the first report were ignored"
             )
         if stray_outside:
             self.report.warnings.append(
@@ -220,7 +236,7 @@ class SiemensReader:
             if not fields:
                 continue
             first = fields[0].lstrip("\ufeff").strip()
-            if is_key_line(text) and number == section.start_line:
+            if (is_key_line(text) and number == section.start_line) or is_footer(text):
                 continue
             m = POINT_RE.match(first)
             if m:
