@@ -164,3 +164,17 @@ def test_a_trend_mixing_one_zero_with_on_off_words_becomes_words() -> None:
     assert report.points["temp"].states == []
     assert table[table["point"] == "temp"]["value"].tolist() == [1.0, 0.0, 70.5]
     assert not any("mixes" in w for w in report.warnings)
+
+
+def test_the_derived_better_csv_files_with_scrambled_headers_are_refused() -> None:
+    # SIEMENS_INSIGHT.md §1.10: derived files, not Insight output; their column names are wrong
+    data = crlf(
+        "Date Range:,8/18/2017 00:00:00 - 10/16/2017 23:59:59\n"
+        "\n"
+        "Date,Time,RECCNTR.AH1.SAT,RECCNTR.AH1.CCV\n"
+        "8/18/2017,00:00:00,0.00,74.05\n"
+        "8/18/2017,00:15:00,0.00,74.05\n"
+    )
+    with pytest.raises(ParseError) as err:
+        parse(data, name="RECCNTR_better.csv")
+    assert "not a recognised report" in str(err.value)
