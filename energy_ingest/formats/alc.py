@@ -21,7 +21,13 @@ from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import Seen, Tally, block_size
 from energy_ingest.formats.siemens import unreadable_dates
 from energy_ingest.formats.source import Lines, show
-from energy_ingest.formats.timestamps import WITH_ISO, Localizer, TimeParser, looks_like_timestamp
+from energy_ingest.formats.timestamps import (
+    WITH_ISO,
+    Localizer,
+    TimeParser,
+    choose_format,
+    looks_like_timestamp,
+)
 from energy_ingest.report import Reject, Report
 
 SEARCH_RECORDS = 500
@@ -126,6 +132,13 @@ class AlcReader:
                 hint="export the trend data as CSV from WebCTRL",
             )
         self.layout = layout
+        texts = [
+            r[layout.time_col]
+            for n, r in records
+            if n > layout.header_line and len(r) > layout.time_col and r[layout.time_col]
+        ]
+        if texts:  # one format for the file, from its first rows (not from the first chunk)
+            self._times.fmt = choose_format(np.array(texts, dtype=object), WITH_ISO)
         if layout.kind == "long":
             self.report.format = "alc-long"
             self._collect_long_points()

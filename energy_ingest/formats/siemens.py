@@ -45,6 +45,7 @@ UNIT_SECONDS = {
     "day": 86400,
 }
 MAX_PREAMBLE_LINES = 200_000
+FORMAT_SAMPLE = 5000  # data rows read in pass 1 to choose the file's date/time format
 
 
 def is_key_line(line: str) -> bool:
@@ -136,6 +137,7 @@ class SiemensReader:
         section: Section | None = None
         state = "outside"
         stray_outside = stray_before = 0
+        samples: list[tuple[str, str]] = []
         for line in lines:
             n = lines.number
             if state == "data":
@@ -148,6 +150,8 @@ class SiemensReader:
                     preamble, state = [(n, line)], "preamble"
                 elif line.strip():
                     section.last_line = n
+                    if len(samples) < FORMAT_SAMPLE:
+                        samples.append((section.delimiter, line))
                 continue
             if state == "preamble":
                 assert section is not None
@@ -210,8 +214,19 @@ class SiemensReader:
                 f"{stray_outside} line(s) outside any report (after End of Report) were ignored"
             )
         self._finish_metadata()
+        self._choose_time_format(samples)
         self.report._chunks = self._chunks
         return self.report
+
+    def _choose_time_format(self, samples: list[tuple[str, str]]) -> None:
+        """One date/time format for the file, from the first rows of all its reports."""
+        texts = []
+        for delimiter, line in samples:
+            fields = split_line(line, delimiter)
+            if len(fields) >= 2:
+                texts.append(f"{fields[0].strip()} {fields[1].strip()}")
+        if texts:
+            self._times.fmt = choose_format(np.array(texts, dtype=object), COMBINED)
 
     def _start(self, line: int) -> Section:
         section = Section(number=len(self.sections) + 1, start_line=line)
