@@ -49,7 +49,7 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     hint = path.parent.name if path.parent.name in SOURCES else None
     try:
         with path.open("rb") as f:
-            report = parse(f, name=path.name, tz=tz, hint=hint)
+            report = parse(f, name=str(path), tz=tz, hint=hint)
             for _ in report.chunks():
                 pass
     except ParseError as exc:
@@ -76,7 +76,7 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
 def human(summary: dict[str, Any], report: Report | None) -> list[str]:
     name = summary["file"]
     if report is None:
-        return [f"{name}: ERROR {e}" for e in summary["errors"]]
+        return [f"ERROR {e}" for e in summary["errors"]]
     missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["missing"].items() if v)
     footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
     lines = [

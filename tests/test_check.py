@@ -45,7 +45,7 @@ def test_check_exits_1_and_names_file_and_line_when_a_file_would_not_load(tmp_pa
     result = CliRunner().invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{GOOD}: siemens-insight, 6 points, 96 rows, 463 values" in result.output
-    assert "notes.csv: ERROR notes.csv line 1: not a recognised report" in result.output
+    assert f"ERROR {tmp_path / 'notes.csv'} line 1: not a recognised report" in result.output
     assert "Traceback" not in result.output
 
 

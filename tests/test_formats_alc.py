@@ -115,3 +115,66 @@ def test_the_siemens_folder_hint_with_alc_content_warns() -> None:
     report = parse(crlf('"Time","P"\n"4/5/2022 9:00:00 AM","1"\n'), hint="siemens")
     assert report.source == "alc"
     assert report.warnings[0].startswith("folder says siemens but the content is an ALC")
+
+
+def test_iso_times_with_an_offset_are_taken_as_written_not_localised() -> None:
+    report = parse(crlf('"Time","P"\n"2022-04-05T09:00:00-04:00","1"\n'), tz="America/Chicago")
+    assert report.table()["ts"].tolist() == [pd.Timestamp("2022-04-05 13:00", tz="UTC")]
+
+
+def test_a_cp1252_export_is_decoded_with_the_fallback_even_past_the_first_lines() -> None:
+    body = "".join(f'"4/5/2022 9:{m:02d}:00 AM","{m}"\n' for m in range(50))
+    data = crlf('"Time","Zone °F"\n' + body).replace(b"\xc2\xb0", b"\xb0")
+    data += crlf('"4/5/2022 10:00:00 AM","71 \xb0F"\n'.encode("latin-1").decode("latin-1"))
+    report = parse(data)
+    assert list(report.points) == ["Zone °F"]
+    table = report.table()
+    assert len(table) == 51
+    assert any("cp1252" in w for w in report.warnings)
+
+
+def test_a_metadata_line_holding_a_timestamp_is_not_taken_for_data() -> None:
+    data = crlf(
+        '"Trend Data","North Campus"\n'
+        '"Generated","4/6/2022 10:00:00 AM"\n'
+        '"Date/Time","#ahu-1/sat"\n'
+        '"4/5/2022 9:00:00 AM","55.2"\n'
+        '"4/5/2022 9:05:00 AM","55.4"\n'
+    )
+    report = parse(data)
+    assert list(report.points) == ["#ahu-1/sat"]
+    assert len(report.table()) == 2
+
+
+def test_a_trend_mixing_one_zero_with_on_off_words_becomes_words() -> None:
+    data = crlf(
+        '"Time","fan","cmd","temp"\n'
+        '"4/5/2022 9:00:00 AM","On","1","1"\n'
+        '"4/5/2022 9:05:00 AM","0","0","0"\n'
+        '"4/5/2022 9:10:00 AM","1","ACTIVE","70.5"\n'
+    )
+    report = parse(data)
+    table = report.table()
+    fan = table[table["point"] == "fan"]
+    assert fan["state"].tolist() == ["On", "Off", "On"]
+    assert fan["value"].isna().all()
+    cmd = table[table["point"] == "cmd"]
+    assert cmd["state"].tolist() == ["ACTIVE", "INACTIVE", "ACTIVE"]
+    assert report.points["fan"].states == ["On", "Off"]
+    assert report.points["temp"].states == []
+    assert table[table["point"] == "temp"]["value"].tolist() == [1.0, 0.0, 70.5]
+    assert not any("mixes" in w for w in report.warnings)
+
+
+def test_the_derived_better_csv_files_with_scrambled_headers_are_refused() -> None:
+    # SIEMENS_INSIGHT.md §1.10: derived files, not Insight output; their column names are wrong
+    data = crlf(
+        "Date Range:,8/18/2017 00:00:00 - 10/16/2017 23:59:59\n"
+        "\n"
+        "Date,Time,RECCNTR.AH1.SAT,RECCNTR.AH1.CCV\n"
+        "8/18/2017,00:00:00,0.00,74.05\n"
+        "8/18/2017,00:15:00,0.00,74.05\n"
+    )
+    with pytest.raises(ParseError) as err:
+        parse(data, name="RECCNTR_better.csv")
+    assert "not a recognised report" in str(err.value)

@@ -324,6 +324,7 @@ def test_15_a_repeated_timestamp_gives_one_reading_per_point_the_later_row_winni
     assert table[table["point"] == "A"]["value"].tolist() == [1.0, 3.0]
     assert table[table["point"] == "B"]["value"].tolist() == [1.0, 5.0]  # real value beats missing
     assert report.rows == 2
+    assert report.values == len(table) == 4
     assert "1 duplicate timestamp row(s): the later row wins for each point" in report.warnings
 
 
@@ -401,3 +402,59 @@ def test_unparseable_inputs_raise_parse_error_naming_file_and_line(
         report.table()
     assert message in str(err.value)
     assert str(err.value).startswith("x.csv")
+
+
+def test_a_point_named_twice_gives_one_reading_per_time_the_later_column_winning() -> None:
+    text = f'''"{KEY}"
+"Point_1:","SAME","","15 minutes"
+"Point_2:","SAME","","15 minutes"
+"<>Date","Time","Point_1","Point_2"
+"1/8/2024","00:00:00","1","2"
+"1/8/2024","00:15:00","3","No Data"
+"{FOOTER}"
+'''
+    report = parse(lines(text))
+    assert list(report.points) == ["SAME"]
+    assert tidy(report.table())["value"].tolist() == [2.0, 3.0]
+
+
+def test_a_non_seekable_stream_is_read_too(tmp_path: Path) -> None:
+    name = "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            chunk = self._inner.read(min(len(buffer), 100))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    report = parse(io.BufferedReader(Pipe((DATA / name).read_bytes())), name=name)
+    assert len(report.table()) == 463
+
+
+def test_an_unknown_time_zone_is_a_parse_error() -> None:
+    with pytest.raises(ParseError) as err:
+        parse(insight(NAMES, TIMES, CELLS, Variant()), name="x.csv", tz="Mars/Olympus")
+    assert "unknown time zone 'Mars/Olympus'" in str(err.value)
+
+
+def test_a_utf16_unicode_text_save_is_read() -> None:
+    data = insight(NAMES, TIMES, CELLS, Variant(delimiter="\t", quoted=False))
+    report = parse(data.decode().encode("utf-16"))
+    pd.testing.assert_frame_equal(tidy(report.table()), base_expected())
+
+
+def test_a_file_cut_inside_the_report_header_is_a_parse_error() -> None:
+    data = insight(NAMES, TIMES, CELLS, Variant())[:300]
+    with pytest.raises(ParseError) as err:
+        parse(data, name="cut.csv")
+    assert "no '<>Date' data header after the point list" in str(err.value)
+    assert err.value.line == 1

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
+from energy_ingest.report import empty_chunk
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = [p.read_bytes() for p in sorted(DATA.iterdir())]
+DTYPES = empty_chunk().dtypes.to_dict()
 
 
 def mutate(data: bytes, rnd: random.Random) -> bytes:
@@ -55,11 +57,16 @@ def mutate(data: bytes, rnd: random.Random) -> bytes:
 def outcome(data: bytes, chunk_rows: int) -> str:
     try:
         report = parse(data, name="fuzz.csv", chunk_rows=chunk_rows)
-        for _ in report.chunks():
-            pass
-        assert report.rows >= 0 and report.values >= 0
+        total = 0
+        for chunk in report.chunks():
+            assert chunk.dtypes.to_dict() == DTYPES
+            assert not chunk.duplicated(["point", "ts"]).any()
+            total += len(chunk)
+        if not any("duplicate" in w for w in report.warnings):
+            assert total == report.values
     except ParseError as exc:
         assert str(exc).startswith("fuzz.csv")
+        assert not exc.message.startswith("could not parse"), exc  # the catch-all means a bug
         return "error"
     return "report"
 

@@ -7,7 +7,10 @@ never raises anything else, neither while reading metadata nor while the chunks 
 from __future__ import annotations
 
 import csv
+import io
 import re
+import weakref
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -16,7 +19,6 @@ import pandas as pd
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import alc, siemens
 from energy_ingest.formats.source import (
-    Lines,
     first_lines,
     guess_encoding,
     head,
@@ -32,7 +34,7 @@ _SOAP_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d(:\d\d)?\s*[AP]M$", r
 
 def sniff(start: bytes) -> str | None:
     """'siemens' or 'alc' from the first bytes of a file; None when it is neither."""
-    text = start.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = start.decode(guess_encoding(start), errors="replace").lstrip("\ufeff")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:400]
     for line in lines[:100]:
         if siemens.is_key_line(line) or siemens.is_header_field(line):
@@ -54,13 +56,26 @@ def parse(
 ) -> Report:
     """Parse one report; readings come from `report.chunks()` (errors there are ParseError too)."""
     try:
+        zoneinfo.ZoneInfo(tz)
+    except Exception:  # ZoneInfoNotFoundError, ValueError, TypeError for odd keys
+        raise ParseError(
+            f"unknown time zone {tz!r}",
+            file=name,
+            hint="set ENERGY_TIMEZONE (or --tz) to an IANA zone such as America/Chicago",
+        ) from None
+    raw: BinaryIO | None = None
+    try:
         raw = seekable(data)
         report = _read(raw, name=name, tz=tz, chunk_rows=chunk_rows)
     except ParseError as exc:
+        _release(raw, data)
         raise exc.with_file(name or exc.file) from None
     except Exception as exc:
+        _release(raw, data)
         raise _translate(exc, name) from exc
-    if hint is not None and hint != report.source:
+    if raw is not data and not isinstance(raw, io.BytesIO):
+        weakref.finalize(report, raw.close)  # the temporary copy of a pipe
+    if hint in SOURCES and hint != report.source:
         described = {"siemens": "a Siemens Insight report", "alc": "an ALC WebCTRL trend export"}
         report.warnings.append(
             f"folder says {hint} but the content is {described[report.source]}; parsed as such"
@@ -69,6 +84,11 @@ def parse(
     if produce is not None:
         report._chunks = _guarded(produce, name)
     return report
+
+
+def _release(raw: BinaryIO | None, data: object) -> None:
+    if raw is not None and raw is not data and not isinstance(raw, io.BytesIO):
+        raw.close()
 
 
 def _read(raw: BinaryIO, *, name: str, tz: str, chunk_rows: int) -> Report:
@@ -139,4 +159,4 @@ def _guarded(
     return chunks
 
 
-__all__ = ["Lines", "ParseError", "Report", "parse", "sniff"]
+__all__ = ["SOURCES", "ParseError", "Report", "parse", "sniff"]

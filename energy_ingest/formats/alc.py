@@ -19,9 +19,15 @@ import pandas as pd
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.siemens import unreadable_dates
 from energy_ingest.formats.source import Lines, show
-from energy_ingest.formats.timestamps import WITH_ISO, Localizer, choose_format, parse_with
-from energy_ingest.formats.timestamps import looks_like_timestamp as _looks_like_timestamp
+from energy_ingest.formats.timestamps import (
+    WITH_ISO,
+    Localizer,
+    TimeParser,
+    choose_format,
+    looks_like_timestamp,
+)
 from energy_ingest.report import Reject, Report
 
 SEARCH_RECORDS = 500
@@ -29,15 +35,10 @@ NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name
 KEY_MIX = np.int64(0x5BD1E995)
 
 
-def looks_like_timestamp(text: str) -> bool:
-    text = text.strip()
-    return (len(text) >= 6 and "/" in text) or ("-" in text[:11] and _looks_like_timestamp(text))
-
-
 def _ts_field(record: list[str]) -> int | None:
+    """Index of the first of the first four fields that holds a date and time, if any."""
     for i, text in enumerate(record[:4]):
-        t = text.strip()
-        if t and t[0].isdigit() and (("/" in t) or ("-" in t[:11])) and _looks_like_timestamp(t):
+        if looks_like_timestamp(text):
             return i
     return None
 
@@ -84,16 +85,24 @@ class AlcReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="alc-wide", source="alc", points={})
-        self.tally = Tally(self.report.points, self.report.warnings)
-        self._fmt: str | None = None
+        self.tally = Tally(self.report.points, self.report.warnings, digital=True)
+        self._times = TimeParser(WITH_ISO)
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
         lines = Lines(self.raw, self.encoding)
         reader = csv.reader(lines, delimiter=self._delimiter)
         start = 1
-        for record in reader:
-            yield start, [f.strip() for f in record]
-            start = lines.number + 1
+        try:
+            for record in reader:
+                yield start, [f.strip() for f in record]
+                start = lines.number + 1
+        except csv.Error as exc:
+            raise ParseError(
+                f"CSV syntax problem in the record starting here: {exc}",
+                file=self.name,
+                line=start,
+                hint="look for an unbalanced double quote around this line",
+            ) from None
 
     def scan(self) -> Report:
         lines = Lines(self.raw, self.encoding)
@@ -101,16 +110,18 @@ class AlcReader:
         self._delimiter = guess_delimiter(head)
         header: tuple[int, list[str]] | None = None
         layout: Layout | None = None
-        for count, (number, record) in enumerate(self._records()):
-            filled = [f for f in record if f]
-            t = _ts_field(record) if len(filled) >= 2 else None
-            if t is not None:
+        records = [r for _, r in zip(range(SEARCH_RECORDS), self._records(), strict=False)]
+        filled = [(n, r) for n, r in records if sum(1 for f in r if f) >= 2]
+        for i, (number, record) in enumerate(filled):
+            t = _ts_field(record)
+            # A data row is followed by another one with a time in the same column (or ends
+            # the file); a lone "Generated: <time>" metadata line is not.
+            if t is not None and (
+                i + 1 == len(filled) or _ts_field(filled[i + 1][1]) == t or header is None
+            ):
                 layout = self._layout(header, number, record, t)
                 break
-            if len(filled) >= 2:
-                header = (number, record)
-            if count > SEARCH_RECORDS:
-                break
+            header = (number, record)
         if layout is None:
             raise ParseError(
                 "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
@@ -121,9 +132,19 @@ class AlcReader:
                 hint="export the trend data as CSV from WebCTRL",
             )
         self.layout = layout
+        texts = [
+            r[layout.time_col]
+            for n, r in records
+            if n > layout.header_line and len(r) > layout.time_col and r[layout.time_col]
+        ]
+        if texts:  # one format for the file, from its first rows (not from the first chunk)
+            self._times.fmt = choose_format(np.array(texts, dtype=object), WITH_ISO)
         if layout.kind == "long":
             self.report.format = "alc-long"
             self._collect_long_points()
+        else:
+            for _ in Lines(self.raw, self.encoding):  # decode it all now: cp1252 is decided here
+                pass
         self.report.footer = None
         self.report._chunks = self._chunks
         return self.report
@@ -217,6 +238,7 @@ class AlcReader:
             repeats += r
             yield frame
         self.report.rows = len(seen_ts)
+        unreadable_dates(self._times, self.name)
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate (trend, time) reading(s): the later row wins"
@@ -232,16 +254,7 @@ class AlcReader:
         lay = self.layout
         numbers = [n for n, _ in block]
         texts = np.array([r[lay.time_col] for _, r in block], dtype=object)
-        if self._fmt is None:
-            self._fmt = choose_format(texts, WITH_ISO)
-            if self._fmt is None:
-                raise ParseError(
-                    f"times like {texts[0]!r} are not in any known date/time format",
-                    file=self.name,
-                    line=numbers[0],
-                    hint="use M/D/YYYY h:mm:ss AM/PM, M/D/YYYY HH:MM:SS or ISO 8601 times",
-                )
-        naive = parse_with(texts, self._fmt)
+        naive, aware = self._times(texts, numbers)
         bad = np.isnat(naive)
         pidx_rows: npt.NDArray[np.int64] | None = None
         if lay.kind == "long":
@@ -254,7 +267,9 @@ class AlcReader:
             bad |= pidx_rows < 0
         for i in np.flatnonzero(np.isnat(naive)).tolist():
             self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
-        utc, problems = localizer.localize(naive, pidx_rows)
+        utc, problems = (
+            (naive.view(np.int64), {}) if aware else localizer.localize(naive, pidx_rows)
+        )
         for i, reason in sorted(problems.items()):
             if not bad[i]:
                 self.report.rejects.append(Reject(numbers[i], reason))

@@ -15,6 +15,20 @@ _KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
 _MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
 CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
 LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
+NUMBER = -1
+
+
+DIGITAL_PAIRS = (("on", "off"), ("true", "false"), ("active", "inactive"))
+DIGITAL = {w: pair for pair in DIGITAL_PAIRS for w in pair}
+
+
+def digital_words(seen: set[str], pair: tuple[str, str]) -> tuple[str, str]:
+    """The (1, 0) words of a digital pair, spelled like the words already seen in the trend."""
+    written = {w.lower(): w for w in seen}
+    sample = next(iter(written.values()))
+    style = str.upper if sample.isupper() else str.title if sample.istitle() else str.lower
+    on, off = pair
+    return written.get(on, style(on)), written.get(off, style(off))
 
 
 def block_size(chunk_rows: int, width: int) -> int:
@@ -55,7 +69,10 @@ def _float(text: object) -> float:
 class Tally:
     """The points of a report by index, and what their cells held so far."""
 
-    def __init__(self, points: dict[str, PointInfo], warnings: list[str]) -> None:
+    def __init__(
+        self, points: dict[str, PointInfo], warnings: list[str], *, digital: bool = False
+    ) -> None:
+        self.digital = digital  # ALC: 1/0 beside On/Off-style words in one trend become words
         self.points = points
         self.warnings = warnings
         self.names: list[str] = list(points)
@@ -82,31 +99,33 @@ class Tally:
         if n == 0:
             return empty_chunk()
         npoints = len(self.names)
-        values = to_float(raw)
-        numeric = ~np.isnan(values)
-        reading = numeric.copy()
+        # Trend values repeat a lot (fixed decimals, markers): convert each distinct text once.
+        codes, uniques = pd.factorize(raw)
+        unique_values = to_float(np.asarray(uniques, dtype=object))
+        unique_kinds = np.full(len(uniques), NUMBER, dtype=np.int8)
+        unique_texts = np.full(len(uniques), None, dtype=object)
+        for u in np.flatnonzero(np.isnan(unique_values)).tolist():
+            unique_kinds[u], unique_texts[u] = classify(str(uniques[u]))
+        values = unique_values[codes]
+        kinds = unique_kinds[codes]
         state = np.full(n, None, dtype=object)
-        other = np.flatnonzero(~numeric)
-        label_points: IntArray = np.empty(0, dtype=np.int64)
-        if other.size:
-            codes, uniques = pd.factorize(raw[other])
-            kinds_u, texts_u = zip(*(classify(str(u)) for u in uniques), strict=True)
-            kinds = np.asarray(kinds_u, dtype=np.int64)[codes]
+        if not (kinds == NUMBER).all():
             for k, kind in enumerate(MISSING_KINDS):
-                sel = pidx[other[kinds == k]]
+                sel = pidx[kinds == k]
                 if sel.size:
                     counts = np.bincount(sel, minlength=npoints)
                     for p in np.flatnonzero(counts).tolist():
                         self.points[self.names[p]].missing[kind] += int(counts[p])
-            is_label = kinds == LABEL
-            if is_label.any():
-                where = other[is_label]
-                label_codes = codes[is_label]
-                texts = np.asarray(texts_u, dtype=object)
-                state[where] = texts[label_codes]
-                reading[where] = True
-                label_points = pidx[where]
-                self._record_labels(label_points, label_codes, texts)
+            where = np.flatnonzero(kinds == LABEL)
+            state[where] = unique_texts[codes[where]]
+            if self.digital and where.size:
+                self._digital(pidx, values, kinds, state, np.unique(pidx[where]).tolist())
+        numeric = kinds == NUMBER
+        is_label = kinds == LABEL
+        reading = numeric | is_label
+        label_points = pidx[is_label]
+        if label_points.size:
+            self._record_labels(label_points, state[is_label])
         counts = np.bincount(pidx[reading], minlength=npoints)
         for p in np.flatnonzero(counts).tolist():
             self.points[self.names[p]].values += int(counts[p])
@@ -120,21 +139,51 @@ class Tally:
             {
                 "point": pd.Series(names[pidx[chosen]], dtype=object),
                 "ts": pd.Series(pd.to_datetime(ts[chosen], unit="ns", utc=True)).dt.as_unit("ns"),
-                "value": pd.Series(values[chosen], dtype="float64"),
+                "value": pd.Series(np.where(numeric, values, np.nan)[chosen], dtype="float64"),
                 "state": pd.Series(state[chosen], dtype=object),
             }
         )
         if dedupe:
-            frame = frame.drop_duplicates(["point", "ts"], keep="last", ignore_index=True)
+            dropped = frame.duplicated(["point", "ts"], keep="last").to_numpy()
+            if dropped.any():
+                lost = np.bincount(pidx[chosen[dropped]], minlength=npoints)
+                for p in np.flatnonzero(lost).tolist():
+                    self.points[self.names[p]].values -= int(lost[p])
+                frame = frame[~dropped].reset_index(drop=True)
         return frame
 
-    def _record_labels(self, pts: IntArray, codes: IntArray, texts: ObjArray) -> None:
-        width = len(texts)
-        key = pts * width + codes
+    def _digital(
+        self,
+        pidx: IntArray,
+        values: npt.NDArray[np.float64],
+        kinds: npt.NDArray[np.int8],
+        state: ObjArray,
+        points: list[int],
+    ) -> None:
+        """A trend whose words are one digital pair (On/Off, true/false, Active/Inactive) and
+        whose numbers are all 1/0: write its numbers as those words (ALC digital trends)."""
+        for p in points:
+            mine = pidx == p
+            words = set(state[mine & (kinds == LABEL)].tolist())
+            words |= set(self.points[self.names[p]].states)
+            pairs = {DIGITAL.get(w.lower()) for w in words}
+            number_cells = np.flatnonzero(mine & (kinds == NUMBER))
+            if len(pairs) != 1 or None in pairs or not number_cells.size:
+                continue
+            if not np.isin(values[number_cells], (0.0, 1.0)).all():
+                continue
+            on, off = digital_words(words, pairs.pop())  # type: ignore[arg-type]
+            state[number_cells] = np.where(values[number_cells] == 1.0, on, off)
+            kinds[number_cells] = LABEL
+
+    def _record_labels(self, pts: IntArray, labels: ObjArray) -> None:
+        """Append each point's new labels in order of first appearance."""
+        codes, uniques = pd.factorize(labels)
+        key = pts * len(uniques) + codes
         _, first = np.unique(key, return_index=True)
         for j in np.sort(first).tolist():
             info = self.points[self.names[int(pts[j])]]
-            label = str(texts[int(codes[j])])
+            label = str(uniques[int(codes[j])])
             if label not in info.states:
                 info.states.append(label)
 

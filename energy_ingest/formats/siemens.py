@@ -21,14 +21,20 @@ import pandas as pd
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import Seen, Tally, block_size
 from energy_ingest.formats.source import Lines
-from energy_ingest.formats.timestamps import COMBINED, Localizer, choose_format, parse_with
-from energy_ingest.report import PointInfo, Reject, Report
+from energy_ingest.formats.timestamps import (
+    COMBINED,
+    Localizer,
+    TimeParser,
+    choose_format,
+    parse_with,
+)
+from energy_ingest.report import Reject, Report
 
-POINT_RE = re.compile(r"^\s*Point_(\d+):?\s*$")
-HEADER_POINT_RE = re.compile(r"^\s*Point_(\d+)\s*$")
+POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
+HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")
 FOOTER_RE = re.compile(r"\*+\s*End of Report\s*\*+")
-INTERVAL_RE = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
-DELIM_RE = re.compile(r"""^["']?\s*Point_\d+:?\s*["']?([^\w\s"':])|^["']?\s*Point_\d+:?["']?(\t)""")
+INTERVAL_RE = re.compile(r"(\d{1,9})\s*(second|sec|minute|min|hour|hr|day)s?", re.IGNORECASE)
+DELIM_RE = re.compile(r"""^\s*(["']?)Point_\d+:?\1( *)(.)""")
 UNIT_SECONDS = {
     "sec": 1,
     "second": 1,
@@ -39,6 +45,7 @@ UNIT_SECONDS = {
     "day": 86400,
 }
 MAX_PREAMBLE_LINES = 200_000
+FORMAT_SAMPLE = 5000  # data rows read in pass 1 to choose the file's date/time format
 
 
 def is_key_line(line: str) -> bool:
@@ -73,7 +80,10 @@ def sniff_delimiter(lines: list[str]) -> str:
     for line in lines:
         m = DELIM_RE.match(line)
         if m:
-            return m.group(1) or m.group(2)
+            after_spaces = m.group(3)
+            if m.group(2) and (after_spaces.isalnum() or after_spaces in "\"'"):
+                return " "
+            return after_spaces
     for line in lines:
         stripped = line.lstrip("\ufeff \"'")
         if stripped.startswith("<>Date"):
@@ -117,7 +127,7 @@ class SiemensReader:
         self.report = Report(format="siemens-insight", source="siemens", points={})
         self.tally = Tally(self.report.points, self.report.warnings)
         self.sections: list[Section] = []
-        self._fmt: str | None = None
+        self._times = TimeParser(COMBINED)
 
     # -- pass 1 ------------------------------------------------------------------------------
 
@@ -126,7 +136,8 @@ class SiemensReader:
         preamble: list[tuple[int, str]] = []
         section: Section | None = None
         state = "outside"
-        stray_outside = 0
+        stray_outside = stray_before = 0
+        samples: list[tuple[str, str]] = []
         for line in lines:
             n = lines.number
             if state == "data":
@@ -139,6 +150,8 @@ class SiemensReader:
                     preamble, state = [(n, line)], "preamble"
                 elif line.strip():
                     section.last_line = n
+                    if len(samples) < FORMAT_SAMPLE:
+                        samples.append((section.delimiter, line))
                 continue
             if state == "preamble":
                 assert section is not None
@@ -171,7 +184,10 @@ class SiemensReader:
                         f"line {n}: report starts without the 'Key … Name:Suffix' line"
                     )
             elif line.strip(' ,;\t"'):
-                stray_outside += 1
+                if self.sections:
+                    stray_outside += 1
+                else:
+                    stray_before += 1
         if state == "preamble" and section is not None:
             self._no_header(section, preamble)
         if not self.sections:
@@ -180,13 +196,37 @@ class SiemensReader:
                 file=self.name,
                 hint="export a Trend Interval Report from Insight to a CSV file",
             )
+        if not any(s.header_line is not None for s in self.sections):
+            first = self.sections[0]
+            raise ParseError(
+                "no '<>Date' data header after the point list: the file ends inside the report "
+                "header or is not a Trend Interval Report",
+                file=self.name,
+                line=first.start_line,
+                hint="the file is probably truncated; export or upload it again",
+            )
+        if stray_before:
+            self.report.warnings.append(
+                f"{stray_before} line(s) before the first report were ignored"
+            )
         if stray_outside:
             self.report.warnings.append(
                 f"{stray_outside} line(s) outside any report (after End of Report) were ignored"
             )
         self._finish_metadata()
+        self._choose_time_format(samples)
         self.report._chunks = self._chunks
         return self.report
+
+    def _choose_time_format(self, samples: list[tuple[str, str]]) -> None:
+        """One date/time format for the file, from the first rows of all its reports."""
+        texts = []
+        for delimiter, line in samples:
+            fields = split_line(line, delimiter)
+            if len(fields) >= 2:
+                texts.append(f"{fields[0].strip()} {fields[1].strip()}")
+        if texts:
+            self._times.fmt = choose_format(np.array(texts, dtype=object), COMBINED)
 
     def _start(self, line: int) -> Section:
         section = Section(number=len(self.sections) + 1, start_line=line)
@@ -211,7 +251,7 @@ class SiemensReader:
             if not fields:
                 continue
             first = fields[0].lstrip("\ufeff").strip()
-            if is_key_line(text) and number == section.start_line:
+            if (is_key_line(text) and number == section.start_line) or is_footer(text):
                 continue
             m = POINT_RE.match(first)
             if m:
@@ -253,6 +293,9 @@ class SiemensReader:
     def _header(
         self, section: Section, number: int, fields: list[str], declared: dict[int, str]
     ) -> None:
+        if len(fields) < 2:
+            self.report.warnings.append(f"line {number}: the data header has no Time column")
+            return
         section.width = len(fields)
         columns: list[int] = []
         used: set[int] = set()
@@ -351,6 +394,7 @@ class SiemensReader:
                 repeats += r
                 yield frame
         self.report.rows = len(seen)
+        unreadable_dates(self._times, self.name)
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate timestamp row(s): the later row wins for each point"
@@ -376,20 +420,11 @@ class SiemensReader:
             [f"{d.strip()} {t.strip()}" for d, t in zip(cells[:, 0], cells[:, 1], strict=True)],
             dtype=object,
         )
-        if self._fmt is None:
-            self._fmt = choose_format(texts, COMBINED)
-            if self._fmt is None:
-                raise ParseError(
-                    f"dates like {texts[0]!r} are not in any known date/time format",
-                    file=self.name,
-                    line=numbers[0],
-                    hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS times",
-                )
-        naive = parse_with(texts, self._fmt)
+        naive, aware = self._times(texts, numbers)
         bad = np.isnat(naive)
         for i in np.flatnonzero(bad).tolist():
             self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
-        utc, problems = localizer.localize(naive)
+        utc, problems = (naive.view(np.int64), {}) if aware else localizer.localize(naive)
         for i, reason in sorted(problems.items()):
             self.report.rejects.append(Reject(numbers[i], reason))
             bad[i] = True
@@ -413,6 +448,18 @@ class SiemensReader:
         return frame, repeats
 
 
+def unreadable_dates(times: TimeParser, name: str) -> None:
+    """ParseError when not a single row had a date/time in a known format."""
+    if times.fmt is None and times.unreadable is not None:
+        line, text = times.unreadable
+        raise ParseError(
+            f"dates like {text!r} are not in any known date/time format",
+            file=name,
+            line=line,
+            hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS (or h:mm:ss AM/PM) times",
+        )
+
+
 def parse_range(text: str) -> tuple[datetime, datetime] | None:
     parts = [p.strip() for p in text.split(" - ")]
     if len(parts) != 2:
@@ -430,6 +477,3 @@ def parse_range(text: str) -> tuple[datetime, datetime] | None:
 
 def read(raw: BinaryIO, encoding: str, *, name: str, tz: str, chunk_rows: int) -> Report:
     return SiemensReader(raw, encoding, name, tz, chunk_rows).scan()
-
-
-__all__ = ["PointInfo", "read"]

@@ -109,7 +109,8 @@ def open_lines(raw: BinaryIO, encoding: str) -> Lines:
 
 def first_lines(raw: BinaryIO, count: int = 8, width: int = 120) -> list[str]:
     """The first lines, decoded leniently and shortened, for error messages."""
-    text = head(raw, 16 * 1024).decode("utf-8", errors="replace").lstrip("\ufeff")
+    start = head(raw, 16 * 1024)
+    text = start.decode(guess_encoding(start), errors="replace").lstrip("\ufeff")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:count]
     return [ln if len(ln) <= width else ln[:width] + "…" for ln in lines]
 

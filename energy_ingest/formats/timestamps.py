@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -15,21 +16,36 @@ TIMES = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H:%M:%S.%f", "%I:%M:%
 COMBINED = tuple(f"{d} {t}" for d in DATES for t in TIMES)
 WITH_ISO = (*COMBINED, "ISO8601")
 
+EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 NaiveArray = npt.NDArray[np.datetime64]
 Int64Array = npt.NDArray[np.int64]
 
 
 def parse_with(texts: npt.NDArray[np.object_], fmt: str) -> NaiveArray:
     """Naive datetime64[ns] (NaT where the text does not fit `fmt`); aware ISO times become UTC."""
+    return parse_aware(texts, fmt)[0]
+
+
+def parse_aware(texts: npt.NDArray[np.object_], fmt: str) -> tuple[NaiveArray, bool]:
+    """Like parse_with, and whether the texts carried a UTC offset (then the result is UTC)."""
+    index = pd.Index(texts, dtype=object)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            parsed = pd.to_datetime(pd.Index(texts, dtype=object), format=fmt, errors="coerce")
+            parsed = pd.to_datetime(index, format=fmt, errors="coerce")
         except (ValueError, TypeError, OverflowError):
-            return np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if parsed.tz is not None:
+            try:  # mixed UTC offsets
+                parsed = pd.to_datetime(index, format=fmt, errors="coerce", utc=True)
+            except (ValueError, TypeError, OverflowError):
+                return np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]"), False
+    aware = parsed.tz is not None
+    if aware:
         parsed = parsed.tz_convert("UTC").tz_localize(None)
-    return np.asarray(parsed.as_unit("ns").to_numpy(), dtype="datetime64[ns]")
+    # two-digit or garbage years: keep to what datetime64[ns] and a trend report can hold
+    plausible = np.asarray((parsed >= EARLIEST) & (parsed < LATEST))
+    values = np.array(parsed.to_numpy())  # a writable copy, in whatever unit pandas chose
+    values[~plausible] = np.datetime64("NaT")
+    return values.astype("datetime64[ns]"), aware
 
 
 def choose_format(texts: npt.NDArray[np.object_], candidates: tuple[str, ...]) -> str | None:
@@ -45,12 +61,38 @@ def choose_format(texts: npt.NDArray[np.object_], candidates: tuple[str, ...]) -
     return best
 
 
+_SHAPE = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[ T]+\d{1,2}:\d\d")
+
+
 def looks_like_timestamp(text: str) -> bool:
+    """Whether a single field reads as a date with a time of day."""
     text = text.strip()
-    if not text or not text[0].isdigit() or len(text) > 40:
+    if len(text) > 40 or not _SHAPE.match(text):
         return False
     arr = np.array([text], dtype=object)
     return choose_format(arr, WITH_ISO) is not None
+
+
+class TimeParser:
+    """Parses one file's date/time texts with the one format that fits them best.
+
+    The format is chosen on the first block where any candidate fits, so a few garbage rows
+    at the start do not decide it; rows that do not fit are NaT (the caller rejects them).
+    """
+
+    def __init__(self, candidates: tuple[str, ...]) -> None:
+        self.candidates = candidates
+        self.fmt: str | None = None
+        self.unreadable: tuple[int, str] | None = None  # (line, text) while no format fits
+
+    def __call__(self, texts: npt.NDArray[np.object_], lines: list[int]) -> tuple[NaiveArray, bool]:
+        if self.fmt is None:
+            self.fmt = choose_format(texts, self.candidates)
+            if self.fmt is None:
+                if self.unreadable is None and len(texts):
+                    self.unreadable = (lines[0], str(texts[0]))
+                return np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]"), False
+        return parse_aware(texts, self.fmt)
 
 
 class Localizer:
