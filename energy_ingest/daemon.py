@@ -360,7 +360,9 @@ class Daemon:
         # Archived by the month of the data (the file name's date is only when the report ran).
         first = loaded.result.first_ts
         when = first.astimezone(self.settings.zone) if first else datetime.now(UTC)
-        target = place(path, self.spool.archive(loaded.info.source, when), path.name)
+        target = place(
+            path, self.spool.archive(loaded.info.source, when), path.name, leaving_incoming=True
+        )
         self.candidates.pop(path, None)
         self.last_file = f"{label} {loaded.result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
@@ -389,7 +391,7 @@ class Daemon:
 
     def _fail(self, path: Path, info: FileInfo, reason: str) -> None:
         source = info.source if info.source in ("siemens", "alc") else "siemens"
-        target = place(path, self.spool.failed(source), path.name)
+        target = place(path, self.spool.failed(source), path.name, leaving_incoming=True)
         note = target.with_name(target.name + ".error")
         note.write_text(
             f"{target.name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"

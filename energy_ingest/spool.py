@@ -67,23 +67,25 @@ def is_temporary(name: str) -> bool:
     return bool(TEMPORARY.search(name))
 
 
-def place(src: Path, directory: Path, name: str) -> Path:
+def place(src: Path, directory: Path, name: str, *, leaving_incoming: bool = False) -> Path:
     """Move `src` into `directory` as `name`, or `name-1`, `name-2`… — never over an existing file.
 
-    rename(2) would silently replace an existing name, so the move is renameat2(RENAME_NOREPLACE),
-    which fails instead. Where that is unavailable, a hard link claims the name (also failing if it
-    exists) and the source name is removed after; a crash in between leaves the same bytes under
-    both names, never none.
+    Plain rename(2) would silently replace an existing name, so moves are renameat2 with
+    RENAME_NOREPLACE, or a hard link (which also fails on an existing name) and an unlink of the
+    source; a crash between those two leaves the same bytes under both names, never none.
+    `leaving_incoming`: the daemon moving a file out of the watched incoming/ — link first, see
+    `_link_then_unlink`.
     """
     directory.mkdir(parents=True, exist_ok=True)
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
+    move = _link_then_unlink if leaving_incoming else _rename_noreplace
     for n in range(100_000):
         candidate = name if n == 0 else (f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}")
         target = directory / candidate
         try:
-            _move_noreplace(src, target)
+            move(src, target)
         except FileExistsError:
             if os.path.samefile(src, target):
                 os.unlink(src)  # a crash came between link and unlink: finish that move
@@ -97,7 +99,8 @@ def place(src: Path, directory: Path, name: str) -> Path:
     return target
 
 
-def _move_noreplace(src: Path, target: Path) -> None:
+def _rename_noreplace(src: Path, target: Path) -> None:
+    """Into incoming/, a rename: the watcher sees a file moved in, i.e. complete at once."""
     if _renameat2 is not None:
         if (
             _renameat2(AT_FDCWD, os.fsencode(src), AT_FDCWD, os.fsencode(target), RENAME_NOREPLACE)
@@ -105,9 +108,21 @@ def _move_noreplace(src: Path, target: Path) -> None:
         ):
             return
         err = ctypes.get_errno()
-        if err not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: the file system cannot do it
+        if err not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: this file system cannot do it
             raise OSError(err, os.strerror(err), str(target))
     os.link(src, target)
+    os.unlink(src)
+
+
+def _link_then_unlink(src: Path, target: Path) -> None:
+    """Out of incoming/: the watcher sees an unlink as a deletion, whereas a rename out is a move
+    that watchdog holds back 0.5 s to pair, delaying every event queued behind it."""
+    try:
+        os.link(src, target)
+    except PermissionError:
+        # fs.protected_hardlinks refuses to link another user's file (ops' `cp` of a 0644 file).
+        _rename_noreplace(src, target)
+        return
     os.unlink(src)
 
 

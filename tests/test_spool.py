@@ -115,7 +115,7 @@ def test_place_moves_a_file_owned_by_someone_else(request: pytest.FixtureRequest
     src.write_text("x")  # owned by root, 0644: `nobody` cannot write it
     code = (
         "import sys; from pathlib import Path; from energy_ingest.spool import place;"
-        "print(place(Path(sys.argv[1]), Path(sys.argv[2]), 'a.csv'))"
+        "print(place(Path(sys.argv[1]), Path(sys.argv[2]), 'a.csv', leaving_incoming=True))"
     )
     done = subprocess.run(
         [
