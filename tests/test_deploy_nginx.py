@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from deploy_helpers import env_template, require, unit_settings
 
 from energy_ingest.spool import Spool
 
@@ -47,17 +48,6 @@ SAMPLE = ROOT / "tests" / "data" / "CONSTRUCTED_siemens_insight_boliou1_11-30-18
 PROD_BIN = "/opt/energy/venv/bin/"
 TEST_BODY_LIMIT = "16k"
 BOUNDARY = "---------------------------0123456789012"  # the VBScript uploader's default
-
-
-def require(binary: str) -> str:
-    """The binary's path; missing is a failure in CI (.ci/run installs it) and a skip elsewhere."""
-    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin:/bin")
-    if found:
-        return found
-    message = f"{binary} is not installed (apt-get install nginx; .ci/run does this)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def free_ports(count: int) -> list[int]:
@@ -297,34 +287,6 @@ def test_uploads_are_taken_only_on_8080_and_8080_serves_nothing_else(web: Web) -
 
 
 # --- nginx in front of the three processes --------------------------------------------------
-
-
-def unit_settings(path: Path) -> dict[str, list[str]]:
-    """`Section.Key` → every value given, in order (continuation lines joined, comments dropped)."""
-    settings: dict[str, list[str]] = {}
-    section = ""
-    lines = iter(path.read_text().splitlines())
-    for raw in lines:
-        line = raw.strip()
-        while line.endswith("\\"):
-            line = line[:-1].rstrip() + " " + next(lines).strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        key, _, value = line.partition("=")
-        settings.setdefault(f"{section}.{key.strip()}", []).append(value.strip())
-    return settings
-
-
-def env_template(name: str) -> dict[str, str]:
-    values = {}
-    for line in (SYSTEMD / f"{name}.env.example").read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
 
 
 MDWE_EXEC = """
