@@ -74,7 +74,7 @@ class Conditional:
 
     def fresh(self) -> bool:
         if request.if_none_match:
-            return request.if_none_match.contains(self.etag)
+            return request.if_none_match.contains_weak(self.etag)  # RFC 9110: weak comparison
         since = request.if_modified_since
         return bool(self.stable and since and self.last_modified and self.last_modified <= since)
 

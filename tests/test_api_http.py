@@ -236,6 +236,8 @@ def test_etag_and_last_modified_give_304_until_the_ledger_moves(
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag and not again.data
     assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    # Behind nginx's gzip the browser holds the weak form of the tag: still the same content.
+    assert client.get(url, headers={"If-None-Match": "W/" + etag}).status_code == 304
     other = client.get(url + "&tz=UTC", headers={"If-None-Match": etag})
     assert other.status_code == 200  # another representation, another tag
     for route in (
