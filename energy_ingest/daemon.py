@@ -310,6 +310,7 @@ class Daemon:
         if self.conn is None:
             self._mark_db_down(DatabaseUnavailable("not connected"))
             return
+        log.debug("loading %s (%d bytes, sha256 %s)", label, info.size, info.sha256)
         try:
             report = parse_file(fp, info, tz=self.settings.timezone, hint=hint)
             if report.footer is False and candidate is not None and candidate.closed:

@@ -269,3 +269,36 @@ def test_an_outdated_schema_stops_the_daemon_with_a_clear_message(
     assert d.proc is not None
     assert d.proc.wait(timeout=30) == 78
     assert "run `energy-ingest migrate`" in d.text()
+
+
+def test_sigterm_during_a_big_file_rolls_back_and_exits_0_then_it_is_ingested_once(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    big = insight_report(
+        [f"BIG.P{i}" for i in range(200)], datetime(2023, 1, 1), 4000
+    )  # 800,000 values
+    d = daemons(ENERGY_LOG_LEVEL="DEBUG")
+    wait_until(lambda: "watching" in d.text(), what="startup")
+    drop(spool_dir, "big.csv", big)
+    wait_until(lambda: "loading siemens/big.csv" in d.text(), what="the daemon to start on it")
+    started = time.monotonic()
+    assert d.terminate(timeout=30) == 0
+    assert time.monotonic() - started < 10
+    archived = files_under(spool_dir / "archive")
+    readings = scalar(database_url, "SELECT count(*) FROM readings")
+    if archived:  # it had already committed: then all of it
+        assert readings == scalar(database_url, "SELECT readings FROM files")
+    else:  # rolled back: nothing of it, and the file still waits in incoming/
+        assert readings == 0 and scalar(database_url, "SELECT count(*) FROM files") == 0
+        assert [p.name for p in files_under(spool_dir / "incoming")] == ["big.csv"]
+        assert "interrupted siemens/big.csv: rolled back" in d.text()
+    daemons()
+    wait_until(
+        lambda: len(files_under(spool_dir / "archive")) == 1,
+        timeout=60,
+        what="ingestion after restart",
+    )
+    assert scalar(database_url, "SELECT count(*) FROM files") == 1
+    assert (
+        scalar(database_url, "SELECT count(*) FROM readings") == 200 * 4000
+    )  # minus the spring-forward hour
