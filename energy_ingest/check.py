@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,9 @@ from energy_ingest.config import Settings
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import SOURCES, parse
 from energy_ingest.report import MISSING_KINDS, Report
+from energy_ingest.spool import report_files
 
 SHOW_REJECTS = 5
-
-
-def files_in(paths: tuple[Path, ...]) -> Iterator[Path]:
-    """The files named, and every file below the folders named (sorted, hidden ones skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(
-                    p.startswith(".") for p in child.relative_to(path).parts
-                ):
-                    yield child
-        else:
-            yield path
 
 
 def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
@@ -112,7 +99,7 @@ def check(
         ) from None
     failed = 0
     seen = 0
-    for path in files_in(paths):
+    for path in report_files(paths):
         seen += 1
         summary, report = summarize(path, zone_name)
         failed += bool(summary["errors"])

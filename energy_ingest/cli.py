@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 
 from energy_ingest import db
 from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.embedded import EmbeddedPostgres
-from energy_ingest.errors import EnergyError, ParseError
+from energy_ingest.errors import EnergyError, ParseError, first_line
 from energy_ingest.ingest import describe_file, parse_and_load, summary
 from energy_ingest.migrate import migrate as apply_migrations
-from energy_ingest.spool import SOURCES, Spool, is_temporary, place
+from energy_ingest.migrate import pending
+from energy_ingest.spool import SOURCES, Spool, place, report_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,32 +113,47 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
 
     Uses the same loader and ledger as the daemon: a file already ingested is a duplicate.
     """
-    files = sorted(_expand(paths))
+    files = list(report_files(paths))
     if not files:
         raise click.ClickException("no report files found under " + ", ".join(map(str, paths)))
     totals = {"ingested": 0, "duplicate": 0, "failed": 0}
     readings = inserted = updated = 0
     problems: list[str] = []
-    with (
-        db.connect(db.database_url(settings)) as conn,
-        click.progressbar(files, label="importing", file=sys.stderr, item_show_func=_name) as bar,
-    ):
-        for path in bar:
-            with open(path, "rb") as fp:
-                info = describe_file(fp, path, source or "siemens")
-                try:
-                    loaded = parse_and_load(conn, fp, info, tz=settings.timezone, hint=source)
-                except ParseError as exc:
-                    totals["failed"] += 1
-                    problems.append(str(exc.with_file(str(path))))
-                    continue
-            totals[loaded.result.status] += 1
-            readings += loaded.result.readings
-            inserted += loaded.result.inserted
-            updated += loaded.result.updated
-            logging.getLogger("energy_ingest.import").info(
-                "%s", summary(loaded, settings.timezone, str(path))
+    with db.connect(db.database_url(settings)) as conn:
+        behind = pending(conn)
+        if behind:
+            raise click.ClickException(
+                f"the database schema is behind ({', '.join(m.name for m in behind)} not applied): "
+                "run `energy-ingest migrate` first"
             )
+        with click.progressbar(
+            files, label="importing", file=sys.stderr, item_show_func=_name
+        ) as bar:
+            for n, path in enumerate(bar):
+                try:
+                    with open(path, "rb") as fp:
+                        info = describe_file(fp, path, source or "siemens")
+                        loaded = parse_and_load(conn, fp, info, tz=settings.timezone, hint=source)
+                except ParseError as exc:
+                    problems.append(str(exc.with_file(str(path))))
+                except OSError as exc:
+                    problems.append(f"{path}: cannot be read: {exc.strerror or exc}")
+                except psycopg.Error as exc:
+                    if conn.broken or conn.closed:
+                        raise click.ClickException(
+                            f"lost the database after {n} of {len(files)} files ({first_line(exc)}); "
+                            "run the same command again: files already imported are skipped as duplicates"
+                        ) from exc
+                    problems.append(f"{path}: the database refused it: {first_line(exc)}")
+                else:
+                    totals[loaded.result.status] += 1
+                    readings += loaded.result.readings
+                    inserted += loaded.result.inserted
+                    updated += loaded.result.updated
+                    logging.getLogger("energy_ingest.import").info(
+                        "%s", summary(loaded, settings.timezone, str(path))
+                    )
+    totals["failed"] = len(problems)
     for problem in problems:
         click.echo(f"failed: {problem}", err=True)
     click.echo(
@@ -145,21 +162,6 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
     )
     if problems:
         sys.exit(1)
-
-
-def _expand(paths: tuple[Path, ...]) -> list[Path]:
-    found = []
-    for path in paths:
-        candidates = path.rglob("*") if path.is_dir() else [path]
-        found += [
-            p
-            for p in candidates
-            if p.is_file()
-            and not is_temporary(p.name)
-            and not p.name.endswith(".error")
-            and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
-        ]
-    return found
 
 
 def _name(path: Path | None) -> str:
@@ -216,28 +218,39 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
     """Move failed files back to incoming/ so the daemon tries them again."""
     spool = Spool(settings.spool_dir)
     failed = {
-        path.name: (source, path)
+        f"{source}/{path.name}": path
         for source in SOURCES
         if spool.failed(source).is_dir()
-        for path in spool.failed(source).iterdir()
+        for path in sorted(spool.failed(source).iterdir())
         if path.is_file() and not path.name.endswith(".error")
     }
     if not names and not everything:
-        raise click.UsageError("name the failed files to retry, or pass --all")
-    wanted = sorted(failed) if everything else list(names)
-    unknown = [n for n in wanted if n not in failed]
-    if unknown:
-        listing = ", ".join(sorted(failed)) or "none"
-        raise click.ClickException(
-            f"not in failed/: {', '.join(unknown)} (failed files: {listing})"
+        raise click.UsageError(
+            "name the failed files to retry (NAME or SOURCE/NAME), or pass --all"
         )
-    for name in wanted:
-        source, path = failed[name]
-        target = place(path, spool.incoming(source), name)
-        path.with_name(name + ".error").unlink(missing_ok=True)
-        click.echo(f"retrying {source}/{name} → incoming/{source}/{target.name}")
+    wanted = list(failed) if everything else [_failed_key(name, failed) for name in names]
+    for key in wanted:
+        source, _, name = key.partition("/")
+        path = failed[key]
+        try:
+            target = place(path, spool.incoming(source), name)
+            path.with_name(name + ".error").unlink(missing_ok=True)
+        except OSError as exc:
+            raise click.ClickException(f"could not move {path} back: {exc}") from exc
+        click.echo(f"retrying {key} → incoming/{source}/{target.name}")
     if not wanted:
         click.echo("no failed files")
+
+
+def _failed_key(name: str, failed: dict[str, Path]) -> str:
+    """`siemens/x.csv` as given, or the one failed file called `x.csv` (ambiguous: say so)."""
+    matches = [name] if name in failed else [k for k in failed if k.split("/", 1)[1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    listing = ", ".join(failed) or "none"
+    if not matches:
+        raise click.ClickException(f"not in failed/: {name} (failed files: {listing})")
+    raise click.ClickException(f"{name} failed in several sources: say which, e.g. {matches[0]}")
 
 
 main.add_command(check)

@@ -17,6 +17,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,14 +25,15 @@ from types import FrameType
 from typing import Any, BinaryIO
 
 import psycopg
+from psycopg import errors as pg_errors
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from energy_ingest import db
 from energy_ingest.config import Settings
-from energy_ingest.errors import DatabaseUnavailable, ParseError
+from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
 from energy_ingest.ingest import Loaded, describe_file, parse_file, summary
-from energy_ingest.load import Cancelled, FileInfo, load_report, record_failure
+from energy_ingest.load import Cancelled, FileInfo, SourceChanged, load_report, record_failure
 from energy_ingest.migrate import pending
 from energy_ingest.notify import Notifier
 from energy_ingest.spool import Spool, fsync_dir, is_temporary, place
@@ -41,6 +43,8 @@ log = logging.getLogger("energy_ingest.daemon")
 EXIT_OK = 0
 EXIT_SCHEMA = 78  # EX_CONFIG: the database schema is behind; run `energy-ingest migrate`
 MAX_BACKOFF = 60.0
+# A Siemens report without its End-of-Report footer waits this many settle times for the rest.
+FOOTERLESS_SETTLE_FACTOR = 15
 RESCAN = Path("<rescan>")
 
 
@@ -53,6 +57,10 @@ class Candidate:
     closed: bool = False  # inotify said close-after-write or moved-in since the last change
     retry_at: float = 0.0
     failures: int = 0
+
+    def changed(self, stat: tuple[int, int], now: float) -> Candidate:
+        """The same file seen with a new size or mtime: it must settle again (retries kept)."""
+        return Candidate(stat, now, False, self.retry_at, self.failures)
 
 
 class _Handler(FileSystemEventHandler):
@@ -230,14 +238,11 @@ class Daemon:
             return
         stat = (st.st_size, st.st_mtime_ns)
         known = self.candidates.get(path)
-        if known is None or known.stat != stat:
-            self.candidates[path] = Candidate(
-                stat,
-                time.monotonic(),
-                closed,
-                retry_at=known.retry_at if known else 0.0,
-                failures=known.failures if known else 0,
-            )
+        if known is None:
+            self.candidates[path] = Candidate(stat, time.monotonic(), closed)
+        elif known.stat != stat:
+            self.candidates[path] = known.changed(stat, time.monotonic())
+            self.candidates[path].closed = closed
         elif closed:
             known.closed = True
 
@@ -254,9 +259,7 @@ class Daemon:
                 del self.candidates[path]
                 continue
             if (st.st_size, st.st_mtime_ns) != c.stat:
-                self.candidates[path] = Candidate(
-                    (st.st_size, st.st_mtime_ns), now, False, c.retry_at, c.failures
-                )
+                self.candidates[path] = c.changed((st.st_size, st.st_mtime_ns), now)
                 continue
             if c.closed or now - c.stable_since >= self.settings.settle_seconds:
                 ready.append((c.stat[1], path))
@@ -267,19 +270,24 @@ class Daemon:
     def _process(self, path: Path) -> None:
         candidate = self.candidates.get(path)
         try:
-            fp = open(path, "rb")  # noqa: SIM115 - closed in finally, after the lock is released
+            with open(path, "rb") as fp:
+                if not self._claim(fp, path):
+                    return
+                before = os.fstat(fp.fileno())
+                rel = str(path.relative_to(self.spool.root / "incoming"))
+                hint = self.spool.source_of(path)
+                info = describe_file(fp, path, hint or "siemens", rel)
+
+                def still_same() -> bool:
+                    now = os.fstat(fp.fileno())
+                    return (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+                self._ingest(fp, path, rel, hint, info, candidate, still_same)
         except FileNotFoundError:
             self.candidates.pop(path, None)
-            return
-        try:
-            if not self._claim(fp, path):
-                return
-            rel = str(path.relative_to(self.spool.root / "incoming"))
-            hint = self.spool.source_of(path)
-            info = describe_file(fp, path, hint or "siemens", rel)
-            self._ingest(fp, path, rel, hint, info, candidate)
-        finally:
-            fp.close()
+            log.warning("%s disappeared from the spool while it was being taken", path)
+        except OSError as exc:  # unreadable, disk full, I/O error: keep it, try again later
+            self._defer(path, candidate, f"{path}: {exc}")
 
     def _claim(self, fp: BinaryIO, path: Path) -> bool:
         """An exclusive, non-blocking flock; then make sure the name still means this file."""
@@ -305,6 +313,7 @@ class Daemon:
         hint: str | None,
         info: FileInfo,
         candidate: Candidate | None,
+        still_same: Callable[[], bool],
     ) -> None:
         label = f"{hint or 'incoming'}/{rel.split('/', 1)[1] if hint else rel}"
         if self.conn is None:
@@ -313,27 +322,30 @@ class Daemon:
         log.debug("loading %s (%d bytes, sha256 %s)", label, info.size, info.sha256)
         try:
             report = parse_file(fp, info, tz=self.settings.timezone, hint=hint)
-            if report.footer is False and candidate is not None and candidate.closed:
-                # No End-of-Report footer yet: maybe still being written. Wait until it settles.
-                candidate.closed = False
+            if report.footer is False and candidate is not None and self._may_still_grow(candidate):
                 return
-            loaded = Loaded(
-                report, load_report(self.conn, report, info, should_stop=self._keep_going), info
+            result = load_report(
+                self.conn, report, info, should_stop=self._keep_going, still_same=still_same
             )
         except ParseError as exc:
             self._fail(path, info, str(exc.with_file(label)))
             return
+        except SourceChanged:
+            log.info(
+                "%s changed while it was being loaded: rolled back; it will be taken when it settles",
+                label,
+            )
+            if candidate is not None:
+                self.candidates[path] = candidate.changed((-1, -1), time.monotonic())
+            return
         except Cancelled:
             log.info("interrupted %s: rolled back; it stays in incoming/", label)
             return
-        except psycopg.DataError as exc:
-            self._fail(path, info, f"{label}: the database rejected a value: {_first_line(exc)}")
-            return
-        except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
+        except DatabaseUnavailable as exc:
             self._mark_db_down(exc)
             return
         except psycopg.Error as exc:
-            self._defer(path, candidate, f"{label}: database error {_first_line(exc)}")
+            self._database_error(exc, path, info, candidate, label)
             return
         except Exception as exc:  # a bug of ours must not stop the daemon, nor lose the file
             log.exception("unexpected error on %s", label)
@@ -343,7 +355,38 @@ class Daemon:
                 f"{label}: internal error ({type(exc).__name__}: {exc}); please report it",
             )
             return
-        self._archive(path, loaded, label)
+        self._archive(path, Loaded(report, result, info), label)
+
+    def _may_still_grow(self, candidate: Candidate) -> bool:
+        """A Siemens report without its footer may still be being written: give it longer."""
+        wait_until = (
+            candidate.stable_since + FOOTERLESS_SETTLE_FACTOR * self.settings.settle_seconds
+        )
+        if time.monotonic() >= wait_until:
+            return False
+        candidate.closed = False
+        candidate.retry_at = wait_until
+        return True
+
+    def _database_error(
+        self,
+        exc: psycopg.Error,
+        path: Path,
+        info: FileInfo,
+        candidate: Candidate | None,
+        label: str,
+    ) -> None:
+        """The connection is gone: an outage. The file's own content: fail it. Else: retry it later."""
+        if self.conn is None or self.conn.broken or self.conn.closed:
+            self._mark_db_down(exc)
+        elif isinstance(exc, psycopg.DataError | pg_errors.ProgramLimitExceeded):
+            self._fail(
+                path,
+                info,
+                f"{label}: the database cannot store this file's content: {first_line(exc)}",
+            )
+        else:  # e.g. a deadlock, a lock or statement timeout
+            self._defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
 
     def _keep_going(self) -> bool:
         self.notifier.watchdog()
@@ -394,14 +437,16 @@ class Daemon:
         source = info.source if info.source in ("siemens", "alc") else "siemens"
         target = place(path, self.spool.failed(source), path.name, leaving_incoming=True)
         note = target.with_name(target.name + ".error")
-        note.write_text(
-            f"{target.name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"
-            f"Reason: {reason}\n\n"
-            f"The file is kept here unchanged. Fix the cause (or the file), then run\n"
-            f"    energy-ingest retry '{target.name}'\n"
-            f"to move it back to incoming/{source}/.\n"
+        self._write_note(
+            note,
+            (
+                f"{target.name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"
+                f"Reason: {reason}\n\n"
+                f"The file is kept here unchanged. Fix the cause (or the file), then run\n"
+                f"    energy-ingest retry '{target.name}'\n"
+                f"to move it back to incoming/{source}/.\n"
+            ),
         )
-        fsync_dir(note.parent)
         self.candidates.pop(path, None)
         self.last_file = f"{info.name} failed {datetime.now():%H:%M:%S}"
         log.error("failed %s — moved to failed/%s/%s", reason, source, target.name)
@@ -412,13 +457,22 @@ class Daemon:
                 log.warning(
                     "could not note the failure of %s in the ledger: %s",
                     info.name,
-                    _first_line(exc),
+                    first_line(exc),
                 )
 
+    @staticmethod
+    def _write_note(note: Path, text: str) -> None:
+        try:
+            note.write_text(text)
+            fsync_dir(note.parent)
+        except OSError as exc:  # the file itself is safe in failed/; say why there is no note
+            log.error("could not write %s: %s", note, exc)
+
     def _defer(self, path: Path, candidate: Candidate | None, reason: str) -> None:
-        c = candidate or self.candidates.get(path)
+        c = self.candidates.get(path) or candidate
         if c is None:
             return
+        self.candidates[path] = c
         c.failures += 1
         delay = min(MAX_BACKOFF, 2.0**c.failures)
         c.retry_at = time.monotonic() + delay
@@ -440,7 +494,11 @@ class Daemon:
             self.conn = None
         try:
             self.conn = db.connect(self.conninfo)
-        except DatabaseUnavailable as exc:
+            # Waiting on another loader's locks ends in an error (the file is retried later),
+            # never in a silence long enough for systemd's watchdog to kill us.
+            self.conn.execute("SET lock_timeout = '60s'")
+            self.conn.commit()
+        except (DatabaseUnavailable, psycopg.Error) as exc:
             self._mark_db_down(exc)
             return
         if self.db_down_since is not None:
@@ -456,7 +514,7 @@ class Daemon:
             self.db_down_since = time.monotonic()
             log.error(
                 "database unavailable (%s); %d files wait in incoming/, retrying with backoff up to %.0f s",
-                _first_line(exc),
+                first_line(exc),
                 len(self.candidates),
                 MAX_BACKOFF,
             )
@@ -469,8 +527,3 @@ class Daemon:
     def _status_text(self) -> str:
         state = "database unavailable; " if self.db_down_since is not None else ""
         return f"{state}backlog {len(self.candidates)} files; last: {self.last_file}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -8,7 +8,7 @@ import psycopg
 
 from energy_ingest.config import Settings
 from energy_ingest.embedded import EmbeddedPostgres
-from energy_ingest.errors import DatabaseUnavailable
+from energy_ingest.errors import DatabaseUnavailable, first_line
 
 
 def database_url(settings: Settings) -> str:
@@ -22,8 +22,4 @@ def connect(conninfo: str, **kwargs: Any) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(conninfo, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {first_line(exc)}") from exc

@@ -53,3 +53,9 @@ class ParseError(EnergyError):
         self.file = file
         self.args = (self._text(),)
         return self
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (psycopg's carry DETAIL/HINT lines after it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -61,6 +61,10 @@ class Cancelled(Exception):
     """The caller asked to stop between chunks; the transaction rolls back, the file stays put."""
 
 
+class SourceChanged(Cancelled):
+    """The file changed while it was being loaded (still being written): rolled back."""
+
+
 @dataclass
 class FileInfo:
     """What the spool knows about a file before it is loaded."""
@@ -103,6 +107,7 @@ def load_report(
     info: FileInfo,
     *,
     should_stop: Callable[[], bool] = lambda: False,
+    still_same: Callable[[], bool] = lambda: True,
 ) -> LoadResult:
     """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`."""
     started = time.monotonic()
@@ -118,13 +123,15 @@ def load_report(
             for chunk in report.chunks():
                 if should_stop():
                     raise Cancelled(f"stopped while loading {info.name}; it stays where it is")
-                batch = loader.prepare(chunk)
                 if in_flight is not None:
-                    in_flight.result()
+                    in_flight.result()  # before prepare(): it may write points, outside store's savepoint
+                batch = loader.prepare(chunk)
                 in_flight = writer.submit(loader.store, batch) if batch is not None else None
             if in_flight is not None:
                 in_flight.result()
         loader.finish()
+        if not still_same():
+            raise SourceChanged(f"{info.name} changed while it was being loaded")
         result = loader.result(file_id)
         result.seconds = time.monotonic() - started
         result.first_ts = _ts(report.first_ts)
@@ -286,36 +293,62 @@ class _Loader:
         self._upsert_points(new, kinds={n: "enum" if n in has_state else "number" for n in new})
 
     def _upsert_points(self, names: list[str], kinds: dict[str, str]) -> None:
+        """Create missing points; refresh metadata only where it changed, so that rows of points
+        other loaders share are not locked for the length of this file's transaction."""
         names = sorted(names)  # a stable lock order: concurrent loaders cannot deadlock here
         infos = [self.report.points.get(n) or PointInfo(name=n) for n in names]
-        rows = self.conn.execute(
+        source = self.report.source
+        definitions = [i.trend_definition for i in infos]
+        units = [i.unit for i in infos]
+        descriptions = [i.description for i in infos]
+        self.conn.execute(
             """
-            INSERT INTO points AS p (source, name, kind, building, trend_definition, unit, description)
+            INSERT INTO points (source, name, kind, building, trend_definition, unit, description)
             SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            ON CONFLICT (source, name) DO UPDATE SET
-                trend_definition = coalesce(EXCLUDED.trend_definition, p.trend_definition),
-                unit = coalesce(p.unit, EXCLUDED.unit),
-                description = coalesce(p.description, EXCLUDED.description),
-                updated_at = now()
-            RETURNING id, name, kind, states,
-                EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)
+            ON CONFLICT (source, name) DO NOTHING
             """,
             (
-                self.report.source,
+                source,
                 names,
                 [kinds[n] for n in names],
-                [_building(i, self.report.source) for i in infos],
-                [i.trend_definition for i in infos],
-                [i.unit for i in infos],
-                [i.description for i in infos],
+                [_building(i, source) for i in infos],
+                definitions,
+                units,
+                descriptions,
             ),
+        )
+        self.conn.execute(
+            """
+            UPDATE points p SET
+                trend_definition = coalesce(t.definition, p.trend_definition),
+                unit = coalesce(p.unit, t.unit),
+                description = coalesce(p.description, t.description),
+                updated_at = now()
+            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS t(name, definition, unit, description)
+            WHERE p.source = %s AND p.name = t.name AND (
+                (t.definition IS NOT NULL AND p.trend_definition IS DISTINCT FROM t.definition)
+                OR (p.unit IS NULL AND t.unit IS NOT NULL)
+                OR (p.description IS NULL AND t.description IS NOT NULL))
+            """,
+            (names, definitions, units, descriptions, source),
+        )
+        rows = self.conn.execute(
+            """
+            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)
+            FROM points p WHERE source = %s AND name = ANY(%s)
+            """,
+            (source, names),
         ).fetchall()
         for pid, name, kind, states, has_readings in rows:
             point = _Point(pid, kind, list(states), has_readings)
             if kinds[name] == "enum" and kind == "number" and not has_readings:
                 # Created before its first state was seen (e.g. an all-`No Data` column earlier).
-                self.conn.execute("UPDATE points SET kind = 'enum' WHERE id = %s", (pid,))
-                point.kind = "enum"
+                flipped = self.conn.execute(
+                    "UPDATE points p SET kind = 'enum' WHERE id = %s AND kind = 'number'"
+                    " AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id) RETURNING id",
+                    (pid,),
+                ).fetchone()
+                point.kind = "enum" if flipped else point.kind
             self.points[name] = point
 
     # --- values -------------------------------------------------------------------------
@@ -347,11 +380,15 @@ class _Loader:
             if point.kind != "enum":
                 continue
             if label not in point.states:
-                point.states.append(str(label))
-                self.conn.execute(
-                    "UPDATE points SET states = %s, updated_at = now() WHERE id = %s",
-                    (point.states, point.id),
-                )
+                # Appended in the database, atomically: another loader may add states too.
+                row = self.conn.execute(
+                    "UPDATE points SET states = CASE WHEN %(label)s = ANY(states) THEN states"
+                    " ELSE array_append(states, %(label)s) END, updated_at = now()"
+                    " WHERE id = %(id)s RETURNING states",
+                    {"label": str(label), "id": point.id},
+                ).fetchone()
+                assert row is not None
+                point.states = list(row[0])
             out[idx] = point.states.index(str(label))
         return out
 

@@ -14,6 +14,7 @@ import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +66,24 @@ class Spool:
 
 def is_temporary(name: str) -> bool:
     return bool(TEMPORARY.search(name))
+
+
+def report_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """The files named, and every file below the folders named, sorted: the candidates a person
+    means by "these reports" (hidden and temporary names, and `.error` notes, are skipped)."""
+    for path in paths:
+        if not path.is_dir():
+            yield path
+            continue
+        for child in sorted(path.rglob("*")):
+            parts = child.relative_to(path).parts
+            if (
+                child.is_file()
+                and not any(p.startswith(".") for p in parts)
+                and not is_temporary(child.name)
+                and not child.name.endswith(".error")
+            ):
+                yield child
 
 
 def place(src: Path, directory: Path, name: str, *, leaving_incoming: bool = False) -> Path:

@@ -9,7 +9,8 @@ import psycopg
 
 from energy_ingest import db
 from energy_ingest.config import Settings
-from energy_ingest.errors import EnergyError
+from energy_ingest.errors import EnergyError, first_line
+from energy_ingest.migrate import pending
 from energy_ingest.spool import SOURCES, Spool, is_temporary
 
 
@@ -32,10 +33,17 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     }
     try:
         with db.connect(db.database_url(settings)) as conn:
-            out["database"]["reachable"] = True
-            out["last_files"] = _last_files(conn, last)
+            behind = pending(conn)
+            if behind:
+                out["database"]["error"] = (
+                    f"schema is behind ({', '.join(m.name for m in behind)} not applied): "
+                    "run `energy-ingest migrate`"
+                )
+            else:
+                out["last_files"] = _last_files(conn, last)
+                out["database"]["reachable"] = True
     except (EnergyError, psycopg.Error) as exc:
-        out["database"]["error"] = str(exc).strip().splitlines()[0]
+        out["database"]["error"] = first_line(exc)
     return out
 
 

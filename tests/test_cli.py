@@ -79,6 +79,22 @@ def test_import_names_a_bad_file_and_exits_1(run, tmp_path: Path) -> None:  # ty
     assert "Traceback" not in result.output
 
 
+def test_import_into_an_unmigrated_database_says_to_migrate(
+    run, tmp_path: Path, empty_database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.csv"
+    good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    result = run("import", str(good), url=empty_database_url)
+    assert result.exit_code == 1
+    assert "run `energy-ingest migrate` first" in result.output and "Traceback" not in result.output
+
+
+def test_status_on_an_unmigrated_database_says_to_migrate(run, empty_database_url: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("status", url=empty_database_url)
+    assert result.exit_code == 1
+    assert "run `energy-ingest migrate`" in result.output
+
+
 def test_import_with_the_database_down_says_so_without_a_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     good = tmp_path / "good.csv"
     good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
@@ -128,9 +144,22 @@ def test_retry_moves_failed_files_back_to_incoming(run, spool_dir: Path) -> None
     unknown = run("retry", "nope.csv")
     assert (
         unknown.exit_code == 1
-        and "not in failed/: nope.csv (failed files: b.csv)" in unknown.output
+        and "not in failed/: nope.csv (failed files: siemens/b.csv)" in unknown.output
     )
     rest = run("retry", "--all")
     assert "retrying siemens/b.csv" in rest.output
     assert list(failed.iterdir()) == []
     assert run("retry").exit_code == 2
+
+
+def test_retry_tells_apart_same_named_files_of_two_sources(run, spool_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    for source in ("siemens", "alc"):
+        (spool_dir / "failed" / source).mkdir(parents=True)
+        (spool_dir / "failed" / source / "x.csv").write_text(source)
+    ambiguous = run("retry", "x.csv")
+    assert ambiguous.exit_code == 1 and "x.csv failed in several sources" in ambiguous.output
+    assert run("retry", "alc/x.csv").exit_code == 0
+    assert (spool_dir / "incoming" / "alc" / "x.csv").read_text() == "alc"
+    assert (spool_dir / "failed" / "siemens" / "x.csv").exists()
+    assert run("retry", "x.csv").exit_code == 0  # now only one is left
+    assert (spool_dir / "incoming" / "siemens" / "x.csv").read_text() == "siemens"

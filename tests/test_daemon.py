@@ -302,3 +302,44 @@ def test_sigterm_during_a_big_file_rolls_back_and_exits_0_then_it_is_ingested_on
     assert (
         scalar(database_url, "SELECT count(*) FROM readings") == 200 * 4000
     )  # minus the spring-forward hour
+
+
+def test_a_file_the_database_cannot_store_fails_alone_and_the_next_file_still_loads(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    d = daemons()
+    # A 9,000-character point name: too big for the (source, name) index — the file's fault,
+    # not an outage; it must neither stall the daemon nor be retried forever.
+    name = "".join(
+        random.Random(3).choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.", k=9000)
+    )  # incompressible
+    drop(spool_dir, "huge-name.csv", insight_report([name], datetime(2024, 4, 1), 4))
+    time.sleep(0.2)
+    drop(spool_dir, "good.csv", report(5))
+    wait_until(lambda: len(files_under(spool_dir / "archive")) == 1, what="the good file")
+    wait_until(
+        lambda: (spool_dir / "failed" / "siemens" / "huge-name.csv.error").exists(),
+        what="the bad file set aside",
+    )
+    note = (spool_dir / "failed" / "siemens" / "huge-name.csv.error").read_text()
+    assert "the database cannot store this file's content" in note
+    assert "database unavailable" not in d.text()
+
+
+def test_a_writer_that_pauses_without_closing_gets_its_whole_file_ingested(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    daemons()
+    content = report(7, points=3, rows=30)
+    half = content.index(b"\r\n", len(content) // 2) + 2
+    target = spool_dir / "incoming" / "siemens" / "paused.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as f:  # one open file, like scp over a link that stalls
+        f.write(content[:half])
+        f.flush()
+        time.sleep(3)  # six settle times: without its footer it must not be taken yet
+        assert files_under(spool_dir / "archive") == []
+        f.write(content[half:])
+    wait_until(lambda: len(files_under(spool_dir / "archive")) == 1, timeout=30)
+    assert scalar(database_url, "SELECT count(*) FROM readings") == 3 * 30
+    assert scalar(database_url, "SELECT count(*) FROM files") == 1
