@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from energy_api.queries import POINT_KEYS
 from energy_api.values import INTERVALS, LAYOUTS
 
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
@@ -144,19 +145,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Point": {
         "type": "object",
-        "required": [
-            "id",
-            "name",
-            "source",
-            "kind",
-            "states",
-            "unit",
-            "building",
-            "room",
-            "description",
-            "first_ts",
-            "last_ts",
-        ],
+        "required": list(POINT_KEYS),
         "properties": {
             "id": {"type": "integer"},
             "name": {"type": "string"},
