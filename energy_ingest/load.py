@@ -98,7 +98,6 @@ class _Point:
     id: int
     kind: str
     states: list[str]
-    has_readings: bool
 
 
 def load_report(
@@ -112,10 +111,9 @@ def load_report(
     """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`."""
     started = time.monotonic()
     with conn.transaction():
-        file_id, seen = _claim_ledger_row(conn, info)
+        file_id, seen, first_ts = _claim_ledger_row(conn, info)
         if seen:
-            row = conn.execute("SELECT first_ts FROM files WHERE id = %s", (file_id,)).fetchone()
-            return LoadResult(status="duplicate", file_id=file_id, first_ts=row[0] if row else None)
+            return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
         loader = _Loader(conn, report)
         # Parse and encode the next chunk while the database stores the previous one.
         with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
@@ -155,8 +153,10 @@ def record_failure(conn: psycopg.Connection[Any], info: FileInfo, error: str) ->
         )
 
 
-def _claim_ledger_row(conn: psycopg.Connection[Any], info: FileInfo) -> tuple[int, bool]:
-    """Insert the ledger row; (id, True) if the same bytes were ingested before."""
+def _claim_ledger_row(
+    conn: psycopg.Connection[Any], info: FileInfo
+) -> tuple[int, bool, datetime | None]:
+    """Insert the ledger row; (id, True, its first_ts) if the same bytes were ingested before."""
     row = conn.execute(
         """
         INSERT INTO files (sha256, name, path, source, size_bytes, status, received_at)
@@ -166,23 +166,23 @@ def _claim_ledger_row(conn: psycopg.Connection[Any], info: FileInfo) -> tuple[in
         (info.sha256, info.name, info.path, info.source, info.size, info.received_at),
     ).fetchone()
     if row:
-        return row[0], False
+        return row[0], False, None
     old = conn.execute(
-        "SELECT id, status FROM files WHERE sha256 = %s FOR UPDATE", (info.sha256,)
+        "SELECT id, status, first_ts FROM files WHERE sha256 = %s FOR UPDATE", (info.sha256,)
     ).fetchone()
     assert old is not None
     if old[1] == "ingested":
         conn.execute(
             "UPDATE files SET duplicates_seen = duplicates_seen + 1 WHERE id = %s", (old[0],)
         )
-        return old[0], True
+        return old[0], True, old[2]
     # It failed before (and was retried): this attempt replaces that ledger row.
     conn.execute(
         "UPDATE files SET status = 'ingested', error = NULL, name = %s, path = %s,"
         " ingested_at = now() WHERE id = %s",
         (info.name, info.path, old[0]),
     )
-    return old[0], False
+    return old[0], False, None
 
 
 class _Loader:
@@ -340,7 +340,7 @@ class _Loader:
             (source, names),
         ).fetchall()
         for pid, name, kind, states, has_readings in rows:
-            point = _Point(pid, kind, list(states), has_readings)
+            point = _Point(pid, kind, list(states))
             if kinds[name] == "enum" and kind == "number" and not has_readings:
                 # Created before its first state was seen (e.g. an all-`No Data` column earlier).
                 flipped = self.conn.execute(
