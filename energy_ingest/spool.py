@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import re
+import stat
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
@@ -22,8 +23,11 @@ from typing import Any
 
 SOURCES = ("siemens", "alc")
 MAX_NAME_BYTES = 200
+NOTE_SUFFIX = ".error"  # failed/<name>.error: why <name> failed
 # Names a file is given while still being written: left alone until renamed.
 TEMPORARY = re.compile(r"(^\.|~$|\.(part|tmp|crdownload|swp)$)", re.IGNORECASE)
+# What `takeable` strips from the end of a name, repeatedly.
+_LEAVE_ALONE_SUFFIX = re.compile(r"(~+|\.(part|tmp|crdownload|swp|error))$", re.IGNORECASE)
 WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 
 
@@ -68,22 +72,218 @@ def is_temporary(name: str) -> bool:
     return bool(TEMPORARY.search(name))
 
 
-def report_files(paths: Iterable[Path]) -> Iterator[Path]:
+def takes(name: str) -> bool:
+    """The one rule for names: whether the daemon takes a file called `name`.
+
+    Hidden and temporary names (`.x`, `x~`, `x.part`, `x.tmp`, `x.crdownload`, `x.swp`) are files
+    still being written, taken once renamed; `x.error` is a failure note. The upload endpoint
+    asks the same question before it answers 200 (see `takeable`).
+    """
+    return not is_temporary(name) and not name.lower().endswith(NOTE_SUFFIX)
+
+
+def takeable(name: str) -> str | None:
+    """`name` made into one the daemon takes (`report.csv.tmp` → `report.csv`), or None if
+    nothing is left of it."""
+    while name and not takes(name):
+        shorter = _LEAVE_ALONE_SUFFIX.sub("", name).lstrip(".").strip()
+        if shorter == name:
+            return None
+        name = shorter
+    return name or None
+
+
+def shown(name: str | os.PathLike[str]) -> str:
+    """A file name (or path) as text that is safe to log, store and print, and loses nothing.
+
+    Linux names are bytes: those that are not UTF-8 become `\\xNN`; control and other
+    unprintable characters become `\\n`, `\\t`, `\\x1b` or `\\u200b`; a backslash is doubled.
+    `from_shown` maps the text back to exactly the one name.
+    """
+    text = os.fsdecode(name)
+    if text.isprintable() and "\\" not in text:
+        return text  # also false for surrogates, so undecodable bytes never take this path
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as surrogateescape keeps it
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        elif ch in _SHORT:
+            out.append(_SHORT[ch])
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPE = re.compile(r"\\(\\|n|r|t|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def from_shown(text: str) -> str:
+    """The file name that `shown` turned into `text` (for names typed back, e.g. to retry)."""
+    raw = bytearray()
+    at = 0
+    for m in _ESCAPE.finditer(text):
+        raw += text[at : m.start()].encode("utf-8", "surrogateescape")
+        token = m.group(1)
+        if token[0] == "x":
+            raw.append(int(token[1:], 16))
+        elif token[0] in "uU":
+            raw += chr(int(token[1:], 16)).encode("utf-8", "surrogatepass")
+        else:
+            raw += {"\\": b"\\", "n": b"\n", "r": b"\r", "t": b"\t"}[token]
+        at = m.end()
+    raw += text[at:].encode("utf-8", "surrogateescape")
+    return os.fsdecode(bytes(raw))
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """A file in the spool that the daemon will never take, why, and what to do about it."""
+
+    path: Path
+    why: str
+    fix: str
+
+
+def stranded_because(path: Path, st: os.stat_result, *, in_incoming: bool) -> Stranded | None:
+    """Why the daemon will never take this directory entry (None: it will, now or once renamed)."""
+    if stat.S_ISLNK(st.st_mode):
+        return Stranded(
+            path,
+            "a symbolic link: the daemon never follows links",
+            "copy the file itself into the spool (cp -L), then remove the link",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        return Stranded(path, "not a regular file", "remove it; only report files belong here")
+    if not in_incoming:
+        return Stranded(
+            path,
+            "outside incoming/",
+            "move it into incoming/siemens/ or incoming/alc/ (mv, not cp)",
+        )
+    if name_fix := _name_fix(path.name):
+        return Stranded(path, *name_fix)
+    return None
+
+
+def _name_fix(name: str) -> tuple[str, str] | None:
+    if name.lower().endswith(NOTE_SUFFIX):
+        return "a failure note, not a report", "remove it (notes belong beside files in failed/)"
+    if is_temporary(name):
+        better = takeable(name)
+        fix = (
+            f"once it is complete, rename it to {shown(better)!r}"
+            if better
+            else "rename it to a name without a leading dot or temporary suffix"
+        )
+        return "a temporary name (hidden, ~, .part, .tmp, .crdownload, .swp)", fix
+    return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A regular file or something stranded, found by walking the spool without following links."""
+
+    path: Path
+    st: os.stat_result
+    stranded: Stranded | None
+
+
+def walk_incoming(root: Path) -> Iterator[Entry]:
+    """Every entry below incoming/ (lstat: links are not followed), sorted within each folder.
+
+    Files in hidden folders and entries that are not regular files are yielded as stranded.
+    """
+    incoming = root / "incoming"
+    for dirpath, dirnames, filenames in os.walk(incoming):
+        here = Path(dirpath)
+        hidden = any(p.startswith(".") for p in here.relative_to(incoming).parts)
+        for name in sorted(dirnames):
+            path = here / name
+            st = _lstat(path)
+            if st is not None and stat.S_ISLNK(st.st_mode):  # os.walk lists links to folders here
+                yield Entry(path, st, stranded_because(path, st, in_incoming=True))
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = here / name
+            st = _lstat(path)
+            if st is None:
+                continue
+            why = stranded_because(path, st, in_incoming=True)
+            if why is None and hidden:
+                why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder")
+            yield Entry(path, st, why)
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def stranded(root: Path) -> list[Stranded]:
+    """Everything in the spool the daemon will never take: in incoming/, and files at the root
+    or in folders that are not part of the layout."""
+    found = [e.stranded for e in walk_incoming(root) if e.stranded is not None]
+    layout = {"incoming", "archive", "failed", ".tmp"}
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        path = Path(entry.path)
+        st = entry.stat(follow_symlinks=False)
+        if entry.name in layout and stat.S_ISDIR(st.st_mode):
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for dirpath, _dirs, files in os.walk(path):
+                for name in sorted(files):
+                    inner = Path(dirpath) / name
+                    inner_st = _lstat(inner)
+                    if inner_st is not None:
+                        found.append(
+                            stranded_because(inner, inner_st, in_incoming=False)
+                            or Stranded(inner, "outside incoming/", "move it into incoming/")
+                        )
+            continue
+        why = stranded_because(path, st, in_incoming=False)
+        if why is not None:
+            found.append(why)
+    return found
+
+
+def report_files(paths: Iterable[Path], skipped: list[Stranded] | None = None) -> Iterator[Path]:
     """The files named, and every file below the folders named, sorted: the candidates a person
-    means by "these reports" (hidden and temporary names, and `.error` notes, are skipped)."""
+    means by "these reports". Below a folder, names the daemon would not take (`takes`), hidden
+    folders and anything that is not a regular file (links are not followed) are left out, and
+    listed in `skipped` when given. A file named explicitly is read as named."""
     for path in paths:
         if not path.is_dir():
             yield path
             continue
-        for child in sorted(path.rglob("*")):
-            parts = child.relative_to(path).parts
-            if (
-                child.is_file()
-                and not any(p.startswith(".") for p in parts)
-                and not is_temporary(child.name)
-                and not child.name.endswith(".error")
-            ):
-                yield child
+        for dirpath, dirnames, filenames in os.walk(path):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                child = here / name
+                st = _lstat(child)
+                if st is None:
+                    continue
+                why = stranded_because(child, st, in_incoming=True)
+                if why is None:
+                    yield child
+                elif skipped is not None and not is_temporary(name):
+                    skipped.append(why)
 
 
 def place(src: Path, directory: Path, name: str, *, leaving_incoming: bool = False) -> Path:
