@@ -17,6 +17,7 @@ import psycopg
 from energy_ingest.formats import parse
 from energy_ingest.load import FileInfo, LoadResult, load_report
 from energy_ingest.report import Report
+from energy_ingest.spool import shown
 
 # Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
 CHUNK_ROWS = 2000
@@ -30,7 +31,8 @@ class Loaded:
 
 
 def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None) -> FileInfo:
-    """sha256 of the whole file, its size and mtime (read through the already open `fp`)."""
+    """sha256 of the whole file, its size and mtime (read through the already open `fp`); the
+    name and path as `spool.shown` writes them (any bytes, safe to store and log)."""
     digest = hashlib.sha256()
     fp.seek(0)
     size = 0
@@ -41,10 +43,10 @@ def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None)
     mtime = os.fstat(fp.fileno()).st_mtime
     return FileInfo(
         sha256=digest.hexdigest(),
-        name=path.name,
+        name=shown(path.name),
         source=source,
         size=size,
-        path=rel if rel is not None else str(path),
+        path=rel if rel is not None else shown(path),
         received_at=datetime.fromtimestamp(mtime, UTC),
     )
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import re
+import signal
 import stat
 import unicodedata
 import uuid
@@ -152,6 +154,8 @@ class Stranded:
     path: Path
     why: str
     fix: str
+    # A temporary name or a hidden folder: usually a copy in progress that will be renamed.
+    in_progress: bool = False
 
 
 def stranded_because(path: Path, st: os.stat_result, *, in_incoming: bool) -> Stranded | None:
@@ -168,16 +172,17 @@ def stranded_because(path: Path, st: os.stat_result, *, in_incoming: bool) -> St
         return Stranded(
             path,
             "outside incoming/",
-            "move it into incoming/siemens/ or incoming/alc/ (mv, not cp)",
+            "move it into incoming/siemens/ or incoming/alc/",
         )
     if name_fix := _name_fix(path.name):
         return Stranded(path, *name_fix)
     return None
 
 
-def _name_fix(name: str) -> tuple[str, str] | None:
+def _name_fix(name: str) -> tuple[str, str, bool] | None:
     if name.lower().endswith(NOTE_SUFFIX):
-        return "a failure note, not a report", "remove it (notes belong beside files in failed/)"
+        note = "a failure note, not a report", "remove it (notes belong beside files in failed/)"
+        return (*note, False)
     if is_temporary(name):
         better = takeable(name)
         fix = (
@@ -185,7 +190,7 @@ def _name_fix(name: str) -> tuple[str, str] | None:
             if better
             else "rename it to a name without a leading dot or temporary suffix"
         )
-        return "a temporary name (hidden, ~, .part, .tmp, .crdownload, .swp)", fix
+        return "a temporary name (hidden, ~, .part, .tmp, .crdownload, .swp)", fix, True
     return None
 
 
@@ -199,29 +204,26 @@ class Entry:
 
 
 def walk_incoming(root: Path) -> Iterator[Entry]:
-    """Every entry below incoming/ (lstat: links are not followed), sorted within each folder.
-
-    Files in hidden folders and entries that are not regular files are yielded as stranded.
-    """
+    """Every entry below incoming/ (lstat: links are not followed), sorted within each folder,
+    with `judge`'s verdict."""
     incoming = root / "incoming"
     for dirpath, dirnames, filenames in os.walk(incoming):
         here = Path(dirpath)
-        hidden = any(p.startswith(".") for p in here.relative_to(incoming).parts)
-        for name in sorted(dirnames):
-            path = here / name
-            st = _lstat(path)
-            if st is not None and stat.S_ISLNK(st.st_mode):  # os.walk lists links to folders here
-                yield Entry(path, st, stranded_because(path, st, in_incoming=True))
         dirnames.sort()
-        for name in sorted(filenames):
-            path = here / name
+        links = [here / d for d in dirnames]  # os.walk lists links to folders as folders
+        for path in links + [here / name for name in sorted(filenames)]:
             st = _lstat(path)
-            if st is None:
-                continue
-            why = stranded_because(path, st, in_incoming=True)
-            if why is None and hidden:
-                why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder")
-            yield Entry(path, st, why)
+            if st is not None and (path.name in filenames or stat.S_ISLNK(st.st_mode)):
+                yield Entry(path, st, judge(incoming, path, st))
+
+
+def judge(incoming: Path, path: Path, st: os.stat_result) -> Stranded | None:
+    """Why the daemon will never take this entry below incoming/ (None: it will, now or once
+    renamed)."""
+    why = stranded_because(path, st, in_incoming=True)
+    if why is None and any(p.startswith(".") for p in path.relative_to(incoming).parts[:-1]):
+        why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder", True)
+    return why
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -363,6 +365,64 @@ def _load_renameat2() -> Any:
 AT_FDCWD = -100
 RENAME_NOREPLACE = 1
 _renameat2 = _load_renameat2()
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor for the regular file at `path`, never through a symbolic link.
+
+    O_NOFOLLOW refuses a link (ELOOP), O_NONBLOCK keeps a FIFO from blocking the open; anything
+    that turns out not to be a regular file is closed again and refused with NotRegularFile.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class NotRegularFile(OSError):
+    """What open_regular refuses: a FIFO, socket, device or directory where a report should be."""
+
+
+def has_writer(fd: int) -> bool | None:
+    """Whether any process has this file open for writing, or None when the kernel will not say.
+
+    A read lease (fcntl F_SETLEASE) is granted only while nobody has the file open for writing;
+    we take it and give it back at once. It needs us to own the file (or CAP_LEASE) and a file
+    system with leases, and SIGIO ignored — a lease broken in the instant we hold it signals us,
+    and SIGIO's default is to terminate. Otherwise the answer is None and the caller relies on
+    inotify's close events and the settle time.
+    """
+    if not hasattr(fcntl, "F_SETLEASE") or signal.getsignal(signal.SIGIO) != signal.SIG_IGN:
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    return False
+
+
+def write_note(spool: Spool, note: Path, text: str) -> None:
+    """Write `note` (e.g. failed/siemens/x.csv.error) whole or not at all, and never through a
+    link planted under its name: the text goes to a file in .tmp/ that is renamed over `note`."""
+    spool.tmp.mkdir(parents=True, exist_ok=True)
+    tmp = spool.tmp / f"note-{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "x", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, note)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(note.parent)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -1,0 +1,160 @@
+"""The ingest daemon: watch the spool, take each complete file once, load it, archive or fail it.
+
+Watchdog's event handler only enqueues paths; all work happens in one loop (here), which also
+rescans the spool periodically, restarts a dead observer thread and pings systemd's watchdog.
+
+    watch.py     which files are complete (inotify, rescans, settle time, write leases)
+    take.py      one file: open without following links, claim (flock), parse, load
+    outcome.py   after the transaction: archive/, failed/ with a note, or wait and retry
+    database.py  the connection, its outages and backoff
+
+A file is claimed with an exclusive flock, so several daemons can share a spool; the ledger's
+unique sha256 is the final guard. A file leaves incoming/ only after its transaction committed
+(→ archive/) or it was judged bad (→ failed/ with a `.error` note). Nothing that goes wrong with
+one file escapes `_take`: the daemon goes on, and the file is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from energy_ingest import db
+from energy_ingest.config import Settings
+from energy_ingest.daemon.database import Database
+from energy_ingest.daemon.outcome import Outcome
+from energy_ingest.daemon.take import Taker
+from energy_ingest.daemon.watch import Candidate, Watcher
+from energy_ingest.migrate import pending
+from energy_ingest.notify import Notifier
+from energy_ingest.spool import Spool, shown
+
+log = logging.getLogger("energy_ingest.daemon")
+
+EXIT_OK = 0
+EXIT_SCHEMA = 78  # EX_CONFIG: the database schema is behind; run `energy-ingest migrate`
+
+
+class Daemon:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.spool = Spool(settings.spool_dir)
+        self.notifier = Notifier(settings)
+        self.stop = threading.Event()
+        self.watcher = Watcher(self.spool, settings.settle_seconds)
+        self.db = Database("", backlog=lambda: len(self.watcher.candidates))
+        self.outcome = Outcome(settings, self.spool, self.watcher, self.db)
+        self.taker = Taker(
+            settings, self.spool, self.watcher, self.db, self.outcome, self._should_stop
+        )
+
+    @property
+    def observer(self) -> Any:
+        return self.watcher.observer
+
+    @property
+    def candidates(self) -> dict[Path, Candidate]:
+        return self.watcher.candidates
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._install_signals()
+        self.spool.ensure()
+        self.db.conninfo = db.database_url(self.settings)
+        if not self._wait_for_database():
+            return EXIT_OK
+        assert self.db.conn is not None
+        behind = pending(self.db.conn)
+        if behind:
+            log.error(
+                "the database schema is behind (%s not applied): run `energy-ingest migrate`",
+                ", ".join(m.name for m in behind),
+            )
+            return EXIT_SCHEMA
+        self.watcher.start()
+        self.notifier.ready(self._status_text())
+        log.info(
+            "watching %s (backlog %d files; settle %.1f s, rescan every %.0f s)",
+            shown(self.spool.root / "incoming"),
+            len(self.candidates),
+            self.settings.settle_seconds,
+            self.settings.rescan_seconds,
+        )
+        try:
+            self._loop()
+        finally:
+            self.notifier.stopping()
+            self.watcher.stop()
+            self.db.close()
+            log.info("stopped")
+        return EXIT_OK
+
+    def _install_signals(self) -> None:
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("%s received: finishing up", signal.Signals(signum).name)
+            self.stop.set()
+
+        if threading.current_thread() is threading.main_thread():  # else: embedded, e.g. in tests
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+            # A write lease broken in the instant we hold one raises SIGIO (spool.has_writer).
+            signal.signal(signal.SIGIO, signal.SIG_IGN)
+
+    def _wait_for_database(self) -> bool:
+        while not self.stop.is_set():
+            self.db.reconnect()
+            if self.db.conn is not None:
+                return True
+            self.stop.wait(self.db.retry_at - time.monotonic())
+        return False
+
+    def _loop(self) -> None:
+        next_scan = time.monotonic() + self.settings.rescan_seconds
+        while not self.stop.is_set():
+            self.notifier.watchdog()
+            self.watcher.drain(timeout=0.1)
+            now = time.monotonic()
+            if now >= next_scan:
+                self.watcher.scan()
+                next_scan = now + self.settings.rescan_seconds
+            self.watcher.check_observer()
+            if self.watcher.archive_events:
+                self._guarded("checking archived files", self.outcome.check_archive)
+            for path, candidate in self.watcher.ready():
+                if self.stop.is_set() or self.db.down:
+                    break
+                self._take(path, candidate)
+                self.notifier.status(self._status_text())
+            if self.db.due():
+                self.db.reconnect()
+
+    def _take(self, path: Path, candidate: Candidate) -> None:
+        """The per-file boundary: whatever goes wrong with one file, the loop goes on and the
+        file is kept (where it is, to be tried again with backoff)."""
+        try:
+            self.taker.take(path, candidate)
+        except Exception as exc:
+            log.exception("unexpected error while taking %s", shown(path))
+            reason = f"{shown(path)}: {type(exc).__name__}: {exc}"
+            self._guarded("keeping the file", lambda: self.outcome.defer(path, candidate, reason))
+
+    @staticmethod
+    def _guarded(what: str, step: Any) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("unexpected error while %s; carrying on", what)
+
+    def _should_stop(self) -> bool:
+        self.notifier.watchdog()
+        return self.stop.is_set()
+
+    def _status_text(self) -> str:
+        state = "database unavailable; " if self.db.down else ""
+        return f"{state}backlog {len(self.candidates)} files; last: {self.outcome.last_file}"

@@ -1,0 +1,237 @@
+"""What happens to a file after its transaction: archive/, failed/ with a note, or back to wait.
+
+The ledger always describes bytes that exist in archive/. A writer that kept appending to a
+file after its transaction committed — before the move, or into archive/ through the file
+descriptor it still holds — is noticed: the bytes that were ingested (checked by their sha256)
+are archived under the file's name, and the grown file goes back to incoming/ to be ingested
+again as a new version (the upsert makes that exact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from energy_ingest.config import Settings
+from energy_ingest.daemon.database import MAX_BACKOFF, Database
+from energy_ingest.daemon.watch import Candidate, Watcher
+from energy_ingest.errors import first_line
+from energy_ingest.ingest import Loaded, summary
+from energy_ingest.load import FileInfo, record_failure
+from energy_ingest.spool import Spool, open_regular, place, shown, write_note
+
+log = logging.getLogger(__name__)
+
+REMEMBER_ARCHIVED = 10_000  # archived files watched for a writer that still appends to them
+SHOW_REJECTS = 3
+
+
+@dataclass(frozen=True)
+class Archived:
+    """A file this daemon archived, as it was loaded."""
+
+    stat: tuple[int, int, int]  # (size, mtime_ns, inode)
+    info: FileInfo
+    incoming: Path  # the folder it came from
+    label: str
+
+
+class Outcome:
+    def __init__(self, settings: Settings, spool: Spool, watcher: Watcher, db: Database) -> None:
+        self.settings = settings
+        self.spool = spool
+        self.watcher = watcher
+        self.db = db
+        self.archived: OrderedDict[Path, Archived] = OrderedDict()
+        self.last_file = "none yet"
+
+    # --- ingested -----------------------------------------------------------------------
+
+    def archive(self, path: Path, loaded: Loaded, label: str, st: os.stat_result) -> None:
+        """Move a committed file to archive/YYYY/MM by the month of its data."""
+        result = loaded.result
+        if result.status == "duplicate" and st.st_nlink > 1:
+            # Killed between the archive link and the unlink: the archived name already holds
+            # these bytes, so finishing the move is dropping this second name.
+            path.unlink()
+            self.watcher.forget(path)
+            log.info("finished the interrupted archiving of %s", label)
+            return
+        target = place(path, self._archive_dir(loaded), path.name, leaving_incoming=True)
+        self.watcher.forget(path)
+        self._remember(target, Archived(_key(st), loaded.info, path.parent, label))
+        self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
+        log.info("%s", summary(loaded, self.settings.timezone, label))
+        if result.status == "ingested":
+            self._warnings(loaded, label)
+        log.debug("archived %s as %s", label, shown(target))
+
+    def _warnings(self, loaded: Loaded, label: str) -> None:
+        report, result = loaded.report, loaded.result
+        rejected = len(report.rejects)  # TODO(merge formats): report.rejected
+        if rejected:
+            shown_rejects = "; ".join(
+                f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
+            )
+            more = rejected - min(SHOW_REJECTS, len(report.rejects))
+            log.warning(
+                "%s: %d rows rejected — %s%s",
+                label,
+                rejected,
+                shown_rejects,
+                f" (and {more} more)" if more > 0 else "",
+            )
+        for warning in report.warnings:
+            log.warning("%s: %s", label, warning)
+        if result.updated:
+            log.warning(
+                "%s: %d stored values changed (the later file wins), e.g. %s",
+                label,
+                result.updated,
+                ", ".join(result.changed_examples),
+            )
+        if result.skipped:
+            log.warning(
+                "%s: %d values did not fit their point's kind and were skipped",
+                label,
+                result.skipped,
+            )
+
+    def _archive_dir(self, loaded: Loaded) -> Path:
+        # By the month of the data (the file name's date is only when the report ran).
+        first = loaded.result.first_ts
+        when = first.astimezone(self.settings.zone) if first else datetime.now(UTC)
+        return self.spool.archive(loaded.info.source, when)
+
+    def _remember(self, target: Path, archived: Archived) -> None:
+        self.archived[target] = archived
+        while len(self.archived) > REMEMBER_ARCHIVED:
+            self.archived.popitem(last=False)
+
+    # --- changed after the commit -------------------------------------------------------
+
+    def grew_before_the_move(self, path: Path, loaded: Loaded, label: str) -> None:
+        """The file in incoming/ changed after its transaction committed."""
+        info = loaded.info
+        self.watcher.settle_again(path)
+        if loaded.result.status == "duplicate":
+            log.warning("%s changed after it was found to be a duplicate; it is taken again", label)
+            return
+        kept = self._keep_ingested_bytes(path, info, self._archive_dir(loaded), path.name)
+        self._say_grown(label, info, kept)
+
+    def check_archive(self) -> None:
+        """Archived files that inotify says were written to since (a writer still appending)."""
+        changed, self.watcher.archive_events = self.watcher.archive_events, []
+        for path in dict.fromkeys(changed):
+            archived = self.archived.get(path)
+            if archived is None:
+                continue
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if _key(st) == archived.stat or st.st_ino != archived.stat[2]:
+                continue
+            del self.archived[path]
+            kept = self._keep_ingested_bytes(path, archived.info, self.spool.tmp, None)
+            back = place(path, archived.incoming, path.name)
+            self.watcher.moved_in_by_us(back)
+            if kept is not None:
+                kept = place(kept, path.parent, path.name)
+            self._say_grown(archived.label, archived.info, kept)
+
+    def _keep_ingested_bytes(
+        self, path: Path, info: FileInfo, directory: Path, name: str | None
+    ) -> Path | None:
+        """Copy the first `info.size` bytes of `path` into `directory` (as `name`; None: a
+        temporary name) if they are the bytes that were ingested; None if they are not."""
+        tmp = self.spool.tmp / f"kept-{uuid.uuid4().hex}.part"
+        digest, left = hashlib.sha256(), info.size
+        fd = open_regular(path)
+        try:
+            with open(tmp, "xb") as out:
+                while left > 0 and (block := os.read(fd, min(1 << 20, left))):
+                    digest.update(block)
+                    out.write(block)
+                    left -= len(block)
+                out.flush()
+                os.fsync(out.fileno())
+        finally:
+            os.close(fd)
+        if left or digest.hexdigest() != info.sha256:
+            tmp.unlink()
+            return None
+        return tmp if name is None else place(tmp, directory, name)
+
+    def _say_grown(self, label: str, info: FileInfo, kept: Path | None) -> None:
+        if kept is None:
+            log.error(
+                "%s was rewritten after its %d bytes were ingested; those bytes are no longer "
+                "anywhere in the spool (ledger sha256 %s); the new content is ingested as a new version",
+                label,
+                info.size,
+                info.sha256,
+            )
+            return
+        log.warning(
+            "%s grew after its first %d bytes were ingested: those are archived as %s; the "
+            "grown file waits in incoming/ and will be ingested again as a new version",
+            label,
+            info.size,
+            shown(kept.relative_to(self.spool.root)),
+        )
+
+    # --- failed or deferred -------------------------------------------------------------
+
+    def fail(self, path: Path, info: FileInfo, reason: str) -> None:
+        source = info.source if info.source in ("siemens", "alc") else "siemens"
+        target = place(path, self.spool.failed(source), path.name, leaving_incoming=True)
+        self.watcher.forget(path)
+        name = shown(target.name)
+        self.last_file = f"{shown(info.name)} failed {datetime.now():%H:%M:%S}"
+        log.error("failed %s — moved to failed/%s/%s", reason, source, name)
+        try:
+            write_note(
+                self.spool,
+                target.with_name(target.name + ".error"),
+                f"{name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"
+                f"Reason: {reason}\n\n"
+                f"The file is kept here unchanged. Fix the cause (or the file), then run\n"
+                f"    energy-ingest retry '{name}'\n"
+                f"to move it back to incoming/{source}/.\n",
+            )
+        except OSError as exc:  # the file itself is safe in failed/; say why there is no note
+            log.error("could not write the note for failed/%s/%s: %s", source, name, exc)
+        if self.db.conn is not None:
+            try:
+                record_failure(self.db.conn, info, reason)
+            except psycopg.Error as exc:
+                log.warning(
+                    "could not note the failure of %s in the ledger: %s", name, first_line(exc)
+                )
+
+    def defer(self, path: Path, candidate: Candidate | None, reason: str) -> None:
+        """Keep the file in incoming/ and try it again later, backing off."""
+        c = self.watcher.candidates.get(path) or candidate
+        if c is None:
+            log.error("%s; the file stays in incoming/", reason)
+            return
+        self.watcher.candidates[path] = c
+        c.failures += 1
+        delay = min(MAX_BACKOFF, 2.0**c.failures)
+        c.retry_at = time.monotonic() + delay
+        log.error("%s; the file stays in incoming/, retrying in %.0f s", reason, delay)
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)

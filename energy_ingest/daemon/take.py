@@ -1,0 +1,217 @@
+"""One complete file: open it without following links, claim it, parse and load it in one transaction.
+
+Every way a file can go wrong ends here in one of four places: failed/ (the file's own fault),
+back to wait in incoming/ (ours, the disk's or the database's, retried with backoff), a database
+outage (nothing is tried until it ends), or left in place as stranded (not a regular file).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from energy_ingest.config import Settings
+from energy_ingest.daemon.database import Database
+from energy_ingest.daemon.outcome import Outcome
+from energy_ingest.daemon.watch import Candidate, Watcher
+from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
+from energy_ingest.ingest import Loaded, describe_file, parse_file
+from energy_ingest.load import Cancelled, FileInfo, SourceChanged, load_report
+from energy_ingest.report import Report
+from energy_ingest.spool import (
+    NotRegularFile,
+    Spool,
+    has_writer,
+    open_regular,
+    shown,
+    stranded_because,
+)
+
+log = logging.getLogger(__name__)
+
+# A Siemens report without its End-of-Report footer (or an empty file) waits this many settle
+# times for the rest.
+FOOTERLESS_SETTLE_FACTOR = 15
+
+
+class Taker:
+    def __init__(
+        self,
+        settings: Settings,
+        spool: Spool,
+        watcher: Watcher,
+        db: Database,
+        outcome: Outcome,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.settings = settings
+        self.spool = spool
+        self.watcher = watcher
+        self.db = db
+        self.outcome = outcome
+        self.should_stop = should_stop
+
+    def take(self, path: Path, candidate: Candidate) -> None:
+        try:
+            fd = open_regular(path)
+        except FileNotFoundError:
+            self.watcher.forget(path)
+            log.warning("%s disappeared from the spool while it was being taken", shown(path))
+            return
+        except OSError as exc:
+            if isinstance(exc, NotRegularFile) or exc.errno == errno.ELOOP:
+                self._strand(path)
+            else:  # unreadable, I/O error: keep it, try again later
+                self.outcome.defer(path, candidate, f"{shown(path)}: {exc}")
+            return
+        with os.fdopen(fd, "rb") as fp:
+            if self._claim(fp, path):
+                self._take_claimed(fp, path, candidate)
+
+    def _strand(self, path: Path) -> None:
+        """Swapped for a link or a FIFO since it was seen: never read it."""
+        try:
+            why = stranded_because(path, os.lstat(path), in_incoming=True)
+        except FileNotFoundError:
+            why = None
+        if why is not None:
+            self.watcher.strand(why)
+        else:
+            self.watcher.forget(path)
+
+    def _claim(self, fp: BinaryIO, path: Path) -> bool:
+        """An exclusive, non-blocking flock; then make sure the name still means this file."""
+        try:
+            fcntl.flock(fp.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False  # another daemon has it
+            raise
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fp.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            self.watcher.forget(path)
+        return same
+
+    def _take_claimed(self, fp: BinaryIO, path: Path, candidate: Candidate) -> None:
+        if has_writer(fp.fileno()):
+            log.debug("%s is still open for writing; waiting for it to be closed", shown(path))
+            self.watcher.wait_for_close(path)
+            return
+        before = _key(os.fstat(fp.fileno()))
+        rel = path.relative_to(self.spool.root / "incoming")
+        hint = self.spool.source_of(path)
+        label = shown(rel if hint else Path("incoming") / rel)
+        info = describe_file(fp, path, hint or "siemens", shown(rel))
+        if info.size == 0 and self._may_still_grow(candidate):
+            return
+        if self.db.conn is None:
+            self.db.mark_down(DatabaseUnavailable("not connected"))
+            return
+        log.debug("loading %s (%d bytes, sha256 %s)", label, info.size, info.sha256)
+
+        def still_same() -> bool:
+            return _key(os.fstat(fp.fileno())) == before
+
+        loaded = self._load(fp, path, info, label, candidate, still_same)
+        if loaded is None:
+            return
+        after = os.fstat(fp.fileno())
+        if _key(after) != before:
+            self.outcome.grew_before_the_move(path, loaded, label)
+        else:
+            self.outcome.archive(path, loaded, label, after)
+
+    def _load(
+        self,
+        fp: BinaryIO,
+        path: Path,
+        info: FileInfo,
+        label: str,
+        candidate: Candidate,
+        still_same: Callable[[], bool],
+    ) -> Loaded | None:
+        """The file's transaction; None when it did not commit (and what became of the file)."""
+        assert self.db.conn is not None
+        report: Report | None = None
+        try:
+            report = parse_file(
+                fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path)
+            )
+            if report.footer is False and self._may_still_grow(candidate):
+                return None
+            result = load_report(
+                self.db.conn, report, info, should_stop=self.should_stop, still_same=still_same
+            )
+            return Loaded(report, result, info)
+        except ParseError as exc:
+            self.outcome.fail(path, info, str(exc.with_file(label)))
+        except SourceChanged:
+            log.info(
+                "%s changed while it was being loaded: rolled back; it is taken again once its "
+                "writer closes it or it settles",
+                label,
+            )
+            self.watcher.settle_again(path)
+        except Cancelled:
+            log.info("interrupted %s: rolled back; it stays in incoming/", label)
+        except DatabaseUnavailable as exc:
+            self.db.mark_down(exc)
+        except psycopg.Error as exc:
+            self._database_error(exc, path, info, candidate, label)
+        except OSError as exc:  # the file could not be read to the end: keep it, retry later
+            self.outcome.defer(path, candidate, f"{label}: {exc.strerror or exc}")
+        except Exception as exc:  # a bug of ours must not stop the daemon, nor lose the file
+            log.exception("unexpected error on %s", label)
+            self.outcome.fail(
+                path,
+                info,
+                f"{label}: internal error ({type(exc).__name__}: {exc}); please report it",
+            )
+        return None
+
+    def _may_still_grow(self, candidate: Candidate) -> bool:
+        """A Siemens report without its footer (or an empty file) may still be being written."""
+        wait_until = (
+            candidate.stable_since + FOOTERLESS_SETTLE_FACTOR * self.settings.settle_seconds
+        )
+        if time.monotonic() >= wait_until:
+            return False
+        candidate.closed = False
+        candidate.retry_at = wait_until
+        return True
+
+    def _database_error(
+        self,
+        exc: psycopg.Error,
+        path: Path,
+        info: FileInfo,
+        candidate: Candidate,
+        label: str,
+    ) -> None:
+        """The connection is gone: an outage. The file's own content: fail it. Else: retry it later."""
+        if self.db.broken():
+            self.db.mark_down(exc)
+        elif isinstance(exc, psycopg.DataError | pg_errors.ProgramLimitExceeded):
+            self.outcome.fail(
+                path,
+                info,
+                f"{label}: the database cannot store this file's content: {first_line(exc)}",
+            )
+        else:  # e.g. a deadlock, a lock or statement timeout
+            self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
