@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +19,22 @@ from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.errors import EnergyError, ParseError, first_line
-from energy_ingest.ingest import describe_file, parse_and_load, summary
+from energy_ingest.ingest import Loaded, describe_file, parse_and_load, summary
+from energy_ingest.load import SourceChanged
 from energy_ingest.migrate import migrate as apply_migrations
 from energy_ingest.migrate import pending
-from energy_ingest.spool import SOURCES, Spool, place, report_files
+from energy_ingest.spool import (
+    NOTE_SUFFIX,
+    SOURCES,
+    NotRegularFile,
+    Spool,
+    Stranded,
+    open_regular,
+    place,
+    report_files,
+    shown,
+    takes,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,9 +126,14 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
 
     Uses the same loader and ledger as the daemon: a file already ingested is a duplicate.
     """
-    files = list(report_files(paths))
+    skipped: list[Stranded] = []
+    files = list(report_files(paths, skipped))
+    for entry in skipped:
+        click.echo(f"skipped {shown(entry.path)}: {entry.why}", err=True)
     if not files:
-        raise click.ClickException("no report files found under " + ", ".join(map(str, paths)))
+        raise click.ClickException(
+            "no report files found under " + ", ".join(shown(p) for p in paths)
+        )
     totals = {"ingested": 0, "duplicate": 0, "failed": 0}
     readings = inserted = updated = 0
     problems: list[str] = []
@@ -130,28 +148,25 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
             files, label="importing", file=sys.stderr, item_show_func=_name
         ) as bar:
             for n, path in enumerate(bar):
+                # The per-file boundary: whatever happens to one file, the others go on.
                 try:
-                    with open(path, "rb") as fp:
-                        info = describe_file(fp, path, source or "siemens")
-                        loaded = parse_and_load(conn, fp, info, tz=settings.timezone, hint=source)
-                except ParseError as exc:
-                    problems.append(str(exc.with_file(str(path))))
-                except OSError as exc:
-                    problems.append(f"{path}: cannot be read: {exc.strerror or exc}")
+                    loaded = _import_one(conn, path, settings, source)
                 except psycopg.Error as exc:
                     if conn.broken or conn.closed:
                         raise click.ClickException(
                             f"lost the database after {n} of {len(files)} files ({first_line(exc)}); "
                             "run the same command again: files already imported are skipped as duplicates"
                         ) from exc
-                    problems.append(f"{path}: the database refused it: {first_line(exc)}")
+                    problems.append(f"{shown(path)}: the database refused it: {first_line(exc)}")
+                except Exception as exc:
+                    problems.append(_problem(path, exc))
                 else:
                     totals[loaded.result.status] += 1
                     readings += loaded.result.readings
                     inserted += loaded.result.inserted
                     updated += loaded.result.updated
                     logging.getLogger("energy_ingest.import").info(
-                        "%s", summary(loaded, settings.timezone, str(path))
+                        "%s", summary(loaded, settings.timezone, shown(path))
                     )
     totals["failed"] = len(problems)
     for problem in problems:
@@ -162,6 +177,39 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
     )
     if problems:
         sys.exit(1)
+
+
+def _import_one(
+    conn: psycopg.Connection[Any], path: Path, settings: Settings, source: str | None
+) -> Loaded:
+    # A file named on the command line may be a link the operator chose; below it, never.
+    with os.fdopen(open_regular(path.resolve()), "rb") as fp:
+        before = os.fstat(fp.fileno())
+
+        def still_same() -> bool:
+            now = os.fstat(fp.fileno())
+            return (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+        info = describe_file(fp, path, source or "siemens")
+        return parse_and_load(
+            conn, fp, info, tz=settings.timezone, hint=source, still_same=still_same
+        )
+
+
+def _problem(path: Path, exc: Exception) -> str:
+    """What went wrong with one imported file, for the summary."""
+    name = shown(path)
+    if isinstance(exc, ParseError):
+        return str(exc.with_file(name))
+    if isinstance(exc, SourceChanged):
+        return f"{name}: it changed while it was being imported (rolled back); import it again once it is complete"
+    if isinstance(exc, NotRegularFile):
+        return f"{name}: not a regular file"
+    if isinstance(exc, OSError):
+        return f"{name}: cannot be read: {exc.strerror or exc}"
+    if isinstance(exc, EnergyError):
+        return f"{name}: {exc}"
+    return f"{name}: internal error ({type(exc).__name__}: {exc}); please report it"
 
 
 def _name(path: Path | None) -> str:
@@ -187,6 +235,10 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         )
         click.echo(f"spool     {info['spool']}")
         click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
+        if info["stranded"]:
+            click.echo(f"stranded  {len(info['stranded'])} files the daemon will never take:")
+        for item in info["stranded"]:
+            click.echo(f"  {item['path']}: {item['why']} — {item['fix']}")
         failed = ", ".join(f"{s} {n}" for s, n in info["failed"].items())
         hint = (
             "   (see failed/*/<name>.error; energy-ingest retry --all)"
@@ -218,11 +270,11 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
     """Move failed files back to incoming/ so the daemon tries them again."""
     spool = Spool(settings.spool_dir)
     failed = {
-        f"{source}/{path.name}": path
+        f"{source}/{shown(path.name)}": path
         for source in SOURCES
         if spool.failed(source).is_dir()
         for path in sorted(spool.failed(source).iterdir())
-        if path.is_file() and not path.name.endswith(".error")
+        if path.is_file() and takes(path.name)
     }
     if not names and not everything:
         raise click.UsageError(
@@ -230,27 +282,44 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
         )
     wanted = list(failed) if everything else [_failed_key(name, failed) for name in names]
     for key in wanted:
-        source, _, name = key.partition("/")
+        source = key.partition("/")[0]
         path = failed[key]
-        try:
-            target = place(path, spool.incoming(source), name)
-            path.with_name(name + ".error").unlink(missing_ok=True)
-        except OSError as exc:
-            raise click.ClickException(f"could not move {path} back: {exc}") from exc
-        click.echo(f"retrying {key} → incoming/{source}/{target.name}")
+        target = _move_back(path, spool.incoming(source))
+        click.echo(f"retrying {key} → incoming/{source}/{shown(target.name)}")
     if not wanted:
         click.echo("no failed files")
 
 
+def _move_back(path: Path, incoming: Path) -> Path:
+    """Drop the note first, then move the file: once the file is back, the daemon may fail it
+    again at once, and the note it writes then is the one that must stay."""
+    note = path.with_name(path.name + NOTE_SUFFIX)
+    try:
+        text = note.read_bytes()
+    except FileNotFoundError:
+        text = None
+    try:
+        note.unlink(missing_ok=True)
+        return place(path, incoming, path.name)
+    except OSError as exc:
+        if text is not None and not note.exists():
+            note.write_bytes(text)
+        raise click.ClickException(f"could not move {shown(path)} back: {exc}") from exc
+
+
 def _failed_key(name: str, failed: dict[str, Path]) -> str:
-    """`siemens/x.csv` as given, or the one failed file called `x.csv` (ambiguous: say so)."""
-    matches = [name] if name in failed else [k for k in failed if k.split("/", 1)[1] == name]
+    """`siemens/x.csv` as given, or the one failed file called `x.csv` (ambiguous: say so).
+    Names are matched as `status` and the notes show them (`spool.shown`) or as typed raw."""
+    given = {name, shown(name)}
+    matches = [k for k in failed if k in given or k.split("/", 1)[1] in given]
     if len(matches) == 1:
         return matches[0]
     listing = ", ".join(failed) or "none"
     if not matches:
-        raise click.ClickException(f"not in failed/: {name} (failed files: {listing})")
-    raise click.ClickException(f"{name} failed in several sources: say which, e.g. {matches[0]}")
+        raise click.ClickException(f"not in failed/: {shown(name)} (failed files: {listing})")
+    raise click.ClickException(
+        f"{shown(name)} failed in several sources: say which, e.g. {matches[0]}"
+    )
 
 
 main.add_command(check)

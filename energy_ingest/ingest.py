@@ -59,10 +59,12 @@ def parse_and_load(
     tz: str,
     hint: str | None,
     should_stop: Callable[[], bool] = lambda: False,
+    still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
     report = parse_file(fp, info, tz=tz, hint=hint)
-    return Loaded(report, load_report(conn, report, info, should_stop=should_stop), info)
+    result = load_report(conn, report, info, should_stop=should_stop, still_same=still_same)
+    return Loaded(report, result, info)
 
 
 def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report:

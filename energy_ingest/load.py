@@ -43,6 +43,7 @@ ROW = np.dtype(
     ]
 )
 
+MAX_STATES = 256  # TODO(merge formats): from energy_ingest.report
 STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS energy_stage"
     " (point_id integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
@@ -54,6 +55,24 @@ EXISTING = (
 UPDATE = """
 UPDATE readings r SET value = s.value FROM energy_stage s
 WHERE r.point_id = s.point_id AND r.ts = s.ts
+"""
+# Append a chunk's new state labels to their points in one statement, in order of first
+# appearance. The SET expression is evaluated on the row as locked, so labels another loader
+# appended meanwhile are not appended twice; a point never grows past MAX_STATES.
+APPEND_STATES = """
+UPDATE points p SET
+    states = p.states || ARRAY(
+        SELECT x.label FROM unnest(n.labels) WITH ORDINALITY AS x(label, ord)
+        WHERE x.label <> ALL(p.states) ORDER BY x.ord
+        LIMIT greatest(0, %(max)s - cardinality(p.states))),
+    updated_at = now()
+FROM (
+    SELECT t.id, array_agg(t.label ORDER BY t.ord) AS labels
+    FROM unnest(%(ids)s::int[], %(labels)s::text[], %(ords)s::int[]) AS t(id, label, ord)
+    GROUP BY t.id
+) n
+WHERE p.id = n.id
+RETURNING p.id, p.states
 """
 
 
@@ -88,6 +107,7 @@ class LoadResult:
     points: int = 0
     skipped: int = 0  # values that did not fit their point's kind (counted, warned)
     repeated: int = 0  # the same (point, ts) again within the file: the later one was kept
+    over_cap: int = 0  # enum values not stored: their point already has MAX_STATES labels
     changed_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
     first_ts: datetime | None = None  # of the data (for a duplicate: as the ledger remembers it)
@@ -98,6 +118,15 @@ class _Point:
     id: int
     kind: str
     states: list[str]
+    index: dict[str, int] = field(init=False)  # state label → its position in `states`
+
+    def __post_init__(self) -> None:
+        self.index = {label: i for i, label in enumerate(self.states)}
+
+    def know(self, states: list[str]) -> None:
+        for label in states[len(self.states) :]:
+            self.index.setdefault(label, len(self.states))
+            self.states.append(label)
 
 
 def load_report(
@@ -191,6 +220,7 @@ class _Loader:
         self.report = report
         self.points: dict[str, _Point] = {}
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
+        self.over_cap = 0  # enum values whose label would take a point past MAX_STATES
         self.examples: list[str] = []
         conn.execute(STAGE)
 
@@ -279,6 +309,7 @@ class _Loader:
             points=len(self.points),
             skipped=self.skipped,
             repeated=self.duplicates,
+            over_cap=self.over_cap,
             changed_examples=self.examples,
         )
 
@@ -363,34 +394,47 @@ class _Loader:
         values = chunk["value"].to_numpy(dtype="float64", copy=True)
         states = chunk["state"]
         has_state = states.notna().to_numpy()
+        over_cap = self.over_cap
         if has_state.any():
             values[has_state] = self._state_indexes(chunk["point"][has_state], states[has_state])
-        keep = np.where(is_enum, has_state, ~has_state & ~np.isnan(values))
-        dropped = int(len(keep) - keep.sum())
-        if dropped:
-            self.skipped += dropped
+        keep = np.where(is_enum, has_state & ~np.isnan(values), ~has_state & ~np.isnan(values))
+        self.skipped += int(len(keep) - keep.sum()) - (self.over_cap - over_cap)
         return pid_of[codes][keep], values[keep], keep
 
     def _state_indexes(self, names: pd.Series, labels: pd.Series) -> np.ndarray:
+        """Each label's index in its point's states (NaN: not an enum point, or over the cap);
+        labels not yet stored are appended in one statement for the whole chunk."""
         out = np.full(len(names), np.nan)
         pairs = pd.DataFrame({"n": names.to_numpy(), "s": labels.to_numpy()})
-        for key, idx in pairs.groupby(["n", "s"], sort=False).indices.items():
+        groups = pairs.groupby(["n", "s"], sort=False).indices
+        fresh: dict[int, list[str]] = {}
+        for key in groups:
             name, label = cast(tuple[str, str], key)
             point = self.points[str(name)]
-            if point.kind != "enum":
-                continue
-            if label not in point.states:
-                # Appended in the database, atomically: another loader may add states too.
-                row = self.conn.execute(
-                    "UPDATE points SET states = CASE WHEN %(label)s = ANY(states) THEN states"
-                    " ELSE array_append(states, %(label)s) END, updated_at = now()"
-                    " WHERE id = %(id)s RETURNING states",
-                    {"label": str(label), "id": point.id},
-                ).fetchone()
-                assert row is not None
-                point.states = list(row[0])
-            out[idx] = point.states.index(str(label))
+            if point.kind == "enum" and str(label) not in point.index:
+                fresh.setdefault(point.id, []).append(str(label))
+        if fresh:
+            self._append_states(fresh)
+        for key, idx in groups.items():
+            name, label = cast(tuple[str, str], key)
+            point = self.points[str(name)]
+            at = point.index.get(str(label)) if point.kind == "enum" else None
+            if at is not None:
+                out[idx] = at
+            elif point.kind == "enum":
+                self.over_cap += len(idx)
         return out
+
+    def _append_states(self, fresh: dict[int, list[str]]) -> None:
+        ids = [pid for pid, labels in fresh.items() for _ in labels]
+        labels = [label for labels in fresh.values() for label in labels]
+        ords = list(range(len(labels)))
+        rows = self.conn.execute(
+            APPEND_STATES, {"ids": ids, "labels": labels, "ords": ords, "max": MAX_STATES}
+        ).fetchall()
+        by_id = {p.id: p for p in self.points.values()}
+        for pid, states in rows:
+            by_id[pid].know(list(states))
 
     def _copy(self, table: str, batch: _Batch) -> None:
         rows = np.empty(len(batch.pids), dtype=ROW)
@@ -431,6 +475,13 @@ def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
     return np.asarray(keys.duplicated(keep="last"))
 
 
+def over_cap_warning(count: int) -> str:
+    return (
+        f"{count} values were not stored: their point already has {MAX_STATES} distinct text "
+        "states, more than an enumeration has (a free-text trend?)"
+    )
+
+
 def _from_us(us: int) -> datetime:
     return UNIX_EPOCH + timedelta(microseconds=us)  # exact, unlike a float of seconds
 
@@ -455,6 +506,8 @@ def _complete_ledger_row(
         )
     if result.skipped:
         warnings.append(f"{result.skipped} values did not fit their point's kind and were skipped")
+    if result.over_cap:
+        warnings.append(over_cap_warning(result.over_cap))
     rejects = [{"line": r.line, "reason": r.reason} for r in report.rejects[:MAX_STORED_REJECTS]]
     conn.execute(
         """

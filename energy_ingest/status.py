@@ -1,4 +1,4 @@
-"""What `energy-ingest status` reports: spool backlog and failures, the ledger's last files."""
+"""What `energy-ingest status` reports: spool backlog, stranded and failed files, the ledger's last files."""
 
 from __future__ import annotations
 
@@ -11,23 +11,36 @@ from energy_ingest import db
 from energy_ingest.config import Settings
 from energy_ingest.errors import EnergyError, first_line
 from energy_ingest.migrate import pending
-from energy_ingest.spool import SOURCES, Spool, is_temporary
+from energy_ingest.spool import SOURCES, Spool, shown, stranded, takes, walk_incoming
 
 
-def _count(top: os.PathLike[str] | str, *, errors: bool = False) -> int:
-    n = 0
-    for _dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        n += sum(1 for f in filenames if not is_temporary(f) and f.endswith(".error") == errors)
-    return n
+def _backlog(spool: Spool) -> dict[str, int]:
+    """Files the daemon will take, per source (a file directly in incoming/ is parsed as Siemens
+    unless its content says otherwise)."""
+    counts = dict.fromkeys(SOURCES, 0)
+    for entry in walk_incoming(spool.root):
+        if entry.stranded is None:
+            counts[spool.source_of(entry.path) or "siemens"] += 1
+    return counts
+
+
+def _failed(spool: Spool, source: str) -> int:
+    try:
+        return sum(1 for e in os.scandir(spool.failed(source)) if e.is_file() and takes(e.name))
+    except FileNotFoundError:
+        return 0
 
 
 def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     spool = Spool(settings.spool_dir)
     out: dict[str, Any] = {
-        "spool": str(spool.root.resolve()),
-        "backlog": {s: _count(spool.incoming(s)) for s in SOURCES},
-        "failed": {s: _count(spool.failed(s)) for s in SOURCES},
+        "spool": shown(spool.root.resolve()),
+        "backlog": _backlog(spool),
+        "stranded": [
+            {"path": shown(s.path.relative_to(spool.root)), "why": s.why, "fix": s.fix}
+            for s in stranded(spool.root)
+        ],
+        "failed": {s: _failed(spool, s) for s in SOURCES},
         "database": {"reachable": False, "error": None},
         "last_files": [],
     }

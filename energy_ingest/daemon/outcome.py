@@ -26,7 +26,7 @@ from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
 from energy_ingest.ingest import Loaded, summary
-from energy_ingest.load import FileInfo, record_failure
+from energy_ingest.load import FileInfo, over_cap_warning, record_failure
 from energy_ingest.spool import Spool, open_regular, place, shown, write_note
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Archived:
 
     stat: tuple[int, int, int]  # (size, mtime_ns, inode)
     info: FileInfo
-    incoming: Path  # the folder it came from
+    came_from: Path  # its name in incoming/
     label: str
 
 
@@ -51,7 +51,8 @@ class Outcome:
         self.spool = spool
         self.watcher = watcher
         self.db = db
-        self.archived: OrderedDict[Path, Archived] = OrderedDict()
+        self.archived: OrderedDict[Path, Archived] = OrderedDict()  # by the archived name
+        self.archived_from: dict[Path, Path] = {}  # the name in incoming/ → the archived name
         self.last_file = "none yet"
 
     # --- ingested -----------------------------------------------------------------------
@@ -68,7 +69,7 @@ class Outcome:
             return
         target = place(path, self._archive_dir(loaded), path.name, leaving_incoming=True)
         self.watcher.forget(path)
-        self._remember(target, Archived(_key(st), loaded.info, path.parent, label))
+        self._remember(target, Archived(_key(st), loaded.info, path, label))
         self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
         if result.status == "ingested":
@@ -105,6 +106,8 @@ class Outcome:
                 label,
                 result.skipped,
             )
+        if result.over_cap:
+            log.warning("%s: %s", label, over_cap_warning(result.over_cap))
 
     def _archive_dir(self, loaded: Loaded) -> Path:
         # By the month of the data (the file name's date is only when the report ran).
@@ -114,8 +117,10 @@ class Outcome:
 
     def _remember(self, target: Path, archived: Archived) -> None:
         self.archived[target] = archived
+        self.archived_from[archived.came_from] = target
         while len(self.archived) > REMEMBER_ARCHIVED:
-            self.archived.popitem(last=False)
+            old, forgotten = self.archived.popitem(last=False)
+            self.archived_from.pop(forgotten.came_from, None)
 
     # --- changed after the commit -------------------------------------------------------
 
@@ -132,7 +137,8 @@ class Outcome:
     def check_archive(self) -> None:
         """Archived files that inotify says were written to since (a writer still appending)."""
         changed, self.watcher.archive_events = self.watcher.archive_events, []
-        for path in dict.fromkeys(changed):
+        for written in dict.fromkeys(changed):
+            path = self.archived_from.get(written, written)
             archived = self.archived.get(path)
             if archived is None:
                 continue
@@ -143,8 +149,9 @@ class Outcome:
             if _key(st) == archived.stat or st.st_ino != archived.stat[2]:
                 continue
             del self.archived[path]
+            self.archived_from.pop(archived.came_from, None)
             kept = self._keep_ingested_bytes(path, archived.info, self.spool.tmp, None)
-            back = place(path, archived.incoming, path.name)
+            back = place(path, archived.came_from.parent, archived.came_from.name)
             self.watcher.moved_in_by_us(back)
             if kept is not None:
                 kept = place(kept, path.parent, path.name)

@@ -59,12 +59,16 @@ class _Handler(FileSystemEventHandler):
 
     KINDS: ClassVar[dict[str, str]] = {"modified": WRITTEN, "closed": CLOSED, "created": SEEN}
 
-    def __init__(self, events: queue.SimpleQueue[Event]):
+    def __init__(self, events: queue.SimpleQueue[Event], incoming: Path):
         self.events = events
+        self.incoming = os.fsencode(incoming)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
-            if event.event_type in ("created", "moved"):
+            into = event.dest_path if event.event_type == "moved" else event.src_path
+            if event.event_type in ("created", "moved") and os.fsencode(into).startswith(
+                self.incoming
+            ):
                 self.events.put((RESCAN, SEEN))  # a whole folder dropped in
             return
         if event.event_type == "moved":
@@ -89,8 +93,10 @@ class _OverflowSignal(logging.Handler):
 class Watcher:
     """The candidates in incoming/, kept up to date from inotify and rescans.
 
-    Events for archive/ (which is never written after a file is archived) are handed to
-    `on_archive`, so that a writer still appending to an archived file is noticed.
+    Writes to archived files — archive/ is never written once a file is there — are collected
+    in `archive_events` for the outcome to check: a writer that still holds a file it was
+    writing when the file was archived. inotify reports such writes at the archived name, or
+    (after a link-and-unlink move) at the name in incoming/ that no longer exists.
     """
 
     def __init__(self, spool: Spool, settle_seconds: float) -> None:
@@ -126,7 +132,7 @@ class Watcher:
             observer: Any = InotifyObserver(generate_full_events=True)
         except ImportError:  # not Linux: polling or another backend, without close events
             observer = Observer()
-        handler = _Handler(self.events)
+        handler = _Handler(self.events, self.incoming)
         observer.schedule(handler, str(self.incoming), recursive=True)
         observer.schedule(handler, str(self.archive), recursive=True)
         observer.daemon = True
@@ -183,6 +189,8 @@ class Watcher:
             st = os.lstat(path)
         except FileNotFoundError:
             self.candidates.pop(path, None)
+            if what in (WRITTEN, CLOSED):
+                self.archive_events.append(path)  # written through a descriptor of a moved file
             return
         why = judge(self.incoming, path, st)
         if why is not None:
