@@ -119,7 +119,7 @@ class Outcome:
         self.archived[target] = archived
         self.archived_from[archived.came_from] = target
         while len(self.archived) > REMEMBER_ARCHIVED:
-            old, forgotten = self.archived.popitem(last=False)
+            _, forgotten = self.archived.popitem(last=False)
             self.archived_from.pop(forgotten.came_from, None)
 
     # --- changed after the commit -------------------------------------------------------
