@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -163,3 +164,36 @@ def test_retry_tells_apart_same_named_files_of_two_sources(run, spool_dir: Path)
     assert (spool_dir / "failed" / "siemens" / "x.csv").exists()
     assert run("retry", "x.csv").exit_code == 0  # now only one is left
     assert (spool_dir / "incoming" / "siemens" / "x.csv").read_text() == "siemens"
+
+
+def test_import_goes_on_after_a_name_that_is_not_utf8_and_a_link(
+    run, tmp_path: Path, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "backfill"
+    folder.mkdir()
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"a-bad\xff\xfename.csv")))
+    odd.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    (folder / "b-broken\nname.csv").write_bytes(b"not a report\n")
+    (folder / "c-link.csv").symlink_to(
+        DATA / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
+    )
+    (folder / "d-good.csv").write_bytes(insight_report(["X.P1"], datetime(2024, 1, 2), 4))
+    result = run("import", str(folder))
+    assert result.exit_code == 1, result.output
+    assert "imported 3 files: 2 ingested, 0 duplicate, 1 failed" in result.output
+    assert "b-broken\\nname.csv" in result.output and "Traceback" not in result.output
+    assert "skipped " in result.output and "c-link.csv: a symbolic link" in result.output
+    with psycopg.connect(database_url) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM files ORDER BY name")]
+    assert names == ["a-bad\\xff\\xfename.csv", "d-good.csv"]
+
+
+def test_import_never_blocks_on_a_fifo_named_explicitly(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    good = tmp_path / "good.csv"
+    good.write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    result = run("import", str(fifo), str(good))
+    assert result.exit_code == 1
+    assert f"failed: {fifo}: not a regular file" in result.output
+    assert "1 ingested, 0 duplicate, 1 failed" in result.output

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 
 import pandas as pd
 import psycopg
 import pytest
 
-from energy_ingest.load import Cancelled, FileInfo, load_report, record_failure
+from energy_ingest.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
 from energy_ingest.report import PointInfo, Report
 
 
@@ -206,3 +207,92 @@ def test_points_without_any_value_are_still_registered(database_url: str) -> Non
             "SELECT kind, trend_definition FROM points WHERE name = 'BOLIOU.OLD.PT'"
         ).fetchone()
         assert row == ("number", "Error:  No trend definitions found.")
+
+
+def _labels(
+    point: str, labels: list[str], day: str = "2024-02-01"
+) -> list[tuple[str, str, float | str]]:
+    start = pd.Timestamp(f"{day}T00:00Z")
+    return [
+        (point, (start + pd.Timedelta(minutes=i)).isoformat(), label)
+        for i, label in enumerate(labels)
+    ]
+
+
+def test_state_labels_keep_their_order_of_first_appearance_across_chunks(
+    database_url: str,
+) -> None:
+    labels = ["B", "A", "B", "C", "A", "D", "E", "C", "F"]
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, make_report(_labels("M", labels), chunk=2), info("ordered"))
+        assert conn.execute("SELECT states FROM points").fetchone() == (
+            ["B", "A", "C", "D", "E", "F"],
+        )
+        stored = [r[0] for r in conn.execute("SELECT value FROM readings ORDER BY ts")]
+        assert stored == [0, 1, 0, 2, 1, 3, 4, 2, 5]
+
+
+def test_a_point_never_gets_more_than_max_states_labels(database_url: str) -> None:
+    """A text trend with a new word on every row is not an enumeration: the cells past the
+    cap are not stored, counted and said, in one file and across files."""
+    first = [f"S{i}" for i in range(MAX_STATES - 56)]
+    second = [f"T{i}" for i in range(100)]
+    with psycopg.connect(database_url) as conn:
+        one = load_report(conn, make_report(_labels("FREE", first), chunk=37), info("one"))
+        assert (one.readings, one.over_cap) == (MAX_STATES - 56, 0)
+        two = load_report(
+            conn, make_report(_labels("FREE", second, "2024-02-02"), chunk=37), info("two")
+        )
+        assert (two.readings, two.over_cap, two.skipped) == (56, 44, 0)
+        states = conn.execute("SELECT states FROM points").fetchone()
+        assert states is not None and states[0] == first + second[:56]
+        warnings = conn.execute(
+            "SELECT warnings FROM files WHERE id = %s", (two.file_id,)
+        ).fetchone()
+        assert warnings is not None
+        assert any(f"already has {MAX_STATES} distinct text states" in w for w in warnings[0])
+
+
+def test_two_loaders_appending_states_to_one_point_keep_each_label_once(
+    database_url: str,
+) -> None:
+    """Loader A appends X, Y and holds its transaction open; loader B, wanting Y, Z, waits for
+    A's row lock and then appends only Z — and stores Y under A's index."""
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, make_report(_labels("M", ["W"])), info("seed"))
+    in_a = threading.Event()
+    release = threading.Event()
+    calls = [0]
+
+    def a_pauses() -> bool:
+        calls[0] += 1
+        if calls[0] == 2:  # after the first chunk was stored
+            in_a.set()
+            release.wait(30)
+        return False
+
+    def load_a() -> None:
+        with psycopg.connect(database_url) as conn:
+            rows = _labels("M", ["X", "Y"], "2024-03-01") + _labels("M", ["X"], "2024-03-02")
+            load_report(conn, make_report(rows, chunk=2), info("a"), should_stop=a_pauses)
+
+    def load_b() -> None:
+        with psycopg.connect(database_url) as conn:
+            load_report(conn, make_report(_labels("M", ["Y", "Z"], "2024-04-01")), info("b"))
+
+    a = threading.Thread(target=load_a)
+    a.start()
+    assert in_a.wait(30)
+    b = threading.Thread(target=load_b)
+    b.start()
+    b.join(1.0)
+    assert b.is_alive(), "B waits for A's lock on the point"
+    release.set()
+    a.join(30)
+    b.join(30)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT states FROM points").fetchone() == (["W", "X", "Y", "Z"],)
+        b_values = conn.execute(
+            "SELECT value FROM readings WHERE ts >= '2024-04-01' ORDER BY ts"
+        ).fetchall()
+        assert b_values == [(2.0,), (3.0,)]
