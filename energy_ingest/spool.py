@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import stat
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
@@ -406,6 +407,22 @@ def has_writer(fd: int) -> bool | None:
         return True if exc.errno == errno.EAGAIN else None
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
     return False
+
+
+def remove_stale_temps(spool: Spool, prefix: str, older_than: float = 3600) -> None:
+    """Remove `.tmp/<prefix>-*.part` files nobody wrote to for `older_than` seconds: left by a
+    process killed mid-step. (Younger ones may belong to another process at work.)"""
+    cutoff = time.time() - older_than
+    try:
+        entries = list(spool.tmp.glob(f"{prefix}-*.part"))
+    except OSError:
+        return
+    for path in entries:
+        try:
+            if path.lstat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove: the next start tries again
 
 
 def write_note(spool: Spool, note: Path, text: str) -> None:

@@ -32,7 +32,7 @@ from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.migrate import pending
 from energy_ingest.notify import Notifier
-from energy_ingest.spool import Spool, shown
+from energy_ingest.spool import Spool, remove_stale_temps, shown
 
 log = logging.getLogger("energy_ingest.daemon")
 
@@ -66,6 +66,8 @@ class Daemon:
     def run(self) -> int:
         self._install_signals()
         self.spool.ensure()
+        for prefix in ("note", "kept"):  # our own half-written temporary files
+            remove_stale_temps(self.spool, prefix)
         self.db.conninfo = db.database_url(self.settings)
         if not self._wait_for_database():
             return EXIT_OK
