@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -274,7 +275,7 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
         for source in SOURCES
         if spool.failed(source).is_dir()
         for path in sorted(spool.failed(source).iterdir())
-        if path.is_file() and takes(path.name)
+        if stat.S_ISREG(path.lstat().st_mode) and takes(path.name)
     }
     if not names and not everything:
         raise click.UsageError(

@@ -12,7 +12,7 @@ import psycopg
 from energy_ingest import db
 from energy_ingest.errors import DatabaseUnavailable, first_line
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 MAX_BACKOFF = 60.0
 

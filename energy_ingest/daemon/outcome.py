@@ -29,7 +29,7 @@ from energy_ingest.ingest import Loaded, summary
 from energy_ingest.load import FileInfo, over_cap_warning, record_failure
 from energy_ingest.spool import Spool, open_regular, place, shown, write_note
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 REMEMBER_ARCHIVED = 10_000  # archived files watched for a writer that still appends to them
 SHOW_REJECTS = 3

@@ -36,7 +36,7 @@ from energy_ingest.spool import (
     stranded_because,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 # A Siemens report without its End-of-Report footer (or an empty file) waits this many settle
 # times for the rest.

@@ -30,7 +30,7 @@ from energy_ingest.spool import (
     walk_incoming,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 RESCAN = Path("<rescan>")
 # What an event says about a file: written to, closed after writing, moved in, or only seen.
