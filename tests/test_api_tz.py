@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import uuid
 import zoneinfo
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_point, api_settings, app, client, db
+from api_helpers import add_point
 from flask.testing import FlaskClient
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+from energy_api import create_app
 from energy_api.openapi import document
-
-__all__ = ["api_settings", "app", "client", "db"]
+from energy_ingest.config import Settings
 
 # (method, path, other parameters): every route and method that accepts tz
 ROUTES = [
@@ -41,9 +45,27 @@ BAD_ZONES = [
 ]
 
 
-@pytest.fixture
-def one_point(db: psycopg.Connection[Any]) -> int:
-    return add_point(db, "BOLIOU.AHU1.SAT", unit="degF")
+@pytest.fixture(scope="module")
+def client(server_conninfo: str, template_db: str) -> Iterator[FlaskClient]:
+    """One database (one point) and app for the module's ~60 requests: the API only reads."""
+    name = f"energy_test_tz_{uuid.uuid4().hex[:12]}"
+    ident = sql.Identifier(name)
+    with psycopg.connect(server_conninfo, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(ident, sql.Identifier(template_db))
+        )
+    url = make_conninfo(server_conninfo, dbname=name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            add_point(conn, "BOLIOU.AHU1.SAT", unit="degF")
+        app = create_app(Settings(database_url=url, timezone="America/Chicago"))
+        try:
+            yield app.test_client()
+        finally:
+            app.extensions["energy_db"].close()
+    finally:
+        with psycopg.connect(server_conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 
 def _request(client: FlaskClient, method: str, path: str, query: str) -> Any:
@@ -60,7 +82,6 @@ def _request(client: FlaskClient, method: str, path: str, query: str) -> Any:
 @pytest.mark.parametrize(("what", "encoded", "shown"), BAD_ZONES, ids=[w for w, _, _ in BAD_ZONES])
 def test_a_bad_tz_is_a_400_that_names_the_value_and_suggests_a_zone(
     client: FlaskClient,
-    one_point: int,
     method: str,
     path: str,
     other: str,
@@ -80,7 +101,7 @@ def test_a_bad_tz_is_a_400_that_names_the_value_and_suggests_a_zone(
     assert words & zoneinfo.available_timezones(), f"no valid zone suggested: {message}"
 
 
-def test_the_same_routes_answer_200_for_a_good_tz(client: FlaskClient, one_point: int) -> None:
+def test_the_same_routes_answer_200_for_a_good_tz(client: FlaskClient) -> None:
     for method, path, other in ROUTES:
         query = "&".join(q for q in (other, "tz=Asia%2FKolkata") if q)
         response = _request(client, method, path, query)
