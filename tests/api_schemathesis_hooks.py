@@ -1,5 +1,4 @@
-"""Schemathesis hooks for test_api_openapi.py: ST202 (schema-valid data refused), less what no
-JSON Schema can say."""
+"""Schemathesis hooks for test_api_openapi.py: ST202 (valid data refused) less what no schema says."""
 
 from __future__ import annotations
 
