@@ -6,16 +6,18 @@ from typing import Any
 
 from energy_api.queries import POINT_KEYS
 from energy_api.values import INTERVALS, LAYOUTS
+from energy_ingest.config import zone_names
 
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
 TS: dict[str, Any] = {"type": ["string", "null"], "description": "ISO 8601 with offset, in tz"}
 CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
+# Params refuses a NUL in any parameter; free text says so, or it would promise to take one.
+TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
 
 
+# One request's worth: tools send every example at once, so no start/end beside range.
 EXAMPLES = {
     "points": "1,2",
-    "start": "2024-11-03",
-    "end": "2024-11-04T00:00:00-06:00",
     "range": "last_24h",
     "tz": "America/Chicago",
     "agg": "count",
@@ -24,31 +26,56 @@ EXAMPLES = {
 }
 
 
-def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def _param(
+    name: str, description: str, schema: dict[str, Any] | None = None, *, required: bool = False
+) -> dict[str, Any]:
     param = {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": required,
         "description": description,
-        "schema": schema or {"type": "string"},
+        "schema": schema or TEXT,
     }
     if name in EXAMPLES:
         param["example"] = EXAMPLES[name]
     return param
 
 
-TZ = _param("tz", "IANA time zone of the answer's timestamps (default ENERGY_TIMEZONE)")
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+TZ = _param(
+    "tz",
+    "IANA time zone of the answer's timestamps (default ENERGY_TIMEZONE);"
+    " exactly as the tz database spells it",
+    _ref("TimeZone"),
+)
 LIMIT = _param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 10000})
 OFFSET = _param("offset", "rows to skip", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
-POINTS = _param(
-    "points", "comma-separated point ids and/or exact names (at most 1,000)", {"type": "string"}
+POINTS_DESCRIPTION = "comma-separated point ids and/or exact names (at most 1,000)"
+POINTS = _param("points", POINTS_DESCRIPTION + "; none means every point")
+# /values needs at least one: a token that is neither comma nor blank (tokens are stripped)
+SOME_POINTS = _param(
+    "points",
+    POINTS_DESCRIPTION,
+    {"type": "string", "pattern": "^[^\\u0000]*[^\\s,\\u0000][^\\u0000]*$"},
+    required=True,
 )
 
 VALUES_PARAMS = [
-    POINTS,
-    _param("start", "inclusive: ISO 8601 (naive means tz), a date, or epoch seconds"),
-    _param("end", "exclusive: same forms as start"),
-    _param("range", "today, yesterday, last_24h, last_7d, YYYY-MM-DD or START,END"),
+    SOME_POINTS,
+    _param(
+        "start",
+        "inclusive: ISO 8601 (naive means tz), a date, or epoch seconds, in 1900..2199,"
+        " e.g. 2024-11-03 or 2024-11-03T06:00:00-06:00; not with range",
+    ),
+    _param("end", "exclusive: same forms as start, after start; not with range"),
+    _param(
+        "range",
+        "today, yesterday, last_24h, last_7d, YYYY-MM-DD or START,END;"
+        " instead of start/end (default last_24h)",
+    ),
     TZ,
     _param(
         "interval",
@@ -57,8 +84,9 @@ VALUES_PARAMS = [
     ),
     _param(
         "agg",
-        "comma list. number points: avg (default), min, max, sum, count, first, last;"
-        " enum points: last (default), first, count, fraction:<STATE>",
+        "comma list, each once, suiting every selected point. number points: avg (default),"
+        " min, max, sum, count, first, last; enum points: last (default), first, count,"
+        " fraction:<STATE> (a state of each enum point)",
     ),
     _param(
         "format",
@@ -67,15 +95,11 @@ VALUES_PARAMS = [
     ),
     _param(
         "layout",
-        "series (JSON default), long, wide (CSV default)",
+        "series (JSON default; JSON only), long, wide (CSV default)",
         {"type": "string", "enum": list(LAYOUTS)},
     ),
-    _param("cursor", "meta.next of the previous page"),
+    _param("cursor", "meta.next of the previous page, with the same other parameters"),
 ]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -99,17 +123,17 @@ def _get(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict
 
 def _form(params: list[dict[str, Any]]) -> dict[str, Any]:
     properties = {p["name"]: p["schema"] for p in params}
+    required = [p["name"] for p in params if p["required"]]
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
     return {
-        "required": False,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": properties,
-                    "additionalProperties": False,
-                }
-            }
-        },
+        "required": bool(required),
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
     }
 
 
@@ -122,6 +146,11 @@ def _post(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dic
 
 
 SCHEMAS: dict[str, Any] = {
+    "TimeZone": {
+        "type": "string",
+        "description": "a zone name the tz database lists (the same list the API checks tz against)",
+        "enum": sorted(zone_names()),
+    },
     "Error": {
         "type": "object",
         "required": ["error"],

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from energy_ingest.config import ZoneNameError, lookup_zone
+
 T = TypeVar("T")
 
 EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
@@ -36,12 +38,11 @@ class TimeRange:
 
 
 def parse_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone a `tz` parameter names; TimeError (param tz) naming it and a zone to use."""
     try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise TimeError(
-            f"{name!r} is not an IANA time zone; use e.g. America/Chicago or UTC"
-        ) from None
+        return lookup_zone(name)
+    except ZoneNameError as exc:
+        raise TimeError(str(exc), "tz") from None
 
 
 def local_midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from energy_ingest.config import Settings
+from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import SOURCES, parse
 from energy_ingest.report import MISSING_KINDS, Report
@@ -92,11 +92,9 @@ def check(
     """Parse reports (files or folders, recursively) without a database; exit 1 if any would fail."""
     zone_name = tz or (settings.timezone if settings else "America/Chicago")
     try:
-        zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(
-            f"{zone_name!r} is not an IANA time zone (e.g. America/Chicago)", param_hint="--tz"
-        ) from None
+        lookup_zone(zone_name)
+    except ZoneNameError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tz") from None
     failed = 0
     seen = 0
     for path in report_files(paths):

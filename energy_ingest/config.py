@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import zoneinfo
@@ -84,7 +85,7 @@ class Settings:
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
+        return lookup_zone(self.timezone)
 
 
 def _database_url(raw: str) -> str:
@@ -95,19 +96,72 @@ def _database_url(raw: str) -> str:
 
 def _timezone(raw: str) -> str:
     try:
-        zoneinfo.ZoneInfo(raw)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        hint = _zone_hint(raw)
-        raise ValueError(f"is not an IANA time zone; try {hint}") from None
+        lookup_zone(raw)
+    except ZoneNameError as exc:
+        raise ValueError(exc.reason) from None  # `take` names the variable and its value
     return raw
 
 
-def _zone_hint(raw: str) -> str:
-    wanted = raw.replace(" ", "_").lower()
-    for name in sorted(zoneinfo.available_timezones()):
+DEFAULT_ZONE = "America/Chicago"
+
+
+class ZoneNameError(ValueError):
+    """A zone name that is not in the tz database; str() shows it (shortened) and a zone to use."""
+
+    def __init__(self, name: object) -> None:
+        self.name = name
+        self.hint = _zone_hint(name)
+        self.reason = f"is not an IANA time zone; try {self.hint}"
+        super().__init__(f"{_shown(name)} {self.reason}")
+
+
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """Every zone name the tz database here lists (TZPATH, then the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def lookup_zone(name: object) -> zoneinfo.ZoneInfo:
+    """The ZoneInfo for a zone name from a user (env, CLI, HTTP), or a ZoneNameError.
+
+    The one place zone names from outside are checked. Only listed names reach zoneinfo: it
+    would otherwise open whatever path the name spells and raise IsADirectoryError (America),
+    OSError (a 300-byte name), ValueError (../x, NUL, zone.tab) or TypeError (not a str).
+    """
+    if isinstance(name, str) and name in zone_names():
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (OSError, ValueError, LookupError):  # the file changed after it was listed
+            pass
+    raise ZoneNameError(name)
+
+
+def _zone_hint(raw: object) -> str:
+    """The listed zone nearest to `raw`: same name in another case or spacing, a zone of that
+    city (Chicago), a zone in that region (Europe), else the default."""
+    if not isinstance(raw, str):
+        return DEFAULT_ZONE
+    wanted = raw.strip().replace(" ", "_").lower()
+    names = sorted(zone_names())
+    for name in names:
+        if name.lower() == wanted:
+            return name
+    for name in names:
         if name.lower().endswith("/" + wanted):
             return name
-    return "America/Chicago"
+    region = [name for name in names if name.lower().startswith(wanted.rstrip("/") + "/")]
+    if DEFAULT_ZONE in region or not region:
+        return DEFAULT_ZONE
+    return "Etc/UTC" if "Etc/UTC" in region else region[0]
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """repr() of a value for a message, cut short when huge (it may be 300 bytes of junk)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str) else ""
+    return f"{text[: limit - 20]}…{size}"
 
 
 def _positive_int(raw: str) -> int:
