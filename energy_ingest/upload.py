@@ -7,7 +7,8 @@ GET  /upload/health          spool writable? free space?
 
 It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
 they arrive (energy_ingest.multipart) and written straight to spool/.tmp/, so memory use does not
-grow with the upload; nothing reaches incoming/ until the whole request was good.
+grow with the upload; nothing reaches incoming/ until the whole request was good, and only under a
+name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as `report.csv`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from werkzeug.exceptions import HTTPException
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError
 from energy_ingest.multipart import MultipartError, MultipartParser, PartData, PartEnd, PartStart
-from energy_ingest.spool import SOURCES, Spool, fsync_dir, place, safe_name
+from energy_ingest.spool import (
+    SOURCES,
+    Spool,
+    fsync_dir,
+    place,
+    safe_name,
+    shown,
+    takeable,
+    takes,
+)
 
 log = logging.getLogger("energy_ingest.upload")
 
@@ -88,6 +98,8 @@ class Stored:
     filename: str
     name: str
     path: Path
+    renamed: str | None = None
+    """Why `name` is not the client's file name made safe (the daemon would not take that one)."""
     size: int = 0
     sha256: str = ""
 
@@ -158,6 +170,7 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
                     "path": s.path.relative_to(spool.root).as_posix(),
                     "bytes": s.size,
                     "sha256": s.sha256,
+                    "renamed": s.renamed,
                 }
                 for s in outcome.stored
             ]
@@ -270,16 +283,14 @@ class _Sink:
     def open(cls, spool: Spool, field_name: str, filename: str) -> _Sink:
         if filename == "":
             raise UploadRejected(400, f"part {field_name!r} has an empty file name")
-        name = safe_name(filename)
-        if name is None:
-            raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
+        name, renamed = stored_name(filename)
         path = spool.tmp / f"{TEMP_PREFIX}-{uuid.uuid4().hex}.part"
         try:
             spool.tmp.mkdir(parents=True, exist_ok=True)
             fh = open(path, "xb")  # noqa: SIM115 - closed by finish() or abandon()
         except OSError as exc:
             raise _storage_error(exc) from None
-        return cls(Stored(field_name, filename, name, path), fh)
+        return cls(Stored(field_name, filename, name, path, renamed), fh)
 
     def write(self, data: bytes) -> None:
         self.stored.size += len(data)
@@ -319,6 +330,32 @@ class _Sink:
             raise UploadRejected(
                 415, f"{self.stored.name} is {problem}, not a delimited text report (CSV)"
             )
+
+
+def stored_name(filename: str) -> tuple[str, str | None]:
+    """The name a client's file is stored under (safe, and one the daemon takes), and why it is not
+    simply the client's name made safe; UploadRejected(400) when nothing usable is left.
+
+    An uploader that answers 200 moves its copy away: a name the daemon skips (`report.csv.tmp`)
+    would strand the report, so it is stored under the name `spool.takeable` makes of it.
+    """
+    name = safe_name(filename)
+    if name is None:
+        raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
+    if takes(name):
+        return name, None
+    better = takeable(name)
+    stored = safe_name(better) if better else None  # `nul~` leaves `nul`: made safe again
+    if better is None or stored is None or not takes(stored):
+        raise UploadRejected(
+            400,
+            f"file name {_printable(filename)}: the daemon does not take it, and nothing is left "
+            "once the temporary suffixes are removed; send the report under its own name",
+        )
+    if name.startswith("."):
+        return stored, "the daemon does not take names that start with a dot"
+    dropped = name[len(better) :].strip() if name.startswith(better) else name
+    return stored, f"the daemon does not take {dropped} names"
 
 
 def not_delimited_text(head: bytes) -> str | None:
@@ -488,7 +525,8 @@ def _drain(outcome: Outcome, settings: Settings) -> None:
 def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:
     files = (
         ", ".join(
-            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes)"
+            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes"
+            + (f", renamed: {s.renamed})" if s.renamed else ")")
             if status == 200
             else f"{_printable(s.filename)} ({s.size} bytes)"
             for s in outcome.stored
@@ -510,9 +548,10 @@ def _log(source: str, status: int, result: str, outcome: Outcome, started: float
 
 
 def _printable(text: str) -> str:
-    """A client-supplied string made safe for one log line (no newlines, bounded length)."""
-    shown = ascii(text[:120])
-    return shown if len(text) <= 120 else shown[:-1] + "…'"
+    """A client-supplied name, quoted, for one log line or answer: rendered by `spool.shown`, the
+    one rule for showing names (control characters escaped, nothing lost), and cut at 120
+    characters."""
+    return f"'{shown(text[:120])}" + ("…'" if len(text) > 120 else "'")
 
 
 def _unlink(path: Path) -> None:

@@ -16,6 +16,8 @@ import pytest
 import requests
 from upload_server import UploadServer, start
 
+from energy_ingest.spool import takes
+
 DATA = Path(__file__).resolve().parent / "data"
 REPORT = DATA / "REAL_siemens_insight_RECCNTR.AUDIT.TRENDRPT_171016_excerpt.csv"
 BOUNDARY = "---------------------------0123456789012"
@@ -366,6 +368,57 @@ def test_a_hostile_file_name_is_stored_inside_incoming_or_refused(
     stem, ext = (stem, dot + ext) if stem else (expected, "")
     assert re.fullmatch(re.escape(stem) + r"(-\d+)?" + re.escape(ext), entry["name"])
     assert server.files() - before == {f"incoming/siemens/{entry['name']}"}
+
+
+# Names the daemon leaves alone (files still being written, failure notes), as an uploader may send
+# them: (client file name, stored name, what the log line says about the rename).
+UNTAKEN_NAMES = [
+    ("untaken.csv.tmp", "untaken.csv", ".tmp"),
+    ("untaken.csv.part", "untaken.csv", ".part"),
+    ("untaken.csv~", "untaken.csv", "~"),
+    ("untaken.csv.swp", "untaken.csv", ".swp"),
+    ("untaken.csv.crdownload", "untaken.csv", ".crdownload"),
+    ("untaken.csv.error", "untaken.csv", ".error"),
+    ("UNTAKEN.CSV.TMP", "UNTAKEN.CSV", ".TMP"),
+    ("C:\\Reports\\untaken.csv.part.tmp~", "untaken.csv", ".part.tmp~"),
+    ("untaken.tmp", "untaken", ".tmp"),
+    ("nul.tmp", "_nul", ".tmp"),
+    ("nul~", "_nul", "~"),  # what is left must be a safe name too
+]
+
+
+@pytest.mark.parametrize(("filename", "expected", "suffix"), UNTAKEN_NAMES)
+def test_a_name_the_daemon_would_not_take_is_stored_under_one_it_takes(
+    server: UploadServer, filename: str, expected: str, suffix: str
+) -> None:
+    data = f"renamed,{filename}\n".encode()
+    before = server.files()
+    reply = post(server, multipart(("file", filename, data)), headers=JSON)
+    assert reply.status_code == 200, reply.text
+    (entry,) = reply.json()["stored"]
+    assert takes(entry["name"])
+    stem, dot, ext = expected.rpartition(".")
+    stem, ext = (stem, dot + ext) if stem else (expected, "")
+    assert re.fullmatch(re.escape(stem) + r"(-\d+)?" + re.escape(ext), entry["name"])
+    assert entry["renamed"] == f"the daemon does not take {suffix} names"
+    assert server.files() - before == {f"incoming/siemens/{entry['name']}"}
+    assert (server.spool / entry["path"]).read_bytes() == data
+    server.wait_for_log(
+        re.escape(f"-> {entry['name']} ({len(data)} bytes, renamed: the daemon does not take ")
+    )
+
+
+@pytest.mark.parametrize("filename", ["~", "~~~", "~.tmp", "~.swp.error", "  ~.part  "])
+def test_a_name_with_nothing_left_once_made_takeable_is_refused_and_says_why(
+    server: UploadServer, filename: str
+) -> None:
+    before = server.files()
+    reply = post(server, multipart(("file", filename, b"a,b\n")), headers=JSON)
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert "nothing is left once the temporary suffixes are removed" in error
+    assert "send the report under its own name" in error
+    assert server.files() == before
 
 
 # --- status pages, logging ------------------------------------------------------------------------

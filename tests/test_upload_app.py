@@ -102,6 +102,7 @@ def test_the_test_client_sees_the_same_app(tmp_path: Path) -> None:
                 "path": "incoming/alc/a.csv",
                 "bytes": 3,
                 "sha256": hashlib.sha256(b"a,b").hexdigest(),
+                "renamed": None,
             }
         ]
     }
