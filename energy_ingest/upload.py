@@ -128,6 +128,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             reason += " (uploads are POST /upload/siemens or POST /upload/alc)"
         return _reply(exc.code or 500, reason)
 
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        """A bug is a one-line 500 for the client; the traceback goes to the log, for us."""
+        log.exception("internal error handling %s %s", request.method, request.path)
+        return _reply(500, "internal error; nothing was stored; try again later")
+
     return app
 
 
@@ -217,7 +223,6 @@ def _stream_parts(
 
     With `check_token`, a token field is checked as soon as it ends (a wrong one stops the upload).
     """
-    parser = MultipartParser(boundary)
     stream = request.stream
     sink: _Sink | None = None
     field_name: str | None = None
@@ -225,6 +230,10 @@ def _stream_parts(
     token: str | None = None
     file_bytes = 0
     try:
+        try:
+            parser = MultipartParser(boundary)  # refuses a boundary it cannot use
+        except MultipartError as exc:
+            raise UploadRejected(400, f"malformed multipart body: {exc}") from None
         for chunk in _chunks(stream):
             outcome.body_bytes += len(chunk)
             if outcome.body_bytes > limit + FORM_OVERHEAD:

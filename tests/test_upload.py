@@ -252,6 +252,29 @@ def test_a_rejected_upload_gets_a_short_reason_and_leaves_nothing_behind(
     assert server.files() == before
 
 
+@pytest.mark.parametrize("length", [201, 250, 4000])
+def test_a_boundary_longer_than_200_bytes_is_a_400_malformed_multipart_body_not_a_500(
+    server: UploadServer, length: int
+) -> None:
+    boundary = "b" * length
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="long.csv"\r\n\r\n'
+        f"a,b\r\n1,2\r\n--{boundary}--\r\n"
+    ).encode()
+    before = server.files()
+    reply = requests.post(
+        server.upload_url(),
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        timeout=30,
+    )
+    assert reply.status_code == 400, reply.text
+    assert reply.text.startswith("malformed multipart body: the multipart boundary must be 1-200")
+    assert server.files() == before
+    server.wait_for_log(r"400 malformed multipart body: the multipart boundary must be")
+    assert "Traceback" not in server.log_text()
+
+
 def test_a_rejection_is_json_when_json_is_accepted(server: UploadServer) -> None:
     reply = post(server, multipart(("file", "empty.csv", b"")), headers=JSON)
     assert reply.status_code == 400
