@@ -9,6 +9,8 @@ It has no database credentials and imports nothing that talks to PostgreSQL. Bod
 they arrive (energy_ingest.multipart) and written straight to spool/.tmp/, so memory use does not
 grow with the upload; nothing reaches incoming/ until the whole request was good, and only under a
 name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as `report.csv`.
+
+A refusal is answered as soon as it is decided, before the rest of the body is read; see `_refusal`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -57,6 +60,11 @@ MAX_FILES = (
 STALE_TEMP_SECONDS = 3600
 TEMP_PREFIX = "upload"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# After a refusal the rest of the body is read and dropped, so that a client which writes its whole
+# request before reading the answer (the uploader does) gets the answer and not a reset connection;
+# but a client that pauses for DRAIN_IDLE_SECONDS is not sending, and none holds a thread longer.
+DRAIN_IDLE_SECONDS = 1.0
+DRAIN_SECONDS = 10.0
 
 # (magic bytes at the start, what it is) — the uploader posts every file it finds in its folder.
 MAGIC = (
@@ -161,8 +169,7 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
             receive(settings, spool, source, outcome)
         except UploadRejected as exc:
             _log(source, exc.status, exc.reason, outcome, started)
-            _drain(outcome, settings)
-            return _reply(exc.status, exc.reason)
+            return _refusal(exc.status, exc.reason, outcome, settings)
         except ClientGone as exc:
             _log(source, 400, str(exc), outcome, started)
             return _reply(400, str(exc))
@@ -510,25 +517,61 @@ def _reply(status: int, reason: str) -> Response:
     return Response(reason + "\n", status=status, mimetype="text/plain")
 
 
-def _drain(outcome: Outcome, settings: Settings) -> None:
-    """Read (and drop) the rest of a refused body, up to a bound, so the client sees our answer.
+def _refusal(status: int, reason: str, outcome: Outcome, settings: Settings) -> Response:
+    """The answer to a refused request, sent at once; then the rest of the body is dropped.
 
-    Closing a socket with unread data makes the kernel reset the connection, and a client still
-    sending would lose the response. Beyond the bound we stop and let the connection drop.
+    The answer goes out before another byte of the body is read: a client that sends its headers
+    and waits (a wrong token, a declared length over the limit) gets it at once. Then, for a client
+    that writes its whole body before reading (the uploader), the rest is read and dropped — closing
+    a socket with unread data makes the kernel reset the connection, and the client would lose the
+    answer — but only while it keeps sending, for at most DRAIN_SECONDS and the upload limit. A
+    drain cut short makes gunicorn close the connection (it cannot tell where the next request
+    would start); WSGI forbids the app to send `Connection: close` itself.
     """
+    answer = _reply(status, reason)
+    body = answer.get_data()
     budget = settings.max_upload_bytes + FORM_OVERHEAD - outcome.body_bytes
     length = request.content_length
     if length is not None and length - outcome.body_bytes > budget:
-        return
+        budget = 0  # more is coming than we would ever read: gunicorn closes the connection
+    stream = request.stream
+    # gunicorn hands the app its socket; the drain needs it for a read timeout (None elsewhere,
+    # e.g. the Flask test client, whose body is all there).
+    sock = request.environ.get("gunicorn.socket")
+
+    def answer_then_drain() -> Iterator[bytes]:
+        yield body
+        _drain(stream, sock if isinstance(sock, socket.socket) else None, budget)
+
+    return Response(
+        answer_then_drain(),
+        status=status,
+        headers={"Content-Length": str(len(body))},
+        content_type=answer.content_type,
+    )
+
+
+def _drain(stream: IO[bytes], sock: socket.socket | None, budget: int) -> None:
+    """Read and drop up to `budget` bytes while the client keeps sending (see `_refusal`)."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    prior = sock.gettimeout() if sock is not None else None
     try:
-        stream = request.stream
         while budget > 0:
+            if sock is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                sock.settimeout(min(DRAIN_IDLE_SECONDS, left))
             chunk = stream.read(min(CHUNK, budget))
             if not chunk:
                 return
             budget -= len(chunk)
-    except Exception:  # the client is gone; there is nobody left to tell
+    except Exception:  # a pause (timeout) or a client gone: nobody is sending any more
         return
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(prior)
 
 
 def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:

@@ -527,3 +527,70 @@ def test_a_wrong_token_field_stops_the_upload_before_any_file_is_written(
     time.sleep(0.2)
     line = [x for x in token_server.log_text().splitlines() if ": 401 " in x][-1]
     assert "; no file; " in line and "early-401" not in line
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes, bytes]:
+    """(status, head, body) of the first final response on `sock`, skipping any 100 Continue."""
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep and head.startswith(b"HTTP/1.1 100"):
+            data = rest
+            continue
+        match = re.search(rb"(?i)content-length: *(\d+)", head)
+        if sep and match and len(rest) >= int(match.group(1)):
+            return int(head.split()[1]), head, rest[: int(match.group(1))]
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a whole response: {data!r}")
+        data += chunk
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer wrong", "Bearer ", "Basic czNjcmV0", f"Bearer {TOKEN}x"]
+)
+@pytest.mark.parametrize("client", ["sends no body", "expects 100-continue", "stalls mid-body"])
+def test_a_wrong_bearer_token_is_refused_at_once_without_waiting_for_the_body(
+    token_server: UploadServer, authorization: str, client: str
+) -> None:
+    body = multipart(("file", "refused-early.csv", csv_bytes(8 * 1024 * 1024)))
+    head = (
+        f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Authorization: {authorization}\r\n"
+    )
+    if client == "expects 100-continue":
+        head += "Expect: 100-continue\r\n"
+    sent = body[:1000] if client == "stalls mid-body" else b""
+    before = token_server.files()
+    with socket.create_connection(("127.0.0.1", token_server.port), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n" + sent)
+        started = time.monotonic()
+        status, _, reply = read_response(sock)  # the socket's 10 s timeout fails a waiting server
+        waited = time.monotonic() - started
+        assert status == 401, reply
+        assert b"upload token" in reply
+        # Still connected, the client has sent next to nothing of its 8 MiB: nothing was spooled.
+        assert not any(f.startswith(".tmp/") for f in token_server.files())
+    assert waited < 5, f"the 401 took {waited:.1f} s"
+    token_server.wait_for_log(r"401 missing or wrong upload token[^\n]*; no file; \d+ body bytes")
+    assert token_server.files() == before
+    assert TOKEN not in token_server.log_text()
+
+
+def test_a_client_that_sends_its_whole_body_after_a_wrong_token_still_reads_the_401(
+    token_server: UploadServer,
+) -> None:
+    """Like the uploader, which writes the whole request before it reads the answer."""
+    body = multipart(("file", "sent-anyway.csv", csv_bytes(3 * 1024 * 1024)))
+    head = (
+        f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        "Authorization: Bearer wrong\r\n\r\n"
+    ).encode()
+    before = token_server.files()
+    with socket.create_connection(("127.0.0.1", token_server.port), timeout=30) as sock:
+        sock.sendall(head + body)
+        status, _, reply = read_response(sock)
+    assert status == 401, reply
+    assert token_server.files() == before
