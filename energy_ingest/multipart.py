@@ -227,9 +227,7 @@ def parse_disposition(value: str) -> tuple[str, dict[str, str]]:
             text, i = rest[i:end].strip(), end
         params.setdefault(key, text)
     if "filename*" in params:
-        extended = _extended(params.pop("filename*"))
-        if extended is not None:
-            params["filename"] = extended
+        params["filename"] = _extended(params.pop("filename*"))
     return kind.strip().lower(), params
 
 
@@ -250,10 +248,13 @@ def _quoted(text: str, i: int) -> tuple[str, int]:
     return "".join(out), j  # unterminated: take the rest
 
 
-def _extended(value: str) -> str | None:
+def _extended(value: str) -> str:
+    """`UTF-8''Gr%C3%B6%C3%9Fe.csv` decoded; a charset Python cannot decode text with (unknown,
+    `rot13`, or `idna`, which refuses errors="replace") is read as UTF-8: the client chose it, so
+    it must not be able to make decoding raise."""
     charset, _, rest = value.partition("'")
     _, _, encoded = rest.partition("'")
     try:
         return urllib.parse.unquote(encoded, encoding=charset or "utf-8", errors="replace")
-    except LookupError:
-        return None
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
+        return urllib.parse.unquote(encoded, encoding="utf-8", errors="replace")

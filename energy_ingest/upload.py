@@ -7,7 +7,10 @@ GET  /upload/health          spool writable? free space?
 
 It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
 they arrive (energy_ingest.multipart) and written straight to spool/.tmp/, so memory use does not
-grow with the upload; nothing reaches incoming/ until the whole request was good.
+grow with the upload; nothing reaches incoming/ until the whole request was good, and only under a
+name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as `report.csv`.
+
+A refusal is answered as soon as it is decided, before the rest of the body is read; see `_refusal`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,7 +37,16 @@ from werkzeug.exceptions import HTTPException
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError
 from energy_ingest.multipart import MultipartError, MultipartParser, PartData, PartEnd, PartStart
-from energy_ingest.spool import SOURCES, Spool, fsync_dir, place, safe_name
+from energy_ingest.spool import (
+    SOURCES,
+    Spool,
+    fsync_dir,
+    place,
+    safe_name,
+    shown,
+    takeable,
+    takes,
+)
 
 log = logging.getLogger("energy_ingest.upload")
 
@@ -47,6 +60,11 @@ MAX_FILES = (
 STALE_TEMP_SECONDS = 3600
 TEMP_PREFIX = "upload"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# After a refusal the rest of the body is read and dropped, so that a client which writes its whole
+# request before reading the answer (the uploader does) gets the answer and not a reset connection;
+# but a client that pauses for DRAIN_IDLE_SECONDS is not sending, and none holds a thread longer.
+DRAIN_IDLE_SECONDS = 1.0
+DRAIN_SECONDS = 10.0
 
 # (magic bytes at the start, what it is) — the uploader posts every file it finds in its folder.
 MAGIC = (
@@ -88,6 +106,8 @@ class Stored:
     filename: str
     name: str
     path: Path
+    renamed: str | None = None
+    """Why `name` is not the client's file name made safe (the daemon would not take that one)."""
     size: int = 0
     sha256: str = ""
 
@@ -116,6 +136,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             reason += " (uploads are POST /upload/siemens or POST /upload/alc)"
         return _reply(exc.code or 500, reason)
 
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        """A bug is a one-line 500 for the client; the traceback goes to the log, for us."""
+        log.exception("internal error handling %s %s", request.method, request.path)
+        return _reply(500, "internal error; nothing was stored; try again later")
+
     return app
 
 
@@ -143,8 +169,7 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
             receive(settings, spool, source, outcome)
         except UploadRejected as exc:
             _log(source, exc.status, exc.reason, outcome, started)
-            _drain(outcome, settings)
-            return _reply(exc.status, exc.reason)
+            return _refusal(exc.status, exc.reason, outcome, settings)
         except ClientGone as exc:
             _log(source, 400, str(exc), outcome, started)
             return _reply(400, str(exc))
@@ -158,6 +183,7 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
                     "path": s.path.relative_to(spool.root).as_posix(),
                     "bytes": s.size,
                     "sha256": s.sha256,
+                    "renamed": s.renamed,
                 }
                 for s in outcome.stored
             ]
@@ -204,7 +230,6 @@ def _stream_parts(
 
     With `check_token`, a token field is checked as soon as it ends (a wrong one stops the upload).
     """
-    parser = MultipartParser(boundary)
     stream = request.stream
     sink: _Sink | None = None
     field_name: str | None = None
@@ -212,6 +237,10 @@ def _stream_parts(
     token: str | None = None
     file_bytes = 0
     try:
+        try:
+            parser = MultipartParser(boundary)  # refuses a boundary it cannot use
+        except MultipartError as exc:
+            raise UploadRejected(400, f"malformed multipart body: {exc}") from None
         for chunk in _chunks(stream):
             outcome.body_bytes += len(chunk)
             if outcome.body_bytes > limit + FORM_OVERHEAD:
@@ -270,16 +299,14 @@ class _Sink:
     def open(cls, spool: Spool, field_name: str, filename: str) -> _Sink:
         if filename == "":
             raise UploadRejected(400, f"part {field_name!r} has an empty file name")
-        name = safe_name(filename)
-        if name is None:
-            raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
+        name, renamed = stored_name(filename)
         path = spool.tmp / f"{TEMP_PREFIX}-{uuid.uuid4().hex}.part"
         try:
             spool.tmp.mkdir(parents=True, exist_ok=True)
             fh = open(path, "xb")  # noqa: SIM115 - closed by finish() or abandon()
         except OSError as exc:
             raise _storage_error(exc) from None
-        return cls(Stored(field_name, filename, name, path), fh)
+        return cls(Stored(field_name, filename, name, path, renamed), fh)
 
     def write(self, data: bytes) -> None:
         self.stored.size += len(data)
@@ -319,6 +346,32 @@ class _Sink:
             raise UploadRejected(
                 415, f"{self.stored.name} is {problem}, not a delimited text report (CSV)"
             )
+
+
+def stored_name(filename: str) -> tuple[str, str | None]:
+    """The name a client's file is stored under (safe, and one the daemon takes), and why it is not
+    simply the client's name made safe; UploadRejected(400) when nothing usable is left.
+
+    An uploader that answers 200 moves its copy away: a name the daemon skips (`report.csv.tmp`)
+    would strand the report, so it is stored under the name `spool.takeable` makes of it.
+    """
+    name = safe_name(filename)
+    if name is None:
+        raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
+    if takes(name):
+        return name, None
+    better = takeable(name)
+    stored = safe_name(better) if better else None  # `nul~` leaves `nul`: made safe again
+    if better is None or stored is None or not takes(stored):
+        raise UploadRejected(
+            400,
+            f"file name {_printable(filename)}: the daemon does not take it, and nothing is left "
+            "once the temporary suffixes are removed; send the report under its own name",
+        )
+    if name.startswith("."):
+        return stored, "the daemon does not take names that start with a dot"
+    dropped = name[len(better) :].strip() if name.startswith(better) else name
+    return stored, f"the daemon does not take {dropped} names"
 
 
 def not_delimited_text(head: bytes) -> str | None:
@@ -464,31 +517,68 @@ def _reply(status: int, reason: str) -> Response:
     return Response(reason + "\n", status=status, mimetype="text/plain")
 
 
-def _drain(outcome: Outcome, settings: Settings) -> None:
-    """Read (and drop) the rest of a refused body, up to a bound, so the client sees our answer.
+def _refusal(status: int, reason: str, outcome: Outcome, settings: Settings) -> Response:
+    """The answer to a refused request, sent at once; then the rest of the body is dropped.
 
-    Closing a socket with unread data makes the kernel reset the connection, and a client still
-    sending would lose the response. Beyond the bound we stop and let the connection drop.
+    The answer goes out before another byte of the body is read: a client that sends its headers
+    and waits (a wrong token, a declared length over the limit) gets it at once. Then, for a client
+    that writes its whole body before reading (the uploader), the rest is read and dropped — closing
+    a socket with unread data makes the kernel reset the connection, and the client would lose the
+    answer — but only while it keeps sending, for at most DRAIN_SECONDS and the upload limit. A
+    drain cut short makes gunicorn close the connection (it cannot tell where the next request
+    would start); WSGI forbids the app to send `Connection: close` itself.
     """
+    answer = _reply(status, reason)
+    body = answer.get_data()
     budget = settings.max_upload_bytes + FORM_OVERHEAD - outcome.body_bytes
     length = request.content_length
     if length is not None and length - outcome.body_bytes > budget:
-        return
+        budget = 0  # more is coming than we would ever read: gunicorn closes the connection
+    stream = request.stream
+    # gunicorn hands the app its socket; the drain needs it for a read timeout (None elsewhere,
+    # e.g. the Flask test client, whose body is all there).
+    sock = request.environ.get("gunicorn.socket")
+
+    def answer_then_drain() -> Iterator[bytes]:
+        yield body
+        _drain(stream, sock if isinstance(sock, socket.socket) else None, budget)
+
+    return Response(
+        answer_then_drain(),
+        status=status,
+        headers={"Content-Length": str(len(body))},
+        content_type=answer.content_type,
+    )
+
+
+def _drain(stream: IO[bytes], sock: socket.socket | None, budget: int) -> None:
+    """Read and drop up to `budget` bytes while the client keeps sending (see `_refusal`)."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    prior = sock.gettimeout() if sock is not None else None
     try:
-        stream = request.stream
         while budget > 0:
+            if sock is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                sock.settimeout(min(DRAIN_IDLE_SECONDS, left))
             chunk = stream.read(min(CHUNK, budget))
             if not chunk:
                 return
             budget -= len(chunk)
-    except Exception:  # the client is gone; there is nobody left to tell
+    except Exception:  # a pause (timeout) or a client gone: nobody is sending any more
         return
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(prior)
 
 
 def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:
     files = (
         ", ".join(
-            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes)"
+            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes"
+            + (f", renamed: {s.renamed})" if s.renamed else ")")
             if status == 200
             else f"{_printable(s.filename)} ({s.size} bytes)"
             for s in outcome.stored
@@ -510,9 +600,10 @@ def _log(source: str, status: int, result: str, outcome: Outcome, started: float
 
 
 def _printable(text: str) -> str:
-    """A client-supplied string made safe for one log line (no newlines, bounded length)."""
-    shown = ascii(text[:120])
-    return shown if len(text) <= 120 else shown[:-1] + "…'"
+    """A client-supplied name, quoted, for one log line or answer: rendered by `spool.shown`, the
+    one rule for showing names (control characters escaped, nothing lost), and cut at 120
+    characters."""
+    return f"'{shown(text[:120])}" + ("…'" if len(text) > 120 else "'")
 
 
 def _unlink(path: Path) -> None:

@@ -3,9 +3,10 @@
 nginx (Debian's package) runs as a foreground test instance with its own prefix, pid, logs and
 temp dirs, including a copy of nginx/energy.conf in which only these are changed: the listen
 ports (80 and 8080 become free loopback ports, the IPv6 listens are dropped), the two upstream
-Unix sockets (/run/energy/*.sock become a temp run dir), the document root, and the /upload/
-client_max_body_size (16k, so a small body proves the 413). Every substitution must find its
-text, so the test fails when the site file drifts from it.
+Unix sockets (/run/energy/*.sock become a temp run dir), the document root, the /upload/
+client_max_body_size (16k, so a small body proves the 413) and the /upload/ client_body_timeout
+(3s, so a test can wait for it). Every substitution must find its text, so the test fails when
+the site file drifts from it.
 
 gunicorn and the daemon are started from the systemd units themselves: their ExecStart= (the
 venv path swapped for this venv; `--bind` added, since systemd's socket activation does not run
@@ -18,9 +19,11 @@ in a network namespace of its own (PrivateNetwork=yes).
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
+import re
 import select
 import shlex
 import shutil
@@ -29,8 +32,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +51,7 @@ SITE = ROOT / "nginx" / "energy.conf"
 SAMPLE = ROOT / "tests" / "data" / "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
 PROD_BIN = "/opt/energy/venv/bin/"
 TEST_BODY_LIMIT = "16k"
+TEST_UPLOAD_BODY_TIMEOUT = 3  # seconds; the site itself says 20s
 BOUNDARY = "---------------------------0123456789012"  # the VBScript uploader's default
 
 
@@ -92,6 +97,7 @@ def site_copy(upload_port: int, web_port: int, run: Path, docroot: Path) -> str:
         ("server unix:/run/energy/api.sock ", f"server unix:{run}/api.sock "),
         ("root /var/www/energy;", f"root {docroot};"),
         ("client_max_body_size 65m;", f"client_max_body_size {TEST_BODY_LIMIT};"),
+        ("client_body_timeout 20s;", f"client_body_timeout {TEST_UPLOAD_BODY_TIMEOUT}s;"),
     ]
     for old, new in replacements:
         assert old in conf, f"nginx/energy.conf no longer contains {old!r}: update this test"
@@ -307,26 +313,39 @@ def sandbox_prefix(unit: str) -> list[str]:
 
 
 class Notify:
-    """The datagram socket systemd offers as $NOTIFY_SOCKET (sd_notify), on the test's side."""
+    """The datagram socket systemd offers as $NOTIFY_SOCKET (sd_notify), on the test's side.
+
+    Like systemd it reads every message as it arrives, on a thread of its own: a sender blocks
+    once net.unix.max_dgram_qlen (10) messages wait unread, and the daemon pings every second.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.messages: list[str] = []
+        self.closed = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def wait_for(self, line: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not any(line in message.splitlines() for message in self.messages):
-            if proc.poll() is not None:
-                pytest.fail(f"{log.stem} exited with {proc.returncode} before {line}:\n{tail(log)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{log.stem} sent no {line} within {seconds} s:\n{tail(log)}")
+    def _read(self) -> None:
+        while not self.closed.is_set():
             ready, _, _ = select.select([self.sock], [], [], 0.1)
             if ready:
                 self.messages.append(self.sock.recv(65536).decode(errors="replace"))
 
+    def wait_for(self, line: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not any(line in message.splitlines() for message in list(self.messages)):
+            if proc.poll() is not None:
+                pytest.fail(f"{log.stem} exited with {proc.returncode} before {line}:\n{tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{log.stem} sent no {line} within {seconds} s:\n{tail(log)}")
+            time.sleep(0.05)
+
     def close(self) -> None:
+        self.closed.set()
+        self.reader.join()
         self.sock.close()
 
 
@@ -491,3 +510,174 @@ def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_ng
     archived = [p.name for p in (web.spool / "archive" / "siemens").rglob("*") if p.is_file()]
     assert archived == [SAMPLE.name]
     assert not any((web.spool / "incoming" / "siemens").iterdir())
+
+
+def limit_conn(zone: str) -> int:
+    """The site's `limit_conn <zone> N;` (the same N in every location that has it)."""
+    found = set(re.findall(rf"^\s*limit_conn {zone} (\d+);", SITE.read_text(), re.MULTILINE))
+    assert len(found) == 1, f"expected one limit for {zone} in nginx/energy.conf, got {found}"
+    return int(found.pop())
+
+
+def connect_from(source: str, port: int, request: bytes) -> socket.socket:
+    """A connection from the loopback address `source` that sends `request` (maybe partial)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
+    sock.sendall(request)
+    return sock
+
+
+def first_response(sock: socket.socket) -> tuple[int, bytes]:
+    """(status, body) of the response on `sock`: a body by Content-Length, or up to the close
+    (status 0: closed without an answer)."""
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        if sep and length and len(rest) >= int(length.group(1)):
+            return int(head.split()[1]), rest[: int(length.group(1))]
+        chunk = sock.recv(65536)
+        if not chunk:
+            return (int(head.split()[1]) if head else 0), rest
+        data += chunk
+
+
+def answered(socks: list[socket.socket], count: int, seconds: float) -> list[int]:
+    """Wait until `count` of `socks` have an answer (or were closed); their indexes. Then half a
+    second more, in which no other may answer."""
+    done: list[int] = []
+    deadline = time.monotonic() + seconds
+    while len(done) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{len(done)} of {len(socks)} requests were answered, not {count}")
+        waiting = [s for i, s in enumerate(socks) if i not in done]
+        readable, _, _ = select.select(waiting, [], [], 0.1)
+        done += [socks.index(s) for s in readable]
+    waiting = [s for i, s in enumerate(socks) if i not in done]
+    assert select.select(waiting, [], [], 0.5)[0] == [], "more requests were answered"
+    return sorted(done)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds} s: {what}")
+        time.sleep(0.05)
+
+
+def threads(unit: str) -> int:
+    """How many requests the unit's gunicorn serves at once (--workers x --threads)."""
+    (exec_start,) = unit_settings(SYSTEMD / f"{unit}.service")["Service.ExecStart"]
+    workers = re.search(r"--workers (\d+)", exec_start)
+    per_worker = re.search(r"--threads (\d+)", exec_start)
+    assert workers and per_worker, exec_start
+    return int(workers.group(1)) * int(per_worker.group(1))
+
+
+class Trickle:
+    """Keeps requests slow but alive: one more body byte per connection every half second, as a
+    slow client sends (client_body_timeout never fires), until stopped."""
+
+    def __init__(self, socks: list[socket.socket]) -> None:
+        self.socks = socks
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(0.5):
+            for sock in self.socks:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"x")
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
+def test_slow_clients_from_one_address_cannot_hold_the_upload_service_or_the_api(
+    web: Web, stack: dict[str, Service]
+) -> None:
+    """As many slow requests from one address as a service has threads: nginx passes on only
+    limit_conn of them and answers the rest 503 at once, another address is still served, and
+    once the slow ones stall, client_body_timeout lets them go."""
+    slow = "127.0.0.2"  # a second client address on the loopback; requests uses 127.0.0.1
+    allowed = limit_conn("energy_upload_per_client")
+    capacity = threads("energy-upload")
+    assert allowed < capacity, "one address must not be able to take every upload thread"
+    upload_head = (
+        f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n"
+        f"--{BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="slow.csv"\r\n\r\na,b\r\n'
+    ).encode()
+    socks = [connect_from(slow, web.upload_port, upload_head) for _ in range(capacity)]
+    trickle = Trickle(socks)
+    try:
+        refused = answered(socks, capacity - allowed, 30)
+        for i in refused:
+            status, body = first_response(socks[i])
+            assert status == 503, body
+            assert body.startswith(b"too many requests at once from your address"), body
+        served = post_like_the_uploader(
+            web.url(web.upload_port, "/upload/siemens"), "other-address.csv", b"a,b\r\n1,2\r\n"
+        )
+        assert served.status_code == 200, "another address is served meanwhile"
+
+        # Slow API requests: nginx buffers a POST body before passing it on, so these hold no
+        # API thread, but they count for their address all the same.
+        api_allowed = limit_conn("energy_api_per_client")
+        api_head = (
+            b"POST /api/v2/values HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\npoints="
+        )
+        api_socks = [connect_from(slow, web.upload_port, api_head) for _ in range(api_allowed + 2)]
+        api_trickle = Trickle(api_socks)
+        try:
+            for i in answered(api_socks, 2, 30):
+                assert first_response(api_socks[i])[0] == 503
+            health = requests.get(web.url(web.upload_port, "/api/v2/health"), timeout=10)
+            assert health.status_code == 200, "another address still reads the API"
+        finally:
+            api_trickle.stop()
+            for sock in api_socks:
+                sock.close()
+
+        # Stalled, the slow uploads are let go after client_body_timeout: nginx ends them (the
+        # sockets' 30 s timeout fails the test otherwise) and the upload service, which had
+        # exactly `allowed` of them, logs each as cut short and keeps nothing.
+        trickle.stop()
+        for i, sock in enumerate(socks):
+            if i not in refused:
+                first_response(sock)
+        log = stack["energy-upload"].log
+        wait_until(
+            lambda: (
+                len(re.findall(r": 400 (client disconnected|upload incomplete)", tail(log, 400)))
+                >= allowed
+            ),
+            30,
+            f"the upload service logs {allowed} uploads cut short",
+        )
+        assert len(
+            re.findall(r": 400 (client disconnected|upload incomplete)", tail(log, 400))
+        ) == (allowed)
+        assert not list((web.spool / ".tmp").glob("upload-*.part"))
+        whole = (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="slow-again.csv"\r\n\r\n'
+            f"a,b\r\n1,2\r\n--{BOUNDARY}--\r\n"
+        ).encode()
+        again = connect_from(
+            slow,
+            web.upload_port,
+            f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: {len(whole)}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n".encode()
+            + whole,
+        )
+        socks.append(again)
+        assert first_response(again)[0] == 200, "the address can upload again"
+    finally:
+        trickle.stop()
+        for sock in socks:
+            sock.close()

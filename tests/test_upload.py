@@ -16,6 +16,8 @@ import pytest
 import requests
 from upload_server import UploadServer, start
 
+from energy_ingest.spool import takes
+
 DATA = Path(__file__).resolve().parent / "data"
 REPORT = DATA / "REAL_siemens_insight_RECCNTR.AUDIT.TRENDRPT_171016_excerpt.csv"
 BOUNDARY = "---------------------------0123456789012"
@@ -250,6 +252,29 @@ def test_a_rejected_upload_gets_a_short_reason_and_leaves_nothing_behind(
     assert server.files() == before
 
 
+@pytest.mark.parametrize("length", [201, 250, 4000])
+def test_a_boundary_longer_than_200_bytes_is_a_400_malformed_multipart_body_not_a_500(
+    server: UploadServer, length: int
+) -> None:
+    boundary = "b" * length
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="long.csv"\r\n\r\n'
+        f"a,b\r\n1,2\r\n--{boundary}--\r\n"
+    ).encode()
+    before = server.files()
+    reply = requests.post(
+        server.upload_url(),
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        timeout=30,
+    )
+    assert reply.status_code == 400, reply.text
+    assert reply.text.startswith("malformed multipart body: the multipart boundary must be 1-200")
+    assert server.files() == before
+    server.wait_for_log(r"400 malformed multipart body: the multipart boundary must be")
+    assert "Traceback" not in server.log_text()
+
+
 def test_a_rejection_is_json_when_json_is_accepted(server: UploadServer) -> None:
     reply = post(server, multipart(("file", "empty.csv", b"")), headers=JSON)
     assert reply.status_code == 400
@@ -368,6 +393,57 @@ def test_a_hostile_file_name_is_stored_inside_incoming_or_refused(
     assert server.files() - before == {f"incoming/siemens/{entry['name']}"}
 
 
+# Names the daemon leaves alone (files still being written, failure notes), as an uploader may send
+# them: (client file name, stored name, what the log line says about the rename).
+UNTAKEN_NAMES = [
+    ("untaken.csv.tmp", "untaken.csv", ".tmp"),
+    ("untaken.csv.part", "untaken.csv", ".part"),
+    ("untaken.csv~", "untaken.csv", "~"),
+    ("untaken.csv.swp", "untaken.csv", ".swp"),
+    ("untaken.csv.crdownload", "untaken.csv", ".crdownload"),
+    ("untaken.csv.error", "untaken.csv", ".error"),
+    ("UNTAKEN.CSV.TMP", "UNTAKEN.CSV", ".TMP"),
+    ("C:\\Reports\\untaken.csv.part.tmp~", "untaken.csv", ".part.tmp~"),
+    ("untaken.tmp", "untaken", ".tmp"),
+    ("nul.tmp", "_nul", ".tmp"),
+    ("nul~", "_nul", "~"),  # what is left must be a safe name too
+]
+
+
+@pytest.mark.parametrize(("filename", "expected", "suffix"), UNTAKEN_NAMES)
+def test_a_name_the_daemon_would_not_take_is_stored_under_one_it_takes(
+    server: UploadServer, filename: str, expected: str, suffix: str
+) -> None:
+    data = f"renamed,{filename}\n".encode()
+    before = server.files()
+    reply = post(server, multipart(("file", filename, data)), headers=JSON)
+    assert reply.status_code == 200, reply.text
+    (entry,) = reply.json()["stored"]
+    assert takes(entry["name"])
+    stem, dot, ext = expected.rpartition(".")
+    stem, ext = (stem, dot + ext) if stem else (expected, "")
+    assert re.fullmatch(re.escape(stem) + r"(-\d+)?" + re.escape(ext), entry["name"])
+    assert entry["renamed"] == f"the daemon does not take {suffix} names"
+    assert server.files() - before == {f"incoming/siemens/{entry['name']}"}
+    assert (server.spool / entry["path"]).read_bytes() == data
+    server.wait_for_log(
+        re.escape(f"-> {entry['name']} ({len(data)} bytes, renamed: the daemon does not take ")
+    )
+
+
+@pytest.mark.parametrize("filename", ["~", "~~~", "~.tmp", "~.swp.error", "  ~.part  "])
+def test_a_name_with_nothing_left_once_made_takeable_is_refused_and_says_why(
+    server: UploadServer, filename: str
+) -> None:
+    before = server.files()
+    reply = post(server, multipart(("file", filename, b"a,b\n")), headers=JSON)
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert "nothing is left once the temporary suffixes are removed" in error
+    assert "send the report under its own name" in error
+    assert server.files() == before
+
+
 # --- status pages, logging ------------------------------------------------------------------------
 
 
@@ -451,3 +527,70 @@ def test_a_wrong_token_field_stops_the_upload_before_any_file_is_written(
     time.sleep(0.2)
     line = [x for x in token_server.log_text().splitlines() if ": 401 " in x][-1]
     assert "; no file; " in line and "early-401" not in line
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes, bytes]:
+    """(status, head, body) of the first final response on `sock`, skipping any 100 Continue."""
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep and head.startswith(b"HTTP/1.1 100"):
+            data = rest
+            continue
+        match = re.search(rb"(?i)content-length: *(\d+)", head)
+        if sep and match and len(rest) >= int(match.group(1)):
+            return int(head.split()[1]), head, rest[: int(match.group(1))]
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a whole response: {data!r}")
+        data += chunk
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer wrong", "Bearer ", "Basic czNjcmV0", f"Bearer {TOKEN}x"]
+)
+@pytest.mark.parametrize("client", ["sends no body", "expects 100-continue", "stalls mid-body"])
+def test_a_wrong_bearer_token_is_refused_at_once_without_waiting_for_the_body(
+    token_server: UploadServer, authorization: str, client: str
+) -> None:
+    body = multipart(("file", "refused-early.csv", csv_bytes(8 * 1024 * 1024)))
+    head = (
+        f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Authorization: {authorization}\r\n"
+    )
+    if client == "expects 100-continue":
+        head += "Expect: 100-continue\r\n"
+    sent = body[:1000] if client == "stalls mid-body" else b""
+    before = token_server.files()
+    with socket.create_connection(("127.0.0.1", token_server.port), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n" + sent)
+        started = time.monotonic()
+        status, _, reply = read_response(sock)  # the socket's 10 s timeout fails a waiting server
+        waited = time.monotonic() - started
+        assert status == 401, reply
+        assert b"upload token" in reply
+        # Still connected, the client has sent next to nothing of its 8 MiB: nothing was spooled.
+        assert not any(f.startswith(".tmp/") for f in token_server.files())
+    assert waited < 5, f"the 401 took {waited:.1f} s"
+    token_server.wait_for_log(r"401 missing or wrong upload token[^\n]*; no file; \d+ body bytes")
+    assert token_server.files() == before
+    assert TOKEN not in token_server.log_text()
+
+
+def test_a_client_that_sends_its_whole_body_after_a_wrong_token_still_reads_the_401(
+    token_server: UploadServer,
+) -> None:
+    """Like the uploader, which writes the whole request before it reads the answer."""
+    body = multipart(("file", "sent-anyway.csv", csv_bytes(3 * 1024 * 1024)))
+    head = (
+        f"POST /upload/siemens HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        "Authorization: Bearer wrong\r\n\r\n"
+    ).encode()
+    before = token_server.files()
+    with socket.create_connection(("127.0.0.1", token_server.port), timeout=30) as sock:
+        sock.sendall(head + body)
+        status, _, reply = read_response(sock)
+    assert status == 401, reply
+    assert token_server.files() == before

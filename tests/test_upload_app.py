@@ -102,6 +102,7 @@ def test_the_test_client_sees_the_same_app(tmp_path: Path) -> None:
                 "path": "incoming/alc/a.csv",
                 "bytes": 3,
                 "sha256": hashlib.sha256(b"a,b").hexdigest(),
+                "renamed": None,
             }
         ]
     }
@@ -128,3 +129,22 @@ def test_wrong_methods_and_paths_get_one_line_of_text_not_an_html_page(
     assert reply.status_code == status
     assert reply.mimetype == "text/plain"
     assert reply.get_data(as_text=True).startswith(text)
+
+
+def test_an_unexpected_error_is_a_one_line_500_with_the_traceback_only_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A route that raises stands in for a bug nobody has found yet: the app is otherwise real."""
+    app = create_app(Settings(spool_dir=tmp_path / "spool"))
+
+    @app.get("/upload/broken")
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    reply = app.test_client().get("/upload/broken")
+    assert reply.status_code == 500
+    assert reply.mimetype == "text/plain"
+    assert reply.get_data(as_text=True) == "internal error; nothing was stored; try again later\n"
+    (record,) = [r for r in caplog.records if r.name == "energy_ingest.upload"]
+    assert record.getMessage() == "internal error handling GET /upload/broken"
+    assert record.exc_info is not None and "a bug" in str(record.exc_info[1])

@@ -188,5 +188,11 @@ def test_file_names_are_read_as_sent(header: str, filename: str) -> None:
     assert params["filename"] == filename
 
 
+@pytest.mark.parametrize("charset", ["idna", "punycode", "undefined", "rot13", "no-such-charset"])
+def test_a_filename_in_a_charset_that_cannot_decode_text_is_read_as_utf8(charset: str) -> None:
+    header = f"form-data; name=\"file\"; filename*={charset}''Gr%C3%B6%C3%9Fe%FF.csv"
+    assert parse_disposition(header)[1]["filename"] == "Größe\ufffd.csv"
+
+
 def test_a_field_has_no_filename() -> None:
     assert "filename" not in parse_disposition('form-data; name="token"')[1]
