@@ -21,8 +21,10 @@ class Notifier:
     def send(self, *fields: str) -> None:
         if not self.address:
             return
-        # If systemd went away there is nobody to tell: ignore send errors.
+        # If systemd went away there is nobody to tell: ignore send errors. Never block on a
+        # full socket either: a status line is not worth a daemon that cannot hear SIGTERM.
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+            sock.setblocking(False)
             sock.sendto("\n".join(fields).encode(), self.address)
 
     def ready(self, status: str) -> None:

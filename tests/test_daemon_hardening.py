@@ -260,3 +260,23 @@ def test_a_file_that_grows_after_it_was_archived_is_ingested_again_and_both_are_
     }
     assert ledger <= archived, "every ledger row describes bytes in archive/"
     assert hashlib.sha256(first + second).hexdigest() in archived
+
+
+def test_a_notify_socket_nobody_reads_never_blocks_the_daemon(tmp_path: Path) -> None:
+    """systemd always reads its socket; a full one (a stuck reader) must cost status lines only."""
+    import socket
+    import threading
+
+    from energy_ingest.config import Settings
+    from energy_ingest.notify import Notifier
+
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unread:
+        unread.bind(address)
+        notifier = Notifier(Settings(notify_socket=address))
+        sender = threading.Thread(
+            target=lambda: [notifier.status(f"backlog {i}") for i in range(2000)], daemon=True
+        )
+        sender.start()
+        sender.join(10)
+        assert not sender.is_alive(), "sending to a full notify socket blocked"
