@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.cells import Tally, block_size
 from energy_ingest.formats.siemens import unreadable_dates
 from energy_ingest.formats.source import Lines, show
 from energy_ingest.formats.timestamps import (
@@ -28,7 +28,7 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     looks_like_timestamp,
 )
-from energy_ingest.report import Reject, Report
+from energy_ingest.report import Report
 
 SEARCH_RECORDS = 500
 NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name", "name", "tag")
@@ -85,7 +85,7 @@ class AlcReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="alc-wide", source="alc", points={})
-        self.tally = Tally(self.report.points, self.report.warnings, digital=True)
+        self.tally = Tally(self.report, digital=True)
         self._times = TimeParser(WITH_ISO)
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
@@ -192,7 +192,7 @@ class AlcReader:
                 self.report.warnings.append(
                     f"line {header_line}: column {point!r} appears twice; the later column wins"
                 )
-            columns.append(self.tally.point(point))
+            columns.append(self.tally.point(point, line=header_line))
         return Layout("wide", self._delimiter, header_line, len(names), t, columns=columns)
 
     def _collect_long_points(self) -> None:
@@ -203,13 +203,11 @@ class AlcReader:
             name = record[lay.name_col]
             if name and name not in self.tally.index:
                 location = record[lay.location_col] if lay.location_col >= 0 else None
-                self.tally.point(name, location=location or None)
+                self.tally.point(name, line=number, location=location or None)
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
         lay = self.layout
-        seen_ts, seen_keys = Seen(), Seen()
         localizer = Localizer(self.tz)
-        repeats = 0
         block: list[tuple[int, list[str]]] = []
         block_rows = block_size(self.chunk_rows, lay.width)
         for number, record in self._records():
@@ -223,34 +221,27 @@ class AlcReader:
                 elif lay.kind == "wide" or len(record) <= max(
                     lay.name_col, lay.value_col, lay.time_col
                 ):
-                    self.report.rejects.append(
-                        Reject(number, f"row has {len(record)} fields, header has {lay.width}")
+                    self.report.reject(
+                        number, f"row has {len(record)} fields, header has {lay.width}"
                     )
                     continue
             block.append((number, record))
             if len(block) >= block_rows:
-                frame, r = self._block(block, localizer, seen_ts, seen_keys)
-                repeats += r
+                yield self._block(block, localizer)
                 block = []
-                yield frame
         if block:
-            frame, r = self._block(block, localizer, seen_ts, seen_keys)
-            repeats += r
-            yield frame
-        self.report.rows = len(seen_ts)
+            yield self._block(block, localizer)
+        self.report.rows = len(self.tally.seen)
+        self.tally.finish()
         unreadable_dates(self._times, self.name)
+        seen = self.tally.seen
+        repeats = self.tally.duplicates if lay.kind == "long" else seen.duplicate_rows
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate (trend, time) reading(s): the later row wins"
             )
 
-    def _block(
-        self,
-        block: list[tuple[int, list[str]]],
-        localizer: Localizer,
-        seen_ts: Seen,
-        seen_keys: Seen,
-    ) -> tuple[pd.DataFrame, int]:
+    def _block(self, block: list[tuple[int, list[str]]], localizer: Localizer) -> pd.DataFrame:
         lay = self.layout
         numbers = [n for n, _ in block]
         texts = np.array([r[lay.time_col] for _, r in block], dtype=object)
@@ -259,24 +250,28 @@ class AlcReader:
         pidx_rows: npt.NDArray[np.int64] | None = None
         if lay.kind == "long":
             pidx_rows = np.array(
-                [self.tally.point(r[lay.name_col]) if r[lay.name_col] else -1 for _, r in block],
+                [
+                    self.tally.point(r[lay.name_col], line=n) if r[lay.name_col] else -1
+                    for n, r in block
+                ],
                 dtype=np.int64,
             )
             for i in np.flatnonzero(pidx_rows < 0).tolist():
-                self.report.rejects.append(Reject(numbers[i], "no trend name"))
+                self.report.reject(numbers[i], "no trend name")
+        for i in np.flatnonzero(np.isnat(naive) & ~bad).tolist():  # one reject per line
+            self.report.reject(numbers[i], f"unreadable date/time {texts[i]!r}")
+        if pidx_rows is not None:
             bad |= pidx_rows < 0
-        for i in np.flatnonzero(np.isnat(naive)).tolist():
-            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
         utc, problems = (
             (naive.view(np.int64), {}) if aware else localizer.localize(naive, pidx_rows)
         )
         for i, reason in sorted(problems.items()):
             if not bad[i]:
-                self.report.rejects.append(Reject(numbers[i], reason))
+                self.report.reject(numbers[i], reason)
             bad[i] = True
         keep = np.flatnonzero(~bad)
         ts = utc[keep]
-        seen_ts.add(ts)
+        lines = np.asarray(numbers, dtype=np.int64)[keep]
         if ts.size:
             first, last = (
                 pd.Timestamp(int(ts.min()), tz="UTC"),
@@ -289,21 +284,20 @@ class AlcReader:
             assert pidx_rows is not None
             pidx = pidx_rows[keep]
             raw = np.array([block[i][1][lay.value_col] for i in keep.tolist()], dtype=object)
-            keys = ts + pidx * KEY_MIX
-            repeats = seen_keys.add(keys)
+            keys = ts + pidx * KEY_MIX  # equal for equal (trend, time); rarely for others
             dedupe = bool(np.unique(keys).size < keys.size)
-            return self.tally.readings(pidx, ts, raw, dedupe=dedupe), repeats
+            rows = np.arange(len(keep))
+            return self.tally.readings(pidx, rows, raw, ts=ts, lines=lines, dedupe=dedupe)
         cols = np.asarray(lay.columns, dtype=np.int64)
         use = np.flatnonzero(cols >= 0)
         cells = np.array([block[i][1] for i in keep.tolist()], dtype=object).reshape(
             len(keep), lay.width
         )
-        repeats = seen_keys.add(ts)
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
         values = cells[:, use]
         pidx = np.repeat(cols[use], len(keep))
-        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
-        return frame, repeats
+        rows = np.tile(np.arange(len(keep)), use.size)
+        return self.tally.readings(pidx, rows, values.T.ravel(), ts=ts, lines=lines, dedupe=dedupe)
 
 
 def trim_padding(fields: list[str]) -> list[str]:

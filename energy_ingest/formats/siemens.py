@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.cells import Tally, block_size
 from energy_ingest.formats.source import Lines
 from energy_ingest.formats.timestamps import (
     COMBINED,
@@ -28,7 +28,7 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     parse_with,
 )
-from energy_ingest.report import Reject, Report
+from energy_ingest.report import Report
 
 POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
 HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")
@@ -125,7 +125,7 @@ class SiemensReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="siemens-insight", source="siemens", points={})
-        self.tally = Tally(self.report.points, self.report.warnings)
+        self.tally = Tally(self.report)
         self.sections: list[Section] = []
         self._times = TimeParser(COMBINED)
 
@@ -281,7 +281,9 @@ class SiemensReader:
             self.report.warnings.append(f"line {number}: Point_{n} declared twice; the later wins")
         declared[n] = name
         if name not in self.report.points:
-            self.tally.point(name, trend_definition=definition, description=description)
+            self.tally.point(
+                name, line=number, trend_definition=definition, description=description
+            )
         else:
             info = self.report.points[name]
             info.trend_definition = info.trend_definition or definition
@@ -356,8 +358,6 @@ class SiemensReader:
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
         lines = Lines(self.raw, self.encoding)
-        seen = Seen()
-        repeats = 0
         for section in self.sections:
             if section.header_line is None or not section.width:
                 continue
@@ -385,16 +385,14 @@ class SiemensReader:
                 rows.extend(fields)
                 numbers.append(n)
                 if len(numbers) >= block_rows:
-                    frame, r = self._block(section, localizer, seen, rows, numbers)
-                    repeats += r
+                    yield self._block(section, localizer, rows, numbers)
                     rows, numbers = [], []
-                    yield frame
             if numbers:
-                frame, r = self._block(section, localizer, seen, rows, numbers)
-                repeats += r
-                yield frame
-        self.report.rows = len(seen)
+                yield self._block(section, localizer, rows, numbers)
+        self.report.rows = len(self.tally.seen)
+        self.tally.finish()
         unreadable_dates(self._times, self.name)
+        repeats = self.tally.seen.duplicate_rows
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate timestamp row(s): the later row wins for each point"
@@ -404,16 +402,11 @@ class SiemensReader:
         reason = f"row has {got} fields, header has {width}"
         if number == section.last_line and not section.footer:
             reason += " — file truncated?"
-        self.report.rejects.append(Reject(number, reason))
+        self.report.reject(number, reason)
 
     def _block(
-        self,
-        section: Section,
-        localizer: Localizer,
-        seen: Seen,
-        flat: list[str],
-        numbers: list[int],
-    ) -> tuple[pd.DataFrame, int]:
+        self, section: Section, localizer: Localizer, flat: list[str], numbers: list[int]
+    ) -> pd.DataFrame:
         width = section.width
         cells = np.array(flat, dtype=object).reshape(len(numbers), width)
         texts = np.array(
@@ -423,14 +416,13 @@ class SiemensReader:
         naive, aware = self._times(texts, numbers)
         bad = np.isnat(naive)
         for i in np.flatnonzero(bad).tolist():
-            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
+            self.report.reject(numbers[i], f"unreadable date/time {texts[i]!r}")
         utc, problems = (naive.view(np.int64), {}) if aware else localizer.localize(naive)
         for i, reason in sorted(problems.items()):
-            self.report.rejects.append(Reject(numbers[i], reason))
+            self.report.reject(numbers[i], reason)
             bad[i] = True
         keep = np.flatnonzero(~bad)
         ts = utc[keep]
-        repeats = seen.add(ts)
         if ts.size:
             first, last = (
                 pd.Timestamp(int(ts.min()), tz="UTC"),
@@ -443,9 +435,10 @@ class SiemensReader:
         use = np.flatnonzero(cols >= 0)
         values = cells[keep][:, use + 2]
         pidx = np.repeat(cols[use], len(keep))
+        rows = np.tile(np.arange(len(keep)), use.size)
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
-        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
-        return frame, repeats
+        lines = np.asarray(numbers, dtype=np.int64)[keep]
+        return self.tally.readings(pidx, rows, values.T.ravel(), ts=ts, lines=lines, dedupe=dedupe)
 
 
 def unreadable_dates(times: TimeParser, name: str) -> None:
