@@ -1,7 +1,9 @@
-"""Limits that keep parsing bounded: text states per point and file, kept rejects, points."""
+"""Limits that keep parsing bounded: text states per point and file, kept rejects, line length."""
 
 from __future__ import annotations
 
+import io
+import tracemalloc
 from datetime import datetime, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from formats_gen import KEY, Variant, insight
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
+from energy_ingest.formats.source import MAX_LINE_BYTES, Lines
 from energy_ingest.report import (
     MAX_FILE_STATES,
     MAX_POINTS,
@@ -19,6 +22,7 @@ from energy_ingest.report import (
 )
 
 T0 = datetime(2024, 1, 8)
+LONG = MAX_LINE_BYTES + 10
 
 
 def times(n: int) -> list[datetime]:
@@ -28,6 +32,12 @@ def times(n: int) -> list[datetime]:
 def first_data_line(points: int) -> int:
     """Key, point lines, 3 meta lines, a blank line and the header come first."""
     return points + 7
+
+
+def replace_line(data: bytes, number: int, text: bytes, newline: bytes = b"\r\n") -> bytes:
+    lines = data.split(newline)
+    lines[number - 1] = text
+    return newline.join(lines)
 
 
 def alc_long(rows: list[tuple[str, str, str]]) -> bytes:
@@ -165,3 +175,108 @@ def test_a_report_keeps_the_first_max_rejects_rejected_rows_and_counts_them_all(
     assert len(report.rejects) == MAX_REJECTS
     assert report.rejects[0] == Reject(first + 3, "row has 3 fields, header has 4")
     assert report.rejects[-1].line == first + 3 + MAX_REJECTS - 1
+
+
+# Line length ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"], ids=["CRLF", "LF", "CR"])
+def test_a_data_line_longer_than_max_line_bytes_is_a_rejected_row(newline: str) -> None:
+    cells = [["1.0", "2.0"] for _ in range(4)]
+    data = insight(["A", "B"], times(4), cells, Variant(newline=newline))
+    at = first_data_line(2) + 2
+    long_row = b'"1/8/2024","00:30:00",' + b'"1.0",' * (LONG // 6)
+    data = replace_line(data, at, long_row, newline.encode())
+    report = parse(data)
+    assert report.table()["ts"].nunique() == 3  # the rows before and after it still load
+    assert [r.line for r in report.rejects] == [at]
+    assert f"longer than the {MAX_LINE_BYTES:,}" in report.rejects[0].reason
+    assert report.footer is True
+
+
+def test_a_line_with_an_unterminated_quote_and_no_line_end_is_a_rejected_row() -> None:
+    data = insight(["A", "B"], times(2), [["1.0", "2.0"]] * 2, Variant(footer=False))
+    data += b'\r\n"1/8/2024","00:30:00","1.0' + b",x" * (LONG // 2)
+    report = parse(data)
+    assert len(report.table()) == 4
+    assert [r.line for r in report.rejects] == [first_data_line(2) + 2]
+
+
+def test_a_long_line_is_counted_without_holding_it_in_memory() -> None:
+    data = b"short\n" + b"1.0," * (20 * MAX_LINE_BYTES // 4) + b"\nnext\n"
+    raw = io.BytesIO(data)
+    tracemalloc.start()
+    try:
+        lines = Lines(raw, "utf-8-sig")
+        got = [(line, lines.long) for line in lines]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [("short", 0), ("", 20 * MAX_LINE_BYTES), ("next", 0)]
+    assert peak < 8 * MAX_LINE_BYTES  # a few blocks, not the 20 MiB line
+
+
+def test_a_header_line_longer_than_max_line_bytes_is_a_parse_error_with_its_line_number() -> None:
+    data = insight(["A", "B"], times(2), [["1", "2"]] * 2, Variant())
+    data = replace_line(data, 3, b'"Point_2:","B","' + b"x" * LONG + b'","15 minutes"')
+    with pytest.raises(ParseError) as caught:
+        parse(data, name="wide.csv")
+    assert caught.value.line == 3
+    assert str(caught.value).startswith("wide.csv line 3: line of ")
+    assert "in the header of report 1" in str(caught.value)
+
+
+def test_a_report_header_over_max_preamble_chars_is_a_parse_error() -> None:
+    filler = [b'"Note:","' + b"x" * (MAX_LINE_BYTES - 20) + b'"'] * 17  # 17 MiB, no header yet
+    data = insight(["A"], times(2), [["1"], ["2"]], Variant())
+    lines = data.split(b"\r\n")
+    data = b"\r\n".join([lines[0], *filler, *lines[1:]])
+    with pytest.raises(ParseError) as caught:
+        parse(data, name="big-header.csv")
+    assert caught.value.line == 1
+    assert "no <>Date data header within" in str(caught.value)
+
+
+def wide_alc(rows: list[str]) -> bytes:
+    return ("\r\n".join(['"Date/Time","#a/temp","#b/temp"', *rows]) + "\r\n").encode()
+
+
+def test_an_alc_data_line_longer_than_max_line_bytes_is_a_rejected_row() -> None:
+    rows = [f'"{iso(i)}","{i}","{i + 1}"' for i in range(4)]
+    rows[2] = f'"{iso(2)}","1","' + "9" * LONG + '"'
+    report = parse(wide_alc(rows))
+    assert report.table()["ts"].nunique() == 3
+    assert [r.line for r in report.rejects] == [4]
+    assert f"longer than the {MAX_LINE_BYTES:,}" in report.rejects[0].reason
+
+
+def test_an_alc_line_with_a_field_over_the_csv_field_limit_is_a_rejected_row() -> None:
+    rows = [f'"{iso(i)}","{i}","{i + 1}"' for i in range(4)]
+    rows[1] = f'"{iso(1)}","1","' + "9" * 200_000 + '"'  # under MAX_LINE_BYTES, over csv's limit
+    report = parse(wide_alc(rows))
+    assert report.table()["ts"].nunique() == 3
+    assert [r.line for r in report.rejects] == [3]
+    assert "field larger than field limit" in report.rejects[0].reason
+
+
+def test_an_alc_record_spanning_lines_past_max_line_bytes_is_a_parse_error_where_it_starts() -> (
+    None
+):
+    rows = [f'"{iso(i)}","1","2"' for i in range(3)]
+    # a quote opened and closed on every line keeps one record going: the fields are short
+    # (under csv's field limit), the record is not
+    rows.insert(2, f'"{iso(9)}","1","2\n' + '","x\n' * (LONG // 4) + '"')
+    with pytest.raises(ParseError) as caught:
+        parse(wide_alc(rows), name="trend.csv")
+    assert caught.value.line == 4
+    assert "a double quote never closed?" in str(caught.value)
+
+
+def test_a_quoted_line_break_inside_the_limit_still_reads_as_one_record() -> None:
+    data = wide_alc([f'"{iso(0)}","1","2"', f'"{iso(1)}","3","4"']).replace(
+        b'"#b/temp"', b'"#b/temp\r\n(deg F)"'
+    )
+    report = parse(data)
+    assert len(report.table()) == 4
+    assert len(report.points) == 2
+    assert report.rejects == []

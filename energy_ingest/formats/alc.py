@@ -18,9 +18,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Tally, block_size
+from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
 from energy_ingest.formats.siemens import unreadable_dates
-from energy_ingest.formats.source import Lines, show
+from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, first_lines, show, too_long
 from energy_ingest.formats.timestamps import (
     WITH_ISO,
     Localizer,
@@ -31,8 +31,15 @@ from energy_ingest.formats.timestamps import (
 from energy_ingest.report import Report
 
 SEARCH_RECORDS = 500
+SEARCH_CHARS = 4 << 20  # of the records read to find the layout
+HEAD_LINES, HEAD_CHARS = 200, 1 << 20  # of the lines read to guess the delimiter
 NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name", "name", "tag")
 KEY_MIX = np.int64(0x5BD1E995)
+Record = list[str] | str  # the fields, or why the line cannot be read
+
+
+class _Overlong(Exception):
+    """A line, or a record spanning lines, went over MAX_LINE_BYTES."""
 
 
 def _ts_field(record: list[str]) -> int | None:
@@ -88,30 +95,74 @@ class AlcReader:
         self.tally = Tally(self.report, digital=True)
         self._times = TimeParser(WITH_ISO)
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
+    def _records(self) -> Iterator[tuple[int, Record]]:
+        """(first line, fields) of each CSV record. A physical line over MAX_LINE_BYTES, or one
+        the csv module cannot read, gives the reason instead of fields; a record spanning lines
+        (a quoted field with line breaks) that grows past MAX_LINE_BYTES or breaks the csv rules
+        is a ParseError: the rest of the file would be read as one field."""
         lines = Lines(self.raw, self.encoding)
-        reader = csv.reader(lines, delimiter=self._delimiter)
-        start = 1
-        try:
-            for record in reader:
-                yield start, [f.strip() for f in record]
-                start = lines.number + 1
-        except csv.Error as exc:
-            raise ParseError(
-                f"CSV syntax problem in the record starting here: {exc}",
-                file=self.name,
-                line=start,
-                hint="look for an unbalanced double quote around this line",
-            ) from None
+        size = 0
+
+        def feed() -> Iterator[str]:
+            nonlocal size
+            for line in lines:
+                size += len(line)
+                if lines.long or size > MAX_LINE_BYTES:
+                    raise _Overlong
+                yield line
+
+        while True:
+            start, size = lines.number + 1, 0
+            try:
+                for record in csv.reader(feed(), delimiter=self._delimiter):
+                    yield start, [f.strip() for f in record]
+                    start, size = lines.number + 1, 0
+                return
+            except _Overlong:
+                if lines.number == start:
+                    yield start, too_long(lines.long)
+                    continue  # read on with a fresh csv reader from the next line
+                raise ParseError(
+                    f"the record starting on this line runs on over {lines.number - start + 1:,} "
+                    f"lines, past {MAX_LINE_BYTES:,} characters: a double quote never closed?",
+                    file=self.name,
+                    line=start,
+                    hint="look for an unbalanced double quote on this line",
+                ) from None
+            except csv.Error as exc:
+                if lines.number == start:  # confined to this line: the next one reads on
+                    yield start, f"CSV syntax problem: {exc}"
+                    continue
+                raise ParseError(
+                    f"CSV syntax problem in the record starting here: {exc}",
+                    file=self.name,
+                    line=start,
+                    hint="look for an unbalanced double quote around this line",
+                ) from None
+
+    def _first_records(self) -> list[tuple[int, Record]]:
+        records: list[tuple[int, Record]] = []
+        chars = 0
+        for number, record in self._records():
+            records.append((number, record))
+            chars += len(record) if isinstance(record, str) else sum(map(len, record))
+            if len(records) >= SEARCH_RECORDS or chars > SEARCH_CHARS:
+                break
+        return records
 
     def scan(self) -> Report:
-        lines = Lines(self.raw, self.encoding)
-        head = [ln for _, ln in zip(range(200), lines, strict=False)]
+        head: list[str] = []
+        chars = 0
+        for line in Lines(self.raw, self.encoding):
+            head.append(line)
+            chars += len(line)
+            if len(head) >= HEAD_LINES or chars > HEAD_CHARS:
+                break
         self._delimiter = guess_delimiter(head)
         header: tuple[int, list[str]] | None = None
         layout: Layout | None = None
-        records = [r for _, r in zip(range(SEARCH_RECORDS), self._records(), strict=False)]
-        filled = [(n, r) for n, r in records if sum(1 for f in r if f) >= 2]
+        records = self._first_records()
+        filled = [(n, r) for n, r in records if isinstance(r, list) and sum(1 for f in r if f) >= 2]
         for i, (number, record) in enumerate(filled):
             t = _ts_field(record)
             # A data row is followed by another one with a time in the same column (or ends
@@ -126,7 +177,7 @@ class AlcReader:
             raise ParseError(
                 "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
                 "a date/time column (wide: time + one column per trend; long: trend, time, "
-                f"value). The file starts:\n{show(head[:8])}",
+                f"value). The file starts:\n{show(first_lines(self.raw))}",
                 file=self.name,
                 line=1,
                 hint="export the trend data as CSV from WebCTRL",
@@ -135,7 +186,10 @@ class AlcReader:
         texts = [
             r[layout.time_col]
             for n, r in records
-            if n > layout.header_line and len(r) > layout.time_col and r[layout.time_col]
+            if n > layout.header_line
+            and isinstance(r, list)
+            and len(r) > layout.time_col
+            and r[layout.time_col]
         ]
         if texts:  # one format for the file, from its first rows (not from the first chunk)
             self._times.fmt = choose_format(np.array(texts, dtype=object), WITH_ISO)
@@ -198,7 +252,11 @@ class AlcReader:
     def _collect_long_points(self) -> None:
         lay = self.layout
         for number, record in self._records():
-            if number <= lay.header_line or len(record) <= max(lay.name_col, lay.value_col):
+            if (
+                number <= lay.header_line
+                or isinstance(record, str)
+                or len(record) <= max(lay.name_col, lay.value_col)
+            ):
                 continue
             name = record[lay.name_col]
             if name and name not in self.tally.index:
@@ -209,9 +267,13 @@ class AlcReader:
         lay = self.layout
         localizer = Localizer(self.tz)
         block: list[tuple[int, list[str]]] = []
+        chars = 0
         block_rows = block_size(self.chunk_rows, lay.width)
         for number, record in self._records():
             if number <= lay.header_line:
+                continue
+            if isinstance(record, str):
+                self.report.reject(number, f"{record} — not a row of this export")
                 continue
             if not any(record):
                 continue
@@ -226,9 +288,10 @@ class AlcReader:
                     )
                     continue
             block.append((number, record))
-            if len(block) >= block_rows:
+            chars += sum(map(len, record))
+            if len(block) >= block_rows or chars >= BLOCK_CHARS:
                 yield self._block(block, localizer)
-                block = []
+                block, chars = [], 0
         if block:
             yield self._block(block, localizer)
         self.report.rows = len(self.tally.seen)

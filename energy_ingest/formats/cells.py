@@ -25,6 +25,7 @@ IntArray = npt.NDArray[np.int64]
 _KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
 _MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
 CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
+BLOCK_CHARS = 16 << 20  # text per block: bounds memory whatever the length of the cells
 LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
 REFUSED = LABEL + 1  # a label past a state limit: neither a reading nor a missing cell
 NUMBER = -1

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Tally, block_size
-from energy_ingest.formats.source import Lines
+from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.source import Lines, too_long
 from energy_ingest.formats.timestamps import (
     COMBINED,
     Localizer,
@@ -45,7 +45,9 @@ UNIT_SECONDS = {
     "day": 86400,
 }
 MAX_PREAMBLE_LINES = 200_000
+MAX_PREAMBLE_CHARS = 16 << 20  # a report header this long (~100,000 point lines) is not one
 FORMAT_SAMPLE = 5000  # data rows read in pass 1 to choose the file's date/time format
+SAMPLE_CHARS = 256  # of each sampled row: the date and time fields are at its start
 
 
 def is_key_line(line: str) -> bool:
@@ -138,11 +140,14 @@ class SiemensReader:
         state = "outside"
         stray_outside = stray_before = 0
         samples: list[tuple[str, str]] = []
+        preamble_chars = 0
         for line in lines:
             n = lines.number
             if state == "data":
                 assert section is not None
-                if is_footer(line):
+                if lines.long:
+                    section.last_line = n  # a rejected row in pass 2
+                elif is_footer(line):
                     section.end_line, section.footer, state = n, True, "outside"
                 elif is_key_line(line):
                     section.end_line = n
@@ -151,39 +156,48 @@ class SiemensReader:
                 elif line.strip():
                     section.last_line = n
                     if len(samples) < FORMAT_SAMPLE:
-                        samples.append((section.delimiter, line))
+                        samples.append((section.delimiter, line[:SAMPLE_CHARS]))
                 continue
             if state == "preamble":
                 assert section is not None
+                if lines.long:
+                    raise ParseError(
+                        f"{too_long(lines.long)}, in the header of report {section.number}",
+                        file=self.name,
+                        line=n,
+                        hint="the file is damaged or not a Trend Interval Report; export it again",
+                    )
                 if is_key_line(line) and len(preamble) > 0:
                     self._no_header(section, preamble)
                     section = self._start(n)
-                    preamble = [(n, line)]
+                    preamble, preamble_chars = [(n, line)], len(line)
                     continue
                 preamble.append((n, line))
+                preamble_chars += len(line)
                 if is_header_field(line):
                     self._read_preamble(section, preamble)
                     preamble, state = [], "data"
                 elif is_footer(line):
                     self._no_header(section, preamble)
                     section.end_line, section.footer, state = n, True, "outside"
-                elif len(preamble) > MAX_PREAMBLE_LINES:
+                elif len(preamble) > MAX_PREAMBLE_LINES or preamble_chars > MAX_PREAMBLE_CHARS:
                     raise ParseError(
-                        f"no <>Date data header within {MAX_PREAMBLE_LINES} lines of the report start",
+                        f"no <>Date data header within {len(preamble):,} lines "
+                        f"({preamble_chars:,} characters) of the report start",
                         file=self.name,
                         line=section.start_line,
                         hint="this does not look like a Trend Interval Report; export it again",
                     )
                 continue
             # outside any report
-            if is_key_line(line) or POINT_RE.match(line.split(",")[0].strip("\ufeff\"' ")):
+            if is_key_line(line) or POINT_RE.match(line.split(",", 1)[0].strip("\ufeff\"' ")):
                 section = self._start(n)
-                preamble, state = [(n, line)], "preamble"
+                preamble, state, preamble_chars = [(n, line)], "preamble", len(line)
                 if not is_key_line(line):
                     self.report.warnings.append(
                         f"line {n}: report starts without the 'Key … Name:Suffix' line"
                     )
-            elif line.strip(' ,;\t"'):
+            elif lines.long or line.strip(' ,;\t"'):
                 if self.sections:
                     stray_outside += 1
                 else:
@@ -364,6 +378,7 @@ class SiemensReader:
             localizer = Localizer(self.tz)
             rows: list[str] = []
             numbers: list[int] = []
+            chars = 0
             width, delimiter = section.width, section.delimiter
             block_rows = block_size(self.chunk_rows, width)
             blank = f" {delimiter}\"'"
@@ -373,6 +388,9 @@ class SiemensReader:
                     continue
                 if section.end_line is not None and n >= section.end_line:
                     break
+                if lines.long:
+                    self.report.reject(n, f"{too_long(lines.long)} — not a row of this report")
+                    continue
                 if not line.strip(blank):
                     continue
                 fields = split_line(line, delimiter)
@@ -384,9 +402,10 @@ class SiemensReader:
                         continue
                 rows.extend(fields)
                 numbers.append(n)
-                if len(numbers) >= block_rows:
+                chars += len(line)
+                if len(numbers) >= block_rows or chars >= BLOCK_CHARS:
                     yield self._block(section, localizer, rows, numbers)
-                    rows, numbers = [], []
+                    rows, numbers, chars = [], [], 0
             if numbers:
                 yield self._block(section, localizer, rows, numbers)
         self.report.rows = len(self.tally.seen)
