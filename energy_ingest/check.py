@@ -28,6 +28,7 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
         "values": 0,
         "missing": dict.fromkeys(MISSING_KINDS, 0),
         "rejected": 0,
+        "refused": 0,
         "first_ts": None,
         "last_ts": None,
         "footer": None,
@@ -52,7 +53,8 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
         rows=report.rows,
         values=report.values,
         missing=report.missing_totals(),
-        rejected=len(report.rejects),
+        rejected=report.rejected,
+        refused=report.refused,
         first_ts=report.first_ts.tz_convert(zone).isoformat() if report.first_ts else None,
         last_ts=report.last_ts.tz_convert(zone).isoformat() if report.last_ts else None,
         footer=report.footer,
@@ -66,18 +68,21 @@ def human(summary: dict[str, Any], report: Report | None) -> list[str]:
         return [f"ERROR {e}" for e in summary["errors"]]
     missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["missing"].items() if v)
     footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
+    refused = (
+        f" ({summary['refused']} text values over the state limits)" if summary["refused"] else ""
+    )
     lines = [
         f"{name}: {summary['format']}, {summary['points']} points, {summary['rows']} rows, "
         f"{summary['values']} values, missing: {missing or 'none'}, "
-        f"{summary['rejected']} rejected, {summary['first_ts']} → {summary['last_ts']}, "
+        f"{summary['rejected']} rejected{refused}, {summary['first_ts']} → {summary['last_ts']}, "
         f"{footer[summary['footer']]}"
     ]
     if report.reports > 1:
         lines.append(f"  {report.reports} appended reports in one file")
     lines += [f"  warning: {w}" for w in report.warnings]
     lines += [f"  rejected line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]]
-    if len(report.rejects) > SHOW_REJECTS:
-        lines.append(f"  … and {len(report.rejects) - SHOW_REJECTS} more rejected rows")
+    if report.rejected > SHOW_REJECTS:
+        lines.append(f"  … and {report.rejected - SHOW_REJECTS} more rejected rows")
     return lines
 
 

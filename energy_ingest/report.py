@@ -7,22 +7,42 @@ Counts that depend on the data (missing cells, rejects, first/last timestamp) ar
 
 Each chunk has exactly these columns:
 
-    point  str                   point name exactly as written in the report
-    ts     datetime64[ns, UTC]   the instant (naive report times localised with the report's zone)
-    value  float64               the numeric value; NaN for enum readings
-    state  object (str | None)   the enum state label (e.g. "ON", "P2 LEAD"); None for numbers
+    point   str                   point name exactly as written in the report
+    ts      datetime64[ns, UTC]   the instant (naive report times localised with the report's zone)
+    value   float64               the numeric value; NaN for enum readings
+    state   object (str | None)   the enum state label (e.g. "ON", "P2 LEAD"); None for numbers
+    repeat  bool                  True exactly when an earlier chunk of this file already produced
+                                  this (point, ts): an in-file duplicate, not a changed stored value
+
+Within one chunk a (point, ts) appears once (the later row of the file wins); across chunks the
+first occurrence has repeat False and every later one True, so "the later wins" still holds when
+the loader applies chunks in order.
+
+Limits that keep memory bounded whatever the input (docs/formats.md): a point has at most
+MAX_STATES distinct text states, a state label at most MAX_STATE_CHARS characters, a file at most
+MAX_FILE_STATES labels in all; a cell that would break one is not a reading but part of a rejected
+row (`PointInfo.refused` counts such cells). `Report.rejects` keeps the first MAX_REJECTS rejected
+rows, `Report.rejected` counts them all. A file with more than MAX_POINTS points is a ParseError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 
-COLUMNS = ("point", "ts", "value", "state")
+COLUMNS = ("point", "ts", "value", "state", "repeat")
 MISSING_KINDS = ("no_data", "data_loss", "blank", "error")
+# Real text tables have 2 to ~12 states (SIEMENS_INSIGHT.md); 256 leaves room for any real
+# multi-state point while a "state" list of thousands (a counter written as text, an attack)
+# cannot grow the points table or the parser's memory.
+MAX_STATES = 256
+MAX_STATE_CHARS = 200  # the longest text kept as a state label
+MAX_FILE_STATES = 65_536  # all points' labels together: bounds memory for very wide reports
+MAX_REJECTS = 1_000  # Reject objects kept per report (a report where every row is bad stays small)
+MAX_POINTS = 50_000  # points per file: 10x a whole campus (DESIGN.md); ~820 bytes each here
 
 
 @dataclass
@@ -38,6 +58,7 @@ class PointInfo:
     missing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MISSING_KINDS, 0))
     states: list[str] = field(default_factory=list)
     values: int = 0
+    refused: int = 0  # text cells not stored because of a state limit (their rows are rejects)
 
 
 @dataclass(frozen=True)
@@ -58,7 +79,8 @@ class Report:
     date_range: tuple[datetime, datetime] | None = None  # naive local, as written
     footer: bool | None = None  # Siemens: was the End-of-Report footer seen? None: no such thing
     reports: int = 1  # Siemens "append to file": reports found in the file
-    rejects: list[Reject] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS
+    rejected: int = 0  # all rejected rows
     warnings: list[str] = field(default_factory=list)
     rows: int = 0  # distinct timestamps seen
     first_ts: pd.Timestamp | None = None
@@ -79,9 +101,26 @@ class Report:
             return empty_chunk()
         return pd.concat(parts, ignore_index=True)
 
+    def reject(self, line: int, reason: str) -> None:
+        """Count a rejected row; keep it if fewer than MAX_REJECTS are kept."""
+        self.rejected += 1
+        if len(self.rejects) < MAX_REJECTS:
+            self.rejects.append(Reject(line, reason))
+
+    def reject_lines(self, lines: Sequence[int], reason: Callable[[int], str]) -> None:
+        """Count rejected rows; build the reasons (by index into `lines`) only for those kept."""
+        room = max(0, MAX_REJECTS - len(self.rejects))
+        self.rejects.extend(Reject(lines[i], reason(i)) for i in range(min(room, len(lines))))
+        self.rejected += len(lines)
+
     @property
     def values(self) -> int:
         return sum(p.values for p in self.points.values())
+
+    @property
+    def refused(self) -> int:
+        """Text cells not stored because a state limit was reached (MAX_STATES and co.)."""
+        return sum(p.refused for p in self.points.values())
 
     def missing_totals(self) -> dict[str, int]:
         return {k: sum(p.missing[k] for p in self.points.values()) for k in MISSING_KINDS}
@@ -94,5 +133,6 @@ def empty_chunk() -> pd.DataFrame:
             "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
             "value": pd.Series([], dtype="float64"),
             "state": pd.Series([], dtype=object),
+            "repeat": pd.Series([], dtype=bool),
         }
     )

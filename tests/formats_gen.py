@@ -77,15 +77,15 @@ def expected(names: list[str], utc: list[pd.Timestamp], cells: list[list[str]]) 
             if text in MISSING:
                 continue
             try:
-                rows.append((name, ts, float(text), None))
+                rows.append((name, ts, float(text), None, False))
             except ValueError:
-                rows.append((name, ts, float("nan"), text))
-    frame = pd.DataFrame(rows, columns=["point", "ts", "value", "state"])
+                rows.append((name, ts, float("nan"), text, False))
+    frame = pd.DataFrame(rows, columns=["point", "ts", "value", "state", "repeat"])
     return tidy(frame)
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype({"point": object, "value": "float64", "state": object})
+    frame = frame.astype({"point": object, "value": "float64", "state": object, "repeat": bool})
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.as_unit("ns")
     frame["state"] = pd.Series(
         [s if isinstance(s, str) else None for s in frame["state"]], index=frame.index, dtype=object

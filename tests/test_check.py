@@ -11,12 +11,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from energy_ingest.cli import main
+from energy_ingest.report import MAX_REJECTS, MAX_STATES
 
 DATA = Path(__file__).parent / "data"
 GOOD = "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"
 TRUNCATED = "CONSTRUCTED_siemens_insight_truncated_no_footer.csv"
-KEYS = ["file", "format", "points", "rows", "values", "missing", "rejected", "first_ts", "last_ts",
-        "footer", "errors"]  # fmt: skip
+KEYS = ["file", "format", "points", "rows", "values", "missing", "rejected", "refused", "first_ts",
+        "last_ts", "footer", "errors"]  # fmt: skip
 
 
 def test_check_json_prints_one_object_per_file_with_the_documented_keys(tmp_path: Path) -> None:
@@ -55,6 +56,32 @@ def test_check_human_summary_shows_warnings_and_rejected_lines() -> None:
     assert "NO footer" in result.output
     assert "warning: no End of Report footer — file may be incomplete" in result.output
     assert "rejected line 13: row has 4 fields, header has 5 — file truncated?" in result.output
+
+
+def test_check_counts_every_rejected_row_and_the_refused_text_values(tmp_path: Path) -> None:
+    # one text point with a new label on every row: the rows past MAX_STATES labels are
+    # rejected, more of them than the report keeps
+    rows = MAX_STATES + MAX_REJECTS + 200
+    lines = [
+        '"Key            Name:Suffix"',
+        '"Point_1:","P","","15 minutes"',
+        '"<>Date","Time","Point_1"',
+    ]
+    lines += [
+        f'"1/{1 + r // 96}/2024","{r % 96 // 4:02}:{r % 4 * 15:02}:00","S{r}"' for r in range(rows)
+    ]
+    path = tmp_path / "states.csv"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    result = CliRunner().invoke(main, ["check", "--json", str(path)])
+    summary = json.loads(result.output)
+    assert (summary["rejected"], summary["refused"]) == (MAX_REJECTS + 200, MAX_REJECTS + 200)
+    assert summary["values"] == MAX_STATES
+    human = CliRunner().invoke(main, ["check", str(path)]).output
+    assert (
+        f"{MAX_REJECTS + 200} rejected ({MAX_REJECTS + 200} text values over the state limits)"
+        in human
+    )
+    assert f"… and {MAX_REJECTS + 195} more rejected rows" in human
 
 
 def test_check_tz_option_changes_the_offsets(tmp_path: Path) -> None:

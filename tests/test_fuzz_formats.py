@@ -1,17 +1,19 @@
-"""Fuzz: mutated real samples only ever give a Report or a ParseError, and never hang."""
+"""Fuzz: mutated real samples only ever give a Report or a ParseError, and never hang; every
+Report keeps the chunk contract (dtypes, one reading per (point, ts) in a chunk, `repeat` exact)."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
-from energy_ingest.report import empty_chunk
+from energy_ingest.report import MAX_REJECTS, empty_chunk
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = [p.read_bytes() for p in sorted(DATA.iterdir())]
@@ -57,13 +59,17 @@ def mutate(data: bytes, rnd: random.Random) -> bytes:
 def outcome(data: bytes, chunk_rows: int) -> str:
     try:
         report = parse(data, name="fuzz.csv", chunk_rows=chunk_rows)
-        total = 0
+        chunks = []
         for chunk in report.chunks():
             assert chunk.dtypes.to_dict() == DTYPES
             assert not chunk.duplicated(["point", "ts"]).any()
-            total += len(chunk)
-        if not any("duplicate" in w for w in report.warnings):
-            assert total == report.values
+            chunks.append(chunk[["point", "ts", "repeat"]])
+        readings = pd.concat(chunks, ignore_index=True) if chunks else empty_chunk()
+        # repeat: exactly the readings whose (point, ts) an earlier chunk already produced
+        earlier = readings.duplicated(["point", "ts"], keep="first").to_numpy()
+        assert (readings["repeat"].to_numpy() == earlier).all()
+        assert len(readings) == report.values
+        assert len(report.rejects) == min(report.rejected, MAX_REJECTS)
     except ParseError as exc:
         assert str(exc).startswith("fuzz.csv")
         assert not exc.message.startswith("could not parse"), exc  # the catch-all means a bug

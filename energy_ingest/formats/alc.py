@@ -18,9 +18,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally, block_size
+from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
 from energy_ingest.formats.siemens import unreadable_dates
-from energy_ingest.formats.source import Lines, show
+from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, first_lines, show, too_long
 from energy_ingest.formats.timestamps import (
     WITH_ISO,
     Localizer,
@@ -28,11 +28,18 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     looks_like_timestamp,
 )
-from energy_ingest.report import Reject, Report
+from energy_ingest.report import Report
 
 SEARCH_RECORDS = 500
+SEARCH_CHARS = 4 << 20  # of the records read to find the layout
+HEAD_LINES, HEAD_CHARS = 200, 1 << 20  # of the lines read to guess the delimiter
 NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name", "name", "tag")
 KEY_MIX = np.int64(0x5BD1E995)
+Record = list[str] | str  # the fields, or why the line cannot be read
+
+
+class _Overlong(Exception):
+    """A line, or a record spanning lines, went over MAX_LINE_BYTES."""
 
 
 def _ts_field(record: list[str]) -> int | None:
@@ -85,33 +92,77 @@ class AlcReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="alc-wide", source="alc", points={})
-        self.tally = Tally(self.report.points, self.report.warnings, digital=True)
+        self.tally = Tally(self.report, digital=True)
         self._times = TimeParser(WITH_ISO)
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
+    def _records(self) -> Iterator[tuple[int, Record]]:
+        """(first line, fields) of each CSV record. A physical line over MAX_LINE_BYTES, or one
+        the csv module cannot read, gives the reason instead of fields; a record spanning lines
+        (a quoted field with line breaks) that grows past MAX_LINE_BYTES or breaks the csv rules
+        is a ParseError: the rest of the file would be read as one field."""
         lines = Lines(self.raw, self.encoding)
-        reader = csv.reader(lines, delimiter=self._delimiter)
-        start = 1
-        try:
-            for record in reader:
-                yield start, [f.strip() for f in record]
-                start = lines.number + 1
-        except csv.Error as exc:
-            raise ParseError(
-                f"CSV syntax problem in the record starting here: {exc}",
-                file=self.name,
-                line=start,
-                hint="look for an unbalanced double quote around this line",
-            ) from None
+        size = 0
+
+        def feed() -> Iterator[str]:
+            nonlocal size
+            for line in lines:
+                size += len(line)
+                if lines.long or size > MAX_LINE_BYTES:
+                    raise _Overlong
+                yield line
+
+        while True:
+            start, size = lines.number + 1, 0
+            try:
+                for record in csv.reader(feed(), delimiter=self._delimiter):
+                    yield start, [f.strip() for f in record]
+                    start, size = lines.number + 1, 0
+                return
+            except _Overlong:
+                if lines.number == start:
+                    yield start, too_long(lines.long)
+                    continue  # read on with a fresh csv reader from the next line
+                raise ParseError(
+                    f"the record starting on this line runs on over {lines.number - start + 1:,} "
+                    f"lines, past {MAX_LINE_BYTES:,} characters: a double quote never closed?",
+                    file=self.name,
+                    line=start,
+                    hint="look for an unbalanced double quote on this line",
+                ) from None
+            except csv.Error as exc:
+                if lines.number == start:  # confined to this line: the next one reads on
+                    yield start, f"CSV syntax problem: {exc}"
+                    continue
+                raise ParseError(
+                    f"CSV syntax problem in the record starting here: {exc}",
+                    file=self.name,
+                    line=start,
+                    hint="look for an unbalanced double quote around this line",
+                ) from None
+
+    def _first_records(self) -> list[tuple[int, Record]]:
+        records: list[tuple[int, Record]] = []
+        chars = 0
+        for number, record in self._records():
+            records.append((number, record))
+            chars += len(record) if isinstance(record, str) else sum(map(len, record))
+            if len(records) >= SEARCH_RECORDS or chars > SEARCH_CHARS:
+                break
+        return records
 
     def scan(self) -> Report:
-        lines = Lines(self.raw, self.encoding)
-        head = [ln for _, ln in zip(range(200), lines, strict=False)]
+        head: list[str] = []
+        chars = 0
+        for line in Lines(self.raw, self.encoding):
+            head.append(line)
+            chars += len(line)
+            if len(head) >= HEAD_LINES or chars > HEAD_CHARS:
+                break
         self._delimiter = guess_delimiter(head)
         header: tuple[int, list[str]] | None = None
         layout: Layout | None = None
-        records = [r for _, r in zip(range(SEARCH_RECORDS), self._records(), strict=False)]
-        filled = [(n, r) for n, r in records if sum(1 for f in r if f) >= 2]
+        records = self._first_records()
+        filled = [(n, r) for n, r in records if isinstance(r, list) and sum(1 for f in r if f) >= 2]
         for i, (number, record) in enumerate(filled):
             t = _ts_field(record)
             # A data row is followed by another one with a time in the same column (or ends
@@ -126,7 +177,7 @@ class AlcReader:
             raise ParseError(
                 "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
                 "a date/time column (wide: time + one column per trend; long: trend, time, "
-                f"value). The file starts:\n{show(head[:8])}",
+                f"value). The file starts:\n{show(first_lines(self.raw))}",
                 file=self.name,
                 line=1,
                 hint="export the trend data as CSV from WebCTRL",
@@ -135,7 +186,10 @@ class AlcReader:
         texts = [
             r[layout.time_col]
             for n, r in records
-            if n > layout.header_line and len(r) > layout.time_col and r[layout.time_col]
+            if n > layout.header_line
+            and isinstance(r, list)
+            and len(r) > layout.time_col
+            and r[layout.time_col]
         ]
         if texts:  # one format for the file, from its first rows (not from the first chunk)
             self._times.fmt = choose_format(np.array(texts, dtype=object), WITH_ISO)
@@ -192,28 +246,34 @@ class AlcReader:
                 self.report.warnings.append(
                     f"line {header_line}: column {point!r} appears twice; the later column wins"
                 )
-            columns.append(self.tally.point(point))
+            columns.append(self.tally.point(point, line=header_line))
         return Layout("wide", self._delimiter, header_line, len(names), t, columns=columns)
 
     def _collect_long_points(self) -> None:
         lay = self.layout
         for number, record in self._records():
-            if number <= lay.header_line or len(record) <= max(lay.name_col, lay.value_col):
+            if (
+                number <= lay.header_line
+                or isinstance(record, str)
+                or len(record) <= max(lay.name_col, lay.value_col)
+            ):
                 continue
             name = record[lay.name_col]
             if name and name not in self.tally.index:
                 location = record[lay.location_col] if lay.location_col >= 0 else None
-                self.tally.point(name, location=location or None)
+                self.tally.point(name, line=number, location=location or None)
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
         lay = self.layout
-        seen_ts, seen_keys = Seen(), Seen()
         localizer = Localizer(self.tz)
-        repeats = 0
         block: list[tuple[int, list[str]]] = []
+        chars = 0
         block_rows = block_size(self.chunk_rows, lay.width)
         for number, record in self._records():
             if number <= lay.header_line:
+                continue
+            if isinstance(record, str):
+                self.report.reject(number, f"{record} — not a row of this export")
                 continue
             if not any(record):
                 continue
@@ -223,34 +283,28 @@ class AlcReader:
                 elif lay.kind == "wide" or len(record) <= max(
                     lay.name_col, lay.value_col, lay.time_col
                 ):
-                    self.report.rejects.append(
-                        Reject(number, f"row has {len(record)} fields, header has {lay.width}")
+                    self.report.reject(
+                        number, f"row has {len(record)} fields, header has {lay.width}"
                     )
                     continue
             block.append((number, record))
-            if len(block) >= block_rows:
-                frame, r = self._block(block, localizer, seen_ts, seen_keys)
-                repeats += r
-                block = []
-                yield frame
+            chars += sum(map(len, record))
+            if len(block) >= block_rows or chars >= BLOCK_CHARS:
+                yield self._block(block, localizer)
+                block, chars = [], 0
         if block:
-            frame, r = self._block(block, localizer, seen_ts, seen_keys)
-            repeats += r
-            yield frame
-        self.report.rows = len(seen_ts)
+            yield self._block(block, localizer)
+        self.report.rows = len(self.tally.seen)
+        self.tally.finish()
         unreadable_dates(self._times, self.name)
+        seen = self.tally.seen
+        repeats = self.tally.duplicates if lay.kind == "long" else seen.duplicate_rows
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate (trend, time) reading(s): the later row wins"
             )
 
-    def _block(
-        self,
-        block: list[tuple[int, list[str]]],
-        localizer: Localizer,
-        seen_ts: Seen,
-        seen_keys: Seen,
-    ) -> tuple[pd.DataFrame, int]:
+    def _block(self, block: list[tuple[int, list[str]]], localizer: Localizer) -> pd.DataFrame:
         lay = self.layout
         numbers = [n for n, _ in block]
         texts = np.array([r[lay.time_col] for _, r in block], dtype=object)
@@ -259,24 +313,28 @@ class AlcReader:
         pidx_rows: npt.NDArray[np.int64] | None = None
         if lay.kind == "long":
             pidx_rows = np.array(
-                [self.tally.point(r[lay.name_col]) if r[lay.name_col] else -1 for _, r in block],
+                [
+                    self.tally.point(r[lay.name_col], line=n) if r[lay.name_col] else -1
+                    for n, r in block
+                ],
                 dtype=np.int64,
             )
             for i in np.flatnonzero(pidx_rows < 0).tolist():
-                self.report.rejects.append(Reject(numbers[i], "no trend name"))
+                self.report.reject(numbers[i], "no trend name")
+        for i in np.flatnonzero(np.isnat(naive) & ~bad).tolist():  # one reject per line
+            self.report.reject(numbers[i], f"unreadable date/time {texts[i]!r}")
+        if pidx_rows is not None:
             bad |= pidx_rows < 0
-        for i in np.flatnonzero(np.isnat(naive)).tolist():
-            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
         utc, problems = (
             (naive.view(np.int64), {}) if aware else localizer.localize(naive, pidx_rows)
         )
         for i, reason in sorted(problems.items()):
             if not bad[i]:
-                self.report.rejects.append(Reject(numbers[i], reason))
+                self.report.reject(numbers[i], reason)
             bad[i] = True
         keep = np.flatnonzero(~bad)
         ts = utc[keep]
-        seen_ts.add(ts)
+        lines = np.asarray(numbers, dtype=np.int64)[keep]
         if ts.size:
             first, last = (
                 pd.Timestamp(int(ts.min()), tz="UTC"),
@@ -289,21 +347,20 @@ class AlcReader:
             assert pidx_rows is not None
             pidx = pidx_rows[keep]
             raw = np.array([block[i][1][lay.value_col] for i in keep.tolist()], dtype=object)
-            keys = ts + pidx * KEY_MIX
-            repeats = seen_keys.add(keys)
+            keys = ts + pidx * KEY_MIX  # equal for equal (trend, time); rarely for others
             dedupe = bool(np.unique(keys).size < keys.size)
-            return self.tally.readings(pidx, ts, raw, dedupe=dedupe), repeats
+            rows = np.arange(len(keep))
+            return self.tally.readings(pidx, rows, raw, ts=ts, lines=lines, dedupe=dedupe)
         cols = np.asarray(lay.columns, dtype=np.int64)
         use = np.flatnonzero(cols >= 0)
         cells = np.array([block[i][1] for i in keep.tolist()], dtype=object).reshape(
             len(keep), lay.width
         )
-        repeats = seen_keys.add(ts)
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
         values = cells[:, use]
         pidx = np.repeat(cols[use], len(keep))
-        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
-        return frame, repeats
+        rows = np.tile(np.arange(len(keep)), use.size)
+        return self.tally.readings(pidx, rows, values.T.ravel(), ts=ts, lines=lines, dedupe=dedupe)
 
 
 def trim_padding(fields: list[str]) -> list[str]:

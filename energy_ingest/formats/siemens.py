@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import Seen, Tally, block_size
-from energy_ingest.formats.source import Lines
+from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.source import Lines, too_long
 from energy_ingest.formats.timestamps import (
     COMBINED,
     Localizer,
@@ -28,7 +28,7 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     parse_with,
 )
-from energy_ingest.report import Reject, Report
+from energy_ingest.report import Report
 
 POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
 HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")
@@ -45,7 +45,9 @@ UNIT_SECONDS = {
     "day": 86400,
 }
 MAX_PREAMBLE_LINES = 200_000
+MAX_PREAMBLE_CHARS = 16 << 20  # a report header this long (~100,000 point lines) is not one
 FORMAT_SAMPLE = 5000  # data rows read in pass 1 to choose the file's date/time format
+SAMPLE_CHARS = 256  # of each sampled row: the date and time fields are at its start
 
 
 def is_key_line(line: str) -> bool:
@@ -125,7 +127,7 @@ class SiemensReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="siemens-insight", source="siemens", points={})
-        self.tally = Tally(self.report.points, self.report.warnings)
+        self.tally = Tally(self.report)
         self.sections: list[Section] = []
         self._times = TimeParser(COMBINED)
 
@@ -138,11 +140,14 @@ class SiemensReader:
         state = "outside"
         stray_outside = stray_before = 0
         samples: list[tuple[str, str]] = []
+        preamble_chars = 0
         for line in lines:
             n = lines.number
             if state == "data":
                 assert section is not None
-                if is_footer(line):
+                if lines.long:
+                    section.last_line = n  # a rejected row in pass 2
+                elif is_footer(line):
                     section.end_line, section.footer, state = n, True, "outside"
                 elif is_key_line(line):
                     section.end_line = n
@@ -151,39 +156,48 @@ class SiemensReader:
                 elif line.strip():
                     section.last_line = n
                     if len(samples) < FORMAT_SAMPLE:
-                        samples.append((section.delimiter, line))
+                        samples.append((section.delimiter, line[:SAMPLE_CHARS]))
                 continue
             if state == "preamble":
                 assert section is not None
+                if lines.long:
+                    raise ParseError(
+                        f"{too_long(lines.long)}, in the header of report {section.number}",
+                        file=self.name,
+                        line=n,
+                        hint="the file is damaged or not a Trend Interval Report; export it again",
+                    )
                 if is_key_line(line) and len(preamble) > 0:
                     self._no_header(section, preamble)
                     section = self._start(n)
-                    preamble = [(n, line)]
+                    preamble, preamble_chars = [(n, line)], len(line)
                     continue
                 preamble.append((n, line))
+                preamble_chars += len(line)
                 if is_header_field(line):
                     self._read_preamble(section, preamble)
                     preamble, state = [], "data"
                 elif is_footer(line):
                     self._no_header(section, preamble)
                     section.end_line, section.footer, state = n, True, "outside"
-                elif len(preamble) > MAX_PREAMBLE_LINES:
+                elif len(preamble) > MAX_PREAMBLE_LINES or preamble_chars > MAX_PREAMBLE_CHARS:
                     raise ParseError(
-                        f"no <>Date data header within {MAX_PREAMBLE_LINES} lines of the report start",
+                        f"no <>Date data header within {len(preamble):,} lines "
+                        f"({preamble_chars:,} characters) of the report start",
                         file=self.name,
                         line=section.start_line,
                         hint="this does not look like a Trend Interval Report; export it again",
                     )
                 continue
             # outside any report
-            if is_key_line(line) or POINT_RE.match(line.split(",")[0].strip("\ufeff\"' ")):
+            if is_key_line(line) or POINT_RE.match(line.split(",", 1)[0].strip("\ufeff\"' ")):
                 section = self._start(n)
-                preamble, state = [(n, line)], "preamble"
+                preamble, state, preamble_chars = [(n, line)], "preamble", len(line)
                 if not is_key_line(line):
                     self.report.warnings.append(
                         f"line {n}: report starts without the 'Key … Name:Suffix' line"
                     )
-            elif line.strip(' ,;\t"'):
+            elif lines.long or line.strip(' ,;\t"'):
                 if self.sections:
                     stray_outside += 1
                 else:
@@ -281,7 +295,9 @@ class SiemensReader:
             self.report.warnings.append(f"line {number}: Point_{n} declared twice; the later wins")
         declared[n] = name
         if name not in self.report.points:
-            self.tally.point(name, trend_definition=definition, description=description)
+            self.tally.point(
+                name, line=number, trend_definition=definition, description=description
+            )
         else:
             info = self.report.points[name]
             info.trend_definition = info.trend_definition or definition
@@ -356,14 +372,13 @@ class SiemensReader:
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
         lines = Lines(self.raw, self.encoding)
-        seen = Seen()
-        repeats = 0
         for section in self.sections:
             if section.header_line is None or not section.width:
                 continue
             localizer = Localizer(self.tz)
             rows: list[str] = []
             numbers: list[int] = []
+            chars = 0
             width, delimiter = section.width, section.delimiter
             block_rows = block_size(self.chunk_rows, width)
             blank = f" {delimiter}\"'"
@@ -373,6 +388,9 @@ class SiemensReader:
                     continue
                 if section.end_line is not None and n >= section.end_line:
                     break
+                if lines.long:
+                    self.report.reject(n, f"{too_long(lines.long)} — not a row of this report")
+                    continue
                 if not line.strip(blank):
                     continue
                 fields = split_line(line, delimiter)
@@ -384,17 +402,16 @@ class SiemensReader:
                         continue
                 rows.extend(fields)
                 numbers.append(n)
-                if len(numbers) >= block_rows:
-                    frame, r = self._block(section, localizer, seen, rows, numbers)
-                    repeats += r
-                    rows, numbers = [], []
-                    yield frame
+                chars += len(line)
+                if len(numbers) >= block_rows or chars >= BLOCK_CHARS:
+                    yield self._block(section, localizer, rows, numbers)
+                    rows, numbers, chars = [], [], 0
             if numbers:
-                frame, r = self._block(section, localizer, seen, rows, numbers)
-                repeats += r
-                yield frame
-        self.report.rows = len(seen)
+                yield self._block(section, localizer, rows, numbers)
+        self.report.rows = len(self.tally.seen)
+        self.tally.finish()
         unreadable_dates(self._times, self.name)
+        repeats = self.tally.seen.duplicate_rows
         if repeats:
             self.report.warnings.append(
                 f"{repeats} duplicate timestamp row(s): the later row wins for each point"
@@ -404,16 +421,11 @@ class SiemensReader:
         reason = f"row has {got} fields, header has {width}"
         if number == section.last_line and not section.footer:
             reason += " — file truncated?"
-        self.report.rejects.append(Reject(number, reason))
+        self.report.reject(number, reason)
 
     def _block(
-        self,
-        section: Section,
-        localizer: Localizer,
-        seen: Seen,
-        flat: list[str],
-        numbers: list[int],
-    ) -> tuple[pd.DataFrame, int]:
+        self, section: Section, localizer: Localizer, flat: list[str], numbers: list[int]
+    ) -> pd.DataFrame:
         width = section.width
         cells = np.array(flat, dtype=object).reshape(len(numbers), width)
         texts = np.array(
@@ -423,14 +435,13 @@ class SiemensReader:
         naive, aware = self._times(texts, numbers)
         bad = np.isnat(naive)
         for i in np.flatnonzero(bad).tolist():
-            self.report.rejects.append(Reject(numbers[i], f"unreadable date/time {texts[i]!r}"))
+            self.report.reject(numbers[i], f"unreadable date/time {texts[i]!r}")
         utc, problems = (naive.view(np.int64), {}) if aware else localizer.localize(naive)
         for i, reason in sorted(problems.items()):
-            self.report.rejects.append(Reject(numbers[i], reason))
+            self.report.reject(numbers[i], reason)
             bad[i] = True
         keep = np.flatnonzero(~bad)
         ts = utc[keep]
-        repeats = seen.add(ts)
         if ts.size:
             first, last = (
                 pd.Timestamp(int(ts.min()), tz="UTC"),
@@ -443,9 +454,10 @@ class SiemensReader:
         use = np.flatnonzero(cols >= 0)
         values = cells[keep][:, use + 2]
         pidx = np.repeat(cols[use], len(keep))
+        rows = np.tile(np.arange(len(keep)), use.size)
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
-        frame = self.tally.readings(pidx, np.tile(ts, use.size), values.T.ravel(), dedupe=dedupe)
-        return frame, repeats
+        lines = np.asarray(numbers, dtype=np.int64)[keep]
+        return self.tally.readings(pidx, rows, values.T.ravel(), ts=ts, lines=lines, dedupe=dedupe)
 
 
 def unreadable_dates(times: TimeParser, name: str) -> None:

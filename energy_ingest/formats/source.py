@@ -13,6 +13,10 @@ from energy_ingest.errors import ParseError
 
 BLOCK = 1 << 20
 HEAD_BYTES = 64 * 1024
+# The longest physical line (or CSV record spanning lines) a report may have, in characters of
+# decoded text (= bytes for the ASCII of real reports). Insight rows are ~1.6 KB for the widest
+# report seen (~160 points); even 5,000 quoted "No Data" cells are ~60 KB.
+MAX_LINE_BYTES = 1 << 20
 
 
 def seekable(data: bytes | BinaryIO) -> BinaryIO:
@@ -48,8 +52,11 @@ def guess_encoding(start: bytes) -> str:
 class Lines:
     """Physical lines of a text stream without their terminators; CRLF, LF and CR each end one line.
 
-    `number` is the 1-based number of the line last returned. Decoding errors surface as
-    UnicodeDecodeError so that the caller can restart with the fallback encoding.
+    `number` is the 1-based number of the line last returned. A line longer than MAX_LINE_BYTES
+    characters is never held whole: it is counted while it streams past and comes back as ""
+    with `long` set to its length (`long` is 0 for every other line), so memory stays within a
+    few blocks whatever the input. Decoding errors surface as UnicodeDecodeError so that the
+    caller can restart with the fallback encoding.
     """
 
     def __init__(self, raw: BinaryIO, encoding: str) -> None:
@@ -58,12 +65,15 @@ class Lines:
         errors = "replace" if encoding == "cp1252" else "strict"
         self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
         self._cp1252 = encoding == "cp1252"
-        self._pending: list[str] = []
+        self._pending: list[str | int] = []  # lines of the last block; an int is a long line
         self._pos = 0
-        self._carry = ""
+        self._part: list[str] = []  # the start of a line that goes on in the next block
+        self._part_len = 0  # its length (the pieces are dropped once it is too long)
+        self._cr = False  # the last block ended with CR: a CRLF may be split between blocks
         self._eof = False
         self._first = True
         self.number = 0
+        self.long = 0
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -76,31 +86,60 @@ class Lines:
         line = self._pending[self._pos]
         self._pos += 1
         self.number += 1
+        if isinstance(line, int):
+            self.long = line
+            return ""
+        self.long = 0
         return line
 
     def _fill(self) -> None:
         block = self._raw.read(BLOCK)
         final = not block
-        text = self._carry + self._decoder.decode(block, final=final)
+        text = self._decoder.decode(block, final=final)
         if self._first and text:
             self._first = False
             if self._cp1252 and text.startswith("ï»¿"):
                 text = text[3:]
             text = text.lstrip("\ufeff")
+        if self._cr:
+            text, self._cr = "\r" + text, False
         if not final and text.endswith("\r"):
-            # A CRLF may be split between two blocks: decide on the next block.
-            text, self._carry = text[:-1], "\r"
-        else:
-            self._carry = ""
+            text, self._cr = text[:-1], True
         parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        tail = parts.pop()  # no terminator yet: continues in the next block (or ends the file)
+        pending: list[str | int] = [
+            part if len(part) <= MAX_LINE_BYTES else len(part) for part in parts
+        ]
+        if parts and self._part_len:
+            pending[0] = self._join(parts[0])
         if final:
             self._eof = True
-            if parts and parts[-1] == "":
-                parts.pop()
-            self._pending, self._pos = parts, 0
+            if tail or self._part_len:
+                pending.append(self._join(tail))
         else:
-            self._carry = parts.pop() + self._carry
-            self._pending, self._pos = parts, 0
+            self._extend(tail)
+        self._pending, self._pos = pending, 0
+
+    def _extend(self, piece: str) -> None:
+        self._part_len += len(piece)
+        if self._part_len > MAX_LINE_BYTES:
+            self._part = []
+        elif piece:
+            self._part.append(piece)
+
+    def _join(self, piece: str) -> str | int:
+        """The line made of the pieces carried over and `piece` (its length if too long)."""
+        total = self._part_len + len(piece)
+        line: str | int = total if total > MAX_LINE_BYTES else "".join([*self._part, piece])
+        self._part, self._part_len = [], 0
+        return line
+
+
+def too_long(length: int) -> str:
+    """What to say about a line of `length` characters that is over MAX_LINE_BYTES."""
+    return (
+        f"line of {length:,} characters, longer than the {MAX_LINE_BYTES:,} a report line may have"
+    )
 
 
 def open_lines(raw: BinaryIO, encoding: str) -> Lines:
