@@ -22,7 +22,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from energy_ingest.report import PointInfo, Report
+from energy_ingest.report import MAX_STATES, PointInfo, Report
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ ROW = np.dtype(
     ]
 )
 
-MAX_STATES = 256  # TODO(merge formats): from energy_ingest.report
 STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS energy_stage"
     " (point_id integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
@@ -231,17 +230,17 @@ class _Loader:
         self._ensure_points(chunk)
         pids, values, keep = self._encode(chunk)
         ts = chunk["ts"].to_numpy(dtype="datetime64[us]").view("int64")[keep]
+        repeat = chunk["repeat"].to_numpy(dtype=bool)[keep]
         if not len(pids):
             return None
         later = _later_duplicates(pids, ts)
         if later is not None:
             self.duplicates += int(later.sum())
-            pids, ts, values = pids[~later], ts[~later], values[~later]
-        return _Batch(pids, ts, values)
+            pids, ts, values, repeat = pids[~later], ts[~later], values[~later], repeat[~later]
+        return _Batch(pids, ts, values, repeat)
 
     def store(self, batch: _Batch) -> None:
         """New values are copied straight into readings; changed ones updated; the rest counted."""
-        self.readings += len(batch.pids)
         for attempt in range(3):
             try:
                 with self.conn.transaction():
@@ -252,10 +251,12 @@ class _Loader:
                     raise  # another loader keeps writing the same readings: retry the file later
 
     def _merge(self, batch: _Batch) -> None:
+        """One batch; the counts are taken only once every statement of it succeeded."""
         stored = self._stored(batch)
         if stored is None:
             self._copy("readings", batch)
             self.inserted += len(batch.pids)
+            self.readings += len(batch.pids)
             return
         keys = pd.MultiIndex.from_arrays([batch.pids, batch.ts])
         where = pd.MultiIndex.from_arrays([stored["pid"], stored["ts"]]).get_indexer(keys)
@@ -263,17 +264,24 @@ class _Loader:
         old = stored["v"][where[~new]]
         changed = np.zeros(len(batch.pids), dtype=bool)
         changed[~new] = old != batch.values[~new]
+        # Stored by an earlier chunk of this very file: an in-file duplicate (the later value
+        # still wins), not a stored value that this file changed.
+        again = batch.repeat & ~new
         if new.any():
             self._copy("readings", batch.subset(new))
-            self.inserted += int(new.sum())
         if changed.any():
-            if len(self.examples) < 3:
-                before = np.full(len(batch.pids), np.nan)
-                before[~new] = old
-                self.examples += self._describe(batch, before, changed)[: 3 - len(self.examples)]
             self._copy("energy_stage", batch.subset(changed))
-            self.updated += self.conn.execute(UPDATE).rowcount
+            self.conn.execute(UPDATE)
             self.conn.execute("TRUNCATE energy_stage")
+        self.inserted += int(new.sum())
+        self.readings += len(batch.pids) - int(again.sum())
+        self.duplicates += int(again.sum())
+        changed &= ~again
+        self.updated += int(changed.sum())
+        if changed.any() and len(self.examples) < 3:
+            before = np.full(len(batch.pids), np.nan)
+            before[~new] = old
+            self.examples += self._describe(batch, before, changed)[: 3 - len(self.examples)]
 
     def _stored(self, batch: _Batch) -> np.ndarray | None:
         """What readings already holds for these points over this time span (None: nothing)."""
@@ -462,9 +470,10 @@ class _Batch:
     pids: np.ndarray
     ts: np.ndarray  # Unix microseconds
     values: np.ndarray
+    repeat: np.ndarray  # bool: an earlier chunk of the file had this (point, ts)
 
     def subset(self, mask: np.ndarray) -> _Batch:
-        return _Batch(self.pids[mask], self.ts[mask], self.values[mask])
+        return _Batch(self.pids[mask], self.ts[mask], self.values[mask], self.repeat[mask])
 
 
 def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
@@ -528,7 +537,7 @@ def _complete_ledger_row(
             missing["data_loss"],
             missing["blank"],
             missing["error"],
-            len(report.rejects),
+            report.rejected,
             json.dumps(rejects),
             warnings,
             report.footer,

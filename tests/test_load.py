@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 
 import pandas as pd
 import psycopg
 import pytest
+from helpers import insight_report
 
+from energy_ingest.formats import parse
 from energy_ingest.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
 from energy_ingest.report import PointInfo, Report
 
@@ -24,6 +27,7 @@ def make_report(
             "ts": pd.to_datetime([r[1] for r in rows], utc=True).astype("datetime64[ns, UTC]"),
             "value": [float(r[2]) if not isinstance(r[2], str) else float("nan") for r in rows],
             "state": [r[2] if isinstance(r[2], str) else None for r in rows],
+            "repeat": False,
         }
     )
     points = {
@@ -296,3 +300,32 @@ def test_two_loaders_appending_states_to_one_point_keep_each_label_once(
             "SELECT value FROM readings WHERE ts >= '2024-04-01' ORDER BY ts"
         ).fetchall()
         assert b_values == [(2.0,), (3.0,)]
+
+
+def test_a_repeat_in_a_later_chunk_of_a_new_file_is_an_in_file_duplicate_not_a_change(
+    database_url: str,
+) -> None:
+    """Through the real parser with small chunks: row 1's time comes again 40 rows later with
+    other values. For a brand-new file nothing stored was changed: 2 in-file duplicates."""
+    lines = insight_report(["R.P1", "R.P2"], datetime(2024, 6, 1), 50).decode().split("\r\n")
+    data = [i for i, line in enumerate(lines) if line.startswith('"6/')]
+    again = lines[data[0]].replace('"', "").split(",")[:2]
+    lines.insert(data[40], f'"{again[0]}","{again[1]}","99.00","98.00"')
+    content = "\r\n".join(lines).encode()
+    report = parse(content, name="repeats.csv", chunk_rows=10)
+    with psycopg.connect(database_url) as conn:
+        result = load_report(conn, report, info(content.decode(), "repeats.csv"))
+        assert (result.readings, result.inserted, result.updated, result.unchanged) == (
+            100,
+            100,
+            0,
+            0,
+        )
+        assert result.repeated == 2
+        first = conn.execute("SELECT value FROM readings ORDER BY ts, point_id LIMIT 2").fetchall()
+        assert first == [(99.0,), (98.0,)]  # the later row of the file wins
+        warnings = conn.execute("SELECT warnings FROM files").fetchone()
+        assert warnings is not None
+        assert (
+            "2 values repeated a point and time within the file; the later was kept" in warnings[0]
+        )

@@ -78,7 +78,7 @@ class Outcome:
 
     def _warnings(self, loaded: Loaded, label: str) -> None:
         report, result = loaded.report, loaded.result
-        rejected = len(report.rejects)  # TODO(merge formats): report.rejected
+        rejected = report.rejected
         if rejected:
             shown_rejects = "; ".join(
                 f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
