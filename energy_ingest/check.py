@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,16 @@ from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import SOURCES, parse
 from energy_ingest.report import MISSING_KINDS, Report
-from energy_ingest.spool import report_files
+from energy_ingest.spool import NotRegularFile, Stranded, open_regular, report_files, shown
 
 SHOW_REJECTS = 5
 
 
 def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     """The JSON summary of one file (and the parsed report, with its chunks consumed)."""
+    name = shown(path)
     summary: dict[str, Any] = {
-        "file": str(path),
+        "file": name,
         "format": None,
         "points": 0,
         "rows": 0,
@@ -36,15 +38,19 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     }
     hint = path.parent.name if path.parent.name in SOURCES else None
     try:
-        with path.open("rb") as f:
-            report = parse(f, name=str(path), tz=tz, hint=hint)
+        # A file named on the command line may be a link the user chose; never a FIFO.
+        with os.fdopen(open_regular(path.resolve()), "rb") as f:
+            report = parse(f, name=name, tz=tz, hint=hint)
             for _ in report.chunks():
                 pass
     except ParseError as exc:
         summary["errors"].append(str(exc))
         return summary, None
+    except NotRegularFile:
+        summary["errors"].append(f"{name}: not a regular file")
+        return summary, None
     except OSError as exc:
-        summary["errors"].append(f"{path}: cannot read: {exc.strerror or exc}")
+        summary["errors"].append(f"{name}: cannot read: {exc.strerror or exc}")
         return summary, None
     zone = zoneinfo.ZoneInfo(tz)
     summary.update(
@@ -102,7 +108,8 @@ def check(
         raise click.BadParameter(str(exc), param_hint="--tz") from None
     failed = 0
     seen = 0
-    for path in report_files(paths):
+    skipped: list[Stranded] = []
+    for path in report_files(paths, skipped):
         seen += 1
         summary, report = summarize(path, zone_name)
         failed += bool(summary["errors"])
@@ -111,8 +118,10 @@ def check(
         else:
             for line in human(summary, report):
                 click.echo(line)
+    for entry in skipped:
+        click.echo(f"skipped {shown(entry.path)}: {entry.why}", err=True)
     if not seen:
-        raise click.ClickException("no files found under " + ", ".join(map(str, paths)))
+        raise click.ClickException("no files found under " + ", ".join(map(shown, paths)))
     if failed:
         if not as_json:
             click.echo(f"{failed} of {seen} file(s) would not load", err=True)

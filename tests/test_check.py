@@ -110,3 +110,31 @@ def test_check_runs_as_a_real_command_over_every_sample() -> None:
     assert len(objects) == len(list(DATA.iterdir()))
     assert sum(1 for o in objects if o["errors"]) == 3
     assert "Traceback" not in out.stderr
+
+
+def test_check_shows_odd_names_escaped_and_never_reads_a_fifo_or_a_link(tmp_path: Path) -> None:
+    import os
+
+    odd = os.path.join(os.fsencode(tmp_path), b"bad\xff.csv")
+    shutil.copy(DATA / GOOD, odd)
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "link.csv").symlink_to(DATA / GOOD)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "energy_ingest.cli",
+            "check",
+            str(tmp_path),
+            str(tmp_path / "pipe.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{tmp_path}/bad\\xff.csv: siemens-insight, 6 points" in done.stdout
+    assert f"ERROR {tmp_path}/pipe.csv: not a regular file" in done.stdout
+    assert f"skipped {tmp_path}/link.csv: a symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
