@@ -27,6 +27,7 @@ from energy_ingest.report import MAX_STATES, PointInfo, Report
 log = logging.getLogger(__name__)
 
 MAX_STORED_REJECTS = 200
+MAX_STORED_WARNINGS = 100  # a header with thousands of odd lines must not flood the ledger
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds: binary COPY's timestamp zero
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -484,6 +485,16 @@ def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
     return np.asarray(keys.duplicated(keep="last"))
 
 
+def first_warnings(warnings: list[str], most: int) -> list[str]:
+    """The first `most` warnings, and a last one that says how many more there were."""
+    if len(warnings) <= most:
+        return list(warnings)
+    return [
+        *warnings[:most],
+        f"… and {len(warnings) - most} more warnings (energy-ingest check shows them all)",
+    ]
+
+
 def over_cap_warning(count: int) -> str:
     return (
         f"{count} values were not stored: their point already has {MAX_STATES} distinct text "
@@ -508,7 +519,7 @@ def _complete_ledger_row(
     conn: psycopg.Connection[Any], file_id: int, report: Report, result: LoadResult
 ) -> None:
     missing = report.missing_totals()
-    warnings = list(report.warnings)
+    warnings = first_warnings(report.warnings, MAX_STORED_WARNINGS)
     if result.repeated:
         warnings.append(
             f"{result.repeated} values repeated a point and time within the file; the later was kept"

@@ -329,3 +329,17 @@ def test_a_repeat_in_a_later_chunk_of_a_new_file_is_an_in_file_duplicate_not_a_c
         assert (
             "2 values repeated a point and time within the file; the later was kept" in warnings[0]
         )
+
+
+def test_a_file_with_thousands_of_warnings_stores_the_first_hundred_and_a_count(
+    database_url: str,
+) -> None:
+    report = make_report(DAY)
+    report.warnings = [
+        f"line {n}: unexpected line in the report header ignored" for n in range(5000)
+    ]
+    with psycopg.connect(database_url) as conn:
+        load_report(conn, report, info("noisy"))
+        row = conn.execute("SELECT warnings FROM files").fetchone()
+    assert row is not None and len(row[0]) == 101
+    assert row[0][-1] == "… and 4900 more warnings (energy-ingest check shows them all)"

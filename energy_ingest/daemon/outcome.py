@@ -26,13 +26,14 @@ from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
 from energy_ingest.ingest import Loaded, summary
-from energy_ingest.load import FileInfo, over_cap_warning, record_failure
+from energy_ingest.load import FileInfo, first_warnings, over_cap_warning, record_failure
 from energy_ingest.spool import Spool, open_regular, place, shown, write_note
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 REMEMBER_ARCHIVED = 10_000  # archived files watched for a writer that still appends to them
 SHOW_REJECTS = 3
+SHOW_WARNINGS = 20  # log lines per file; the ledger keeps more
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Outcome:
                 shown_rejects,
                 f" (and {more} more)" if more > 0 else "",
             )
-        for warning in report.warnings:
+        for warning in first_warnings(report.warnings, SHOW_WARNINGS):
             log.warning("%s: %s", label, warning)
         if result.updated:
             log.warning(
