@@ -19,23 +19,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def fresh_dir() -> Iterator[Path]:
-    # Under the repository, not /tmp: in a root shell the server runs as `postgres`, which must
-    # be able to reach the directory (pytest's tmp dirs are private to root).
+    # Under the repository, where the `postgres` user of a root shell can usually reach it; in a
+    # checkout it cannot reach (inside a 0700 folder) the cluster is relocated, and removed here too.
     where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
     yield where / "pgdata"
-    EmbeddedPostgres(where / "pgdata").stop()
+    cluster = EmbeddedPostgres(where / "pgdata")
+    cluster.stop()
+    if cluster.pgdata != cluster.requested:
+        shutil.rmtree(cluster.pgdata.parent, ignore_errors=True)
     shutil.rmtree(where, ignore_errors=True)
 
 
 def _pid(pgdata: Path) -> str:
-    return (pgdata / "postmaster.pid").read_text().splitlines()[0]
+    return (EmbeddedPostgres(pgdata).pgdata / "postmaster.pid").read_text().splitlines()[0]
 
 
 def test_cluster_starts_on_a_fresh_directory_and_is_reused(fresh_dir: Path) -> None:
     cluster = EmbeddedPostgres(fresh_dir)
     assert not cluster.is_running()
     url = cluster.ensure_running()
-    assert (fresh_dir / "PG_VERSION").exists()
+    assert (cluster.pgdata / "PG_VERSION").exists()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("energy",)
     first = _pid(fresh_dir)
