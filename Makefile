@@ -30,6 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## clean: delete the venv and var/, and the embedded cluster wherever it lives
 clean:
-	-$(BIN)/energy-ingest devdb stop
+	-$(BIN)/energy-ingest devdb delete
 	rm -rf $(VENV) var build *.egg-info

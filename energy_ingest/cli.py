@@ -114,6 +114,18 @@ def devdb_stop(settings: Settings) -> None:
         click.echo(f"embedded PostgreSQL in {cluster.where()} was not running")
 
 
+@devdb.command("delete")
+@click.pass_obj
+@friendly
+def devdb_delete(settings: Settings) -> None:
+    """Stop the embedded cluster and delete it with all its data (`make clean` does this)."""
+    cluster = EmbeddedPostgres(settings.pgdata_dir)
+    if cluster.delete():
+        click.echo(f"deleted embedded PostgreSQL in {cluster.where()}")
+    else:
+        click.echo(f"nothing to delete: there is no development cluster in {cluster.where()}")
+
+
 @main.command()
 @click.pass_obj
 @friendly

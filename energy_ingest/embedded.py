@@ -138,6 +138,17 @@ class EmbeddedPostgres:
         self.started = False
         return True
 
+    def delete(self) -> bool:
+        """Stop the server and delete the cluster's data; True if there was any."""
+        if not self.pgdata.exists():
+            return False
+        self.stop()
+        with self._lock():
+            shutil.rmtree(self.pgdata)
+        if self.why_moved:  # the stand-in folder (and its lock file) is ours alone
+            shutil.rmtree(self.pgdata.parent, ignore_errors=True)
+        return True
+
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         _make_folders(self.pgdata.parent)

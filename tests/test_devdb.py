@@ -42,21 +42,12 @@ def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _remove_cluster(requested: Path) -> None:
-    """Stop the cluster asked for at `requested` and delete it wherever it lives."""
-    cluster = EmbeddedPostgres(requested)
-    cluster.stop()
-    shutil.rmtree(cluster.pgdata, ignore_errors=True)
-    if cluster.pgdata != cluster.requested:
-        shutil.rmtree(cluster.pgdata.parent, ignore_errors=True)
-
-
 @pytest.fixture
 def cluster_dir() -> Iterator[Path]:
     """A pgdata path under the repository's var/ (reachable by `postgres` in a normal checkout)."""
     where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
     yield where / "pgdata"
-    _remove_cluster(where / "pgdata")
+    EmbeddedPostgres(where / "pgdata").delete()
     shutil.rmtree(where, ignore_errors=True)
 
 
@@ -68,7 +59,7 @@ def private_checkout() -> Iterator[Path]:
     checkout = top / "energy"
     checkout.mkdir()
     yield checkout
-    _remove_cluster(checkout / "var" / "pgdata")
+    EmbeddedPostgres(checkout / "var" / "pgdata").delete()
     shutil.rmtree(top, ignore_errors=True)
 
 
@@ -133,6 +124,12 @@ def test_devdb_start_status_and_stop_from_a_0700_folder(private_checkout: Path) 
     assert not cluster.is_running()
     idle = _cli(private_checkout, "devdb", "status")
     assert idle.returncode == 3 and "not running" in idle.stdout
+
+    deleted = _cli(private_checkout, "devdb", "delete")
+    assert deleted.returncode == 0 and "deleted embedded PostgreSQL" in deleted.stdout
+    assert not cluster.pgdata.exists()
+    if cluster.pgdata != cluster.requested:
+        assert not cluster.pgdata.parent.exists()  # nothing of it is left in /var/tmp
 
 
 def test_devdb_stop_and_status_where_there_is_no_cluster_create_nothing(tmp_path: Path) -> None:

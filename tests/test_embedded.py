@@ -23,10 +23,7 @@ def fresh_dir() -> Iterator[Path]:
     # checkout it cannot reach (inside a 0700 folder) the cluster is relocated, and removed here too.
     where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
     yield where / "pgdata"
-    cluster = EmbeddedPostgres(where / "pgdata")
-    cluster.stop()
-    if cluster.pgdata != cluster.requested:
-        shutil.rmtree(cluster.pgdata.parent, ignore_errors=True)
+    EmbeddedPostgres(where / "pgdata").delete()
     shutil.rmtree(where, ignore_errors=True)
 
 

@@ -185,10 +185,7 @@ def test_ctrl_c_with_an_upload_in_flight_stops_everything_without_a_sigkill(
 def cluster_dir() -> Iterator[Path]:
     where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
     yield where / "pgdata"
-    cluster = EmbeddedPostgres(where / "pgdata")
-    cluster.stop()
-    if cluster.pgdata != cluster.requested:
-        shutil.rmtree(cluster.pgdata.parent, ignore_errors=True)
+    EmbeddedPostgres(where / "pgdata").delete()
     shutil.rmtree(where, ignore_errors=True)
 
 
