@@ -227,12 +227,18 @@ def _unusable(pgdata: Path) -> str | None:
         return None
     # The nearest folder that exists: what we create below it, we create reachable.
     existing = next(p for p in (pgdata, *pgdata.parents) if p.exists())
-    reach = subprocess.run(
-        ["runuser", "-u", owner.pw_name, "--", "test", "-x", str(existing)],
-        capture_output=True,
-        check=False,
-        cwd="/",
-    )
+    try:
+        reach = subprocess.run(
+            ["runuser", "-u", owner.pw_name, "--", "test", "-x", str(existing)],
+            capture_output=True,
+            check=False,
+            cwd="/",
+        )
+    except OSError as exc:
+        raise EmbeddedDatabaseError(
+            f"running as root, the server must run as `{owner.pw_name}`, but `runuser` cannot "
+            f"be run ({exc.strerror}): install util-linux, or set ENERGY_DATABASE_URL"
+        ) from exc
     if reach.returncode == 0:
         return None
     return f"is out of reach of the `{owner.pw_name}` user, who runs the server"

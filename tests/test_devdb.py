@@ -92,7 +92,7 @@ def test_a_command_with_the_cluster_stopped_says_how_to_start_it_and_leaves_it_s
         done = _cli(tmp_path, command, ENERGY_PGDATA=str(cluster_dir))
         output = done.stdout + done.stderr
         assert done.returncode == 1, output
-        assert f"the development cluster in {cluster.pgdata} is not running" in output
+        assert f"the development cluster in {cluster.where()} is not running" in output
         assert "start it with `make run` or `energy-ingest devdb start`" in output
         assert not cluster.is_running()
 
@@ -172,3 +172,11 @@ def test_a_test_session_stops_the_embedded_cluster_it_started_and_only_that(
     second = _test_session(cluster_dir)
     assert second.returncode == 0, second.stdout + second.stderr
     assert cluster.is_running()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root shell runs the server as another user")
+def test_a_root_shell_without_runuser_gets_one_clear_error(tmp_path: Path) -> None:
+    done = _cli(tmp_path, "devdb", "start", PATH=str(BIN))  # no /usr/sbin: no runuser
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: running as root, the server must run as")
+    assert "install util-linux" in done.stderr and "Traceback" not in done.stderr
