@@ -257,7 +257,7 @@ def _make_folders(folder: Path) -> None:
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):
             path.mkdir()
-            if _owner() is not None:
+            if _owner() is not None or path.is_relative_to(RELOCATED):
                 path.chmod(0o755)
     if folder.is_relative_to(RELOCATED):
         for path in (folder, folder.parent):

@@ -83,3 +83,18 @@ def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(fresh_dir: 
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert outs[0] == outs[1]
+
+
+def test_a_folder_too_long_for_a_unix_socket_gets_a_short_stand_in_and_works() -> None:
+    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
+    cluster = EmbeddedPostgres(where / ("long-" * 20) / "pgdata")
+    try:
+        assert cluster.why_moved == "is too long a path for a Unix socket"
+        assert len(str(cluster.pgdata)) < 70
+        assert EmbeddedPostgres(cluster.requested).pgdata == cluster.pgdata  # every process agrees
+        with psycopg.connect(cluster.ensure_running()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.delete()
+        shutil.rmtree(where, ignore_errors=True)
+    assert not cluster.pgdata.parent.exists()
