@@ -34,6 +34,15 @@ def _free_port() -> int:
         return port
 
 
+# A shell started with SIGINT ignored (e.g. the suite launched in the background, with no job
+# control) cannot trap it, while gunicorn and the daemon still install their own handlers. A
+# terminal's `make run` starts with SIGINT at its default, so the script is started that way.
+DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 class Run:
     """`scripts/run` in its own process group (as a terminal runs it); output collected by line."""
 
@@ -41,7 +50,7 @@ class Run:
         self.bind = env["ENERGY_DEV_BIND"]
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [str(ROOT / "scripts" / "run")],
+            [sys.executable, "-c", DEFAULT_SIGINT, str(ROOT / "scripts" / "run")],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -206,3 +215,27 @@ def test_run_on_the_embedded_cluster_stops_it_on_ctrl_c_only_if_it_started_it(
     second.interrupt()
     assert second.finish() == 0, second.output()
     assert cluster.is_running(), second.output()
+
+
+def _daemon_pid(run: Run) -> int:
+    """The `energy-ingest run` process that this `make run` started."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getpgid(int(entry.name)) == run.proc.pid:
+                    argv = (entry / "cmdline").read_bytes().split(b"\0")
+                    if b"run" in argv and any(a.endswith(b"energy-ingest") for a in argv):
+                        return int(entry.name)
+    raise AssertionError("no ingest daemon in the process group:\n" + run.output())
+
+
+def test_a_part_that_dies_makes_run_stop_the_rest_and_exit_non_zero(
+    make_run: Callable[..., Run], database_url: str
+) -> None:
+    run = make_run(ENERGY_DATABASE_URL=database_url)
+    run.wait_for("ready:")
+    os.kill(_daemon_pid(run), signal.SIGKILL)
+    code = run.finish()
+    output = run.output()
+    assert code == 1, output
+    assert "Error: the ingest daemon exited with status 137" in output
