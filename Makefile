@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## run: embedded PostgreSQL + migrations + daemon, upload and API on http://127.0.0.1:8080 (Ctrl-C stops all)
+## run: embedded PostgreSQL + migrations + daemon, upload and API on ENERGY_DEV_BIND (default 127.0.0.1:8080); Ctrl-C stops all
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run
 
@@ -30,6 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## clean: delete the venv and var/, and the embedded cluster wherever it lives
 clean:
-	-$(BIN)/energy-ingest devdb stop
+	-$(BIN)/energy-ingest devdb delete
 	rm -rf $(VENV) var build *.egg-info

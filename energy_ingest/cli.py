@@ -84,24 +84,60 @@ def migrate(settings: Settings) -> None:
 
 @main.group()
 def devdb() -> None:
-    """The embedded development PostgreSQL under ./var/pgdata (when ENERGY_DATABASE_URL is unset)."""
+    """The embedded development PostgreSQL under ./var/pgdata (when ENERGY_DATABASE_URL is unset).
+
+    Only `devdb start` (and `make run`) create or start it; other commands use it while it runs.
+    """
 
 
 @devdb.command("start")
 @click.pass_obj
 @friendly
 def devdb_start(settings: Settings) -> None:
-    """Start (or reuse) the embedded cluster and print its connection string."""
+    """Create or start the embedded cluster as needed and print its connection string."""
     click.echo(EmbeddedPostgres(settings.pgdata_dir).ensure_running())
+
+
+@devdb.command("status")
+@click.pass_obj
+@friendly
+def devdb_status(settings: Settings) -> None:
+    """Say whether the embedded cluster runs, and where; exit status 3 when it does not."""
+    cluster = EmbeddedPostgres(settings.pgdata_dir)
+    if cluster.is_running():
+        click.echo(f"running in {cluster.where()}: {cluster.conninfo()}")
+    elif cluster.exists():
+        click.echo(f"not running: the development cluster in {cluster.where()}")
+        sys.exit(3)
+    else:
+        click.echo(f"not running: there is no development cluster in {cluster.where()}")
+        sys.exit(3)
 
 
 @devdb.command("stop")
 @click.pass_obj
 @friendly
 def devdb_stop(settings: Settings) -> None:
-    """Stop the embedded cluster (its data stays in ./var/pgdata)."""
-    EmbeddedPostgres(settings.pgdata_dir).stop()
-    click.echo(f"stopped embedded PostgreSQL in {settings.pgdata_dir}")
+    """Stop the embedded cluster (its data stays where it is)."""
+    cluster = EmbeddedPostgres(settings.pgdata_dir)
+    if not cluster.exists():
+        click.echo(f"nothing to stop: there is no development cluster in {cluster.where()}")
+    elif cluster.stop():
+        click.echo(f"stopped embedded PostgreSQL in {cluster.where()}")
+    else:
+        click.echo(f"embedded PostgreSQL in {cluster.where()} was not running")
+
+
+@devdb.command("delete")
+@click.pass_obj
+@friendly
+def devdb_delete(settings: Settings) -> None:
+    """Stop the embedded cluster and delete it with all its data (`make clean` does this)."""
+    cluster = EmbeddedPostgres(settings.pgdata_dir)
+    if cluster.delete():
+        click.echo(f"deleted embedded PostgreSQL in {cluster.where()}")
+    else:
+        click.echo(f"nothing to delete: there is no development cluster in {cluster.where()}")
 
 
 @main.command()

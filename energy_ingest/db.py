@@ -12,10 +12,14 @@ from energy_ingest.errors import DatabaseUnavailable, first_line
 
 
 def database_url(settings: Settings) -> str:
-    """ENERGY_DATABASE_URL, or the embedded development cluster (started if need be)."""
+    """ENERGY_DATABASE_URL, or the embedded development cluster if it is running.
+
+    Only `make run` and `energy-ingest devdb start` create or start that cluster: a command run in
+    a folder with none gets an EmbeddedDatabaseError saying so, not a new empty database.
+    """
     if settings.database_url:
         return settings.database_url
-    return EmbeddedPostgres(settings.pgdata_dir).ensure_running()
+    return EmbeddedPostgres(settings.pgdata_dir).ensure_running(start=False)
 
 
 def connect(conninfo: str, **kwargs: Any) -> psycopg.Connection[Any]:

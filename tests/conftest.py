@@ -24,13 +24,28 @@ SAMPLES = ROOT.parent / "shared" / "samples"
 _counter = itertools.count()
 
 
+def pytest_report_header() -> str:
+    if os.environ.get("ENERGY_TEST_DATABASE_URL"):
+        return "database: ENERGY_TEST_DATABASE_URL"
+    return f"database: embedded PostgreSQL in {EmbeddedPostgres(_embedded_pgdata()).where()}"
+
+
+def _embedded_pgdata() -> Path:
+    return Path(os.environ.get("ENERGY_PGDATA") or ROOT / "var" / "pgdata")
+
+
 @pytest.fixture(scope="session")
-def server_conninfo() -> str:
-    """Maintenance connection: ENERGY_TEST_DATABASE_URL, else the embedded cluster in ./var/pgdata."""
+def server_conninfo() -> Iterator[str]:
+    """Maintenance connection: ENERGY_TEST_DATABASE_URL, else the embedded cluster (ENERGY_PGDATA,
+    by default the checkout's var/pgdata), stopped at the end if this session started it."""
     url = os.environ.get("ENERGY_TEST_DATABASE_URL")
     if url:
-        return make_conninfo(url, dbname=conninfo_to_dict(url).get("dbname") or "postgres")
-    return EmbeddedPostgres(ROOT / "var" / "pgdata").ensure_running("postgres")
+        yield make_conninfo(url, dbname=conninfo_to_dict(url).get("dbname") or "postgres")
+        return
+    cluster = EmbeddedPostgres(_embedded_pgdata())
+    yield cluster.ensure_running("postgres")
+    if cluster.started:
+        cluster.stop()
 
 
 def _create(server: str, name: str, template: str | None = None) -> str:

@@ -19,23 +19,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def fresh_dir() -> Iterator[Path]:
-    # Under the repository, not /tmp: in a root shell the server runs as `postgres`, which must
-    # be able to reach the directory (pytest's tmp dirs are private to root).
+    # Under the repository, where the `postgres` user of a root shell can usually reach it; in a
+    # checkout it cannot reach (inside a 0700 folder) the cluster is relocated, and removed here too.
     where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
     yield where / "pgdata"
-    EmbeddedPostgres(where / "pgdata").stop()
+    EmbeddedPostgres(where / "pgdata").delete()
     shutil.rmtree(where, ignore_errors=True)
 
 
 def _pid(pgdata: Path) -> str:
-    return (pgdata / "postmaster.pid").read_text().splitlines()[0]
+    return (EmbeddedPostgres(pgdata).pgdata / "postmaster.pid").read_text().splitlines()[0]
 
 
 def test_cluster_starts_on_a_fresh_directory_and_is_reused(fresh_dir: Path) -> None:
     cluster = EmbeddedPostgres(fresh_dir)
     assert not cluster.is_running()
     url = cluster.ensure_running()
-    assert (fresh_dir / "PG_VERSION").exists()
+    assert (cluster.pgdata / "PG_VERSION").exists()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("energy",)
     first = _pid(fresh_dir)
@@ -83,3 +83,18 @@ def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(fresh_dir: 
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert outs[0] == outs[1]
+
+
+def test_a_folder_too_long_for_a_unix_socket_gets_a_short_stand_in_and_works() -> None:
+    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
+    cluster = EmbeddedPostgres(where / ("long-" * 20) / "pgdata")
+    try:
+        assert cluster.why_moved == "is too long a path for a Unix socket"
+        assert len(str(cluster.pgdata)) < 70
+        assert EmbeddedPostgres(cluster.requested).pgdata == cluster.pgdata  # every process agrees
+        with psycopg.connect(cluster.ensure_running()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.delete()
+        shutil.rmtree(where, ignore_errors=True)
+    assert not cluster.pgdata.parent.exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import energy_ingest
 from energy_ingest.spool import Spool, is_temporary, place, safe_name
 
 
@@ -113,6 +114,8 @@ def test_place_moves_a_file_owned_by_someone_else(request: pytest.FixtureRequest
         os.chown(d, nobody.pw_uid, nobody.pw_gid)
     src = spool / "in" / "a.csv"
     src.write_text("x")  # owned by root, 0644: `nobody` cannot write it
+    # A copy of the package `nobody` can read: the checkout may be inside a 0700 folder.
+    shutil.copytree(Path(energy_ingest.__file__).parent, top / "lib" / "energy_ingest")
     code = (
         "import sys; from pathlib import Path; from energy_ingest.spool import place;"
         "print(place(Path(sys.argv[1]), Path(sys.argv[2]), 'a.csv', leaving_incoming=True))"
@@ -132,6 +135,8 @@ def test_place_moves_a_file_owned_by_someone_else(request: pytest.FixtureRequest
         capture_output=True,
         text=True,
         check=False,
+        cwd=top,
+        env={**os.environ, "PYTHONPATH": str(top / "lib")},
     )
     assert done.returncode == 0, done.stderr
     assert (spool / "archive" / "a.csv").read_text() == "x" and not src.exists()
