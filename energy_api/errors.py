@@ -10,7 +10,7 @@ import psycopg_pool
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from energy_ingest.errors import EnergyError
+from energy_ingest.errors import EmbeddedDatabaseError, EnergyError
 
 log = logging.getLogger("energy_api")
 
@@ -92,6 +92,12 @@ def register(app: Flask) -> None:
             "the query took longer than the statement timeout; "
             "ask for a shorter range, fewer points or a coarser interval",
         )
+
+    @app.errorhandler(EmbeddedDatabaseError)
+    def _no_dev_cluster(exc: EmbeddedDatabaseError) -> Response:
+        # Development only (production sets ENERGY_DATABASE_URL): say how to start it.
+        log.error("%s", exc)
+        return error_response(503, "database_unavailable", str(exc))
 
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(psycopg_pool.PoolTimeout)

@@ -21,6 +21,7 @@ from energy_api.queries import Conn, PointRef
 from energy_api.timeparse import TimeError, iso, parse_zone, resolve
 from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
 from energy_ingest.config import Settings
+from energy_ingest.errors import EmbeddedDatabaseError
 from energy_ingest.migrate import pending
 
 bp = Blueprint("v2", __name__)
@@ -123,7 +124,7 @@ def health() -> Response:
         with _db().connection(_settings().timezone, timeout=3.0) as conn:
             info = queries.health(conn)
             behind = [m.name for m in pending(conn)]
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout, EmbeddedDatabaseError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         body = {
             "status": "down",

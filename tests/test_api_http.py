@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -167,6 +168,25 @@ def test_health_is_503_down_when_the_database_is_unreachable(api_settings: Setti
         assert points.get_json()["error"]["code"] == "database_unavailable"
     finally:
         app.extensions["energy_db"].close()
+
+
+def test_without_a_database_url_or_a_dev_cluster_every_route_is_503_saying_how_to_start_one(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    app = create_app(
+        dataclasses.replace(api_settings, database_url=None, pgdata_dir=tmp_path / "pgdata")
+    )
+    health = app.test_client().get("/api/v2/health")
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "down"
+    assert "no development cluster" in health.get_json()["database"]
+    points = app.test_client().get("/api/v2/points")
+    assert points.status_code == 503
+    error = points.get_json()["error"]
+    assert (
+        error["code"] == "database_unavailable" and "energy-ingest devdb start" in error["message"]
+    )
+    assert not (tmp_path / "pgdata").exists()
 
 
 @pytest.mark.parametrize(
