@@ -24,7 +24,10 @@ IntArray = npt.NDArray[np.int64]
 
 _KIND = {k: i for i, k in enumerate(MISSING_KINDS)}
 _MISSING_TEXT = {"no data": _KIND["no_data"], "data loss": _KIND["data_loss"]}
-CELL_BUDGET = 500_000  # cells per block: bounds memory whatever the width of the report
+# Cells per block: bounds memory whatever the width of the report. The daemon holds two blocks
+# at once (one parsed, one being stored): at 500,000 a 500-point, 278 MB backfill peaked at
+# 314 MB RSS in the daemon, at 250,000 at 206 MB, with no measurable loss of throughput.
+CELL_BUDGET = 250_000
 BLOCK_CHARS = 16 << 20  # text per block: bounds memory whatever the length of the cells
 LABEL = len(MISSING_KINDS)  # kind code for an enum label; smaller codes index MISSING_KINDS
 REFUSED = LABEL + 1  # a label past a state limit: neither a reading nor a missing cell
