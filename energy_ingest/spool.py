@@ -409,20 +409,23 @@ def has_writer(fd: int) -> bool | None:
     return False
 
 
-def remove_stale_temps(spool: Spool, prefix: str, older_than: float = 3600) -> None:
-    """Remove `.tmp/<prefix>-*.part` files nobody wrote to for `older_than` seconds: left by a
-    process killed mid-step. (Younger ones may belong to another process at work.)"""
+def remove_stale_temps(spool: Spool, prefix: str, older_than: float = 3600) -> list[str]:
+    """Remove `.tmp/<prefix>-*.part` files nobody wrote to for `older_than` seconds, left by a
+    process killed mid-step (younger ones may belong to a process at work); their names."""
     cutoff = time.time() - older_than
     try:
         entries = list(spool.tmp.glob(f"{prefix}-*.part"))
     except OSError:
-        return
+        return []
+    removed = []
     for path in entries:
         try:
             if path.lstat().st_mtime < cutoff:
                 path.unlink()
+                removed.append(path.name)
         except OSError:
             pass  # gone already, or not ours to remove: the next start tries again
+    return removed
 
 
 def write_note(spool: Spool, note: Path, text: str) -> None:

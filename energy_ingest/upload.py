@@ -42,6 +42,7 @@ from energy_ingest.spool import (
     Spool,
     fsync_dir,
     place,
+    remove_stale_temps,
     safe_name,
     shown,
     takeable,
@@ -57,7 +58,6 @@ MAX_FIELD_BYTES = 4096
 MAX_FILES = (
     100  # file parts per request: each becomes a file, so tiny parts must not flood the spool
 )
-STALE_TEMP_SECONDS = 3600
 TEMP_PREFIX = "upload"
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # After a refusal the rest of the body is read and dropped, so that a client which writes its whole
@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_logging(settings)
     app = Flask(__name__)
     spool = Spool(settings.spool_dir)
-    remove_stale_temps(spool)
+    for name in remove_stale_temps(spool, TEMP_PREFIX):  # a worker killed mid-upload
+        log.info("removed stale upload temp file %s", name)
     app.register_blueprint(_blueprint(settings, spool))
 
     @app.errorhandler(HTTPException)
@@ -461,22 +462,6 @@ def spool_health(spool: Spool, max_upload_bytes: int) -> tuple[int, dict[str, ob
         body["status"] = "low on space"
         return 507, body
     return 200, body
-
-
-def remove_stale_temps(spool: Spool) -> None:
-    """Remove upload temp files nobody has written to for an hour (a worker killed mid-upload)."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    try:
-        entries = list(spool.tmp.glob(f"{TEMP_PREFIX}-*.part"))
-    except OSError:
-        return
-    for path in entries:
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                log.info("removed stale upload temp file %s", path.name)
-        except OSError:
-            pass  # gone already, or not ours to remove: the next start tries again
 
 
 def _boundary() -> bytes:
