@@ -33,8 +33,9 @@ from energy_ingest.spool import (
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 RESCAN = Path("<rescan>")
-# What an event says about a file: written to, closed after writing, moved in, or only seen.
-WRITTEN, CLOSED, MOVED_IN, SEEN = "written", "closed", "moved in", "seen"
+# What an event says about a file: written to, closed after writing, moved in, or only seen;
+# with RESCAN: a folder appeared (SEEN) or events were lost (LOST).
+WRITTEN, CLOSED, MOVED_IN, SEEN, LOST = "written", "closed", "moved in", "seen", "lost"
 Event = tuple[Path, str]
 
 
@@ -87,7 +88,7 @@ class _OverflowSignal(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" in record.getMessage().lower():
-            self.events.put((RESCAN, WRITTEN))  # events were lost: writes may have ended unseen
+            self.events.put((RESCAN, LOST))  # writes may have ended unseen
 
 
 class Watcher:
@@ -154,7 +155,7 @@ class Watcher:
             return
         while True:
             if path == RESCAN:
-                self.scan(events_lost=what == WRITTEN)
+                self.scan(events_lost=what == LOST)
             else:
                 self.see(path, what)
             try:
