@@ -3,7 +3,7 @@
 EnergyError                 every error we raise on purpose; str() is the message for a human
 ├── ConfigError             bad ENERGY_* variables (all listed at once)
 ├── DatabaseUnavailable     PostgreSQL cannot be reached or failed transiently: retry later
-├── EmbeddedDatabaseError   the development cluster under ./var/pgdata cannot start
+├── EmbeddedDatabaseError   the development cluster is missing, stopped, or cannot start
 ├── MigrationError          a migration failed; the database is left at the previous version
 └── ParseError              a report cannot be parsed: carries file, line and what to do
 """
