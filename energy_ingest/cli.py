@@ -273,7 +273,10 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         click.echo(f"spool     {info['spool']}")
         click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
         if info["stranded"]:
-            click.echo(f"stranded  {len(info['stranded'])} files the daemon will never take:")
+            count = len(info["stranded"])
+            click.echo(
+                f"stranded  {count} {'file' if count == 1 else 'files'} the daemon will never take:"
+            )
         for item in info["stranded"]:
             click.echo(f"  {item['path']}: {item['why']} — {item['fix']}")
         failed = ", ".join(f"{s} {n}" for s, n in info["failed"].items())

@@ -280,3 +280,17 @@ def test_a_notify_socket_nobody_reads_never_blocks_the_daemon(tmp_path: Path) ->
         sender.start()
         sender.join(10)
         assert not sender.is_alive(), "sending to a full notify socket blocked"
+
+
+def test_status_says_one_stranded_file_in_the_singular(spool_dir: Path, database_url: str) -> None:
+    incoming = spool_dir / "incoming" / "siemens"
+    incoming.mkdir(parents=True)
+    (incoming / "x.csv.part").write_bytes(b"half")
+    env = {**os.environ, "ENERGY_DATABASE_URL": database_url, "ENERGY_SPOOL_DIR": str(spool_dir)}
+    out = subprocess.run(
+        [sys.executable, "-m", "energy_ingest.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "stranded  1 file the daemon will never take:" in out
