@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,6 +92,17 @@ def empty_database_url(server_conninfo: str) -> Iterator[str]:
     url = _create(server_conninfo, name)
     yield url
     _drop(server_conninfo, name)
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A pgdata path for a cluster of the test's own, under the repository's var/: there the
+    `postgres` user of a root shell can usually reach it; in a checkout it cannot reach (inside
+    a 0700 folder) the cluster is relocated, and removed here too."""
+    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
+    yield where / "pgdata"
+    EmbeddedPostgres(where / "pgdata").delete()
+    shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture

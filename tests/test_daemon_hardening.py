@@ -31,6 +31,19 @@ def drop_bytes_name(spool: Path, name: bytes, content: bytes, source: str = "sie
     return Path(os.fsdecode(target))
 
 
+def cli(spool: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `energy-ingest` command on this spool and database."""
+    env = {**os.environ, "ENERGY_DATABASE_URL": url, "ENERGY_SPOOL_DIR": str(spool)}
+    return subprocess.run(
+        [sys.executable, "-m", "energy_ingest.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def report(day: int, points: int = 2, rows: int = 8) -> bytes:
     return insight_report([f"HU.P{p}" for p in range(points)], datetime(2024, 3, day), rows)
 
@@ -84,14 +97,7 @@ def test_retry_takes_an_escaped_name_back_to_incoming(
     failed.mkdir(parents=True)
     name = os.fsdecode(b"odd\xff.csv")
     (failed / name).write_bytes(report(4))
-    env = {**os.environ, "ENERGY_DATABASE_URL": database_url, "ENERGY_SPOOL_DIR": str(spool_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "energy_ingest.cli", "retry", "odd\\xff.csv"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = cli(spool_dir, database_url, "retry", "odd\\xff.csv")
     assert done.returncode == 0, done.stderr
     assert "retrying siemens/odd\\xff.csv → incoming/siemens/odd\\xff.csv" in done.stdout
     assert (spool_dir / "incoming" / "siemens" / name).exists()
@@ -179,17 +185,10 @@ def test_retry_never_deletes_the_note_of_a_fresh_failure(
     failed = spool_dir / "failed" / "siemens"
     failed.mkdir(parents=True)
     daemons(ENERGY_SETTLE_SECONDS="0")
-    env = {**os.environ, "ENERGY_SPOOL_DIR": str(spool_dir), "ENERGY_DATABASE_URL": database_url}
     bad = failed / "bad.csv"
     bad.write_text("this is not a report\n")
     for attempt in range(7):
-        done = subprocess.run(
-            [sys.executable, "-m", "energy_ingest.cli", "retry", "bad.csv"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = cli(spool_dir, database_url, "retry", "bad.csv")
         assert done.returncode == 0, done.stderr
         wait_until(lambda: bad.exists(), what=f"the file failed again (attempt {attempt})")
         note = failed / "bad.csv.error"
@@ -208,14 +207,7 @@ def test_status_lists_stranded_files_with_the_fix(
     os.mkfifo(incoming / "pipe.csv")
     (spool_dir / "at-the-root.csv").write_bytes(report(9))
     (incoming / "waiting.csv").write_bytes(report(10))
-    env = {**os.environ, "ENERGY_DATABASE_URL": database_url, "ENERGY_SPOOL_DIR": str(spool_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "energy_ingest.cli", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = cli(spool_dir, database_url, "status")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "backlog   siemens 1, alc 0" in out
@@ -286,11 +278,5 @@ def test_status_says_one_stranded_file_in_the_singular(spool_dir: Path, database
     incoming = spool_dir / "incoming" / "siemens"
     incoming.mkdir(parents=True)
     (incoming / "x.csv.part").write_bytes(b"half")
-    env = {**os.environ, "ENERGY_DATABASE_URL": database_url, "ENERGY_SPOOL_DIR": str(spool_dir)}
-    out = subprocess.run(
-        [sys.executable, "-m", "energy_ingest.cli", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = cli(spool_dir, database_url, "status").stdout
     assert "stranded  1 file the daemon will never take:" in out

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,15 +39,6 @@ def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    """A pgdata path under the repository's var/ (reachable by `postgres` in a normal checkout)."""
-    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
-    yield where / "pgdata"
-    EmbeddedPostgres(where / "pgdata").delete()
-    shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture

@@ -6,45 +6,33 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from energy_ingest.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def fresh_dir() -> Iterator[Path]:
-    # Under the repository, where the `postgres` user of a root shell can usually reach it; in a
-    # checkout it cannot reach (inside a 0700 folder) the cluster is relocated, and removed here too.
-    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
-    yield where / "pgdata"
-    EmbeddedPostgres(where / "pgdata").delete()
-    shutil.rmtree(where, ignore_errors=True)
-
-
 def _pid(pgdata: Path) -> str:
     return (EmbeddedPostgres(pgdata).pgdata / "postmaster.pid").read_text().splitlines()[0]
 
 
-def test_cluster_starts_on_a_fresh_directory_and_is_reused(fresh_dir: Path) -> None:
-    cluster = EmbeddedPostgres(fresh_dir)
+def test_cluster_starts_on_a_cluster_directory_and_is_reused(cluster_dir: Path) -> None:
+    cluster = EmbeddedPostgres(cluster_dir)
     assert not cluster.is_running()
     url = cluster.ensure_running()
     assert (cluster.pgdata / "PG_VERSION").exists()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("energy",)
-    first = _pid(fresh_dir)
-    assert EmbeddedPostgres(fresh_dir).ensure_running() == url
-    assert _pid(fresh_dir) == first  # reused, not restarted
+    first = _pid(cluster_dir)
+    assert EmbeddedPostgres(cluster_dir).ensure_running() == url
+    assert _pid(cluster_dir) == first  # reused, not restarted
 
 
-def test_cluster_restarts_after_a_stop_with_its_data(fresh_dir: Path) -> None:
-    cluster = EmbeddedPostgres(fresh_dir)
+def test_cluster_restarts_after_a_stop_with_its_data(cluster_dir: Path) -> None:
+    cluster = EmbeddedPostgres(cluster_dir)
     with psycopg.connect(cluster.ensure_running()) as conn:
         conn.execute("CREATE TABLE kept (x int)")
     cluster.stop()
@@ -53,8 +41,8 @@ def test_cluster_restarts_after_a_stop_with_its_data(fresh_dir: Path) -> None:
         assert conn.execute("SELECT to_regclass('kept') IS NOT NULL").fetchone() == (True,)
 
 
-def test_a_second_process_connects_while_the_first_runs(fresh_dir: Path) -> None:
-    url = EmbeddedPostgres(fresh_dir).ensure_running()
+def test_a_second_process_connects_while_the_first_runs(cluster_dir: Path) -> None:
+    url = EmbeddedPostgres(cluster_dir).ensure_running()
     with psycopg.connect(url) as first:
         first.execute("CREATE TABLE shared (x int)")
         first.commit()
@@ -64,11 +52,11 @@ def test_a_second_process_connects_while_the_first_runs(fresh_dir: Path) -> None
             "u = EmbeddedPostgres(Path(sys.argv[1])).ensure_running();"
             "c = psycopg.connect(u); c.execute('INSERT INTO shared VALUES (1)'); c.commit()"
         )
-        subprocess.run([sys.executable, "-c", code, str(fresh_dir)], check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", code, str(cluster_dir)], check=True, timeout=60)
         assert first.execute("SELECT count(*) FROM shared").fetchone() == (1,)
 
 
-def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(fresh_dir: Path) -> None:
+def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(cluster_dir: Path) -> None:
     code = (
         "import sys; from pathlib import Path;"
         "from energy_ingest.embedded import EmbeddedPostgres;"
@@ -76,7 +64,7 @@ def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(fresh_dir: 
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, str(fresh_dir)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", code, str(cluster_dir)], stdout=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]

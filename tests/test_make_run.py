@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +12,6 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -188,14 +186,6 @@ def test_ctrl_c_with_an_upload_in_flight_stops_everything_without_a_sigkill(
     assert code == 0, output
     assert "SIGKILL" not in output and "out of memory" not in output.lower(), output
     assert "Traceback" not in output, output
-
-
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    where = ROOT / "var" / f"t-{uuid.uuid4().hex[:8]}"
-    yield where / "pgdata"
-    EmbeddedPostgres(where / "pgdata").delete()
-    shutil.rmtree(where, ignore_errors=True)
 
 
 def test_run_on_the_embedded_cluster_stops_it_on_ctrl_c_only_if_it_started_it(
