@@ -244,24 +244,18 @@ def stranded(root: Path) -> list[Stranded]:
     except FileNotFoundError:
         return found
     for entry in entries:
-        path = Path(entry.path)
-        st = entry.stat(follow_symlinks=False)
-        if entry.name in layout and stat.S_ISDIR(st.st_mode):
+        top = Path(entry.path)
+        if not entry.is_dir(follow_symlinks=False):
+            paths = [top]
+        elif entry.name in layout:
             continue
-        if stat.S_ISDIR(st.st_mode):
-            for dirpath, _dirs, files in os.walk(path):
-                for name in sorted(files):
-                    inner = Path(dirpath) / name
-                    inner_st = _lstat(inner)
-                    if inner_st is not None:
-                        found.append(
-                            stranded_because(inner, inner_st, in_incoming=False)
-                            or Stranded(inner, "outside incoming/", "move it into incoming/")
-                        )
-            continue
-        why = stranded_because(path, st, in_incoming=False)
-        if why is not None:
-            found.append(why)
+        else:  # a folder that is not part of the layout: every file in it
+            paths = [Path(d) / name for d, _, files in os.walk(top) for name in sorted(files)]
+        for path in paths:
+            st = _lstat(path)
+            why = stranded_because(path, st, in_incoming=False) if st is not None else None
+            if why is not None:
+                found.append(why)
     return found
 
 
