@@ -12,7 +12,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from energy_ingest.config import Settings
-from energy_ingest.db import database_url
+from energy_ingest.store.db import database_url
 
 
 def session_options(settings: Settings) -> str:

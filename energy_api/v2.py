@@ -22,7 +22,7 @@ from energy_api.timeparse import TimeError, iso, parse_zone, resolve
 from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
 from energy_ingest.config import Settings
 from energy_ingest.errors import EmbeddedDatabaseError
-from energy_ingest.migrate import pending
+from energy_ingest.store.migrate import pending
 
 bp = Blueprint("v2", __name__)
 MAX_POINTS = 1000

@@ -13,8 +13,10 @@ import click
 from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import SOURCES, parse
-from energy_ingest.report import MISSING_KINDS, Report
-from energy_ingest.spool import NotRegularFile, Stranded, open_regular, report_files, shown
+from energy_ingest.formats.report import MISSING_KINDS, Report
+from energy_ingest.spool import shown
+from energy_ingest.spool.files import NotRegularFile, open_regular
+from energy_ingest.spool.stranded import Stranded, report_files
 
 SHOW_REJECTS = 5
 

@@ -15,27 +15,18 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
-from energy_ingest import db
 from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.errors import EnergyError, ParseError, first_line
-from energy_ingest.ingest import Loaded, describe_file, parse_and_load, summary
-from energy_ingest.load import SourceChanged
-from energy_ingest.migrate import migrate as apply_migrations
-from energy_ingest.migrate import pending
-from energy_ingest.spool import (
-    NOTE_SUFFIX,
-    SOURCES,
-    NotRegularFile,
-    Spool,
-    Stranded,
-    open_regular,
-    place,
-    report_files,
-    shown,
-    takes,
-)
+from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
+from energy_ingest.spool.files import NotRegularFile, open_regular, place
+from energy_ingest.spool.stranded import Stranded, report_files
+from energy_ingest.store import db
+from energy_ingest.store.embedded import EmbeddedPostgres
+from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, summary
+from energy_ingest.store.load import SourceChanged
+from energy_ingest.store.migrate import migrate as apply_migrations
+from energy_ingest.store.migrate import pending
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,7 +251,7 @@ def _name(path: Path | None) -> str:
 @friendly
 def status(settings: Settings, as_json: bool, last: int) -> None:
     """Show the backlog, failed files, database reachability and the last files ingested."""
-    from energy_ingest.status import gather
+    from energy_ingest.daemon.status import gather
 
     info = gather(settings, last)
     if as_json:

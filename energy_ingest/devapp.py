@@ -8,7 +8,7 @@ from typing import Any
 
 def create_app() -> Any:
     from energy_api import create_app as create_api
-    from energy_ingest.upload import create_app as create_upload
+    from energy_ingest.upload.app import create_app as create_upload
 
     api, upload = create_api(), create_upload()
 

@@ -16,8 +16,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from energy_ingest.config import Settings
-from energy_ingest.embedded import EmbeddedPostgres
-from energy_ingest.migrate import migrate
+from energy_ingest.store.embedded import EmbeddedPostgres
+from energy_ingest.store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -16,7 +16,7 @@ from psycopg.conninfo import make_conninfo
 
 from energy_api import create_app
 from energy_ingest.config import Settings
-from energy_ingest.migrate import available
+from energy_ingest.store.migrate import available
 
 __all__ = ["api_settings", "app", "client", "db"]
 INSERT = "INSERT INTO points (source, name) VALUES ('siemens', 'INTRUDER.X')"

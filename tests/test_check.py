@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from energy_ingest.cli import main
-from energy_ingest.report import MAX_REJECTS, MAX_STATES
+from energy_ingest.formats.report import MAX_REJECTS, MAX_STATES
 
 DATA = Path(__file__).parent / "data"
 GOOD = "CONSTRUCTED_siemens_insight_boliou1_11-30-18_02-00.csv"

@@ -260,7 +260,7 @@ def test_a_notify_socket_nobody_reads_never_blocks_the_daemon(tmp_path: Path) ->
     import threading
 
     from energy_ingest.config import Settings
-    from energy_ingest.notify import Notifier
+    from energy_ingest.daemon.notify import Notifier
 
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unread:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from energy_ingest.embedded import EmbeddedPostgres
+from energy_ingest.store.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from energy_ingest.embedded import EmbeddedPostgres
+from energy_ingest.store.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_a_second_process_connects_while_the_first_runs(cluster_dir: Path) -> No
         first.commit()
         code = (
             "import sys, psycopg; from pathlib import Path;"
-            "from energy_ingest.embedded import EmbeddedPostgres;"
+            "from energy_ingest.store.embedded import EmbeddedPostgres;"
             "u = EmbeddedPostgres(Path(sys.argv[1])).ensure_running();"
             "c = psycopg.connect(u); c.execute('INSERT INTO shared VALUES (1)'); c.commit()"
         )
@@ -59,7 +59,7 @@ def test_a_second_process_connects_while_the_first_runs(cluster_dir: Path) -> No
 def test_two_processes_starting_a_fresh_cluster_at_once_both_succeed(cluster_dir: Path) -> None:
     code = (
         "import sys; from pathlib import Path;"
-        "from energy_ingest.embedded import EmbeddedPostgres;"
+        "from energy_ingest.store.embedded import EmbeddedPostgres;"
         "print(EmbeddedPostgres(Path(sys.argv[1])).ensure_running())"
     )
     procs = [

@@ -11,8 +11,7 @@ from formats_gen import KEY, Variant, insight
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
-from energy_ingest.formats.source import MAX_LINE_BYTES, Lines
-from energy_ingest.report import (
+from energy_ingest.formats.report import (
     MAX_FILE_STATES,
     MAX_POINTS,
     MAX_REJECTS,
@@ -20,6 +19,7 @@ from energy_ingest.report import (
     MAX_STATES,
     Reject,
 )
+from energy_ingest.formats.source import MAX_LINE_BYTES, Lines
 
 T0 = datetime(2024, 1, 8)
 LONG = MAX_LINE_BYTES + 10

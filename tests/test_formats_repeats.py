@@ -10,8 +10,8 @@ import pandas as pd
 from formats_gen import Variant, insight
 
 from energy_ingest.formats import parse
+from energy_ingest.formats.report import Report
 from energy_ingest.formats.seen import DENSE_FLOOR, Seen
-from energy_ingest.report import Report
 
 T0 = datetime(2024, 1, 8)
 

@@ -9,7 +9,7 @@ import pytest
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
-from energy_ingest.report import COLUMNS
+from energy_ingest.formats.report import COLUMNS
 
 DATA = Path(__file__).parent / "data"
 

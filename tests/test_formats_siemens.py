@@ -12,7 +12,7 @@ from formats_gen import FOOTER, KEY, Variant, expected, insight, tidy
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
-from energy_ingest.report import COLUMNS, Reject, empty_chunk
+from energy_ingest.formats.report import COLUMNS, Reject, empty_chunk
 
 DATA = Path(__file__).parent / "data"
 T0 = datetime(2024, 1, 8)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import parse
-from energy_ingest.report import MAX_REJECTS, empty_chunk
+from energy_ingest.formats.report import MAX_REJECTS, empty_chunk
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = [p.read_bytes() for p in sorted(DATA.iterdir())]

@@ -13,8 +13,8 @@ import pytest
 from helpers import insight_report
 
 from energy_ingest.formats import parse
-from energy_ingest.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
-from energy_ingest.report import PointInfo, Report
+from energy_ingest.formats.report import PointInfo, Report
+from energy_ingest.store.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
 
 
 def make_report(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import insight_report, wait_until
 
-from energy_ingest.embedded import EmbeddedPostgres
+from energy_ingest.store.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ import sys
 
 import psycopg
 
-from energy_ingest.migrate import available, migrate
+from energy_ingest.store.migrate import available, migrate
 
 TABLES = {"points", "readings", "files", "schema_migrations"}
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import energy_ingest
-from energy_ingest.spool import Spool, is_temporary, place, safe_name
+from energy_ingest.spool import Spool, is_temporary, safe_name
+from energy_ingest.spool.files import place
 
 
 def test_ensure_creates_the_whole_layout(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from energy_ingest.config import Settings
-from energy_ingest.upload import create_app, not_delimited_text
+from energy_ingest.upload.app import create_app, not_delimited_text
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ def test_the_upload_app_never_imports_psycopg_even_while_serving(tmp_path: Path)
         import sys
         from pathlib import Path
         from energy_ingest.config import Settings
-        from energy_ingest.upload import create_app
+        from energy_ingest.upload.app import create_app
         app = create_app(Settings(spool_dir=Path({str(tmp_path / "spool")!r})))
         reply = app.test_client().post(
             "/upload/siemens",

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from energy_ingest.config import Settings
-from energy_ingest.multipart import MultipartError, MultipartParser
 from energy_ingest.spool import takes
-from energy_ingest.upload import create_app
+from energy_ingest.upload.app import create_app
+from energy_ingest.upload.multipart import MultipartError, MultipartParser
 
 MAX_BYTES = 64 * 1024
 TOKEN = "fuzz-token"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_ingest.multipart import (
+from energy_ingest.upload.multipart import (
     MultipartError,
     MultipartParser,
     PartData,

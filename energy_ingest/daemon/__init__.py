@@ -24,15 +24,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from energy_ingest import db
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
+from energy_ingest.daemon.notify import Notifier
 from energy_ingest.daemon.outcome import Outcome
 from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
-from energy_ingest.migrate import pending
-from energy_ingest.notify import Notifier
-from energy_ingest.spool import Spool, remove_stale_temps, shown
+from energy_ingest.spool import Spool, shown
+from energy_ingest.spool.files import remove_stale_temps
+from energy_ingest.store import db
+from energy_ingest.store.migrate import pending
 
 log = logging.getLogger("energy_ingest.daemon")
 

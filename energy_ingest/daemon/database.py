@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest import db
 from energy_ingest.errors import DatabaseUnavailable, first_line
+from energy_ingest.store import db
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 

@@ -25,9 +25,10 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
-from energy_ingest.ingest import Loaded, summary
-from energy_ingest.load import FileInfo, first_warnings, over_cap_warning, record_failure
-from energy_ingest.spool import Spool, open_regular, place, shown, write_note
+from energy_ingest.spool import Spool, shown
+from energy_ingest.spool.files import open_regular, place, write_note
+from energy_ingest.store.ingest import Loaded, summary
+from energy_ingest.store.load import FileInfo, first_warnings, over_cap_warning, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 

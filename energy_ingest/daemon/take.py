@@ -24,17 +24,12 @@ from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.outcome import Outcome
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
-from energy_ingest.ingest import Loaded, describe_file, parse_file
-from energy_ingest.load import Cancelled, FileInfo, SourceChanged, load_report
-from energy_ingest.report import Report
-from energy_ingest.spool import (
-    NotRegularFile,
-    Spool,
-    has_writer,
-    open_regular,
-    shown,
-    stranded_because,
-)
+from energy_ingest.formats.report import Report
+from energy_ingest.spool import Spool, shown
+from energy_ingest.spool.files import NotRegularFile, has_writer, open_regular
+from energy_ingest.spool.stranded import stranded_because
+from energy_ingest.store.ingest import Loaded, describe_file, parse_file
+from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged, load_report
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 

@@ -20,15 +20,9 @@ from typing import Any, ClassVar
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from energy_ingest.spool import (
-    Spool,
-    Stranded,
-    has_writer,
-    judge,
-    open_regular,
-    shown,
-    walk_incoming,
-)
+from energy_ingest.spool import Spool, shown
+from energy_ingest.spool.files import has_writer, open_regular
+from energy_ingest.spool.stranded import Stranded, judge, walk_incoming
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import alc, siemens
+from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import (
     first_lines,
     guess_encoding,
@@ -26,7 +27,6 @@ from energy_ingest.formats.source import (
     seekable,
     show,
 )
-from energy_ingest.report import Report
 
 SOURCES = ("siemens", "alc")
 _SOAP_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d(:\d\d)?\s*[AP]M$", re.IGNORECASE)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.report import Report
 from energy_ingest.formats.siemens import unreadable_dates
 from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, first_lines, show, too_long
 from energy_ingest.formats.timestamps import (
@@ -28,7 +29,6 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     looks_like_timestamp,
 )
-from energy_ingest.report import Report
 
 SEARCH_RECORDS = 500
 SEARCH_CHARS = 4 << 20  # of the records read to find the layout

@@ -7,8 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.seen import Seen
-from energy_ingest.report import (
+from energy_ingest.formats.report import (
     MAX_FILE_STATES,
     MAX_POINTS,
     MAX_STATE_CHARS,
@@ -18,6 +17,7 @@ from energy_ingest.report import (
     Report,
     empty_chunk,
 )
+from energy_ingest.formats.seen import Seen
 
 ObjArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]

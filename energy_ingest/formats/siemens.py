@@ -20,6 +20,7 @@ import pandas as pd
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import Lines, too_long
 from energy_ingest.formats.timestamps import (
     COMBINED,
@@ -28,7 +29,6 @@ from energy_ingest.formats.timestamps import (
     choose_format,
     parse_with,
 )
-from energy_ingest.report import Report
 
 POINT_RE = re.compile(r"^\s*Point_(\d{1,9}):?\s*$")
 HEADER_POINT_RE = re.compile(r"^\s*Point_(\d{1,9})\s*$")

@@ -7,11 +7,12 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest import db
 from energy_ingest.config import Settings
 from energy_ingest.errors import EnergyError, first_line
-from energy_ingest.migrate import pending
-from energy_ingest.spool import SOURCES, Spool, shown, stranded, takes, walk_incoming
+from energy_ingest.spool import SOURCES, Spool, shown, takes
+from energy_ingest.spool.stranded import stranded, walk_incoming
+from energy_ingest.store import db
+from energy_ingest.store.migrate import pending
 
 
 def _backlog(spool: Spool) -> dict[str, int]:

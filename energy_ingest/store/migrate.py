@@ -1,4 +1,4 @@
-"""Versioned SQL migrations from energy_ingest/sql/, applied in order, each in its own transaction."""
+"""Versioned SQL migrations from energy_ingest/store/sql/, applied in order, each in its own transaction."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Migration:
 
 def available() -> list[Migration]:
     found = []
-    for entry in resources.files("energy_ingest").joinpath("sql").iterdir():
+    for entry in resources.files("energy_ingest.store").joinpath("sql").iterdir():
         match = NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))

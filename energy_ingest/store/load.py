@@ -22,9 +22,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from energy_ingest.report import MAX_STATES, PointInfo, Report
+from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.load")
 
 MAX_STORED_REJECTS = 200
 MAX_STORED_WARNINGS = 100  # a header with thousands of odd lines must not flood the ledger

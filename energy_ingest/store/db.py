@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 
 from energy_ingest.config import Settings
-from energy_ingest.embedded import EmbeddedPostgres
 from energy_ingest.errors import DatabaseUnavailable, first_line
+from energy_ingest.store.embedded import EmbeddedPostgres
 
 
 def database_url(settings: Settings) -> str:

@@ -38,7 +38,7 @@ MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 RELOCATED = Path("/var/tmp")
 START_HINT = "start it with `make run` or `energy-ingest devdb start`, or set ENERGY_DATABASE_URL"
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("energy_ingest.embedded")
 
 
 class EmbeddedPostgres:

@@ -15,9 +15,9 @@ import pandas as pd
 import psycopg
 
 from energy_ingest.formats import parse
-from energy_ingest.load import FileInfo, LoadResult, load_report
-from energy_ingest.report import Report
+from energy_ingest.formats.report import Report
 from energy_ingest.spool import shown
+from energy_ingest.store.load import FileInfo, LoadResult, load_report
 
 # Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
 CHUNK_ROWS = 2000

@@ -6,7 +6,7 @@ GET  /upload/                `upload service is running`
 GET  /upload/health          spool writable? free space?
 
 It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
-they arrive (energy_ingest.multipart) and written straight to spool/.tmp/, so memory use does not
+they arrive (upload/multipart.py) and written straight to spool/.tmp/, so memory use does not
 grow with the upload; nothing reaches incoming/ until the whole request was good, and only under a
 name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as `report.csv`.
 
@@ -36,17 +36,14 @@ from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError
-from energy_ingest.multipart import MultipartError, MultipartParser, PartData, PartEnd, PartStart
-from energy_ingest.spool import (
-    SOURCES,
-    Spool,
-    fsync_dir,
-    place,
-    remove_stale_temps,
-    safe_name,
-    shown,
-    takeable,
-    takes,
+from energy_ingest.spool import SOURCES, Spool, safe_name, shown, takeable, takes
+from energy_ingest.spool.files import fsync_dir, place, remove_stale_temps
+from energy_ingest.upload.multipart import (
+    MultipartError,
+    MultipartParser,
+    PartData,
+    PartEnd,
+    PartStart,
 )
 
 log = logging.getLogger("energy_ingest.upload")

@@ -1,0 +1,147 @@
+"""Files in the spool the daemon will never take (links, temporary names, outside incoming/), and
+why; and the report files a person means by a list of paths."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from energy_ingest.spool import NOTE_SUFFIX, is_temporary, shown, takeable
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """A file in the spool that the daemon will never take, why, and what to do about it."""
+
+    path: Path
+    why: str
+    fix: str
+    # A temporary name or a hidden folder: usually a copy in progress that will be renamed.
+    in_progress: bool = False
+
+
+def stranded_because(path: Path, st: os.stat_result, *, in_incoming: bool) -> Stranded | None:
+    """Why the daemon will never take this directory entry (None: it will, now or once renamed)."""
+    if stat.S_ISLNK(st.st_mode):
+        return Stranded(
+            path,
+            "a symbolic link: the daemon never follows links",
+            "copy the file itself into the spool (cp -L), then remove the link",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        return Stranded(path, "not a regular file", "remove it; only report files belong here")
+    if not in_incoming:
+        return Stranded(
+            path,
+            "outside incoming/",
+            "move it into incoming/siemens/ or incoming/alc/",
+        )
+    if name_fix := _name_fix(path.name):
+        return Stranded(path, *name_fix)
+    return None
+
+
+def _name_fix(name: str) -> tuple[str, str, bool] | None:
+    if name.lower().endswith(NOTE_SUFFIX):
+        note = "a failure note, not a report", "remove it (notes belong beside files in failed/)"
+        return (*note, False)
+    if is_temporary(name):
+        better = takeable(name)
+        fix = (
+            f"once it is complete, rename it to {shown(better)!r}"
+            if better
+            else "rename it to a name without a leading dot or temporary suffix"
+        )
+        return "a temporary name (hidden, ~, .part, .tmp, .crdownload, .swp)", fix, True
+    return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A regular file or something stranded, found by walking the spool without following links."""
+
+    path: Path
+    st: os.stat_result
+    stranded: Stranded | None
+
+
+def walk_incoming(root: Path) -> Iterator[Entry]:
+    """Every entry below incoming/ (lstat: links are not followed), sorted within each folder,
+    with `judge`'s verdict."""
+    incoming = root / "incoming"
+    for dirpath, dirnames, filenames in os.walk(incoming):
+        here = Path(dirpath)
+        dirnames.sort()
+        links = [here / d for d in dirnames]  # os.walk lists links to folders as folders
+        for path in links + [here / name for name in sorted(filenames)]:
+            st = _lstat(path)
+            if st is not None and (path.name in filenames or stat.S_ISLNK(st.st_mode)):
+                yield Entry(path, st, judge(incoming, path, st))
+
+
+def judge(incoming: Path, path: Path, st: os.stat_result) -> Stranded | None:
+    """Why the daemon will never take this entry below incoming/ (None: it will, now or once
+    renamed)."""
+    why = stranded_because(path, st, in_incoming=True)
+    if why is None and any(p.startswith(".") for p in path.relative_to(incoming).parts[:-1]):
+        why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder", True)
+    return why
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def stranded(root: Path) -> list[Stranded]:
+    """Everything in the spool the daemon will never take: in incoming/, and files at the root
+    or in folders that are not part of the layout."""
+    found = [e.stranded for e in walk_incoming(root) if e.stranded is not None]
+    layout = {"incoming", "archive", "failed", ".tmp"}
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        top = Path(entry.path)
+        if not entry.is_dir(follow_symlinks=False):
+            paths = [top]
+        elif entry.name in layout:
+            continue
+        else:  # a folder that is not part of the layout: every file in it
+            paths = [Path(d) / name for d, _, files in os.walk(top) for name in sorted(files)]
+        for path in paths:
+            st = _lstat(path)
+            why = stranded_because(path, st, in_incoming=False) if st is not None else None
+            if why is not None:
+                found.append(why)
+    return found
+
+
+def report_files(paths: Iterable[Path], skipped: list[Stranded] | None = None) -> Iterator[Path]:
+    """The files named, and every file below the folders named, sorted: the candidates a person
+    means by "these reports". Below a folder, names the daemon would not take (`takes`), hidden
+    folders and anything that is not a regular file (links are not followed) are left out, and
+    listed in `skipped` when given. A file named explicitly is read as named."""
+    for path in paths:
+        if not path.is_dir():
+            yield path
+            continue
+        for dirpath, dirnames, filenames in os.walk(path):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                child = here / name
+                st = _lstat(child)
+                if st is None:
+                    continue
+                why = stranded_because(child, st, in_incoming=True)
+                if why is None:
+                    yield child
+                elif skipped is not None and not is_temporary(name):
+                    skipped.append(why)
