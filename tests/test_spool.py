@@ -118,7 +118,7 @@ def test_place_moves_a_file_owned_by_someone_else(request: pytest.FixtureRequest
     # A copy of the package `nobody` can read: the checkout may be inside a 0700 folder.
     shutil.copytree(Path(energy_ingest.__file__).parent, top / "lib" / "energy_ingest")
     code = (
-        "import sys; from pathlib import Path; from energy_ingest.spool import place;"
+        "import sys; from pathlib import Path; from energy_ingest.spool.files import place;"
         "print(place(Path(sys.argv[1]), Path(sys.argv[2]), 'a.csv', leaving_incoming=True))"
     )
     done = subprocess.run(
