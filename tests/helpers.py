@@ -10,12 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import energy_ingest.daemon
+from energy_ingest.config import Settings
 
 
 def insight_report(
@@ -133,6 +137,27 @@ def wait_until(
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def daemon_in_thread(settings: Settings, **changes: float) -> Iterator[energy_ingest.daemon.Daemon]:
+    """The daemon loop in a thread of the test process (so a test can reach its parts or replace
+    a function), with `changes` to the settings; stopped, and checked to have stopped, on exit.
+    In a thread it cannot ignore SIGIO, so write leases are off: completeness comes from inotify
+    and the settle time alone."""
+    d = energy_ingest.daemon.Daemon(replace(settings, **changes))
+    thread = threading.Thread(target=d.run, daemon=True)
+    thread.start()
+    try:
+        yield d
+    finally:
+        d.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive(), "the daemon loop must end when asked"
+
+
+def watching(d: energy_ingest.daemon.Daemon) -> bool:
+    return d.observer is not None and d.observer.is_alive()
 
 
 def files_under(path: Path) -> list[Path]:

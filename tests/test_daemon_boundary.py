@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import files_under, insight_report, scalar, wait_until
+from helpers import daemon_in_thread, files_under, insight_report, scalar, wait_until, watching
 from psycopg import errors as pg_errors
 
 import energy_ingest.daemon.outcome as outcome_module
@@ -29,17 +28,14 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon import Daemon
 from energy_ingest.errors import DatabaseUnavailable, ParseError
 
+FAST = {"rescan_seconds": 0.5, "settle_seconds": 0.2}
+
 
 @pytest.fixture
 def daemon(settings: Settings) -> Iterator[Daemon]:
-    d = Daemon(replace(settings, rescan_seconds=0.5, settle_seconds=0.2))
-    thread = threading.Thread(target=d.run, daemon=True)
-    thread.start()
-    wait_until(lambda: d.observer is not None and d.observer.is_alive(), what="the watcher")
-    yield d
-    d.stop.set()
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "the daemon loop must end when asked"
+    with daemon_in_thread(settings, **FAST) as d:
+        wait_until(lambda: watching(d), what="the watcher")
+        yield d
 
 
 def drop(spool: Path, name: str, day: int) -> Path:
@@ -202,8 +198,7 @@ def test_a_file_that_grows_after_it_was_archived_is_kept_and_ingested_again(
     with open(incoming / "growing.csv", "wb") as writer:
         writer.write(first)
         writer.flush()
-        d, thread = _start(settings)
-        try:
+        with daemon_in_thread(settings, **FAST):
             wait_until(lambda: files_under(spool_dir / "archive"), what="the first archive")
             writer.write(more)  # through the descriptor it still holds: into archive/
             writer.flush()
@@ -213,27 +208,13 @@ def test_a_file_that_grows_after_it_was_archived_is_kept_and_ingested_again(
                 what="the grown file ingested as a new version",
             )
             wait_until(lambda: files_under(incoming) == [], what="incoming/ to empty")
-        finally:
-            d.stop.set()
-            thread.join(timeout=20)
     _assert_every_ledger_row_is_archived(spool_dir, database_url, first, first + more)
     assert scalar(database_url, "SELECT count(*) FROM readings") == 20
 
 
-def _start(settings: Settings) -> tuple[Daemon, threading.Thread]:
-    d = Daemon(replace(settings, rescan_seconds=0.5, settle_seconds=0.2))
-    thread = threading.Thread(target=d.run, daemon=True)
-    thread.start()
-    return d, thread
-
-
 def _run_until(settings: Settings, done: Callable[[], bool]) -> None:
-    d, thread = _start(settings)
-    try:
+    with daemon_in_thread(settings, **FAST):
         wait_until(done, timeout=40, what="the daemon to finish")
-    finally:
-        d.stop.set()
-        thread.join(timeout=20)
 
 
 def _assert_every_ledger_row_is_archived(spool: Path, url: str, *versions: bytes) -> None:

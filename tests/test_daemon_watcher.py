@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import files_under, insight_report, wait_until
+from helpers import daemon_in_thread, files_under, insight_report, wait_until, watching
 
 from energy_ingest.config import Settings
 from energy_ingest.daemon import Daemon
@@ -21,13 +19,9 @@ from energy_ingest.daemon import Daemon
 def daemon(settings: Settings) -> Iterator[Daemon]:
     # In-process (in a thread) so the test can reach the watcher; rescans are far apart, so only
     # the mechanisms under test can find a file.
-    d = Daemon(replace(settings, rescan_seconds=3600, settle_seconds=0.2))
-    thread = threading.Thread(target=d.run, daemon=True)
-    thread.start()
-    wait_until(lambda: d.observer is not None and d.observer.is_alive(), what="the watcher")
-    yield d
-    d.stop.set()
-    thread.join(timeout=10)
+    with daemon_in_thread(settings, rescan_seconds=3600, settle_seconds=0.2) as d:
+        wait_until(lambda: watching(d), what="the watcher")
+        yield d
 
 
 def drop(spool: Path, name: str) -> None:
