@@ -23,7 +23,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     cors.register(app, settings.cors_origins)
 
+    from energy_api import index
     from energy_api.v2 import bp
 
+    app.register_blueprint(index.bp, url_prefix="/api")
     app.register_blueprint(bp, url_prefix="/api/v2")
     return app

@@ -303,10 +303,18 @@ POINTS_PARAMS = [
 
 HEALTH = {
     "type": "object",
-    "required": ["status", "database", "last_ingest", "readings"],
+    "required": ["status", "reason", "database", "last_ingest", "readings"],
     "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
-        "database": {"type": "string"},
+        "reason": {
+            "type": ["string", "null"],
+            "description": "why the status is not ok, and what to do; null when ok",
+        },
+        "database": {
+            "type": "string",
+            "description": "the database alone: ok, unreachable: <detail>, schema missing,"
+            " or migrations pending: <names>",
+        },
         "last_ingest": TS,
         "readings": {"type": ["integer", "null"]},
     },

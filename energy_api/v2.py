@@ -118,6 +118,8 @@ def index() -> Response:
 
 @bp.get("/health")
 def health() -> Response:
+    """`status` ok/degraded/down; `reason` why it is not ok (null when ok) and what to do;
+    `database` the database's own state: ok, unreachable: …, schema missing, migrations pending: …"""
     Params(request, ())
     _require_json()
     try:
@@ -125,34 +127,40 @@ def health() -> Response:
             info = queries.health(conn)
             behind = [m.name for m in pending(conn)]
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout, EmbeddedDatabaseError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        body = {
-            "status": "down",
-            "database": f"unreachable: {reason}",
-            "last_ingest": None,
-            "readings": None,
-        }
-        return json_response(body, 503)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _down(f"unreachable: {detail}", f"the database cannot be reached: {detail}")
     except psycopg.errors.UndefinedTable:
-        body = {
-            "status": "down",
-            "database": "schema missing: run `energy-ingest migrate`",
-            "last_ingest": None,
-            "readings": None,
-        }
-        return json_response(body, 503)
+        return _down(
+            "schema missing", "the database has no energy schema: run `energy-ingest migrate`"
+        )
     problems = []
+    database = "ok"
     if behind:
-        problems.append(f"migrations pending: {', '.join(behind)}")
+        database = f"migrations pending: {', '.join(behind)}"
+        problems.append(f"{database}; run `energy-ingest migrate`")
     if info["last_status"] == "failed":
         problems.append("the most recent file failed to ingest: see /api/v2/files?status=failed")
     body = {
         "status": "degraded" if problems else "ok",
-        "database": "; ".join(problems) if problems else "ok",
+        "reason": "; ".join(problems) if problems else None,
+        "database": database,
         "last_ingest": info["last_ingest"],
         "readings": info["readings"],
     }
     response = json_response(body)
+    response.cache_control.no_store = True
+    return response
+
+
+def _down(database: str, reason: str) -> Response:
+    body = {
+        "status": "down",
+        "reason": reason,
+        "database": database,
+        "last_ingest": None,
+        "readings": None,
+    }
+    response = json_response(body, 503)
     response.cache_control.no_store = True
     return response
 

@@ -1,19 +1,26 @@
-"""Development only: one WSGI listener for `make run` that routes /api/ and /upload/ like nginx."""
+"""Development only: one WSGI listener for `make run` that routes /api/ and /upload/ like nginx.
+
+`/` answers the API's index (GET /api/), which points at everything else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from energy_ingest.config import Settings
 
-def create_app() -> Any:
+
+def create_app(settings: Settings | None = None) -> Any:
     from energy_api import create_app as create_api
     from energy_ingest.upload.app import create_app as create_upload
 
-    api, upload = create_api(), create_upload()
+    api, upload = create_api(settings), create_upload(settings)
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == "/":
+            return api({**environ, "PATH_INFO": "/api/"}, start_response)
         target = api if path == "/api" or path.startswith("/api/") else upload
         return target(environ, start_response)
 

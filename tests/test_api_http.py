@@ -144,13 +144,14 @@ def test_health_is_ok_then_degraded_after_a_failed_file(
     body = _json(client, "/api/v2/health")
     assert body == {
         "status": "ok",
+        "reason": None,
         "database": "ok",
         "last_ingest": "2024-07-04T00:00:00-05:00",
         "readings": 3,
     }
     add_file(db, "bad.csv", status="failed", error="truncated")
     body = _json(client, "/api/v2/health")
-    assert body["status"] == "degraded" and "failed" in body["database"]
+    assert body["status"] == "degraded" and "failed" in body["reason"]
 
 
 def test_health_is_503_down_when_the_database_is_unreachable(api_settings: Settings) -> None:

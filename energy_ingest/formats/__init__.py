@@ -17,7 +17,7 @@ from typing import BinaryIO
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats import alc, siemens
+from energy_ingest.formats import alc, siemens, siemens_header
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import (
     first_lines,
@@ -37,9 +37,9 @@ def sniff(start: bytes) -> str | None:
     text = start.decode(guess_encoding(start), errors="replace").lstrip("\ufeff")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:400]
     for line in lines[:100]:
-        if siemens.is_key_line(line) or siemens.is_header_field(line):
+        if siemens_header.is_key_line(line) or siemens_header.is_header_field(line):
             return "siemens"
-        if siemens.POINT_RE.match(re.split(r"[,\t;|]", line)[0].strip("\"' ")):
+        if siemens_header.POINT_RE.match(re.split(r"[,\t;|]", line)[0].strip("\"' ")):
             return "siemens"
     if alc.sniff(lines):
         return "alc"

@@ -4,6 +4,7 @@ No real WebCTRL trend export has been seen (see docs/readme-formats.md), so the 
 detected from the content: leading metadata lines are skipped up to the header row that precedes
 the first row holding a date/time; a header with a value column and a trend/point/name column
 means the long layout, anything else with a time column the wide layout.
+Records come from formats/records.py; this module finds the layout and streams the rows.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pandas as pd
 
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.records import Records
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.siemens import unreadable_dates
-from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, first_lines, show, too_long
+from energy_ingest.formats.source import Lines, first_lines, show
 from energy_ingest.formats.timestamps import (
     WITH_ISO,
     Localizer,
@@ -30,16 +32,9 @@ from energy_ingest.formats.timestamps import (
     looks_like_timestamp,
 )
 
-SEARCH_RECORDS = 500
-SEARCH_CHARS = 4 << 20  # of the records read to find the layout
 HEAD_LINES, HEAD_CHARS = 200, 1 << 20  # of the lines read to guess the delimiter
 NAME_COLUMNS = ("trend", "trend log", "trend path", "path", "point", "point name", "name", "tag")
 KEY_MIX = np.int64(0x5BD1E995)
-Record = list[str] | str  # the fields, or why the line cannot be read
-
-
-class _Overlong(Exception):
-    """A line, or a record spanning lines, went over MAX_LINE_BYTES."""
 
 
 def _ts_field(record: list[str]) -> int | None:
@@ -95,61 +90,6 @@ class AlcReader:
         self.tally = Tally(self.report, digital=True)
         self._times = TimeParser(WITH_ISO)
 
-    def _records(self) -> Iterator[tuple[int, Record]]:
-        """(first line, fields) of each CSV record. A physical line over MAX_LINE_BYTES, or one
-        the csv module cannot read, gives the reason instead of fields; a record spanning lines
-        (a quoted field with line breaks) that grows past MAX_LINE_BYTES or breaks the csv rules
-        is a ParseError: the rest of the file would be read as one field."""
-        lines = Lines(self.raw, self.encoding)
-        size = 0
-
-        def feed() -> Iterator[str]:
-            nonlocal size
-            for line in lines:
-                size += len(line)
-                if lines.long or size > MAX_LINE_BYTES:
-                    raise _Overlong
-                yield line
-
-        while True:
-            start, size = lines.number + 1, 0
-            try:
-                for record in csv.reader(feed(), delimiter=self._delimiter):
-                    yield start, [f.strip() for f in record]
-                    start, size = lines.number + 1, 0
-                return
-            except _Overlong:
-                if lines.number == start:
-                    yield start, too_long(lines.long)
-                    continue  # read on with a fresh csv reader from the next line
-                raise ParseError(
-                    f"the record starting on this line runs on over {lines.number - start + 1:,} "
-                    f"lines, past {MAX_LINE_BYTES:,} characters: a double quote never closed?",
-                    file=self.name,
-                    line=start,
-                    hint="look for an unbalanced double quote on this line",
-                ) from None
-            except csv.Error as exc:
-                if lines.number == start:  # confined to this line: the next one reads on
-                    yield start, f"CSV syntax problem: {exc}"
-                    continue
-                raise ParseError(
-                    f"CSV syntax problem in the record starting here: {exc}",
-                    file=self.name,
-                    line=start,
-                    hint="look for an unbalanced double quote around this line",
-                ) from None
-
-    def _first_records(self) -> list[tuple[int, Record]]:
-        records: list[tuple[int, Record]] = []
-        chars = 0
-        for number, record in self._records():
-            records.append((number, record))
-            chars += len(record) if isinstance(record, str) else sum(map(len, record))
-            if len(records) >= SEARCH_RECORDS or chars > SEARCH_CHARS:
-                break
-        return records
-
     def scan(self) -> Report:
         head: list[str] = []
         chars = 0
@@ -159,9 +99,10 @@ class AlcReader:
             if len(head) >= HEAD_LINES or chars > HEAD_CHARS:
                 break
         self._delimiter = guess_delimiter(head)
+        self.records = Records(self.raw, self.encoding, self._delimiter, self.name)
         header: tuple[int, list[str]] | None = None
         layout: Layout | None = None
-        records = self._first_records()
+        records = self.records.first()
         filled = [(n, r) for n, r in records if isinstance(r, list) and sum(1 for f in r if f) >= 2]
         for i, (number, record) in enumerate(filled):
             t = _ts_field(record)
@@ -251,7 +192,7 @@ class AlcReader:
 
     def _collect_long_points(self) -> None:
         lay = self.layout
-        for number, record in self._records():
+        for number, record in self.records:
             if (
                 number <= lay.header_line
                 or isinstance(record, str)
@@ -269,7 +210,7 @@ class AlcReader:
         block: list[tuple[int, list[str]]] = []
         chars = 0
         block_rows = block_size(self.chunk_rows, lay.width)
-        for number, record in self._records():
+        for number, record in self.records:
             if number <= lay.header_line:
                 continue
             if isinstance(record, str):

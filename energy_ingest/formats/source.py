@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from energy_ingest import content
 from energy_ingest.errors import ParseError
 
 BLOCK = 1 << 20
@@ -159,28 +160,15 @@ def show(lines: list[str]) -> str:
 
 
 def reject_binary(raw: BinaryIO, name: str) -> None:
-    """ParseError for empty, binary and HTML inputs, which no format reader should see."""
-    start = head(raw, 8192)
+    """ParseError for empty inputs, and for binary files and HTML/XML pages as `energy_ingest.content`
+    names them (the upload endpoint refuses those with the same words): no reader should see them."""
+    start = head(raw, content.HEAD_BYTES)
     if not start.strip(b" \t\r\n\x00") or not start.lstrip(codecs.BOM_UTF8).strip():
         raise ParseError(
             "the file is empty",
             file=name,
             hint="the export or the upload produced no data; export the report again",
         )
-    if guess_encoding(start) == "utf-16":
-        return
-    if b"\x00" in start or sum(b < 9 or 13 < b < 32 for b in start) > len(start) // 100 + 2:
-        raise ParseError(
-            "this is a binary file, not a CSV trend report",
-            file=name,
-            line=1,
-            hint="export the trend report as CSV text (an .xlsx or a zip is not accepted)",
-        )
-    lowered = start.lstrip(codecs.BOM_UTF8).lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
-        raise ParseError(
-            "this is an HTML/XML page, not a CSV trend report",
-            file=name,
-            line=1,
-            hint="a login or error page was probably saved instead of the export; export again",
-        )
+    found = content.not_a_report(start)
+    if found is not None:
+        raise ParseError(f"this {found.sentence()}", file=name, line=1, hint=found.hint)

@@ -22,7 +22,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import socket
 import time
 import uuid
@@ -35,6 +34,7 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
+from energy_ingest.content import HEAD_BYTES, not_a_report
 from energy_ingest.errors import EnergyError
 from energy_ingest.spool import SOURCES, Spool, safe_name, shown, takeable, takes
 from energy_ingest.spool.files import fsync_dir, place, remove_stale_temps
@@ -49,7 +49,6 @@ from energy_ingest.upload.multipart import (
 log = logging.getLogger("energy_ingest.upload")
 
 CHUNK = 64 * 1024
-SNIFF_BYTES = 4096
 FORM_OVERHEAD = 1024 * 1024  # multipart framing and small fields allowed on top of the file bytes
 MAX_FIELD_BYTES = 4096
 MAX_FILES = (
@@ -63,23 +62,8 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 DRAIN_IDLE_SECONDS = 1.0
 DRAIN_SECONDS = 10.0
 
-# (magic bytes at the start, what it is) — the uploader posts every file it finds in its folder.
-MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
-    (b"PK\x05\x06", "a ZIP archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls / Office document"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"MZ", "a Windows program"),
-)
-MARKUP = re.compile(r"<\s*(!doctype|html|head|body|\?xml|!--|script|table|svg)\b", re.IGNORECASE)
 DELIMITERS = ",;\t|"
-ALLOWED_CONTROLS = frozenset(b"\t\n\r\f\x1a")
+UNDELIMITED = "text without any delimiter (comma, semicolon, tab or |)"
 
 
 class UploadRejected(EnergyError):
@@ -309,8 +293,8 @@ class _Sink:
     def write(self, data: bytes) -> None:
         self.stored.size += len(data)
         if not self.sniffed:
-            self.head += data[: SNIFF_BYTES - len(self.head)]
-            if len(self.head) >= SNIFF_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+            if len(self.head) >= HEAD_BYTES:
                 self._sniff()
         self.digest.update(data)
         try:
@@ -339,10 +323,13 @@ class _Sink:
 
     def _sniff(self) -> None:
         self.sniffed = True
-        problem = not_delimited_text(bytes(self.head))
-        if problem:
+        head = bytes(self.head)
+        found = not_a_report(head)
+        if found is not None:
+            raise UploadRejected(415, f"{self.stored.name} {found.sentence()} — {found.hint}")
+        if _undelimited(head):
             raise UploadRejected(
-                415, f"{self.stored.name} is {problem}, not a delimited text report (CSV)"
+                415, f"{self.stored.name} is {UNDELIMITED}, not a CSV trend report"
             )
 
 
@@ -373,25 +360,21 @@ def stored_name(filename: str) -> tuple[str, str | None]:
 
 
 def not_delimited_text(head: bytes) -> str | None:
-    """Why the first bytes of a file are not a delimited text report, or None if they may be one."""
-    for magic, what in MAGIC:
-        if head.startswith(magic):
-            return what
+    """Why the first bytes of a file are not a delimited text report, or None if they may be one:
+    what `energy_ingest.content` finds them to be (in the daemon's words), else text without any
+    delimiter."""
+    found = not_a_report(head)
+    if found is not None:
+        return found.what
+    return UNDELIMITED if _undelimited(head) else None
+
+
+def _undelimited(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head[2:].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="ignore")
     else:
-        if b"\x00" in head:
-            return "binary data"
-        body = head.removeprefix(b"\xef\xbb\xbf")
-        controls = sum(1 for b in body if (b < 0x20 and b not in ALLOWED_CONTROLS) or b == 0x7F)
-        if controls * 100 > len(body):
-            return "binary data"
-        text = body.decode("utf-8", errors="ignore")
-    if MARKUP.match(text.lstrip()):
-        return "an HTML/XML page"
-    if not any(d in text for d in DELIMITERS):
-        return "text without any delimiter (comma, semicolon, tab or |)"
-    return None
+        text = head.decode("utf-8", errors="ignore")
+    return not any(d in text for d in DELIMITERS)
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:

@@ -1,0 +1,101 @@
+"""GET /api/v2/health: `status`, its `reason` (null when ok), and `database` about the database only."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import psycopg
+import pytest
+from api_helpers import add_file, api_settings, app, client, db
+from flask.testing import FlaskClient
+
+from energy_api import create_app, openapi
+from energy_ingest.config import Settings
+
+__all__ = ["api_settings", "app", "client", "db"]
+
+
+def health(client: FlaskClient, status: int) -> dict[str, Any]:
+    """The answer, checked against the OpenAPI document's schema for it."""
+    reply = client.get("/api/v2/health")
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    assert reply.headers["Cache-Control"] == "no-store"
+    body: dict[str, Any] = reply.get_json()
+    jsonschema.validate(body, openapi.HEALTH)
+    return body
+
+
+@pytest.fixture
+def other_app(api_settings: Settings) -> Iterator[Any]:
+    made: list[Any] = []
+
+    def make(**changes: Any) -> FlaskClient:
+        flask_app = create_app(dataclasses.replace(api_settings, **changes))
+        flask_app.extensions["energy_db"].timeout = 1.0
+        made.append(flask_app)
+        return flask_app.test_client()
+
+    yield make
+    for flask_app in made:
+        flask_app.extensions["energy_db"].close()
+
+
+def test_ok_has_no_reason_and_the_database_ok(client: FlaskClient) -> None:
+    body = health(client, 200)
+    assert (body["status"], body["reason"], body["database"]) == ("ok", None, "ok")
+
+
+def test_a_failed_newest_file_is_degraded_with_its_reason_and_the_database_still_ok(
+    client: FlaskClient, db: psycopg.Connection[Any]
+) -> None:
+    add_file(db, "bad.csv", status="failed", error="truncated")
+    body = health(client, 200)
+    assert body["status"] == "degraded"
+    assert body["database"] == "ok"
+    assert body["reason"] == (
+        "the most recent file failed to ingest: see /api/v2/files?status=failed"
+    )
+
+
+def test_pending_migrations_are_degraded_the_database_names_them_and_the_reason_says_what_to_do(
+    client: FlaskClient, db: psycopg.Connection[Any]
+) -> None:
+    db.execute("DELETE FROM schema_migrations WHERE version = 3")
+    add_file(db, "bad.csv", status="failed", error="truncated")
+    body = health(client, 200)
+    assert body["status"] == "degraded"
+    assert body["database"] == "migrations pending: 0003_readings_without_fk.sql"
+    assert body["reason"] == (
+        "migrations pending: 0003_readings_without_fk.sql; run `energy-ingest migrate`;"
+        " the most recent file failed to ingest: see /api/v2/files?status=failed"
+    )
+
+
+def test_an_unreachable_database_is_down_503_with_the_cause_in_both_fields(other_app: Any) -> None:
+    body = health(other_app(database_url="postgresql://postgres@127.0.0.1:1/nope"), 503)
+    assert body["status"] == "down"
+    assert body["database"].startswith("unreachable: ")
+    assert body["reason"].startswith("the database cannot be reached: ")
+    assert body["reason"].removeprefix("the database cannot be reached: ") == body[
+        "database"
+    ].removeprefix("unreachable: ")
+    assert (body["last_ingest"], body["readings"]) == (None, None)
+
+
+def test_no_dev_cluster_is_down_and_says_how_to_start_one(other_app: Any, tmp_path: Path) -> None:
+    body = health(other_app(database_url=None, pgdata_dir=tmp_path / "pgdata"), 503)
+    assert body["status"] == "down" and body["database"].startswith("unreachable: ")
+    assert "energy-ingest devdb start" in body["reason"]
+
+
+def test_a_database_without_the_schema_is_down_and_says_to_migrate(
+    other_app: Any, empty_database_url: str
+) -> None:
+    body = health(other_app(database_url=empty_database_url), 503)
+    assert body["status"] == "down"
+    assert body["database"] == "schema missing"
+    assert body["reason"] == "the database has no energy schema: run `energy-ingest migrate`"

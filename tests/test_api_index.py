@@ -1,0 +1,95 @@
+"""The index at GET /api/ (and at / on the development listener): links to everything, JSON or HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.test import Client
+
+from energy_api import create_app
+from energy_ingest import devapp
+from energy_ingest.config import Settings
+
+LINKS = {
+    "api": "/api/v2/",
+    "openapi": "/api/v2/openapi.json",
+    "health": "/api/v2/health",
+    "upload": "/upload/",
+    "upload_health": "/upload/health",
+}
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Settings:
+    """Settings whose database nobody listens on: the index never needs it."""
+    return Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/none", spool_dir=tmp_path / "spool"
+    )
+
+
+@pytest.fixture
+def api(offline: Settings) -> Iterator[Flask]:
+    app = create_app(offline)
+    yield app
+    app.extensions["energy_db"].close()
+
+
+def test_the_api_index_lists_the_api_its_document_health_and_the_upload_service(
+    api: Flask,
+) -> None:
+    for accept in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):  # none, curl, a client
+        reply = api.test_client().get("/api/", headers=accept)
+        assert reply.status_code == 200 and reply.mimetype == "application/json"
+        assert reply.get_json() == {"service": "energy", "links": LINKS}
+        assert "Accept" in reply.headers["Vary"]
+
+
+def test_a_browser_gets_a_small_html_page_with_the_same_links(api: Flask) -> None:
+    reply = api.test_client().get("/api/", headers={"Accept": BROWSER})
+    assert reply.status_code == 200 and reply.mimetype == "text/html"
+    page = reply.get_data(as_text=True)
+    assert page.startswith("<!doctype html>")
+    for path in LINKS.values():
+        assert f'<a href="{path}">' in page
+
+
+def test_the_index_refuses_what_it_cannot_serve_and_unknown_parameters(api: Flask) -> None:
+    client = api.test_client()
+    refused = client.get("/api/", headers={"Accept": "text/csv"})
+    assert refused.status_code == 406 and refused.get_json()["error"]["code"] == "not_acceptable"
+    unknown = client.get("/api/?x=1")
+    assert unknown.status_code == 400 and unknown.get_json()["error"]["param"] == "x"
+    # only the exact path: /api/<anything> is left for other routes (the legacy API's)
+    assert client.get("/api/buildings").status_code == 404
+
+
+def test_the_index_answers_without_a_database(api: Flask) -> None:
+    assert api.test_client().get("/api/").status_code == 200
+    assert api.test_client().get("/api/v2/health").status_code == 503  # the database is not there
+
+
+def test_the_development_listener_answers_slash_with_the_index(offline: Settings) -> None:
+    client = Client(devapp.create_app(offline))
+    root = client.get("/")
+    assert root.status_code == 200 and root.json == {"service": "energy", "links": LINKS}
+    page = client.get("/", headers={"Accept": BROWSER})
+    assert page.mimetype == "text/html" and '<a href="/upload/">' in page.get_data(as_text=True)
+    assert client.get("/api/").json == root.json
+    # the upload service still answers its own paths, and others as before
+    assert client.get("/upload/").get_data() == b"upload service is running\n"
+    assert client.get("/nope").status_code == 404
+
+
+def test_every_link_of_the_index_answers_through_the_development_listener(
+    settings: Settings,
+) -> None:
+    client = Client(devapp.create_app(settings))
+    links: dict[str, Any] = client.get("/").json["links"]
+    for name, path in links.items():
+        reply = client.get(path)
+        assert reply.status_code == 200, f"{name} {path}: {reply.get_data(as_text=True)}"
