@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## docs: re-render docs/architecture.svg from docs/architecture.dot (Graphviz's dot; the SVG is committed, so only editors of the picture need it)
+docs:
+	@command -v dot >/dev/null || { echo "Error: make docs needs Graphviz's dot: apt-get install graphviz" >&2; exit 1; }
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 
 ## clean: delete the venv and var/, and the embedded cluster wherever it lives
 clean:
