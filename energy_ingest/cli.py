@@ -59,7 +59,7 @@ def main(ctx: click.Context) -> None:
     ctx.obj = settings
 
 
-@main.command()
+@main.command(short_help="Bring the database schema up to date.")
 @click.pass_obj
 @friendly
 def migrate(settings: Settings) -> None:
@@ -73,7 +73,7 @@ def migrate(settings: Settings) -> None:
         click.echo("database is up to date")
 
 
-@main.group()
+@main.group(short_help="Start, stop or delete the embedded development PostgreSQL.")
 def devdb() -> None:
     """The embedded development PostgreSQL under ./var/pgdata (when ENERGY_DATABASE_URL is unset).
 
@@ -81,7 +81,7 @@ def devdb() -> None:
     """
 
 
-@devdb.command("start")
+@devdb.command("start", short_help="Create or start the cluster; print its connection string.")
 @click.pass_obj
 @friendly
 def devdb_start(settings: Settings) -> None:
@@ -89,7 +89,7 @@ def devdb_start(settings: Settings) -> None:
     click.echo(EmbeddedPostgres(settings.pgdata_dir).ensure_running())
 
 
-@devdb.command("status")
+@devdb.command("status", short_help="Say whether the cluster runs (exit status 3 if not).")
 @click.pass_obj
 @friendly
 def devdb_status(settings: Settings) -> None:
@@ -105,7 +105,7 @@ def devdb_status(settings: Settings) -> None:
         sys.exit(3)
 
 
-@devdb.command("stop")
+@devdb.command("stop", short_help="Stop the cluster; its data stays.")
 @click.pass_obj
 @friendly
 def devdb_stop(settings: Settings) -> None:
@@ -119,7 +119,7 @@ def devdb_stop(settings: Settings) -> None:
         click.echo(f"embedded PostgreSQL in {cluster.where()} was not running")
 
 
-@devdb.command("delete")
+@devdb.command("delete", short_help="Stop the cluster and delete all its data.")
 @click.pass_obj
 @friendly
 def devdb_delete(settings: Settings) -> None:
@@ -131,7 +131,7 @@ def devdb_delete(settings: Settings) -> None:
         click.echo(f"nothing to delete: there is no development cluster in {cluster.where()}")
 
 
-@main.command()
+@main.command(short_help="Run the ingest daemon: watch the spool, load each file once.")
 @click.pass_obj
 @friendly
 def run(settings: Settings) -> None:
@@ -144,7 +144,7 @@ def run(settings: Settings) -> None:
     sys.exit(Daemon(settings).run())
 
 
-@main.command("import")
+@main.command("import", short_help="Load report files or folders directly (backfill).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--source", type=click.Choice(SOURCES), help="Expected source (the content decides).")
 @click.pass_obj
@@ -244,7 +244,7 @@ def _name(path: Path | None) -> str:
     return path.name if path else ""
 
 
-@main.command()
+@main.command(short_help="Show the backlog, failed files, database and last files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--last", default=10, show_default=True, help="How many recent files to show.")
 @click.pass_obj
@@ -292,7 +292,7 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(short_help="Move failed files back to incoming/ to try them again.")
 @click.argument("names", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Retry every failed file.")
 @click.pass_obj
