@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import psycopg
@@ -27,6 +28,9 @@ from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, su
 from energy_ingest.store.load import SourceChanged
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import pending
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -172,9 +176,12 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
                 f"the database schema is behind ({', '.join(m.name for m in behind)} not applied): "
                 "run `energy-ingest migrate` first"
             )
-        with click.progressbar(
-            files, label="importing", file=sys.stderr, item_show_func=_name
-        ) as bar:
+        with (
+            click.progressbar(
+                files, label="importing", file=sys.stderr, item_show_func=_name, width=BAR_WIDTH
+            ) as bar,
+            _logs_above(bar),
+        ):
             for n, path in enumerate(bar):
                 # The per-file boundary: whatever happens to one file, the others go on.
                 try:
@@ -240,8 +247,53 @@ def _problem(path: Path, exc: Exception) -> str:
     return f"{name}: internal error ({type(exc).__name__}: {exc}); please report it"
 
 
+# The bar's line must fit 80 columns (a wrapped line cannot be redrawn in place): the label, a
+# bar of BAR_WIDTH, the percentage and the ETA take 55, the file's name at most SHOW_NAME.
+BAR_WIDTH = 24
+SHOW_NAME = 24
+CLEAR_LINE = "\r\x1b[K"
+
+
 def _name(path: Path | None) -> str:
-    return path.name if path else ""
+    name = shown(path.name) if path else ""
+    return name if len(name) <= SHOW_NAME else "…" + name[1 - SHOW_NAME :]
+
+
+@contextlib.contextmanager
+def _logs_above(bar: ProgressBar[Path]) -> Iterator[None]:
+    """On a terminal, a log line is printed above the bar, which is drawn again below it (as
+    pip and cargo do): every file's line stays, whole, and the bar stays the last line. Off a
+    terminal click prints only the bar's label, and the log lines go out as they are."""
+    if not bar.file.isatty():
+        yield
+        return
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers[:] = [
+        _AboveTheBar(bar, h) if isinstance(h, logging.StreamHandler) and h.stream is bar.file else h
+        for h in kept
+    ]
+    try:
+        yield
+    finally:
+        root.handlers[:] = kept
+
+
+class _AboveTheBar(logging.Handler):
+    """Writes each record, formatted as `handler` would, over the bar's line; redraws the bar."""
+
+    def __init__(self, bar: ProgressBar[Path], handler: logging.Handler) -> None:
+        super().__init__(handler.level)
+        self.bar = bar
+        self.setFormatter(handler.formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.bar.file.write(CLEAR_LINE + self.format(record) + "\n")
+            self.bar._last_line = None  # click redraws only a changed line; this one was wiped
+            self.bar.render_progress()
+        except Exception:
+            self.handleError(record)
 
 
 @main.command(short_help="Show the backlog, failed files, database and last files.")
