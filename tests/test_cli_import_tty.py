@@ -104,7 +104,7 @@ def test_on_a_terminal_log_lines_are_never_glued_to_the_progress_bar(
     logs = [line for line in shown if LOG_LINE.match(line)]
     assert bars, f"no progress bar was drawn: {output!r}"
     for line in shown:
-        is_bar = line.startswith("importing") or "%" in line and "[" in line
+        is_bar = line.startswith("importing") or ("%" in line and "[" in line)
         is_log = bool(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line))
         assert not (is_bar and is_log), f"bar and log line on one line: {line!r}"
     for day in (1, 2, 3):
