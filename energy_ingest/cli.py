@@ -315,6 +315,11 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         )
         click.echo(f"spool     {info['spool']}")
         click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
+        for folder in info["unknown_folders"]:
+            files = folder["files"]
+            click.echo(
+                f"unknown   {folder['why']} ({files} {'file waits' if files == 1 else 'files wait'})"
+            )
         if info["stranded"]:
             count = len(info["stranded"])
             click.echo(
