@@ -315,6 +315,11 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         )
         click.echo(f"spool     {info['spool']}")
         click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
+        for f in info["loading"]:
+            click.echo(
+                f"loading   {f['path']}: {f['percent']}% of {f['size'] / 1e6:,.1f} MB read, "
+                f"{f['values']:,} values, {f['seconds']:.0f} s (pid {f['pid']})"
+            )
         for folder in info["unknown_folders"]:
             files = folder["files"]
             click.echo(

@@ -1,4 +1,4 @@
-"""What `energy-ingest status` reports: backlog, unknown folders, stranded, failed and last files."""
+"""`energy-ingest status`: backlog, files loading, unknown folders, stranded, failed, last files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from energy_ingest.config import Settings
+from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
 from energy_ingest.spool import SOURCES, Spool, shown, takes, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
@@ -63,6 +64,7 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     out: dict[str, Any] = {
         "spool": shown(spool.root.resolve()),
         "backlog": backlog,
+        "loading": in_progress(spool),
         "unknown_folders": unknown,
         "stranded": [
             {"path": shown(s.path.relative_to(spool.root)), "why": s.why, "fix": s.fix}
