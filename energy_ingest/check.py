@@ -94,7 +94,7 @@ def human(summary: dict[str, Any], report: Report | None) -> list[str]:
     return lines
 
 
-@click.command()
+@click.command(short_help="Parse reports without a database; list what would fail.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
 @click.option("--tz", default=None, help="Time zone of the reports [default: ENERGY_TIMEZONE].")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import psycopg
@@ -27,6 +28,9 @@ from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, su
 from energy_ingest.store.load import SourceChanged
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import pending
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,7 +63,7 @@ def main(ctx: click.Context) -> None:
     ctx.obj = settings
 
 
-@main.command()
+@main.command(short_help="Bring the database schema up to date.")
 @click.pass_obj
 @friendly
 def migrate(settings: Settings) -> None:
@@ -73,7 +77,7 @@ def migrate(settings: Settings) -> None:
         click.echo("database is up to date")
 
 
-@main.group()
+@main.group(short_help="Start, stop or delete the embedded development PostgreSQL.")
 def devdb() -> None:
     """The embedded development PostgreSQL under ./var/pgdata (when ENERGY_DATABASE_URL is unset).
 
@@ -81,7 +85,7 @@ def devdb() -> None:
     """
 
 
-@devdb.command("start")
+@devdb.command("start", short_help="Create or start the cluster; print its connection string.")
 @click.pass_obj
 @friendly
 def devdb_start(settings: Settings) -> None:
@@ -89,7 +93,7 @@ def devdb_start(settings: Settings) -> None:
     click.echo(EmbeddedPostgres(settings.pgdata_dir).ensure_running())
 
 
-@devdb.command("status")
+@devdb.command("status", short_help="Say whether the cluster runs (exit status 3 if not).")
 @click.pass_obj
 @friendly
 def devdb_status(settings: Settings) -> None:
@@ -105,7 +109,7 @@ def devdb_status(settings: Settings) -> None:
         sys.exit(3)
 
 
-@devdb.command("stop")
+@devdb.command("stop", short_help="Stop the cluster; its data stays.")
 @click.pass_obj
 @friendly
 def devdb_stop(settings: Settings) -> None:
@@ -119,7 +123,7 @@ def devdb_stop(settings: Settings) -> None:
         click.echo(f"embedded PostgreSQL in {cluster.where()} was not running")
 
 
-@devdb.command("delete")
+@devdb.command("delete", short_help="Stop the cluster and delete all its data.")
 @click.pass_obj
 @friendly
 def devdb_delete(settings: Settings) -> None:
@@ -131,7 +135,7 @@ def devdb_delete(settings: Settings) -> None:
         click.echo(f"nothing to delete: there is no development cluster in {cluster.where()}")
 
 
-@main.command()
+@main.command(short_help="Run the ingest daemon: watch the spool, load each file once.")
 @click.pass_obj
 @friendly
 def run(settings: Settings) -> None:
@@ -144,7 +148,7 @@ def run(settings: Settings) -> None:
     sys.exit(Daemon(settings).run())
 
 
-@main.command("import")
+@main.command("import", short_help="Load report files or folders directly (backfill).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--source", type=click.Choice(SOURCES), help="Expected source (the content decides).")
 @click.pass_obj
@@ -172,9 +176,12 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
                 f"the database schema is behind ({', '.join(m.name for m in behind)} not applied): "
                 "run `energy-ingest migrate` first"
             )
-        with click.progressbar(
-            files, label="importing", file=sys.stderr, item_show_func=_name
-        ) as bar:
+        with (
+            click.progressbar(
+                files, label="importing", file=sys.stderr, item_show_func=_name, width=BAR_WIDTH
+            ) as bar,
+            _logs_above(bar),
+        ):
             for n, path in enumerate(bar):
                 # The per-file boundary: whatever happens to one file, the others go on.
                 try:
@@ -240,11 +247,56 @@ def _problem(path: Path, exc: Exception) -> str:
     return f"{name}: internal error ({type(exc).__name__}: {exc}); please report it"
 
 
+# The bar's line must fit 80 columns (a wrapped line cannot be redrawn in place): the label, a
+# bar of BAR_WIDTH, the percentage and the ETA take 55, the file's name at most SHOW_NAME.
+BAR_WIDTH = 24
+SHOW_NAME = 24
+CLEAR_LINE = "\r\x1b[K"
+
+
 def _name(path: Path | None) -> str:
-    return path.name if path else ""
+    name = shown(path.name) if path else ""
+    return name if len(name) <= SHOW_NAME else "…" + name[1 - SHOW_NAME :]
 
 
-@main.command()
+@contextlib.contextmanager
+def _logs_above(bar: ProgressBar[Path]) -> Iterator[None]:
+    """On a terminal, a log line is printed above the bar, which is drawn again below it (as
+    pip and cargo do): every file's line stays, whole, and the bar stays the last line. Off a
+    terminal click prints only the bar's label, and the log lines go out as they are."""
+    if not bar.file.isatty():
+        yield
+        return
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers[:] = [
+        _AboveTheBar(bar, h) if isinstance(h, logging.StreamHandler) and h.stream is bar.file else h
+        for h in kept
+    ]
+    try:
+        yield
+    finally:
+        root.handlers[:] = kept
+
+
+class _AboveTheBar(logging.Handler):
+    """Writes each record, formatted as `handler` would, over the bar's line; redraws the bar."""
+
+    def __init__(self, bar: ProgressBar[Path], handler: logging.Handler) -> None:
+        super().__init__(handler.level)
+        self.bar = bar
+        self.setFormatter(handler.formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.bar.file.write(CLEAR_LINE + self.format(record) + "\n")
+            self.bar._last_line = None  # click redraws only a changed line; this one was wiped
+            self.bar.render_progress()
+        except Exception:
+            self.handleError(record)
+
+
+@main.command(short_help="Show the backlog, failed files, database and last files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--last", default=10, show_default=True, help="How many recent files to show.")
 @click.pass_obj
@@ -263,6 +315,16 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         )
         click.echo(f"spool     {info['spool']}")
         click.echo("backlog   " + ", ".join(f"{s} {n}" for s, n in info["backlog"].items()))
+        for f in info["loading"]:
+            click.echo(
+                f"loading   {f['path']}: {f['percent']}% of {f['size'] / 1e6:,.1f} MB read, "
+                f"{f['values']:,} values, {f['seconds']:.0f} s (pid {f['pid']})"
+            )
+        for folder in info["unknown_folders"]:
+            files = folder["files"]
+            click.echo(
+                f"unknown   {folder['why']} ({files} {'file waits' if files == 1 else 'files wait'})"
+            )
         if info["stranded"]:
             count = len(info["stranded"])
             click.echo(
@@ -292,7 +354,7 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(short_help="Move failed files back to incoming/ to try them again.")
 @click.argument("names", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Retry every failed file.")
 @click.pass_obj

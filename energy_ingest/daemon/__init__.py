@@ -6,6 +6,7 @@ rescans the spool periodically, restarts a dead observer thread and pings system
     watch.py     which files are complete (inotify, rescans, settle time, write leases)
     take.py      one file: open without following links, claim (flock), parse, load
     outcome.py   after the transaction: archive/, failed/ with a note, or wait and retry
+    progress.py  the file in progress: log lines, state for `status`, STATUS= for systemd
     database.py  the connection, its outages and backoff
 
 A file is claimed with an exclusive flock, so several daemons can share a spool; the ledger's
@@ -28,6 +29,7 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.notify import Notifier
 from energy_ingest.daemon.outcome import Outcome
+from energy_ingest.daemon.progress import Progress, remove_stale_states
 from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.spool import Spool, shown
@@ -50,8 +52,19 @@ class Daemon:
         self.watcher = Watcher(self.spool, settings.settle_seconds)
         self.db = Database("", backlog=lambda: len(self.watcher.candidates))
         self.outcome = Outcome(settings, self.spool, self.watcher, self.db)
+        self.progress = Progress(
+            self.spool,
+            settings.progress_seconds,
+            published=lambda: self.notifier.status(self._status_text()),
+        )
         self.taker = Taker(
-            settings, self.spool, self.watcher, self.db, self.outcome, self._should_stop
+            settings,
+            self.spool,
+            self.watcher,
+            self.db,
+            self.outcome,
+            self.progress,
+            self._should_stop,
         )
 
     @property
@@ -67,8 +80,9 @@ class Daemon:
     def run(self) -> int:
         self._install_signals()
         self.spool.ensure()
-        for prefix in ("note", "kept"):  # our own half-written temporary files
+        for prefix in ("note", "kept", "progress"):  # our own half-written temporary files
             remove_stale_temps(self.spool, prefix)
+        remove_stale_states(self.spool)
         self.db.conninfo = db.database_url(self.settings)
         if not self._wait_for_database():
             return EXIT_OK
@@ -160,4 +174,7 @@ class Daemon:
 
     def _status_text(self) -> str:
         state = "database unavailable; " if self.db.down else ""
+        loading = self.progress.text()
+        if loading:
+            state += f"{loading}; "
         return f"{state}backlog {len(self.candidates)} files; last: {self.outcome.last_file}"

@@ -1,28 +1,54 @@
-"""What `energy-ingest status` reports: spool backlog, stranded and failed files, the ledger's last files."""
+"""`energy-ingest status`: backlog, files loading, unknown folders, stranded, failed, last files."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from energy_ingest.config import Settings
+from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
-from energy_ingest.spool import SOURCES, Spool, shown, takes
+from energy_ingest.spool import SOURCES, Spool, shown, takes, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
 
 
-def _backlog(spool: Spool) -> dict[str, int]:
+def _backlog(spool: Spool) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Files the daemon will take, per source (a file directly in incoming/ is parsed as Siemens
-    unless its content says otherwise)."""
+    unless its content says otherwise); and the folders below incoming/ that are no source's,
+    with the files waiting in each."""
     counts = dict.fromkeys(SOURCES, 0)
+    waiting = dict.fromkeys(_unknown_folders(spool), 0)
     for entry in walk_incoming(spool.root):
         if entry.stranded is None:
             counts[spool.source_of(entry.path) or "siemens"] += 1
-    return counts
+            folder = spool.unknown_folder(entry.path)
+            if folder is not None:
+                waiting[folder] = waiting.get(folder, 0) + 1
+    unknown = [
+        {"folder": f"incoming/{shown(f)}/", "files": n, "why": unknown_folder_advice(f)}
+        for f, n in sorted(waiting.items())
+    ]
+    return counts, unknown
+
+
+def _unknown_folders(spool: Spool) -> list[str]:
+    """Folders directly below incoming/ that are no source's, even empty: the next drop there
+    is misfiled too."""
+    try:
+        entries = list(os.scandir(spool.root / "incoming"))
+    except FileNotFoundError:
+        return []
+    return [
+        e.name
+        for e in entries
+        if e.is_dir(follow_symlinks=False)
+        and spool.unknown_folder(Path(e.path) / "file") is not None  # as for a file in it
+    ]
 
 
 def _failed(spool: Spool, source: str) -> int:
@@ -34,9 +60,12 @@ def _failed(spool: Spool, source: str) -> int:
 
 def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     spool = Spool(settings.spool_dir)
+    backlog, unknown = _backlog(spool)
     out: dict[str, Any] = {
         "spool": shown(spool.root.resolve()),
-        "backlog": _backlog(spool),
+        "backlog": backlog,
+        "loading": in_progress(spool),
+        "unknown_folders": unknown,
         "stranded": [
             {"path": shown(s.path.relative_to(spool.root)), "why": s.why, "fix": s.fix}
             for s in stranded(spool.root)

@@ -22,6 +22,7 @@ from psycopg import errors as pg_errors
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.outcome import Outcome
+from energy_ingest.daemon.progress import Progress
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
 from energy_ingest.formats.report import Report
@@ -46,6 +47,7 @@ class Taker:
         watcher: Watcher,
         db: Database,
         outcome: Outcome,
+        progress: Progress,
         should_stop: Callable[[], bool],
     ) -> None:
         self.settings = settings
@@ -53,6 +55,7 @@ class Taker:
         self.watcher = watcher
         self.db = db
         self.outcome = outcome
+        self.progress = progress
         self.should_stop = should_stop
 
     def take(self, path: Path, candidate: Candidate) -> None:
@@ -119,7 +122,11 @@ class Taker:
         def still_same() -> bool:
             return _key(os.fstat(fp.fileno())) == before
 
-        loaded = self._load(fp, path, info, label, candidate, still_same)
+        self.progress.begin(label, info.size, fp.fileno())
+        try:
+            loaded = self._load(fp, path, info, label, candidate, still_same)
+        finally:
+            self.progress.end()
         if loaded is None:
             return
         after = os.fstat(fp.fileno())
@@ -146,8 +153,14 @@ class Taker:
             )
             if report.footer is False and self._may_still_grow(candidate):
                 return None
+            values = _values_of(report)
+
+            def between_chunks() -> bool:
+                self.progress.tick(values)
+                return self.should_stop()
+
             result = load_report(
-                self.db.conn, report, info, should_stop=self.should_stop, still_same=still_same
+                self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
             )
             return Loaded(report, result, info)
         except ParseError as exc:
@@ -206,6 +219,10 @@ class Taker:
             )
         else:  # e.g. a deadlock, a lock or statement timeout
             self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
+
+
+def _values_of(report: Report) -> Callable[[], int]:
+    return lambda: report.values
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from energy_ingest.spool import Spool, shown
+from energy_ingest.spool import Spool, shown, unknown_folder_advice
 from energy_ingest.spool.files import has_writer, open_regular
 from energy_ingest.spool.stranded import Stranded, judge, walk_incoming
 
@@ -104,6 +104,7 @@ class Watcher:
         self.archive_events: list[Path] = []
         self.observer: Any = None
         self._stranded: set[Path] = set()
+        self._unknown_folders: set[str] = set()  # warned about in this run
         self._ours: set[Path] = set()  # moved back into incoming/ by us: not a writer's rename
         self._overflow = _OverflowSignal(self.events)
 
@@ -199,6 +200,7 @@ class Watcher:
         known = self.candidates.get(path)
         if known is None:
             c = self.candidates[path] = Candidate(stat, now)
+            self._unknown_folder(path)
         elif known.stat != stat:
             c = self.candidates[path] = known.changed(stat, now)
         else:
@@ -221,6 +223,13 @@ class Watcher:
             stranded.why,
             stranded.fix,
         )
+
+    def _unknown_folder(self, path: Path) -> None:
+        """Say once per run that a folder below incoming/ is no source's (e.g. `seimens`)."""
+        folder = self.spool.unknown_folder(path)
+        if folder is not None and folder not in self._unknown_folders:
+            self._unknown_folders.add(folder)
+            log.warning("%s", unknown_folder_advice(folder))
 
     @staticmethod
     def _probe(path: Path) -> bool | None:

@@ -9,6 +9,7 @@ the daemon (which names are taken, how a name is shown, how a client's name is m
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import unicodedata
@@ -62,6 +63,28 @@ class Spool:
         except ValueError:
             return None
         return parts[0] if len(parts) >= 2 and parts[0] in SOURCES else None
+
+    def unknown_folder(self, path: Path) -> str | None:
+        """`seimens` for <root>/incoming/seimens/any/depth/file.csv: a folder below incoming/
+        that is no source's (a typo?). Its files are taken all the same, by their content."""
+        try:
+            parts = path.relative_to(self.root / "incoming").parts
+        except ValueError:
+            return None
+        if len(parts) < 2 or parts[0] in SOURCES or parts[0].startswith("."):
+            return None  # directly in incoming/, a source's folder, or hidden (never taken)
+        return parts[0]
+
+
+def unknown_folder_advice(folder: str) -> str:
+    """What to say about incoming/<folder>/: what it is, that nothing is lost, what to do."""
+    close = difflib.get_close_matches(folder.lower(), SOURCES, n=1, cutoff=0.6)
+    guess = f"; did you mean {close[0]}?" if close else ""
+    return (
+        f"incoming/{shown(folder)}/ is not a source folder (known: {', '.join(SOURCES)}{guess}): "
+        "its files are ingested all the same, each by what its content is; drop files into "
+        f"{' or '.join(f'incoming/{s}/' for s in SOURCES)} instead"
+    )
 
 
 def is_temporary(name: str) -> bool:

@@ -1,0 +1,89 @@
+"""`energy-ingest --help` lists every command with a whole sentence, at any terminal width."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from energy_ingest.cli import main
+
+SUMMARIES = {
+    (): {
+        "check": "Parse reports without a database; list what would fail.",
+        "devdb": "Start, stop or delete the embedded development PostgreSQL.",
+        "import": "Load report files or folders directly (backfill).",
+        "migrate": "Bring the database schema up to date.",
+        "retry": "Move failed files back to incoming/ to try them again.",
+        "run": "Run the ingest daemon: watch the spool, load each file once.",
+        "status": "Show the backlog, failed files, database and last files.",
+    },
+    ("devdb",): {
+        "delete": "Stop the cluster and delete all its data.",
+        "start": "Create or start the cluster; print its connection string.",
+        "status": "Say whether the cluster runs (exit status 3 if not).",
+        "stop": "Stop the cluster; its data stays.",
+    },
+}
+
+
+def listed(output: str) -> dict[str, str]:
+    """The `Commands:` section of a help page: name → summary, wrapped lines joined."""
+    out: dict[str, str] = {}
+    name = ""
+    for line in output.split("Commands:\n", 1)[1].splitlines():
+        if not line.strip():
+            break
+        if line.startswith("  ") and not line.startswith("   "):
+            name, _, text = line.strip().partition(" ")
+            out[name] = text.strip()
+        else:
+            out[name] += " " + line.strip()
+    return out
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, command in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(command, click.Group):
+            out += _all_commands(command, (*prefix, name))
+    return out
+
+
+@pytest.mark.parametrize("width", [120, 80, 50])
+@pytest.mark.parametrize("group", list(SUMMARIES), ids=lambda g: " ".join(("energy-ingest", *g)))
+def test_help_lists_each_command_with_its_whole_summary(group: tuple[str, ...], width: int) -> None:
+    result = CliRunner().invoke(main, [*group, "--help"], terminal_width=width)
+    assert result.exit_code == 0, result.output
+    summaries = listed(result.output)
+    assert summaries == SUMMARIES[group]
+    assert not any(text.endswith("...") for text in summaries.values())
+
+
+def test_every_group_and_every_command_of_it_is_listed_with_a_summary() -> None:
+    """A new command cannot slip in without a summary here (and so without a short help)."""
+    groups = {c for c in [(), *_all_commands(main)] if isinstance(_command(c), click.Group)}
+    assert groups == set(SUMMARIES)
+    for group in groups:
+        assert set(SUMMARIES[group]) == set(_command(group).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _all_commands(main), ids=" ".join)
+def test_every_command_has_a_short_help_and_a_longer_description(command: tuple[str, ...]) -> None:
+    cmd = _command(command)
+    assert cmd.short_help and cmd.short_help.endswith(".")
+    assert cmd.help and len(cmd.help) > len("Do it.")
+    page = CliRunner().invoke(main, [*command, "--help"])
+    assert page.exit_code == 0 and page.output.startswith("Usage: ")
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"{' '.join(command)} {param.opts[0]} has no help"
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    cmd: click.Command = main
+    for name in path:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[name]
+    return cmd
