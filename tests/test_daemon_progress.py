@@ -135,6 +135,28 @@ def test_a_big_file_logs_its_start_and_progress_and_status_shows_it_while_it_loa
     assert list((spool_dir / ".tmp").glob("progress-*")) == []
 
 
+def test_status_is_fresh_every_second_though_log_lines_come_every_interval(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    d = daemons(ENERGY_PROGRESS_SECONDS="60")
+    wait_until(lambda: "watching" in d.text(), what="startup")
+    env = {"ENERGY_DATABASE_URL": database_url, "ENERGY_SPOOL_DIR": str(spool_dir)}
+
+    def loading() -> list[dict[str, Any]]:
+        out = CliRunner().invoke(main, ["status", "--json"], env=env).output
+        return json.loads(out)["loading"]  # type: ignore[no-any-return]
+
+    drop(spool_dir, "big.csv", big_report())
+    wait_until(
+        lambda: any(s["values"] > 0 and s["percent"] > 0 for s in loading()),
+        timeout=60,
+        what="status to show how far the load got, long before the first progress line",
+    )
+    wait_until(lambda: files_under(spool_dir / "archive"), timeout=120, what="the file archived")
+    assert d.terminate() == 0
+    assert not [line for line in d.text().splitlines() if PROGRESS.search(line)]
+
+
 def test_status_ignores_the_state_of_a_daemon_that_was_killed_and_the_next_removes_it(
     daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
 ) -> None:

@@ -27,6 +27,7 @@ from energy_ingest.spool import Spool
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 BIG_FILE_BYTES = 16 * 1024 * 1024  # a file this big says when it starts (~2 s of loading and up)
+STATE_SECONDS = 1.0  # how fresh `status` and STATUS= are; log lines come every `interval`
 STATE_PREFIX = "progress-"
 
 
@@ -57,6 +58,7 @@ class Progress:
         self._started = 0.0
         self._started_at = ""
         self._next = 0.0
+        self._next_state = 0.0
 
     def begin(self, label: str, size: int, fd: int) -> None:
         """A file's transaction starts; `fd` is what the parser reads (its offset: how far)."""
@@ -64,18 +66,23 @@ class Progress:
         self._started = time.monotonic()
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._next = self._started + self.interval
+        self._next_state = self._started + min(STATE_SECONDS, self.interval)
         self.state = None
         if size >= BIG_FILE_BYTES:
             log.info("loading %s (%s); progress every %g s", label, _mb(size), self.interval)
             self._publish(0)
 
     def tick(self, values: Callable[[], int]) -> None:
-        """Between chunks: log and publish if `interval` has passed (`values`: parsed so far)."""
+        """Between chunks: publish the state every second or so, log every `interval` (`values`:
+        parsed so far)."""
         now = time.monotonic()
-        if now < self._next or not self._label:
+        if now < self._next_state or not self._label:
+            return
+        self._next_state = now + min(STATE_SECONDS, self.interval)
+        state = self._publish(values())
+        if now < self._next:
             return
         self._next = now + self.interval
-        state = self._publish(values())
         log.info(
             "loading %s: %s values so far, %d%% of %s read, %.0f s",
             self._label,
