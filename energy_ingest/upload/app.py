@@ -6,9 +6,10 @@ GET  /upload/                `upload service is running`
 GET  /upload/health          spool writable? free space?
 
 It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
-they arrive (upload/multipart.py) and written straight to spool/.tmp/, so memory use does not
-grow with the upload; nothing reaches incoming/ until the whole request was good, and only under a
-name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as `report.csv`.
+they arrive (upload/multipart.py) and written straight to spool/.tmp/ (upload/receive.py), so
+memory use does not grow with the upload; nothing reaches incoming/ until the whole request was
+good, and only under a name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as
+`report.csv`.
 
 A refusal is answered as soon as it is decided, before the rest of the body is read; see `_refusal`.
 """
@@ -16,9 +17,6 @@ A refusal is answered as soon as it is decided, before the rest of the body is r
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -26,77 +24,36 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.content import HEAD_BYTES, not_a_report
-from energy_ingest.errors import EnergyError
-from energy_ingest.spool import SOURCES, Spool, safe_name, shown, takeable, takes
-from energy_ingest.spool.files import fsync_dir, place, remove_stale_temps
-from energy_ingest.upload.multipart import (
-    MultipartError,
-    MultipartParser,
-    PartData,
-    PartEnd,
-    PartStart,
+from energy_ingest.spool import SOURCES, Spool
+from energy_ingest.spool.files import fsync_dir, remove_stale_temps
+from energy_ingest.upload.receive import (
+    CHUNK,
+    FORM_OVERHEAD,
+    TEMP_PREFIX,
+    ClientGone,
+    Outcome,
+    UploadRejected,
+    not_delimited_text,
+    printable,
+    receive,
+    unlink_quietly,
 )
+
+__all__ = ["create_app", "not_delimited_text", "spool_health"]
 
 log = logging.getLogger("energy_ingest.upload")
 
-CHUNK = 64 * 1024
-FORM_OVERHEAD = 1024 * 1024  # multipart framing and small fields allowed on top of the file bytes
-MAX_FIELD_BYTES = 4096
-MAX_FILES = (
-    100  # file parts per request: each becomes a file, so tiny parts must not flood the spool
-)
-TEMP_PREFIX = "upload"
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # After a refusal the rest of the body is read and dropped, so that a client which writes its whole
 # request before reading the answer (the uploader does) gets the answer and not a reset connection;
 # but a client that pauses for DRAIN_IDLE_SECONDS is not sending, and none holds a thread longer.
 DRAIN_IDLE_SECONDS = 1.0
 DRAIN_SECONDS = 10.0
-
-DELIMITERS = ",;\t|"
-UNDELIMITED = "text without any delimiter (comma, semicolon, tab or |)"
-
-
-class UploadRejected(EnergyError):
-    """A request we refuse: `status` is the HTTP status, str() the short reason for the client."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class ClientGone(EnergyError):
-    """The client stopped sending before the body was complete."""
-
-
-@dataclass
-class Stored:
-    """One received file part: in .tmp while being received, then placed under incoming/."""
-
-    field_name: str
-    filename: str
-    name: str
-    path: Path
-    renamed: str | None = None
-    """Why `name` is not the client's file name made safe (the daemon would not take that one)."""
-    size: int = 0
-    sha256: str = ""
-
-
-@dataclass
-class Outcome:
-    stored: list[Stored] = field(default_factory=list)
-    body_bytes: int = 0
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -175,251 +132,6 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
     return bp
 
 
-def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> None:
-    """Stream the request's file parts into .tmp, check them all, then place them in incoming/."""
-    token_required = settings.upload_token is not None
-    if token_required and "Authorization" in request.headers:
-        _check_token(settings, _bearer(request.headers["Authorization"]))
-        token_required = False
-    boundary = _boundary()
-    limit = settings.max_upload_bytes
-    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD:
-        raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
-    _check_free_space(spool, request.content_length or 0)
-
-    try:
-        form_token = _stream_parts(
-            spool, boundary, limit, outcome, settings if token_required else None
-        )
-        if token_required:
-            _check_token(settings, form_token)
-        if not outcome.stored:
-            raise UploadRejected(
-                400, "no file part in the form; send the report in a part named file"
-            )
-        _place_all(spool, source, outcome.stored)
-    except BaseException:
-        for stored in outcome.stored:
-            if stored.path.parent == spool.tmp:
-                _unlink(stored.path)
-        raise
-
-
-def _stream_parts(
-    spool: Spool, boundary: bytes, limit: int, outcome: Outcome, check_token: Settings | None
-) -> str | None:
-    """Write every file part to its own temp file; return the `token` form field, if any.
-
-    With `check_token`, a token field is checked as soon as it ends (a wrong one stops the upload).
-    """
-    stream = request.stream
-    sink: _Sink | None = None
-    field_name: str | None = None
-    field_value = bytearray()
-    token: str | None = None
-    file_bytes = 0
-    try:
-        try:
-            parser = MultipartParser(boundary)  # refuses a boundary it cannot use
-        except MultipartError as exc:
-            raise UploadRejected(400, f"malformed multipart body: {exc}") from None
-        for chunk in _chunks(stream):
-            outcome.body_bytes += len(chunk)
-            if outcome.body_bytes > limit + FORM_OVERHEAD:
-                raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
-            try:
-                events = parser.feed(chunk)
-            except MultipartError as exc:
-                raise UploadRejected(400, f"malformed multipart body: {exc}") from None
-            for event in events:
-                if isinstance(event, PartStart):
-                    if event.filename is None:
-                        field_name, field_value = event.name, bytearray()
-                        continue
-                    if len(outcome.stored) >= MAX_FILES:
-                        raise UploadRejected(413, f"more than {MAX_FILES} files in one request")
-                    sink = _Sink.open(spool, event.name, event.filename)
-                    outcome.stored.append(sink.stored)
-                elif isinstance(event, PartData):
-                    if sink is not None:
-                        file_bytes += len(event.data)
-                        if file_bytes > limit:
-                            raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
-                        sink.write(event.data)
-                    elif field_name == "token" and len(field_value) <= MAX_FIELD_BYTES:
-                        field_value += event.data
-                elif isinstance(event, PartEnd):
-                    if sink is not None:
-                        sink.finish()
-                        sink = None
-                    elif field_name == "token":
-                        token = field_value.decode("utf-8", errors="replace")
-                        if check_token is not None:
-                            _check_token(check_token, token)
-                    field_name = None
-        try:
-            parser.close()
-        except MultipartError as exc:
-            raise ClientGone(f"upload incomplete: {exc}") from None
-    finally:
-        if sink is not None:
-            sink.abandon()
-    return token
-
-
-class _Sink:
-    """A temp file in .tmp/ receiving one part: sniffs its head, hashes, fsyncs on finish."""
-
-    def __init__(self, stored: Stored, fh: IO[bytes]) -> None:
-        self.stored = stored
-        self.fh = fh
-        self.head = bytearray()
-        self.sniffed = False
-        self.digest = hashlib.sha256()
-
-    @classmethod
-    def open(cls, spool: Spool, field_name: str, filename: str) -> _Sink:
-        if filename == "":
-            raise UploadRejected(400, f"part {field_name!r} has an empty file name")
-        name, renamed = stored_name(filename)
-        path = spool.tmp / f"{TEMP_PREFIX}-{uuid.uuid4().hex}.part"
-        try:
-            spool.tmp.mkdir(parents=True, exist_ok=True)
-            fh = open(path, "xb")  # noqa: SIM115 - closed by finish() or abandon()
-        except OSError as exc:
-            raise _storage_error(exc) from None
-        return cls(Stored(field_name, filename, name, path, renamed), fh)
-
-    def write(self, data: bytes) -> None:
-        self.stored.size += len(data)
-        if not self.sniffed:
-            self.head += data[: HEAD_BYTES - len(self.head)]
-            if len(self.head) >= HEAD_BYTES:
-                self._sniff()
-        self.digest.update(data)
-        try:
-            self.fh.write(data)
-        except OSError as exc:
-            raise _storage_error(exc) from None
-
-    def finish(self) -> None:
-        if self.stored.size == 0:
-            raise UploadRejected(400, f"{self.stored.name} is empty")
-        if not self.sniffed:
-            self._sniff()
-        self.stored.sha256 = self.digest.hexdigest()
-        try:
-            self.fh.flush()
-            os.fsync(self.fh.fileno())
-            self.fh.close()
-        except OSError as exc:
-            raise _storage_error(exc) from None
-
-    def abandon(self) -> None:
-        # The bytes are being thrown away; a failed flush changes nothing.
-        with contextlib.suppress(OSError):
-            self.fh.close()
-        _unlink(self.stored.path)
-
-    def _sniff(self) -> None:
-        self.sniffed = True
-        head = bytes(self.head)
-        found = not_a_report(head)
-        if found is not None:
-            raise UploadRejected(415, f"{self.stored.name} {found.sentence()} — {found.hint}")
-        if _undelimited(head):
-            raise UploadRejected(
-                415, f"{self.stored.name} is {UNDELIMITED}, not a CSV trend report"
-            )
-
-
-def stored_name(filename: str) -> tuple[str, str | None]:
-    """The name a client's file is stored under (safe, and one the daemon takes), and why it is not
-    simply the client's name made safe; UploadRejected(400) when nothing usable is left.
-
-    An uploader that answers 200 moves its copy away: a name the daemon skips (`report.csv.tmp`)
-    would strand the report, so it is stored under the name `spool.takeable` makes of it.
-    """
-    name = safe_name(filename)
-    if name is None:
-        raise UploadRejected(400, f"file name {_printable(filename)} has no usable characters")
-    if takes(name):
-        return name, None
-    better = takeable(name)
-    stored = safe_name(better) if better else None  # `nul~` leaves `nul`: made safe again
-    if better is None or stored is None or not takes(stored):
-        raise UploadRejected(
-            400,
-            f"file name {_printable(filename)}: the daemon does not take it, and nothing is left "
-            "once the temporary suffixes are removed; send the report under its own name",
-        )
-    if name.startswith("."):
-        return stored, "the daemon does not take names that start with a dot"
-    dropped = name[len(better) :].strip() if name.startswith(better) else name
-    return stored, f"the daemon does not take {dropped} names"
-
-
-def not_delimited_text(head: bytes) -> str | None:
-    """Why the first bytes of a file are not a delimited text report, or None if they may be one:
-    what `energy_ingest.content` finds them to be (in the daemon's words), else text without any
-    delimiter."""
-    found = not_a_report(head)
-    if found is not None:
-        return found.what
-    return UNDELIMITED if _undelimited(head) else None
-
-
-def _undelimited(head: bytes) -> bool:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head[2:].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="ignore")
-    else:
-        text = head.decode("utf-8", errors="ignore")
-    return not any(d in text for d in DELIMITERS)
-
-
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
-    """The body in chunks; a client that vanishes mid-body becomes ClientGone."""
-    while True:
-        try:
-            chunk = stream.read(CHUNK)
-        except Exception as exc:  # werkzeug ClientDisconnected, gunicorn NoMoreData, socket errors
-            raise ClientGone(f"client disconnected mid-upload ({type(exc).__name__})") from None
-        if not chunk:
-            return
-        yield chunk
-
-
-def _place_all(spool: Spool, source: str, stored: list[Stored]) -> None:
-    """Rename every temp file into incoming/<source>/; on failure take back the ones already there."""
-    placed: list[Path] = []
-    try:
-        for item in stored:
-            target = place(item.path, spool.incoming(source), item.name)
-            placed.append(target)
-            item.path = target
-    except OSError as exc:
-        for path in placed:
-            _unlink(path)
-        raise _storage_error(exc) from None
-
-
-def _storage_error(exc: OSError) -> UploadRejected:
-    log.error("spool write failed: %s", exc)
-    if exc.errno in NO_SPACE:
-        return UploadRejected(507, "the spool disk is full; try again later")
-    reason = exc.strerror or type(exc).__name__
-    return UploadRejected(503, f"the spool is not writable ({reason}); try again later")
-
-
-def _check_free_space(spool: Spool, needed: int) -> None:
-    try:
-        stat = os.statvfs(spool.root if spool.root.exists() else spool.root.parent)
-    except OSError:
-        return  # the write itself will say what is wrong
-    if needed and stat.f_bavail * stat.f_frsize < needed:
-        raise UploadRejected(507, "the spool disk is full; try again later")
-
-
 def spool_health(spool: Spool, max_upload_bytes: int) -> tuple[int, dict[str, object]]:
     """(HTTP status, body): 200 if a file can be written to .tmp/ and an upload fits on disk."""
     probe = spool.tmp / f"{TEMP_PREFIX}-health-{uuid.uuid4().hex}.part"
@@ -432,7 +144,7 @@ def spool_health(spool: Spool, max_upload_bytes: int) -> tuple[int, dict[str, ob
         os.unlink(probe)
         fsync_dir(spool.tmp)
     except OSError as exc:
-        _unlink(probe)
+        unlink_quietly(probe)
         return 503, {"status": "error", "writable": False, "error": exc.strerror or str(exc)}
     stat = os.statvfs(spool.tmp)
     free = stat.f_bavail * stat.f_frsize
@@ -442,31 +154,6 @@ def spool_health(spool: Spool, max_upload_bytes: int) -> tuple[int, dict[str, ob
         body["status"] = "low on space"
         return 507, body
     return 200, body
-
-
-def _boundary() -> bytes:
-    if request.mimetype != "multipart/form-data":
-        got = request.mimetype or "no Content-Type"
-        raise UploadRejected(
-            400, f"expected multipart/form-data with the report in a part named file, got {got}"
-        )
-    boundary = request.mimetype_params.get("boundary", "")
-    if not boundary:
-        raise UploadRejected(400, "multipart/form-data without a boundary")
-    return boundary.encode("latin-1", errors="replace")
-
-
-def _bearer(header: str) -> str:
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
-
-
-def _check_token(settings: Settings, given: str | None) -> None:
-    expected = settings.upload_token or ""
-    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise UploadRejected(
-            401, "missing or wrong upload token (Authorization: Bearer … or form field token)"
-        )
 
 
 def _wants_json() -> bool:
@@ -542,10 +229,10 @@ def _drain(stream: IO[bytes], sock: socket.socket | None, budget: int) -> None:
 def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:
     files = (
         ", ".join(
-            f"{_printable(s.filename)} -> {s.path.name} ({s.size} bytes"
+            f"{printable(s.filename)} -> {s.path.name} ({s.size} bytes"
             + (f", renamed: {s.renamed})" if s.renamed else ")")
             if status == 200
-            else f"{_printable(s.filename)} ({s.size} bytes)"
+            else f"{printable(s.filename)} ({s.size} bytes)"
             for s in outcome.stored
         )
         or "no file"
@@ -562,19 +249,3 @@ def _log(source: str, status: int, result: str, outcome: Outcome, started: float
         outcome.body_bytes,
         time.monotonic() - started,
     )
-
-
-def _printable(text: str) -> str:
-    """A client-supplied name, quoted, for one log line or answer: rendered by `spool.shown`, the
-    one rule for showing names (control characters escaped, nothing lost), and cut at 120
-    characters."""
-    return f"'{shown(text[:120])}" + ("…'" if len(text) > 120 else "'")
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.error("could not remove %s: %s", path, exc)
