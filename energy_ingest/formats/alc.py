@@ -22,7 +22,6 @@ from energy_ingest.errors import ParseError
 from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
 from energy_ingest.formats.records import Records
 from energy_ingest.formats.report import Report
-from energy_ingest.formats.siemens import unreadable_dates
 from energy_ingest.formats.source import Lines, first_lines, show
 from energy_ingest.formats.timestamps import (
     WITH_ISO,
@@ -30,6 +29,7 @@ from energy_ingest.formats.timestamps import (
     TimeParser,
     choose_format,
     looks_like_timestamp,
+    unreadable_dates,
 )
 
 HEAD_LINES, HEAD_CHARS = 200, 1 << 20  # of the lines read to guess the delimiter

@@ -28,7 +28,13 @@ from energy_ingest.formats.siemens_header import (
     split_line,
 )
 from energy_ingest.formats.source import Lines, too_long
-from energy_ingest.formats.timestamps import COMBINED, Localizer, TimeParser, choose_format
+from energy_ingest.formats.timestamps import (
+    COMBINED,
+    Localizer,
+    TimeParser,
+    choose_format,
+    unreadable_dates,
+)
 
 MAX_PREAMBLE_LINES = 200_000
 MAX_PREAMBLE_CHARS = 16 << 20  # a report header this long (~100,000 point lines) is not one
@@ -272,18 +278,6 @@ class SiemensReader:
         dedupe = bool(np.unique(ts).size < ts.size) or len(set(cols[use].tolist())) < use.size
         lines = np.asarray(numbers, dtype=np.int64)[keep]
         return self.tally.readings(pidx, rows, values.T.ravel(), ts=ts, lines=lines, dedupe=dedupe)
-
-
-def unreadable_dates(times: TimeParser, name: str) -> None:
-    """ParseError when not a single row had a date/time in a known format."""
-    if times.fmt is None and times.unreadable is not None:
-        line, text = times.unreadable
-        raise ParseError(
-            f"dates like {text!r} are not in any known date/time format",
-            file=name,
-            line=line,
-            hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS (or h:mm:ss AM/PM) times",
-        )
 
 
 def read(raw: BinaryIO, encoding: str, *, name: str, tz: str, chunk_rows: int) -> Report:

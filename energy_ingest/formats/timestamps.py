@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from energy_ingest.errors import ParseError
+
 DATES = ("%m/%d/%Y", "%Y/%m/%d", "%m/%d/%y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")
 TIMES = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H:%M:%S.%f", "%I:%M:%S.%f %p")
 COMBINED = tuple(f"{d} {t}" for d in DATES for t in TIMES)
@@ -133,3 +135,15 @@ class Localizer:
             nanos = int(pd.Timestamp(naive[i]).nanosecond)
             utc[i] = pd.Timestamp(instant).as_unit("ns").value + nanos
         return utc, problems
+
+
+def unreadable_dates(times: TimeParser, name: str) -> None:
+    """ParseError when not a single row had a date/time in a known format."""
+    if times.fmt is None and times.unreadable is not None:
+        line, text = times.unreadable
+        raise ParseError(
+            f"dates like {text!r} are not in any known date/time format",
+            file=name,
+            line=line,
+            hint="use M/D/YYYY or YYYY/MM/DD dates and H:MM:SS (or h:mm:ss AM/PM) times",
+        )
