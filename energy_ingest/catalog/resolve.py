@@ -1,0 +1,126 @@
+"""One point resolved with the site file's rules: building, room, floor, device, point part and
+tags, and for each attribute where it came from. Pure: no database, no files.
+
+Naming rules are tried in the file's order: for each field (a Siemens name; an ALC row's control
+program, name or Location) the first rule that applies (its source) and matches is the one used,
+so specific rules go first and a general one last; rules on different fields add up. A building group's text is looked up among codes, names and aliases; for ALC
+points the Location's second segment names the building first. Tag rules add tags at their level;
+a [[points]] override has the last word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from energy_ingest.catalog.site import Site, floor_of
+
+ATTRIBUTES = ("building", "room", "floor", "device", "point", "unit")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    building: str | None = None  # a [[buildings]] code
+    room: str | None = None
+    floor: int | None = None
+    device: str | None = None
+    point: str | None = None  # what the naming rule's point group found
+    unit: str | None = None  # only from an override: the export's unit stays the export's
+    tags: tuple[tuple[str, str], ...] = ()  # (tag, level), in rule order, no repeats
+    origins: dict[str, str] = field(default_factory=dict)  # attribute -> where it came from
+    unknown_building: str | None = None  # a building group's text that names no building
+
+
+def resolve(
+    site: Site,
+    name: str,
+    source: str,
+    *,
+    descriptor: str | None = None,
+    control_program: str | None = None,
+    alc_name: str | None = None,
+    location: tuple[str, ...] = (),
+) -> Resolved:
+    """Resolve the point `name` of `source` ("siemens" or "alc"); ALC points pass what their
+    Points List row says (control program, name, Location segments)."""
+    found: dict[str, object] = {}
+    origins: dict[str, str] = {}
+    unknown: str | None = None
+
+    def put(attribute: str, value: object, origin: str) -> None:
+        if value not in (None, "") and attribute not in found:
+            found[attribute] = value
+            origins[attribute] = origin
+
+    if source == "alc" and len(location) > 1 and (b := site.building(location[1])):
+        put("building", b.code, "points list Location")
+    fields = {"name": alc_name if source == "alc" and alc_name else name}
+    if source == "alc":
+        fields |= {"control_program": control_program or "", "location": "/".join(location)}
+    matched: set[str] = set()
+    for rule in site.naming:
+        if rule.source not in (None, source) or rule.field in matched:
+            continue
+        match = rule.pattern.search(fields.get(rule.field) or "")
+        if match is None:
+            continue
+        matched.add(rule.field)
+        origin = f"site rule line {rule.line}"
+        groups = {k: (v or "").strip() for k, v in match.groupdict().items()}
+        if groups.get("building"):
+            building = site.building(groups["building"])
+            if building is None:
+                unknown = unknown or groups["building"]
+            else:
+                put("building", building.code, origin)
+        elif rule.building:
+            put("building", rule.building, origin)
+        for attribute in ("room", "device", "point"):
+            put(attribute, groups.get(attribute), origin)
+    if "room" in found:
+        put("floor", floor_of(str(found["room"]), site.floor_prefixes), origins["room"])
+
+    tags: list[tuple[str, str]] = []
+    texts = {
+        "point": str(found.get("point") or name),
+        "name": name,
+        "descriptor": descriptor or "",
+        "alc_name": alc_name or "",
+    }
+    for tag_rule in site.tags:
+        if tag_rule.source in (None, source) and tag_rule.pattern.search(texts[tag_rule.on]):
+            for tag in tag_rule.tags:
+                if (tag, tag_rule.level) not in tags:
+                    tags.append((tag, tag_rule.level))
+    if tags:
+        origins["tags"] = "site tag rules"
+
+    override = site.override(name, source)
+    if override is not None:
+        origin = f"override line {override.line}"
+        for key, value in override.values.items():
+            if key == "tags":
+                tags = [(t, "point") for t in value]
+            elif key == "building" and (b := site.building(str(value))):
+                found["building"] = b.code
+            elif key != "building":
+                found[key] = value
+            origins[key] = origin
+        if "room" in override.values and "floor" not in override.values:
+            found["floor"] = floor_of(str(found["room"]), site.floor_prefixes)
+            origins["floor"] = origin
+    floor = found.get("floor")
+    return Resolved(
+        building=_str(found.get("building")),
+        room=_str(found.get("room")),
+        floor=floor if isinstance(floor, int) else None,
+        device=_str(found.get("device")),
+        point=_str(found.get("point")),
+        unit=_str(found.get("unit")),
+        tags=tuple(tags),
+        origins=origins,
+        unknown_building=None if "building" in found else unknown,
+    )
+
+
+def _str(value: object) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -1,0 +1,375 @@
+"""The site file (ENERGY_SITE_FILE, TOML): how one campus names its buildings, rooms, devices and
+points — data, not code. Loading it reports every problem at once, each with its line.
+
+    [[buildings]]   code, name, aliases, alc_location (the ALC Location segment naming it)
+    [[naming]]      ordered rules: a regular expression with named groups building, room,
+                    device, point; optional source (siemens, alc), field (ALC: control_program,
+                    name or location; Siemens: name) and building (the building of every name
+                    the rule matches, for patterns without a building group)
+    [floors]        how a floor follows from a room: prefixes = { B = -1, G = 0 }, else its
+                    first digit
+    [[tags]]        a regular expression on the point part, the whole name, the descriptor or the
+                    ALC name → tags (Project Haystack names where one fits), at a level
+    [units]         BAS unit string → a unit pint reads ("VTONS" = "ton_of_refrigeration")
+    [[points]]      per-point overrides: name (and source), then building, room, floor, device,
+                    unit, tags
+
+See examples/site.toml for the sample campus, with a comment on every choice.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from energy_ingest.errors import ConfigError
+
+SOURCES = ("siemens", "alc")
+GROUPS = frozenset({"building", "room", "device", "point"})
+NAME_FIELDS = {"siemens": ("name",), "alc": ("control_program", "name", "location")}
+TAG_ON = ("point", "name", "descriptor", "alc_name")
+LEVELS = ("point", "device", "room", "building")
+TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
+OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
+DEFAULT_FLOOR_PREFIXES: Mapping[str, int] = {"B": -1, "G": 0}
+
+
+class SiteFileError(ConfigError):
+    """The site file cannot be used: every problem, one per line, each with its line number."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"site file {path} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+            f"{listed}\nFix the file, then run `energy-ingest catalog apply` (the daemon reads "
+            "it when it starts)."
+        )
+
+
+@dataclass(frozen=True)
+class Building:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    alc_location: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class NamingRule:
+    pattern: re.Pattern[str]
+    source: str | None = None
+    field: str = "name"
+    building: str | None = None  # the building of what it matches (no building group)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TagRule:
+    pattern: re.Pattern[str]
+    tags: tuple[str, ...]
+    on: str = "point"
+    level: str = "point"
+    source: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PointOverride:
+    name: str
+    source: str | None
+    values: Mapping[str, Any]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Site:
+    path: Path | None = None
+    buildings: tuple[Building, ...] = ()
+    naming: tuple[NamingRule, ...] = ()
+    tags: tuple[TagRule, ...] = ()
+    floor_prefixes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FLOOR_PREFIXES))
+    units: Mapping[str, str] = field(default_factory=dict)
+    points: tuple[PointOverride, ...] = ()
+
+    def building(self, text: str | None) -> Building | None:
+        """The building a code, alias, name or ALC Location segment names (case and spacing
+        do not matter), or None."""
+        if not text:
+            return None
+        return self._index().get(_key(text))
+
+    def _index(self) -> dict[str, Building]:
+        index: dict[str, Building] = {}
+        for b in self.buildings:
+            for label in (b.code, b.name, b.alc_location, *b.aliases):
+                if label:
+                    index.setdefault(_key(label), b)
+        return index
+
+    def override(self, name: str, source: str) -> PointOverride | None:
+        for o in self.points:
+            if o.name == name and o.source in (None, source):
+                return o
+        return None
+
+
+def floor_of(room: str | None, prefixes: Mapping[str, int] = DEFAULT_FLOOR_PREFIXES) -> int | None:
+    """The floor a room is on: a known prefix (`B02` → -1, `G5` → 0), else its first digit
+    (`102` → 1, `213B` → 2); None when the room says nothing (`Vivarium`)."""
+    if not room:
+        return None
+    text = room.strip().upper()
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if text.startswith(prefix.upper()) and text[len(prefix) : len(prefix) + 1].isdigit():
+            return prefixes[prefix]
+    return int(text[0]) if text[:1].isdigit() else None
+
+
+def load_site(path: Path) -> Site:
+    """Read and check the site file; SiteFileError lists every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteFileError(path, [f"cannot be read: {exc}"]) from None
+    return parse_site(text, path)
+
+
+def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SiteFileError(path, [f"not valid TOML: {exc}"]) from None
+    return _Checker(text, path).site(data)
+
+
+class _Checker:
+    """Builds the Site, collecting problems instead of stopping at the first."""
+
+    TOP = ("buildings", "naming", "floors", "tags", "units", "points")
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.lines = text.splitlines()
+        self.path = path
+        self.problems: list[str] = []
+
+    def site(self, data: dict[str, Any]) -> Site:
+        for key in data:
+            if key not in self.TOP:
+                self.problem(
+                    self.line_of(key), f"unknown table {key!r}; known: {', '.join(self.TOP)}"
+                )
+        buildings = tuple(self.entries(data, "buildings", self.building))
+        codes = [b.code for b in buildings]
+        seen: dict[str, Building] = {}
+        for b in buildings:
+            for label in (b.code, b.name, b.alc_location, *b.aliases):
+                if label and (other := seen.get(_key(label))) is not None and other is not b:
+                    self.problem(b.line, f"{label!r} names both {other.code} and {b.code}")
+                elif label:
+                    seen[_key(label)] = b
+        site = Site(
+            path=self.path,
+            buildings=buildings,
+            naming=tuple(self.entries(data, "naming", self.naming_rule)),
+            tags=tuple(self.entries(data, "tags", self.tag_rule)),
+            floor_prefixes=self.floors(data.get("floors", {})),
+            units=self.units(data.get("units", {})),
+            points=tuple(self.entries(data, "points", self.point)),
+        )
+        for rule in site.naming:
+            if rule.building is not None and rule.building not in codes:
+                self.problem(
+                    self.key_line(rule.line, "building"),
+                    f"building {rule.building!r} is not a [[buildings]] code",
+                )
+        if self.problems:
+            self.problems.sort(key=_line_number)
+            raise SiteFileError(self.path, self.problems)
+        return site
+
+    def entries(self, data: dict[str, Any], table: str, make: Any) -> list[Any]:
+        items = data.get(table, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            self.problem(self.line_of(table), f"{table} must be a list of [[{table}]] tables")
+            return []
+        headers = self.headers(table)
+        out = []
+        for n, item in enumerate(items):
+            line = headers[n] if n < len(headers) else self.line_of(table)
+            made = make(item, line)
+            if made is not None:
+                out.append(made)
+        return out
+
+    def building(self, item: dict[str, Any], line: int) -> Building | None:
+        self.known(item, line, "buildings", ("code", "name", "aliases", "alc_location"))
+        code, name = self.text(item, "code", line), self.text(item, "name", line)
+        aliases = self.texts(item, "aliases", line)
+        location = self.text(item, "alc_location", line, required=False)
+        return Building(code, name, aliases, location, line) if code and name else None
+
+    def naming_rule(self, item: dict[str, Any], line: int) -> NamingRule | None:
+        self.known(item, line, "naming", ("pattern", "source", "field", "building"))
+        source = self.source(item, line)
+        field_ = self.text(item, "field", line, required=False) or "name"
+        allowed = NAME_FIELDS.get(source or "", ("name", *NAME_FIELDS["alc"]))
+        if field_ not in allowed:
+            self.problem(
+                self.key_line(line, "field"), f"field {field_!r}: use {' or '.join(allowed)}"
+            )
+        pattern = self.regex(item, line)
+        if pattern is not None and (odd := set(pattern.groupindex) - GROUPS):
+            self.problem(
+                self.key_line(line, "pattern"),
+                f"unknown group {', '.join(sorted(odd))}; groups are building, room, device, point",
+            )
+        elif pattern is not None and not pattern.groupindex:
+            self.problem(
+                self.key_line(line, "pattern"),
+                "pattern has no named group; name what it finds: (?P<building>…), (?P<room>…), "
+                "(?P<device>…) or (?P<point>…)",
+            )
+        building = self.text(item, "building", line, required=False) or None
+        return NamingRule(pattern, source, field_, building, line) if pattern else None
+
+    def tag_rule(self, item: dict[str, Any], line: int) -> TagRule | None:
+        self.known(item, line, "tags", ("pattern", "tags", "on", "level", "source"))
+        on = self.choice(item, "on", TAG_ON, line) or "point"
+        level = self.choice(item, "level", LEVELS, line) or "point"
+        tags = self.texts(item, "tags", line, required=True)
+        for tag in tags:
+            if not TAG.match(tag):
+                self.problem(
+                    self.key_line(line, "tags"),
+                    f"tag {tag!r} is not a tag name (a letter, then letters and digits, e.g. "
+                    "zone, air, temp, sensor)",
+                )
+        pattern = self.regex(item, line)
+        return TagRule(pattern, tags, on, level, self.source(item, line), line) if pattern else None
+
+    def point(self, item: dict[str, Any], line: int) -> PointOverride | None:
+        self.known(item, line, "points", ("name", "source", *OVERRIDABLE))
+        name = self.text(item, "name", line)
+        values = {k: item[k] for k in OVERRIDABLE if k in item}
+        if "floor" in values and not isinstance(values["floor"], int):
+            self.problem(self.key_line(line, "floor"), "floor must be a whole number, e.g. -1")
+        if "tags" in values:
+            values["tags"] = self.texts(item, "tags", line)
+        return PointOverride(name, self.source(item, line), values, line) if name else None
+
+    def floors(self, table: Any) -> dict[str, int]:
+        if not isinstance(table, dict) or set(table) - {"prefixes"}:
+            self.problem(self.line_of("floors"), "[floors] holds only prefixes = { B = -1, … }")
+            return dict(DEFAULT_FLOOR_PREFIXES)
+        prefixes = table.get("prefixes", DEFAULT_FLOOR_PREFIXES)
+        if not isinstance(prefixes, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, int) for k, v in prefixes.items()
+        ):
+            self.problem(self.line_of("prefixes"), "prefixes maps a room prefix to a floor number")
+            return dict(DEFAULT_FLOOR_PREFIXES)
+        return dict(prefixes)
+
+    def units(self, table: Any) -> dict[str, str]:
+        if not isinstance(table, dict) or not all(
+            isinstance(v, str) and v.strip() for v in table.values()
+        ):
+            self.problem(self.line_of("units"), '[units] maps a BAS unit to a unit: "VTONS" = "…"')
+            return {}
+        return {k.strip(): v.strip() for k, v in table.items()}
+
+    # -- values -------------------------------------------------------------------------------
+
+    def text(self, item: dict[str, Any], key: str, line: int, *, required: bool = True) -> str:
+        value = item.get(key)
+        if value is None:
+            if required:
+                self.problem(line, f"{key} is missing")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.problem(self.key_line(line, key), f"{key} must be a non-empty string")
+            return ""
+        return value.strip()
+
+    def texts(
+        self, item: dict[str, Any], key: str, line: int, *, required: bool = False
+    ) -> tuple[str, ...]:
+        value = item.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problem(self.key_line(line, key), f"{key} must be a list of strings")
+            return ()
+        if required and not value:
+            self.problem(self.key_line(line, key), f"{key} is missing or empty")
+        return tuple(v.strip() for v in value)
+
+    def choice(self, item: dict[str, Any], key: str, allowed: tuple[str, ...], line: int) -> str:
+        value = item.get(key)
+        if value is not None and value not in allowed:
+            self.problem(
+                self.key_line(line, key), f"{key} {value!r}: use one of {', '.join(allowed)}"
+            )
+            return ""
+        return value or ""
+
+    def source(self, item: dict[str, Any], line: int) -> str | None:
+        return self.choice(item, "source", SOURCES, line) or None
+
+    def regex(self, item: dict[str, Any], line: int) -> re.Pattern[str] | None:
+        text = self.text(item, "pattern", line)
+        if not text:
+            return None
+        try:
+            return re.compile(text)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            self.problem(self.key_line(line, "pattern"), f"pattern {text!r}: {exc.msg}{where}")
+            return None
+
+    def known(self, item: dict[str, Any], line: int, table: str, keys: tuple[str, ...]) -> None:
+        for key in item:
+            if key not in keys:
+                self.problem(
+                    self.key_line(line, key),
+                    f"[[{table}]] has no key {key!r}; known: {', '.join(keys)}",
+                )
+
+    # -- where --------------------------------------------------------------------------------
+
+    def problem(self, line: int, text: str) -> None:
+        self.problems.append(f"line {line}: {text}" if line else text)
+
+    def headers(self, table: str) -> list[int]:
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
+        return [n for n, text in enumerate(self.lines, 1) if header.match(text)]
+
+    def key_line(self, start: int, key: str) -> int:
+        """The line of `key = …` in the table whose header is on line `start`."""
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for n in range(start, len(self.lines)):
+            text = self.lines[n]
+            if text.lstrip().startswith("["):
+                break
+            if pattern.match(text):
+                return n + 1
+        return start
+
+    def line_of(self, key: str) -> int:
+        pattern = re.compile(
+            rf"^\s*(\[+\s*{re.escape(key)}\s*\]+|[\"']?{re.escape(key)}[\"']?\s*=)"
+        )
+        return next((n for n, text in enumerate(self.lines, 1) if pattern.match(text)), 0)
+
+
+def _line_number(problem: str) -> int:
+    match = re.match(r"line (\d+):", problem)
+    return int(match.group(1)) if match else 0
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
