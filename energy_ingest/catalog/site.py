@@ -328,7 +328,7 @@ class _Checker:
             return re.compile(text)
         except re.error as exc:
             where = f" at position {exc.pos}" if exc.pos is not None else ""
-            self.problem(self.key_line(line, "pattern"), f"pattern {text!r}: {exc.msg}{where}")
+            self.problem(self.key_line(line, "pattern"), f"pattern '{text}': {exc.msg}{where}")
             return None
 
     def known(self, item: dict[str, Any], line: int, table: str, keys: tuple[str, ...]) -> None:
