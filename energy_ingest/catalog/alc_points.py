@@ -132,6 +132,7 @@ class _Reader:
         self.export = PointExport(format=FORMAT, source=SOURCE, records=_empty())
         self.cut = 0  # fields cut to MAX_FIELD_CHARS
         self.first_cut = 0  # the line of the first
+        self._parts: dict[str, tuple[str, ...]] = {}  # location_parts by Location
 
     def read(self) -> PointExport:
         rows = iter(self.records)
@@ -150,7 +151,9 @@ class _Reader:
             if len(record) != width:
                 self._reject(number, f"row has {len(record)} fields, header has {width}")
                 continue
-            row = [self._cell(number, text) for text in record]
+            if max(map(len, record)) > MAX_FIELD_CHARS:
+                record = [self._cut(number, text) for text in record]
+            row = [text or None for text in record]
             if name_at is None or row[name_at] is None:
                 self._reject(number, "no Name: a point needs one")
                 continue
@@ -161,17 +164,16 @@ class _Reader:
                     line=number,
                     hint="export the Points List per building or area",
                 )
-            table.append([number, *self._row(row, fields, titles)])
+            table.append([number, *self._row(row, fields)])
         if self.cut:
             self.export.warnings.append(
                 f"{self.cut:,} field(s) longer than {MAX_FIELD_CHARS:,} characters were cut to "
                 f"that length (the first on line {self.first_cut})"
             )
         if table:
+            # dtype=object: text stays str and None (pandas would infer strings with NaN)
             frame = pd.DataFrame(table, columns=list(COLUMNS), dtype=object)
-            self.export.records = frame.astype(
-                {"line": "int64"}
-            )  # text stays object: None, not NaN
+            self.export.records = frame.astype({"line": "int64"})
         return self.export
 
     def _header(self, rows: Iterator[tuple[int, Record]]) -> tuple[int, list[str]]:
@@ -238,21 +240,22 @@ class _Reader:
         ]
         return fields
 
-    def _row(
-        self, row: list[str | None], fields: dict[str, int | None], titles: list[str]
-    ) -> list[Any]:
+    def _row(self, row: list[str | None], fields: dict[str, int | None]) -> list[Any]:
         values = [None if j is None else row[j] for j in fields.values()]
         location = values[0]
-        parts = tuple(p.strip() for p in (location or "").split("/") if p.strip())
+        parts = self._parts.get(location or "")
+        if parts is None:  # rows share their Location: split each once (and share the tuple)
+            parts = tuple(p.strip() for p in (location or "").split("/") if p.strip())
+            self._parts[location or ""] = parts
         extras = {title: row[j] for j, title in self._extras}
         return [location, parts, *values[1:], extras]
 
-    def _cell(self, number: int, text: str) -> str | None:
+    def _cut(self, number: int, text: str) -> str:
         if len(text) > MAX_FIELD_CHARS:
             self.cut += 1
             self.first_cut = self.first_cut or number
             text = text[:MAX_FIELD_CHARS].rstrip()
-        return text or None
+        return text
 
     def _reject(self, line: int, reason: str) -> None:
         self.export.rejected += 1
