@@ -69,6 +69,7 @@ EXPECTED = {
 REFUSED = {
     "CONSTRUCTED_webctrl_soap_getTrendData_return_values.txt": "SOAP getTrendData dump",
     "REAL_webctrl_points_list_report_accuweather_excerpt.csv": "not a recognised report",
+    "REAL_webctrl_points_list_report_hulings_excerpt.csv": "not a recognised report",
     "CONSTRUCTED_lucid_style_vbs_upload_request_INFERRED.http": "not a recognised report",
 }
 
