@@ -71,6 +71,7 @@ REFUSED = {
     "REAL_webctrl_points_list_report_accuweather_excerpt.csv": "not a recognised report",
     "REAL_webctrl_points_list_report_hulings_excerpt.csv": "not a recognised report",
     "CONSTRUCTED_lucid_style_vbs_upload_request_INFERRED.http": "not a recognised report",
+    "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv": "not a recognised report",
 }
 
 
