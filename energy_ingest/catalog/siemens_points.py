@@ -128,11 +128,17 @@ _STATE_RE = re.compile(r"^\s*(-?\d{1,9})\s+-(?:\s(.*))?$", re.DOTALL)
 _PANEL_LABEL_RE = re.compile(r"^\((.*)\)$", re.DOTALL)
 
 
-@functools.lru_cache(maxsize=4096)
 def field_label(field: str) -> tuple[str, str | None]:
     """A field's label as kept (stripped, without its colon) and the column it fills, if known."""
+    return _short_label(field) if len(field) <= 80 else _label(field)
+
+
+def _label(field: str) -> tuple[str, str | None]:
     label = field.strip().removesuffix(":").strip()
     return label, KNOWN.get(label.casefold())
+
+
+_short_label = functools.lru_cache(maxsize=4096)(_label)  # real labels repeat on every record
 
 
 class Bounds:
