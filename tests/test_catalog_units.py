@@ -17,9 +17,8 @@ from energy_ingest.catalog import units
 from energy_ingest.catalog.units import NO_UNIT, Unit, resolve_unit, unit_key
 
 SAMPLE = (
-    Path(__file__).resolve().parent.parent.parent
-    / "shared"
-    / "samples"
+    Path(__file__).parent
+    / "data"
     / "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"
 )
 # Every distinct `Engineering Units:` value of SAMPLE (the test below checks this list against
@@ -139,8 +138,6 @@ def test_the_table_covers_at_least_forty_strings_and_every_one_the_issue_names()
 
 
 def test_the_sample_point_definition_report_uses_just_the_units_listed_here() -> None:
-    if not SAMPLE.exists():
-        pytest.skip(f"{SAMPLE} is not here; SAMPLE_UNITS is its list, pinned")
     text = SAMPLE.read_text(encoding="utf-8", errors="replace")
     found = sorted(set(re.findall(r'"Engineering Units:","([^"]*)"', text)))
     assert found == SAMPLE_UNITS
