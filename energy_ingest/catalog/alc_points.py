@@ -38,10 +38,16 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from energy_ingest import content
-from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_REJECTS, PointExport, Reject
+from energy_ingest.catalog.export import (
+    MAX_FIELD_CHARS,
+    MAX_REJECTS,
+    PointExport,
+    Reject,
+    parse_export,
+)
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.records import Record, Records
-from energy_ingest.formats.source import first_lines, guess_encoding, head, seekable, show
+from energy_ingest.formats.source import first_lines, guess_encoding, head, show
 
 __all__ = ["COLUMNS", "looks_like_points_list", "parse_points_list"]
 
@@ -88,29 +94,9 @@ def looks_like_points_list(head: bytes) -> bool:
 
 def parse_points_list(data: bytes | BinaryIO, *, name: str = "") -> PointExport:
     """Parse one Points List report; anything that is not one is a ParseError naming the file."""
-    raw: BinaryIO | None = None
-    try:
-        raw = seekable(data)
-        _refuse_non_text(raw, name)
-        try:
-            return _Reader(raw, guess_encoding(head(raw)), name).read()
-        except UnicodeDecodeError:
-            export = _Reader(raw, "cp1252", name).read()
-            export.warnings.append("the file is not UTF-8; decoded as Windows-1252 (cp1252)")
-            return export
-    except ParseError as exc:
-        raise exc.with_file(name or exc.file) from None
-    except MemoryError:
-        raise ParseError("the file needs too much memory to parse", file=name) from None
-    except Exception as exc:  # the one boundary: no other exception reaches a caller
-        raise ParseError(
-            f"could not parse ({type(exc).__name__}: {exc})",
-            file=name,
-            hint="this is a parser bug or a very unusual file; keep the file and report it",
-        ) from exc
-    finally:
-        if raw is not None and raw is not data:  # our copy (of bytes, or of a pipe)
-            raw.close()
+    return parse_export(
+        data, name, _refuse_non_text, lambda raw, enc, n: _Reader(raw, enc, n).read()
+    )
 
 
 def _refuse_non_text(raw: BinaryIO, name: str) -> None:

@@ -3,13 +3,17 @@ field names seen — pure data, like formats.report.Report for trend reports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import pandas as pd
 
+from energy_ingest.errors import ParseError
 from energy_ingest.formats.report import MAX_REJECTS, Reject
+from energy_ingest.formats.source import guess_encoding, head, seekable
 
-__all__ = ["MAX_FIELD_CHARS", "MAX_REJECTS", "MAX_STATES", "PointExport", "Reject"]
+__all__ = ["MAX_FIELD_CHARS", "MAX_REJECTS", "MAX_STATES", "PointExport", "Reject", "parse_export"]
 
 # Bounds that keep a hostile export small, as for trend reports.
 MAX_FIELD_CHARS = 4_096  # a longer field value is cut to this and a warning says so
@@ -35,3 +39,37 @@ class PointExport:
     fields_seen: tuple[str, ...] = ()  # every field label met, in first-seen order
     complete: bool = True  # Siemens: the End of Report footer was seen; ALC: always True
     warnings: list[str] = field(default_factory=list)
+
+
+def parse_export(
+    data: bytes | BinaryIO,
+    name: str,
+    refuse: Callable[[BinaryIO, str], None],
+    read: Callable[[BinaryIO, str, str], PointExport],
+) -> PointExport:
+    """The one boundary of the export parsers: `refuse` what is no text report, `read(raw,
+    encoding, name)` it (again as cp1252 when it is not UTF-8), and let nothing but a ParseError
+    naming the file reach the caller."""
+    raw: BinaryIO | None = None
+    try:
+        raw = seekable(data)
+        refuse(raw, name)
+        try:
+            return read(raw, guess_encoding(head(raw)), name)
+        except UnicodeDecodeError:
+            export = read(raw, "cp1252", name)
+            export.warnings.append("the file is not UTF-8; decoded as Windows-1252 (cp1252)")
+            return export
+    except ParseError as exc:
+        raise exc.with_file(name or exc.file) from None
+    except MemoryError:
+        raise ParseError("the file needs too much memory to parse", file=name) from None
+    except Exception as exc:  # a bug: say so rather than show a traceback
+        raise ParseError(
+            f"could not parse ({type(exc).__name__}: {exc})",
+            file=name,
+            hint="this is a parser bug or a very unusual file; keep the file and report it",
+        ) from exc
+    finally:
+        if raw is not None and raw is not data:  # our copy (of bytes, or of a pipe)
+            raw.close()

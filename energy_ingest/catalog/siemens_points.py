@@ -56,23 +56,25 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
 import pandas as pd
 
-from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_REJECTS, MAX_STATES, PointExport
+from energy_ingest.catalog.export import (
+    MAX_FIELD_CHARS,
+    MAX_REJECTS,
+    MAX_STATES,
+    PointExport,
+    parse_export,
+)
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.report import Reject
 from energy_ingest.formats.source import (
     MAX_LINE_BYTES,
     Lines,
-    guess_encoding,
-    head,
     reject_binary,
-    seekable,
     too_long,
 )
 
@@ -301,30 +303,7 @@ class Record:
 
 def parse_point_definitions(data: bytes | BinaryIO, *, name: str = "") -> PointExport:
     """Parse one Point Definition report; raises only ParseError."""
-    raw: BinaryIO | None = None
-    try:
-        raw = seekable(data)
-        reject_binary(raw, name)
-        encoding = guess_encoding(head(raw))
-        try:
-            return _Reader(raw, encoding, name).read()
-        except UnicodeDecodeError:
-            export = _Reader(raw, "cp1252", name).read()
-            export.warnings.append("the file is not UTF-8; decoded as Windows-1252 (cp1252)")
-            return export
-    except ParseError as exc:
-        raise exc.with_file(name or exc.file) from None
-    except MemoryError:
-        raise ParseError("the file needs too much memory to parse", file=name) from None
-    except Exception as exc:  # a bug: say so rather than show a traceback
-        raise ParseError(
-            f"could not parse ({type(exc).__name__}: {exc})",
-            file=name,
-            hint="this is a parser bug or a very unusual file; keep the file and report it",
-        ) from exc
-    finally:
-        if raw is not None and raw is not data and not isinstance(raw, io.BytesIO):
-            raw.close()  # the temporary copy of a pipe
+    return parse_export(data, name, reject_binary, lambda raw, enc, n: _Reader(raw, enc, n).read())
 
 
 def split_fields(line: str) -> list[str]:
