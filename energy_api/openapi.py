@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from energy_api.filters import FLOOR_RANGE as _FLOORS
 from energy_api.queries import POINT_KEYS
 from energy_api.values import INTERVALS, LAYOUTS
 from energy_ingest.config import zone_names
 
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
 TS: dict[str, Any] = {"type": ["string", "null"], "description": "ISO 8601 with offset, in tz"}
 CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
 # Params refuses a NUL in any parameter; free text says so, or it would promise to take one.
 TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
 
+
+FLOOR_RANGE = {"minimum": _FLOORS[0], "maximum": _FLOORS[1]}
 
 # One request's worth: tools send every example at once, so no start/end beside range.
 EXAMPLES = {
@@ -181,10 +185,29 @@ SCHEMAS: dict[str, Any] = {
             "source": {"type": "string"},
             "kind": {"type": "string", "enum": ["number", "enum"]},
             "states": {"type": ["array", "null"], "items": {"type": "string"}},
-            "unit": NULLABLE_STR,
-            "building": NULLABLE_STR,
+            "unit": {
+                "type": ["string", "null"],
+                "description": "the resolved unit's symbol, else the unit the trend report gave",
+            },
+            "unit_id": NULLABLE_INT,
+            "unit_name": NULLABLE_STR,
+            "quantity": NULLABLE_STR,
+            "building": {"type": ["string", "null"], "description": "the building's code"},
+            "building_id": NULLABLE_INT,
+            "building_name": NULLABLE_STR,
+            "floor": NULLABLE_INT,
             "room": NULLABLE_STR,
+            "room_id": NULLABLE_INT,
+            "device": NULLABLE_STR,
+            "device_id": NULLABLE_INT,
+            "tags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "sorted: its own and its device's, room's and building's",
+            },
             "description": NULLABLE_STR,
+            "descriptor": NULLABLE_STR,
+            "point_type": NULLABLE_STR,
             "first_ts": TS,
             "last_ts": TS,
             "latest": _ref("Latest"),
@@ -287,17 +310,55 @@ PAGE_META: dict[str, Any] = {
     },
 }
 
+INCLUDE_LATEST = _param(
+    "include", "latest: add each point's latest reading", {"type": "string", "enum": ["latest"]}
+)
+# Catalog references: a value naming nothing in the catalog is 400 not_in_catalog.
+BUILDING = _param(
+    "building", "building id, code, name or alias (any case and spacing); unknown: 400"
+)
+FLOOR = _param("floor", "floor number (-1: basement)", {"type": "integer", **FLOOR_RANGE})
+TAG = {
+    **_param("tag", "tag name; repeat it for several: all of them must apply; unknown: 400"),
+    "schema": {"type": "array", "items": TEXT},
+    "style": "form",
+    "explode": True,
+}
+INCLUDE_EMPTY = _param(
+    "include",
+    "empty: also entries no point uses (kept, with their ids, after rule changes)",
+    {"type": "string", "enum": ["empty"]},
+)
+
+
+def _named(name: str, what: str) -> dict[str, Any]:
+    return _param(
+        name,
+        f"{what} id or name (any case; a name in any building unless building is given);"
+        f" unknown: 400; a number that is one {what}'s id and another's name: 400"
+        f" ambiguous_{what}",
+    )
+
+
 POINTS_PARAMS = [
-    _param("q", "case-insensitive substring of name or description"),
+    _param("q", "case-insensitive substring of name, description or descriptor"),
     _param("name", "glob on the name: * any run, ? one character"),
     _param("source", "siemens or alc"),
-    _param("building", "exact building"),
     _param("kind", "number or enum", {"type": "string", "enum": ["number", "enum"]}),
+    BUILDING,
+    FLOOR,
+    _named("room", "room"),
+    _named("device", "device"),
+    TAG,
+    _param(
+        "unit",
+        "unit id, symbol, key or a spelling the BAS wrote (exact); also a point's raw unit"
+        " when it has no resolved one; unknown: 400",
+    ),
+    _param("quantity", "the unit's quantity, e.g. temperature (any case); unknown: 400"),
     LIMIT,
     OFFSET,
-    _param(
-        "include", "latest: add each point's latest reading", {"type": "string", "enum": ["latest"]}
-    ),
+    INCLUDE_LATEST,
     TZ,
 ]
 
@@ -399,7 +460,7 @@ def document() -> dict[str, Any]:
                                 "schema": {"type": "string"},
                                 "example": "1",
                             },
-                            POINTS_PARAMS[7],
+                            INCLUDE_LATEST,
                             TZ,
                         ],
                         _json(

@@ -46,6 +46,11 @@ class Params:
     def all(self, name: str) -> list[str]:
         return self.values.getlist(name)
 
+    def int_or_none(self, name: str, lo: int, hi: int) -> int | None:
+        """A whole number in lo..hi, or None when the parameter is absent or empty."""
+        raw = self.get(name)
+        return None if raw is None or raw == "" else self.int(name, 0, lo, hi)
+
     def int(self, name: str, default: int, lo: int, hi: int) -> int:
         raw = self.get(name)
         if raw is None or raw == "":

@@ -1,4 +1,4 @@
-"""SQL for the API: points, latest values, the files ledger, health and the ETag watermark."""
+"""SQL for the API: points and their catalog facts, latest values, files, health, the ETag watermark."""
 
 from __future__ import annotations
 
@@ -23,10 +23,31 @@ FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"
 LAST_TS = "(SELECT max(r.ts) FROM readings r WHERE r.point_id = p.id)"
 
 
+# The tags a point carries: its own and those of its device, its room and its building.
+TAGS_SQL = """ARRAY(
+    SELECT t.name FROM tags t WHERE t.id IN (
+        SELECT tag_id FROM point_tags WHERE point_id = p.id
+        UNION ALL SELECT tag_id FROM device_tags WHERE device_id = p.device_id
+        UNION ALL SELECT tag_id FROM room_tags WHERE room_id = p.room_id
+        UNION ALL SELECT tag_id FROM building_tags WHERE building_id = p.building_id
+    ) ORDER BY t.name COLLATE "C")"""
+# The catalog rows a point refers to (LEFT JOINs on primary keys: PostgreSQL drops the unused).
+POINT_JOINS = """
+    LEFT JOIN buildings pb ON pb.id = p.building_id
+    LEFT JOIN rooms pr ON pr.id = p.room_id
+    LEFT JOIN devices pd ON pd.id = p.device_id
+    LEFT JOIN units pu ON pu.id = p.unit_id
+"""
+# A point's unit is its resolved unit's symbol, else what the trend report said.
+UNIT_SQL = "coalesce(pu.symbol, p.unit)"
+
+
 def point_columns(last_ts: str = LAST_TS) -> str:
-    """A point's columns; first/last_ts are one primary-key probe each."""
+    """A point's columns (POINT_KEYS); first/last_ts are one primary-key probe each."""
     return f"""
-    p.id, p.name, p.source, p.kind, p.states, p.unit, p.building, p.room, p.description,
+    p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, pu.name, pu.quantity,
+    pb.code, p.building_id, pb.name, p.floor, pr.name, p.room_id, pd.name, p.device_id,
+    {TAGS_SQL}, p.description, p.descriptor, p.point_type,
     {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}
 """
 
@@ -39,9 +60,21 @@ POINT_KEYS = (
     "kind",
     "states",
     "unit",
+    "unit_id",
+    "unit_name",
+    "quantity",
     "building",
+    "building_id",
+    "building_name",
+    "floor",
     "room",
+    "room_id",
+    "device",
+    "device_id",
+    "tags",
     "description",
+    "descriptor",
+    "point_type",
     "first_ts",
     "last_ts",
 )
@@ -110,37 +143,69 @@ def glob_to_like(pattern: str) -> str:
     return like_escape(pattern).replace("*", "%").replace("?", "_")
 
 
+@dataclass(frozen=True)
+class PointFilter:
+    """What /points selects; catalog references already resolved to ids (None: no filter)."""
+
+    q: str | None = None
+    name: str | None = None
+    source: str | None = None
+    kind: str | None = None
+    building_ids: tuple[int, ...] | None = None
+    floor: int | None = None
+    room_ids: tuple[int, ...] | None = None
+    device_ids: tuple[int, ...] | None = None
+    tags: tuple[str, ...] = ()  # the point carries every one of them (at any level)
+    unit_ids: tuple[int, ...] | None = None
+    unit_raw: str | None = None  # also matches points without a resolved unit by their raw unit
+    quantity: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        where: list[str] = ["true"]
+        params: list[Any] = []
+        if self.q:
+            where.append("(p.name ILIKE %s OR p.description ILIKE %s OR p.descriptor ILIKE %s)")
+            params += [f"%{like_escape(self.q)}%"] * 3
+        if self.name:
+            where.append("p.name LIKE %s")
+            params.append(glob_to_like(self.name))
+        for column, value in (("source", self.source), ("kind", self.kind), ("floor", self.floor)):
+            if value is not None:
+                where.append(f"p.{column} = %s")
+                params.append(value)
+        for column, ids in (
+            ("building_id", self.building_ids),
+            ("room_id", self.room_ids),
+            ("device_id", self.device_ids),
+        ):
+            if ids is not None:
+                where.append(f"p.{column} = ANY(%s)")
+                params.append(list(ids))
+        if self.tags:
+            where.append(f"{TAGS_SQL} @> %s::text[]")
+            params.append(list(self.tags))
+        if self.unit_ids is not None:
+            where.append("(p.unit_id = ANY(%s) OR (p.unit_id IS NULL AND p.unit = %s))")
+            params += [list(self.unit_ids), self.unit_raw]
+        if self.quantity is not None:
+            where.append("lower(pu.quantity) = lower(%s)")
+            params.append(self.quantity)
+        return " AND ".join(where), params
+
+
 def list_points(
-    conn: Conn,
-    *,
-    q: str | None,
-    name: str | None,
-    source: str | None,
-    building: str | None,
-    kind: str | None,
-    limit: int,
-    offset: int,
-    include_latest: bool,
+    conn: Conn, selected: PointFilter, *, limit: int, offset: int, include_latest: bool
 ) -> tuple[int, list[dict[str, Any]]]:
-    where, params = ["true"], []
-    if q:
-        where.append("(p.name ILIKE %s OR p.description ILIKE %s)")
-        params += [f"%{like_escape(q)}%"] * 2
-    if name:
-        where.append("p.name LIKE %s")
-        params.append(glob_to_like(name))
-    for column, value in (("source", source), ("building", building), ("kind", kind)):
-        if value is not None:
-            where.append(f"p.{column} = %s")
-            params.append(value)
-    condition = " AND ".join(where)
-    total_row = conn.execute(f"SELECT count(*) FROM points p WHERE {condition}", params).fetchone()
+    condition, params = selected.where()
+    total_row = conn.execute(
+        f"SELECT count(*) FROM points p {POINT_JOINS} WHERE {condition}", params
+    ).fetchone()
     total = total_row[0] if total_row else 0
     latest_cols = f", {LATEST_COLUMNS}" if include_latest else ""
     latest_join = LATEST_JOIN if include_latest else ""
     columns = point_columns("l.ts") if include_latest else POINT_COLUMNS
     rows = conn.execute(
-        f"SELECT {columns} {latest_cols} FROM points p {latest_join}"
+        f"SELECT {columns} {latest_cols} FROM points p {POINT_JOINS} {latest_join}"
         f" WHERE {condition} ORDER BY p.name, p.id LIMIT %s OFFSET %s",
         [*params, limit, offset],
     ).fetchall()
@@ -157,8 +222,9 @@ def _point_with_latest(row: tuple[Any, ...], include_latest: bool) -> dict[str, 
 def find_points(conn: Conn, ids: list[int], names: list[str]) -> list[PointRef]:
     """Points whose id is in `ids` or whose exact name is in `names`."""
     rows = conn.execute(
-        "SELECT id, name, source, kind, states, unit FROM points"
-        " WHERE id = ANY(%s) OR name = ANY(%s) ORDER BY id",
+        f"SELECT p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}"
+        " FROM points p LEFT JOIN units pu ON pu.id = p.unit_id"
+        " WHERE p.id = ANY(%s) OR p.name = ANY(%s) ORDER BY p.id",
         (ids, names),
     ).fetchall()
     return [PointRef(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]) for r in rows]
@@ -166,7 +232,7 @@ def find_points(conn: Conn, ids: list[int], names: list[str]) -> list[PointRef]:
 
 def get_point(conn: Conn, point_id: int) -> dict[str, Any] | None:
     row = conn.execute(
-        f"SELECT {POINT_COLUMNS} FROM points p WHERE p.id = %s", (point_id,)
+        f"SELECT {POINT_COLUMNS} FROM points p {POINT_JOINS} WHERE p.id = %s", (point_id,)
     ).fetchone()
     return point_dict(row) if row else None
 
@@ -180,7 +246,7 @@ def latest(conn: Conn, ids: list[int]) -> list[dict[str, Any]]:
     rows = conn.execute(
         f"SELECT {point_columns('l.ts')}, {LATEST_COLUMNS}"
         " FROM unnest(%s::int[]) WITH ORDINALITY AS sel(id, ord)"
-        f" JOIN points p ON p.id = sel.id {LATEST_JOIN} ORDER BY sel.ord",
+        f" JOIN points p ON p.id = sel.id {POINT_JOINS} {LATEST_JOIN} ORDER BY sel.ord",
         (ids,),
     ).fetchall()
     return [_point_with_latest(row, True) for row in rows]
@@ -244,10 +310,19 @@ def list_files(
     )
 
 
-def watermark(conn: Conn) -> tuple[int | None, Any]:
-    """(max(files.id), max(ingested_at)): changes whenever the ingest commits anything."""
-    row = conn.execute("SELECT max(id), max(ingested_at) FROM files").fetchone()
-    return (row[0], row[1]) if row else (None, None)
+def watermark(conn: Conn) -> tuple[str, Any]:
+    """What changes whenever the ingest commits a file or `catalog apply` re-resolves the catalog:
+    (max(files.id), max(ingested_at), the applied site file) as text, and the later instant."""
+    row = conn.execute(
+        "SELECT f.max_id, f.max_at, s.sha256, s.applied_at"
+        " FROM (SELECT max(id) AS max_id, max(ingested_at) AS max_at FROM files) f"
+        " LEFT JOIN catalog_site s ON true"
+    ).fetchone()
+    if row is None:
+        return "", None
+    max_id, max_at, sha256, applied_at = row
+    instants = [t for t in (max_at, applied_at) if t is not None]
+    return f"{max_id}|{max_at}|{sha256}|{applied_at}", max(instants) if instants else None
 
 
 def health(conn: Conn) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import psycopg
 import psycopg_pool
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from energy_api import openapi, queries
+from energy_api import filters, openapi, queries
 from energy_api.db import Database
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
@@ -49,7 +49,7 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype=JSON)
 
 
-def _require_json() -> None:
+def require_json() -> None:
     if "Accept" in request.headers and not request.accept_mimetypes.best_match([JSON]):
         raise ApiError(406, "not_acceptable", "this route answers application/json only")
 
@@ -64,13 +64,14 @@ def _zone(params: Params) -> str:
 
 
 class Conditional:
-    """ETag / Last-Modified from the ingest ledger's watermark; 304 when the client is current."""
+    """ETag / Last-Modified from the ingest ledger's and the catalog's watermark; 304 when the
+    client is current."""
 
     def __init__(self, conn: Conn, key: str, *, stable: bool = True) -> None:
-        max_id, max_ingested = queries.watermark(conn)
-        digest = hashlib.sha1(f"{max_id}|{max_ingested}|{key}".encode()).hexdigest()[:24]
+        mark, changed = queries.watermark(conn)
+        digest = hashlib.sha1(f"{mark}|{key}".encode()).hexdigest()[:24]
         self.etag = digest
-        self.last_modified = max_ingested.replace(microsecond=0) if max_ingested else None
+        self.last_modified = changed.replace(microsecond=0) if changed else None
         self.stable = stable
 
     def fresh(self) -> bool:
@@ -90,7 +91,7 @@ class Conditional:
         return self.apply(Response(status=304))
 
 
-def _key() -> str:
+def request_key() -> str:
     """The representation's identity: route, parameters (query and form) and negotiated type."""
     form = sorted(request.form.items(multi=True)) if request.method == "POST" else []
     return (
@@ -98,7 +99,7 @@ def _key() -> str:
     )
 
 
-def _connection(tz: str) -> Any:
+def connection(tz: str | None) -> Any:
     return _db().connection(tz)
 
 
@@ -108,7 +109,7 @@ def _connection(tz: str) -> Any:
 @bp.get("/")
 def index() -> Response:
     Params(request, ())
-    _require_json()
+    require_json()
     base = request.script_root + "/api/v2"
     routes = ("health", "points", "values", "latest", "files", "openapi.json")
     return json_response(
@@ -121,7 +122,7 @@ def health() -> Response:
     """`status` ok/degraded/down; `reason` why it is not ok (null when ok) and what to do;
     `database` the database's own state: ok, unreachable: …, schema missing, migrations pending: …"""
     Params(request, ())
-    _require_json()
+    require_json()
     try:
         with _db().connection(_settings().timezone, timeout=3.0) as conn:
             info = queries.health(conn)
@@ -168,28 +169,29 @@ def _down(database: str, reason: str) -> Response:
 # --- points ------------------------------------------------------------------------------------
 
 
+POINTS_PARAMS = (
+    *("q", "name", "source", "kind", "building", "floor", "room", "device", "tag", "unit"),
+    *("quantity", "limit", "offset", "include", "tz"),
+)
+
+
 @bp.get("/points")
 def points() -> Response:
-    params = Params(
-        request, ("q", "name", "source", "building", "kind", "limit", "offset", "include", "tz")
-    )
-    _require_json()
+    params = Params(request, POINTS_PARAMS)
+    require_json()
     tz = _zone(params)
     limit = params.int("limit", 500, 1, 10_000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
     include = params.choice("include", ["latest"])
     kind = params.choice("kind", ["number", "enum"])
-    with _connection(tz) as conn:
-        cond = Conditional(conn, _key())
+    filters.floor(params)  # refused before any query, like every other malformed value
+    with connection(tz) as conn:
+        cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         total, data = queries.list_points(
             conn,
-            q=params.get("q"),
-            name=params.get("name"),
-            source=params.get("source"),
-            building=params.get("building"),
-            kind=kind,
+            filters.point_filter(conn, params, kind),
             limit=limit,
             offset=offset,
             include_latest=include == "latest",
@@ -201,13 +203,13 @@ def points() -> Response:
 @bp.get("/points/<path:ref>")
 def point(ref: str) -> Response:
     params = Params(request, ("include", "tz"))
-    _require_json()
+    require_json()
     tz = _zone(params)
     include = params.choice("include", ["latest"])
     if "\x00" in ref:
         raise ApiError(404, "unknown_point", "no such point: a name never contains NUL", "ref")
-    with _connection(tz) as conn:
-        cond = Conditional(conn, _key())
+    with connection(tz) as conn:
+        cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         found = _resolve(conn, [ref], param="ref")
@@ -325,7 +327,7 @@ def values() -> Response:
         raise bad_param(exc.param or "range", str(exc)) from None
     stack = ExitStack()
     try:
-        conn = stack.enter_context(_connection(tz))
+        conn = stack.enter_context(connection(tz))
         selected = _resolve(conn, tokens)
         number_aggs, enum_aggs = parse_aggs(params.get("agg"), {p.kind for p in selected})
         plan = Plan(selected, span.start, span.end, tz, interval, number_aggs, enum_aggs, layout)
@@ -339,7 +341,7 @@ def values() -> Response:
             plan.cursor = cursor
         cond = Conditional(
             conn,
-            f"{_key()}|{plan.start.isoformat()}|{plan.end.isoformat()}",
+            f"{request_key()}|{plan.start.isoformat()}|{plan.end.isoformat()}",
             stable=not span.relative or cursor is not None,
         )
         if cond.fresh():
@@ -383,11 +385,11 @@ def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:
 @bp.route("/latest", methods=["GET", "POST"])
 def latest() -> Response:
     params = Params(request, ("points", "tz"))
-    _require_json()
+    require_json()
     tz = _zone(params)
     tokens = _tokens(params)
-    with _connection(tz) as conn:
-        cond = Conditional(conn, _key())
+    with connection(tz) as conn:
+        cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         ids = [p.id for p in _resolve(conn, tokens)] if tokens else queries.all_point_ids(conn)
@@ -398,14 +400,14 @@ def latest() -> Response:
 @bp.get("/files")
 def files() -> Response:
     params = Params(request, ("status", "source", "limit", "offset", "tz"))
-    _require_json()
+    require_json()
     tz = _zone(params)
     status = params.choice("status", ["ingested", "failed"])
     source = params.choice("source", ["siemens", "alc"])
     limit = params.int("limit", 50, 1, 1000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
-    with _connection(tz) as conn:
-        cond = Conditional(conn, _key())
+    with connection(tz) as conn:
+        cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         total, counts, data = queries.list_files(
@@ -425,5 +427,5 @@ def files() -> Response:
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     Params(request, ())
-    _require_json()
+    require_json()
     return json_response(openapi.document())

@@ -25,7 +25,7 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
         "sat": add_point(db, "BOLIOU.AHU1.SAT", unit="degF", description="Supply air temp"),
         "rat": add_point(db, "BOLIOU.AHU1.RAT", unit="degF", description="Return air"),
         "mode": add_point(db, "BOLIOU.AHU1.MODE", kind="enum", states=["OFF", "ON"]),
-        "alc": add_point(db, "CMC.CH1.KW", source="alc", unit="kW", room="B12"),
+        "alc": add_point(db, "CMC.CH1.KW", source="alc", unit="kW"),
     }
     add_readings(db, ids["sat"], [(T0, 55.0), (T0 + timedelta(minutes=15), 56.5)])
     add_readings(db, ids["mode"], [(T0, 1.0)])
@@ -39,7 +39,7 @@ def _json(client: FlaskClient, url: str, status: int = 200, **kwargs: Any) -> An
     return response.get_json()
 
 
-def test_points_filter_by_substring_glob_source_building_and_kind(
+def test_points_filter_by_substring_glob_source_and_kind(
     client: FlaskClient, campus: dict[str, int]
 ) -> None:
     def names(**params: Any) -> list[str]:
@@ -51,7 +51,6 @@ def test_points_filter_by_substring_glob_source_building_and_kind(
     assert names(name="BOLIOU.*.?AT") == ["BOLIOU.AHU1.RAT", "BOLIOU.AHU1.SAT"]
     assert names(name="BOLIOU_AHU1*") == []  # _ is literal, not a LIKE wildcard
     assert names(source="alc") == ["CMC.CH1.KW"]
-    assert names(building="CMC") == ["CMC.CH1.KW"]
     assert names(kind="enum") == ["BOLIOU.AHU1.MODE"]
     page = _json(client, "/api/v2/points", query_string={"limit": 2, "offset": 1})
     assert page["meta"] == {
@@ -75,9 +74,22 @@ def test_a_point_has_the_documented_shape_and_latest_on_request(
             "kind": "number",
             "states": None,
             "unit": "degF",
-            "building": "BOLIOU",
+            # not in the catalog (tests/test_api_catalog.py has points that are)
+            "unit_id": None,
+            "unit_name": None,
+            "quantity": None,
+            "building": None,
+            "building_id": None,
+            "building_name": None,
+            "floor": None,
             "room": None,
+            "room_id": None,
+            "device": None,
+            "device_id": None,
+            "tags": [],
             "description": "Supply air temp",
+            "descriptor": None,
+            "point_type": None,
             "first_ts": "2024-07-04T00:00:00-05:00",
             "last_ts": "2024-07-04T00:15:00-05:00",
             "latest": {"ts": "2024-07-04T00:15:00-05:00", "t": 1720070100, "value": 56.5},

@@ -16,7 +16,17 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_file, add_point, add_readings, api_settings, app, client, db, every
+from api_helpers import (
+    add_catalog,
+    add_file,
+    add_point,
+    add_readings,
+    api_settings,
+    app,
+    client,
+    db,
+    every,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -50,6 +60,7 @@ def test_every_flask_route_and_method_is_documented(app: Flask) -> None:
 @pytest.fixture
 def live_url(app: Flask, db: psycopg.Connection[Any]) -> Iterator[str]:
     """The real app on a real socket, over a database with a little of everything."""
+    add_catalog(db)
     sat = add_point(db, "BOLIOU.AHU1.SAT", unit="degF")
     mode = add_point(db, "BOLIOU.AHU1.MODE", kind="enum", states=["OFF", "ON"])
     now = datetime.now(UTC).replace(microsecond=0)

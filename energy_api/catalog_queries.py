@@ -1,0 +1,345 @@
+"""SQL for the catalog routes: buildings, floors, rooms, devices, tags and units, with point counts.
+
+Each list is one inner SELECT (a row per catalog entry, its counts and tags) filtered and paged
+by the same outer query; rooms, devices, tags and units that no point uses any more stay in the
+tables (their ids never change) and are listed only when asked (`include_empty`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from energy_api.queries import Conn, like_escape
+
+
+def _tags_of(table: str, column: str, id_sql: str) -> str:
+    """The tags attached at one level (building, room or device), sorted."""
+    return (
+        f"ARRAY(SELECT t.name FROM {table} lt JOIN tags t ON t.id = lt.tag_id"
+        f' WHERE lt.{column} = {id_sql} ORDER BY t.name COLLATE "C")'
+    )
+
+
+BUILDINGS = f"""
+    SELECT b.id, b.code, b.name, b.aliases,
+        (SELECT count(*) FROM points p WHERE p.building_id = b.id) AS points,
+        (SELECT count(*) FROM rooms r WHERE r.building_id = b.id
+            AND EXISTS (SELECT FROM points p WHERE p.room_id = r.id)) AS rooms,
+        ARRAY(SELECT DISTINCT p.floor FROM points p
+            WHERE p.building_id = b.id AND p.floor IS NOT NULL ORDER BY 1) AS floors,
+        {_tags_of("building_tags", "building_id", "b.id")} AS tags,
+        b.in_site
+    FROM buildings b
+"""
+BUILDING_KEYS = ("id", "code", "name", "aliases", "points", "rooms", "floors", "tags")
+
+FLOORS = """
+    SELECT b.code AS building, p.building_id, p.floor,
+        count(DISTINCT p.room_id) AS rooms, count(*) AS points
+    FROM points p JOIN buildings b ON b.id = p.building_id
+    WHERE p.floor IS NOT NULL
+    GROUP BY b.code, p.building_id, p.floor
+"""
+FLOOR_KEYS = ("building", "building_id", "floor", "rooms", "points")
+
+ROOMS = f"""
+    SELECT r.id, r.name, b.code AS building, r.building_id, r.floor,
+        (SELECT count(*) FROM points p WHERE p.room_id = r.id) AS points,
+        {_tags_of("room_tags", "room_id", "r.id")} AS tags
+    FROM rooms r JOIN buildings b ON b.id = r.building_id
+"""
+ROOM_KEYS = ("id", "name", "building", "building_id", "floor", "points", "tags")
+
+DEVICES = f"""
+    SELECT d.id, d.name, d.type, b.code AS building, d.building_id, r.name AS room, d.room_id,
+        (SELECT count(*) FROM points p WHERE p.device_id = d.id) AS points,
+        {_tags_of("device_tags", "device_id", "d.id")} AS tags,
+        r.floor AS room_floor
+    FROM devices d
+        LEFT JOIN buildings b ON b.id = d.building_id
+        LEFT JOIN rooms r ON r.id = d.room_id
+"""
+DEVICE_KEYS = (
+    "id",
+    "name",
+    "type",
+    "building",
+    "building_id",
+    "room",
+    "room_id",
+    "points",
+    "tags",
+)
+
+# A point carries a tag attached to it, its device, its room or its building.
+TAGS = """
+    SELECT t.id, t.name, coalesce(c.points, 0) AS points
+    FROM tags t LEFT JOIN (
+        SELECT tag_id, count(DISTINCT point_id) AS points FROM (
+            SELECT point_id, tag_id FROM point_tags
+            UNION ALL SELECT p.id, lt.tag_id FROM device_tags lt
+                JOIN points p ON p.device_id = lt.device_id
+            UNION ALL SELECT p.id, lt.tag_id FROM room_tags lt
+                JOIN points p ON p.room_id = lt.room_id
+            UNION ALL SELECT p.id, lt.tag_id FROM building_tags lt
+                JOIN points p ON p.building_id = lt.building_id
+        ) carried GROUP BY tag_id
+    ) c ON c.tag_id = t.id
+"""
+TAG_KEYS = ("id", "name", "points")
+
+UNITS = """
+    SELECT u.id, u.key, u.symbol, u.name, u.quantity, u.canonical, u.resolved, u.spellings,
+        (SELECT count(*) FROM points p WHERE p.unit_id = u.id) AS points
+    FROM units u
+"""
+UNIT_KEYS = (
+    "id",
+    "key",
+    "symbol",
+    "name",
+    "quantity",
+    "canonical",
+    "resolved",
+    "spellings",
+    "points",
+)
+
+
+@dataclass
+class Where:
+    """The outer query's conditions on the inner SELECT's row `x`, and their parameters."""
+
+    conditions: list[str]
+    params: list[Any]
+
+    def add(self, condition: str, *params: Any) -> None:
+        self.conditions.append(condition)
+        self.params.extend(params)
+
+    def substring(self, q: str | None, *columns: str) -> None:
+        if q:
+            pattern = f"%{like_escape(q)}%"
+            self.add(
+                f"({' OR '.join(f'{c} ILIKE %s' for c in columns)})", *[pattern] * len(columns)
+            )
+
+    def ids(self, column: str, ids: Sequence[int] | None) -> None:
+        if ids is not None:
+            self.add(f"x.{column} = ANY(%s)", list(ids))
+
+    def tags(self, names: Sequence[str]) -> None:
+        if names:
+            self.add("x.tags @> %s::text[]", list(names))
+
+
+def _page(
+    conn: Conn,
+    inner: str,
+    keys: Sequence[str],
+    where: Where,
+    order: str,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    condition = " AND ".join(where.conditions) or "true"
+    total_row = conn.execute(
+        f"SELECT count(*) FROM ({inner}) x WHERE {condition}", where.params
+    ).fetchone()
+    columns = ", ".join(f"x.{k}" for k in keys)
+    rows = conn.execute(
+        f"SELECT {columns} FROM ({inner}) x WHERE {condition} ORDER BY {order} LIMIT %s OFFSET %s",
+        [*where.params, limit, offset],
+    ).fetchall()
+    return (total_row[0] if total_row else 0), [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def list_buildings(
+    conn: Conn, *, q: str | None, tags: Sequence[str], include_empty: bool, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Buildings of the site file, and any other that points still refer to."""
+    where = Where([], [])
+    if not include_empty:
+        where.add("(x.in_site OR x.points > 0)")
+    if q:
+        pattern = f"%{like_escape(q)}%"
+        where.add(
+            "(x.code ILIKE %s OR x.name ILIKE %s"
+            " OR EXISTS (SELECT FROM unnest(x.aliases) a WHERE a ILIKE %s))",
+            *[pattern] * 3,
+        )
+    where.tags(tags)
+    return _page(conn, BUILDINGS, BUILDING_KEYS, where, "x.code, x.id", limit, offset)
+
+
+def list_floors(
+    conn: Conn, *, buildings: Sequence[int] | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    where = Where([], [])
+    where.ids("building_id", buildings)
+    return _page(conn, FLOORS, FLOOR_KEYS, where, "x.building, x.floor", limit, offset)
+
+
+def list_rooms(
+    conn: Conn,
+    *,
+    buildings: Sequence[int] | None,
+    floor: int | None,
+    tags: Sequence[str],
+    q: str | None,
+    include_empty: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    where = Where([], [])
+    if not include_empty:
+        where.add("x.points > 0")
+    where.ids("building_id", buildings)
+    if floor is not None:
+        where.add("x.floor = %s", floor)
+    where.tags(tags)
+    where.substring(q, "x.name")
+    return _page(conn, ROOMS, ROOM_KEYS, where, "x.building, x.name, x.id", limit, offset)
+
+
+def list_devices(
+    conn: Conn,
+    *,
+    buildings: Sequence[int] | None,
+    rooms: Sequence[int] | None,
+    floor: int | None,
+    device_type: str | None,
+    tags: Sequence[str],
+    q: str | None,
+    include_empty: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    where = Where([], [])
+    if not include_empty:
+        where.add("x.points > 0")
+    where.ids("building_id", buildings)
+    where.ids("room_id", rooms)
+    if floor is not None:  # its room's floor, or the floor of one of its points
+        where.add(
+            "(x.room_floor = %s OR EXISTS"
+            " (SELECT FROM points p WHERE p.device_id = x.id AND p.floor = %s))",
+            floor,
+            floor,
+        )
+    if device_type:
+        where.add("lower(x.type) = lower(%s)", device_type)
+    where.tags(tags)
+    where.substring(q, "x.name")
+    order = "x.building NULLS LAST, x.name, x.id"
+    return _page(conn, DEVICES, DEVICE_KEYS, where, order, limit, offset)
+
+
+def list_tags(
+    conn: Conn, *, q: str | None, include_empty: bool, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    where = Where([], [])
+    if not include_empty:
+        where.add("x.points > 0")
+    where.substring(q, "x.name")
+    return _page(conn, TAGS, TAG_KEYS, where, 'x.name COLLATE "C"', limit, offset)
+
+
+def list_units(
+    conn: Conn,
+    *,
+    quantity: str | None,
+    resolved: bool | None,
+    include_empty: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    where = Where([], [])
+    if not include_empty:
+        where.add("x.points > 0")
+    if quantity is not None:
+        where.add("lower(x.quantity) = lower(%s)", quantity)
+    if resolved is not None:
+        where.add("x.resolved = %s", resolved)
+    order = "x.quantity NULLS LAST, x.symbol, x.id"
+    return _page(conn, UNITS, UNIT_KEYS, where, order, limit, offset)
+
+
+# --- lookups for the filters (energy_api.filters) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildingLabels:
+    id: int
+    code: str
+    name: str
+    aliases: tuple[str, ...]
+
+
+def building_labels(conn: Conn) -> list[BuildingLabels]:
+    """Every building (a campus has tens): matched in Python, as the site file matches them."""
+    rows = conn.execute("SELECT id, code, name, aliases FROM buildings ORDER BY id").fetchall()
+    return [BuildingLabels(r[0], r[1], r[2], tuple(r[3])) for r in rows]
+
+
+@dataclass(frozen=True)
+class Named:
+    """A room or device found by id or name, with its building's code (None: no building)."""
+
+    id: int
+    name: str
+    building: str | None
+
+    def label(self) -> str:
+        return f"{self.building} {self.name}" if self.building else self.name
+
+
+def find_named(
+    conn: Conn, table: str, name: str, row_id: int | None, buildings: Sequence[int] | None
+) -> list[Named]:
+    """Rooms or devices whose id is `row_id` or whose name is `name` (any case)."""
+    if table not in ("rooms", "devices"):
+        raise ValueError(table)
+    within = None if buildings is None else list(buildings)
+    rows = conn.execute(
+        f"SELECT x.id, x.name, b.code FROM {table} x LEFT JOIN buildings b ON b.id = x.building_id"
+        " WHERE (x.id = %s OR lower(x.name) = lower(%s))"
+        " AND (%s::int[] IS NULL OR x.building_id = ANY(%s::int[]))"
+        " ORDER BY b.code, x.name, x.id",
+        (row_id, name, within, within),
+    ).fetchall()
+    return [Named(r[0], r[1], r[2]) for r in rows]
+
+
+def tags_named(conn: Conn, names: Sequence[str]) -> dict[str, str]:
+    """lower(name) → the stored name, for the tags among `names`."""
+    rows = conn.execute(
+        "SELECT name FROM tags WHERE lower(name) = ANY(%s)", ([n.lower() for n in names],)
+    ).fetchall()
+    return {r[0].lower(): r[0] for r in rows}
+
+
+def units_matching(conn: Conn, text: str, unit_id: int | None) -> tuple[int, ...]:
+    rows = conn.execute(
+        "SELECT id FROM units WHERE id = %s OR symbol = %s OR key = %s OR %s = ANY(spellings)"
+        " ORDER BY id",
+        (unit_id, text, text, text),
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def raw_unit_used(conn: Conn, text: str) -> bool:
+    """Does a point without a resolved unit carry this unit as its trend report wrote it?"""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM points WHERE unit_id IS NULL AND unit = %s)", (text,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def quantities(conn: Conn) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT quantity FROM units WHERE quantity IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
