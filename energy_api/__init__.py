@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     cors.register(app, settings.cors_origins)
 
-    from energy_api import index
+    # importing catalog adds its routes to the v2 blueprint
+    from energy_api import catalog, index  # noqa: F401
     from energy_api.v2 import bp
 
     app.register_blueprint(index.bp, url_prefix="/api")

@@ -403,6 +403,9 @@ LATEST_OK = _json(
 
 def document() -> dict[str, Any]:
     """The whole document; /api/v2/openapi.json serves it and the tests validate it."""
+    # imported here: openapi_catalog builds on this module's pieces
+    from energy_api.openapi_catalog import catalog_paths, catalog_schemas
+
     points_page = {
         "type": "object",
         "required": ["meta", "data"],
@@ -505,6 +508,7 @@ def document() -> dict[str, Any]:
                     _json(files_page, "files"),
                 )
             },
+            **catalog_paths(),
             "/openapi.json": {
                 "get": {
                     "summary": "this document",
@@ -517,5 +521,5 @@ def document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **catalog_schemas()}},
     }

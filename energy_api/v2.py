@@ -1,4 +1,5 @@
-"""The /api/v2 blueprint: health, points, values, latest, files and the OpenAPI document."""
+"""The /api/v2 blueprint: health, points, values, latest, files and the OpenAPI document (the
+catalog routes, in energy_api.catalog, are added to it)."""
 
 from __future__ import annotations
 
@@ -111,7 +112,10 @@ def index() -> Response:
     Params(request, ())
     require_json()
     base = request.script_root + "/api/v2"
-    routes = ("health", "points", "values", "latest", "files", "openapi.json")
+    routes = (
+        *("health", "points", "values", "latest", "files"),
+        *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
+    )
     return json_response(
         {"api": "energy", "version": 2, "links": {r: f"{base}/{r}" for r in routes}}
     )

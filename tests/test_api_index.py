@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.test import Client
 
 from energy_api import create_app
+from energy_api.openapi import document
 from energy_ingest import devapp
 from energy_ingest.config import Settings
 
@@ -93,3 +94,29 @@ def test_every_link_of_the_index_answers_through_the_development_listener(
     for name, path in links.items():
         reply = client.get(path)
         assert reply.status_code == 200, f"{name} {path}: {reply.get_data(as_text=True)}"
+
+
+V2_LINKS = {
+    name: f"/api/v2/{name}"
+    for name in (
+        *("health", "points", "values", "latest", "files"),
+        *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
+    )
+}
+
+
+def test_the_v2_index_links_every_route_and_each_link_answers(settings: Settings) -> None:
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        body = client.get("/api/v2/").get_json()
+        assert body == {"api": "energy", "version": 2, "links": V2_LINKS}
+        for name, path in body["links"].items():
+            assert path.removeprefix("/api/v2") in document()["paths"], name
+            reply = client.get(path)
+            if name == "values":  # the one route that needs a parameter says which
+                assert (reply.status_code, reply.get_json()["error"]["param"]) == (400, "points")
+            else:
+                assert reply.status_code == 200, f"{name} {path}: {reply.get_data(as_text=True)}"
+    finally:
+        app.extensions["energy_db"].close()

@@ -1,0 +1,146 @@
+"""The catalog routes of /api/v2: buildings, floors, rooms, devices, tags and units, with counts.
+
+Registered on the v2 blueprint (same errors, paging, ETags and read-only sessions as /points).
+Every list answers {meta: {count, total, limit, offset}, data: [...]}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request
+
+from energy_api import catalog_queries as cq
+from energy_api import filters
+from energy_api.params import Params
+from energy_api.queries import Conn
+from energy_api.v2 import Conditional, bp, connection, json_response, request_key, require_json
+
+PAGING = ("limit", "offset")
+Page = tuple[int, list[dict[str, Any]]]
+Lister = Callable[[Conn, int, int], Page]
+
+
+def _list(params: Params, lister: Lister) -> Response:
+    require_json()
+    limit = params.int("limit", 500, 1, 10_000)
+    offset = params.int("offset", 0, 0, 2**31 - 1)
+    with connection(None) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        total, data = lister(conn, limit, offset)
+    meta = {"count": len(data), "total": total, "limit": limit, "offset": offset}
+    return cond.apply(json_response({"meta": meta, "data": data}))
+
+
+def _include_empty(params: Params) -> bool:
+    return params.choice("include", ["empty"]) == "empty"
+
+
+@bp.get("/buildings")
+def buildings() -> Response:
+    params = Params(request, ("q", "tag", "include", *PAGING))
+    include_empty = _include_empty(params)
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        return cq.list_buildings(
+            conn,
+            q=params.get("q"),
+            tags=filters.tag_names(conn, params.all("tag")),
+            include_empty=include_empty,
+            limit=limit,
+            offset=offset,
+        )
+
+    return _list(params, lister)
+
+
+@bp.get("/floors")
+def floors() -> Response:
+    params = Params(request, ("building", *PAGING))
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        return cq.list_floors(
+            conn, buildings=filters.building_ids(conn, params), limit=limit, offset=offset
+        )
+
+    return _list(params, lister)
+
+
+@bp.get("/rooms")
+def rooms() -> Response:
+    params = Params(request, ("building", "floor", "tag", "q", "include", *PAGING))
+    include_empty = _include_empty(params)
+    floor = filters.floor(params)
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        return cq.list_rooms(
+            conn,
+            buildings=filters.building_ids(conn, params),
+            floor=floor,
+            tags=filters.tag_names(conn, params.all("tag")),
+            q=params.get("q"),
+            include_empty=include_empty,
+            limit=limit,
+            offset=offset,
+        )
+
+    return _list(params, lister)
+
+
+@bp.get("/devices")
+def devices() -> Response:
+    params = Params(request, ("building", "room", "floor", "type", "tag", "q", "include", *PAGING))
+    include_empty = _include_empty(params)
+    floor = filters.floor(params)
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        buildings = filters.building_ids(conn, params)
+        return cq.list_devices(
+            conn,
+            buildings=buildings,
+            rooms=filters.named_ids(conn, params, "room", "rooms", buildings),
+            floor=floor,
+            device_type=params.get("type"),
+            tags=filters.tag_names(conn, params.all("tag")),
+            q=params.get("q"),
+            include_empty=include_empty,
+            limit=limit,
+            offset=offset,
+        )
+
+    return _list(params, lister)
+
+
+@bp.get("/tags")
+def tags() -> Response:
+    params = Params(request, ("q", "include", *PAGING))
+    include_empty = _include_empty(params)
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        return cq.list_tags(
+            conn, q=params.get("q"), include_empty=include_empty, limit=limit, offset=offset
+        )
+
+    return _list(params, lister)
+
+
+@bp.get("/units")
+def units() -> Response:
+    params = Params(request, ("quantity", "resolved", "include", *PAGING))
+    include_empty = _include_empty(params)
+    resolved = params.choice("resolved", ["true", "false"])
+
+    def lister(conn: Conn, limit: int, offset: int) -> Page:
+        return cq.list_units(
+            conn,
+            quantity=filters.quantity(conn, params),
+            resolved=None if resolved is None else resolved == "true",
+            include_empty=include_empty,
+            limit=limit,
+            offset=offset,
+        )
+
+    return _list(params, lister)

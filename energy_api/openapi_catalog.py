@@ -1,0 +1,213 @@
+"""The OpenAPI description of the catalog routes: buildings, floors, rooms, devices, tags, units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api.catalog_queries import (
+    BUILDING_KEYS,
+    DEVICE_KEYS,
+    FLOOR_KEYS,
+    ROOM_KEYS,
+    TAG_KEYS,
+    UNIT_KEYS,
+)
+from energy_api.openapi import (
+    BUILDING,
+    FLOOR,
+    INCLUDE_EMPTY,
+    LIMIT,
+    NULLABLE_INT,
+    NULLABLE_STR,
+    OFFSET,
+    PAGE_META,
+    TAG,
+    _get,
+    _json,
+    _named,
+    _param,
+    _ref,
+)
+
+INT: dict[str, Any] = {"type": "integer"}
+STR: dict[str, Any] = {"type": "string"}
+STRINGS: dict[str, Any] = {"type": "array", "items": STR}
+COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "description": "points"}
+OWN_TAGS: dict[str, Any] = {
+    **STRINGS,
+    "description": "the tags attached at this level, sorted (a point has these and its own)",
+}
+
+
+def _object(keys: tuple[str, ...], properties: dict[str, Any]) -> dict[str, Any]:
+    assert set(keys) == set(properties), set(keys) ^ set(properties)
+    return {"type": "object", "required": list(keys), "properties": properties}
+
+
+def catalog_schemas() -> dict[str, Any]:
+    return {
+        "Building": _object(
+            BUILDING_KEYS,
+            {
+                "id": INT,
+                "code": {**STR, "description": "the site file's code, e.g. HU"},
+                "name": STR,
+                "aliases": STRINGS,
+                "points": COUNT,
+                "rooms": {**INT, "description": "rooms with points"},
+                "floors": {
+                    "type": "array",
+                    "items": INT,
+                    "description": "the floors its points are on, ascending",
+                },
+                "tags": OWN_TAGS,
+            },
+        ),
+        "Floor": _object(
+            FLOOR_KEYS,
+            {
+                "building": {**STR, "description": "the building's code"},
+                "building_id": INT,
+                "floor": INT,
+                "rooms": {**INT, "description": "rooms with points on this floor"},
+                "points": COUNT,
+            },
+        ),
+        "Room": _object(
+            ROOM_KEYS,
+            {
+                "id": INT,
+                "name": STR,
+                "building": {**STR, "description": "the building's code"},
+                "building_id": INT,
+                "floor": NULLABLE_INT,
+                "points": COUNT,
+                "tags": OWN_TAGS,
+            },
+        ),
+        "Device": _object(
+            DEVICE_KEYS,
+            {
+                "id": INT,
+                "name": STR,
+                "type": {**NULLABLE_STR, "description": "the name's leading letters: FCU, AHU"},
+                "building": {**NULLABLE_STR, "description": "the building's code"},
+                "building_id": NULLABLE_INT,
+                "room": NULLABLE_STR,
+                "room_id": NULLABLE_INT,
+                "points": COUNT,
+                "tags": OWN_TAGS,
+            },
+        ),
+        "Tag": _object(
+            TAG_KEYS,
+            {
+                "id": INT,
+                "name": STR,
+                "points": {**COUNT, "description": "points carrying it, at any level"},
+            },
+        ),
+        "Unit": _object(
+            UNIT_KEYS,
+            {
+                "id": INT,
+                "key": {**STR, "description": "pint's canonical name, or ? and the raw string"},
+                "symbol": {**NULLABLE_STR, "description": "e.g. °F; the raw string if unresolved"},
+                "name": NULLABLE_STR,
+                "quantity": NULLABLE_STR,
+                "canonical": NULLABLE_STR,
+                "resolved": {"type": "boolean"},
+                "spellings": {**STRINGS, "description": "every BAS string seen for it"},
+                "points": COUNT,
+            },
+        ),
+    }
+
+
+def _page(schema: str, description: str) -> dict[str, Any]:
+    properties = {k: v for k, v in PAGE_META["properties"].items() if k != "tz"}
+    meta = {**PAGE_META, "properties": properties}
+    body = {
+        "type": "object",
+        "required": ["meta", "data"],
+        "properties": {"meta": meta, "data": {"type": "array", "items": _ref(schema)}},
+    }
+    return _json(body, description)
+
+
+def catalog_paths() -> dict[str, Any]:
+    paging = [LIMIT, OFFSET]
+    return {
+        "/buildings": {
+            "get": _get(
+                "buildings of the site file, and any other that points still refer to",
+                [
+                    _param("q", "case-insensitive substring of the code, name or an alias"),
+                    {**TAG, "description": "a tag of the building itself; repeat: all of them"},
+                    INCLUDE_EMPTY,
+                    *paging,
+                ],
+                _page("Building", "buildings by code"),
+            )
+        },
+        "/floors": {
+            "get": _get(
+                "each building's floors that points are on",
+                [BUILDING, *paging],
+                _page("Floor", "floors by building code and number"),
+            )
+        },
+        "/rooms": {
+            "get": _get(
+                "rooms with points (include=empty: all)",
+                [
+                    BUILDING,
+                    {**FLOOR, "description": "the room's floor"},
+                    {**TAG, "description": "a tag of the room itself; repeat: all of them"},
+                    _param("q", "case-insensitive substring of the name"),
+                    INCLUDE_EMPTY,
+                    *paging,
+                ],
+                _page("Room", "rooms by building code and name"),
+            )
+        },
+        "/devices": {
+            "get": _get(
+                "devices with points (include=empty: all)",
+                [
+                    BUILDING,
+                    _named("room", "room"),
+                    {**FLOOR, "description": "its room's floor or a floor of one of its points"},
+                    _param("type", "device type, e.g. FCU (any case)"),
+                    {**TAG, "description": "a tag of the device itself; repeat: all of them"},
+                    _param("q", "case-insensitive substring of the name"),
+                    INCLUDE_EMPTY,
+                    *paging,
+                ],
+                _page("Device", "devices by building code and name"),
+            )
+        },
+        "/tags": {
+            "get": _get(
+                "tags that points carry (include=empty: all)",
+                [_param("q", "case-insensitive substring of the name"), INCLUDE_EMPTY, *paging],
+                _page("Tag", "tags by name"),
+            )
+        },
+        "/units": {
+            "get": _get(
+                "units that points use (include=empty: all)",
+                [
+                    _param("quantity", "e.g. temperature (any case); unknown: 400"),
+                    _param(
+                        "resolved",
+                        "false: units pint could not read",
+                        {"type": "string", "enum": ["true", "false"]},
+                    ),
+                    INCLUDE_EMPTY,
+                    *paging,
+                ],
+                _page("Unit", "units by quantity and symbol"),
+            )
+        },
+    }
