@@ -78,13 +78,12 @@ def named_ids(
     by_id = {r.id for r in rows if is_id(value) and r.id == int(value)}
     by_name = {r.id for r in rows if r.name.lower() == value.lower()}
     if by_id and by_name and by_id != by_name:
-        described = "; ".join(
-            f"{'id' if r.id in by_id else 'name'}: {r.label()} (id {r.id})" for r in rows
-        )
+        as_id = ", ".join(r.label() for r in rows if r.id in by_id)
+        as_name = ", ".join(f"{r.label()} (id {r.id})" for r in rows if r.id in by_name)
         raise bad_param(
             param,
-            f"{param}={value!r} is both a {what} id and a {what} name ({described});"
-            " give building to narrow it down",
+            f"{param}={value!r} is ambiguous: the id of {what} {as_id} and the name of"
+            f" {what} {as_name}; add building to say which",
             f"ambiguous_{what}",
         )
     found = by_id or by_name

@@ -546,3 +546,13 @@ def test_catalog_routes_are_read_only_and_json_only(
         assert client.delete(f"/api/v2/{route}").status_code == 405
         refused = client.get(f"/api/v2/{route}", headers={"Accept": "text/csv"})
         assert refused.status_code == 406
+
+
+def test_values_name_a_point_by_the_same_unit_as_points(
+    client: FlaskClient, campus: dict[str, int]
+) -> None:
+    body = _get(client, "values", points="HU.RB44.FCU2.SAT,LEGACY.PT", range="2024-11-04")
+    assert [(s["point"]["name"], s["point"]["unit"]) for s in body["series"]] == [
+        ("HU.RB44.FCU2.SAT", "°F"),
+        ("LEGACY.PT", "degF"),
+    ]
