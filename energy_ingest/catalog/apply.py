@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from energy_ingest.catalog.resolve import Resolved, resolve
-from energy_ingest.catalog.site import Site, floor_of, parse_site
+from energy_ingest.catalog.site import Site, floor_of, parse_site, read_site
 from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
 
 Conn = psycopg.Connection[Any]
@@ -90,6 +90,12 @@ def apply_site(conn: Conn, site: Site, content: str) -> Applied:
         applied.changes = changes.lines
     applied.seconds = time.monotonic() - started
     return applied
+
+
+def apply_site_file(conn: Conn, path: Path) -> Applied:
+    """Check the site file at `path` (SiteFileError lists every problem) and apply it."""
+    site, text = read_site(path)
+    return apply_site(conn, site, text)
 
 
 @dataclass
