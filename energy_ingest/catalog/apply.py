@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,8 +124,11 @@ LEFT JOIN units u ON u.id = p.unit_id
 """
 
 
-def resolve_points(conn: Conn, site: Site, ids: Iterable[int] | None) -> Changes:
-    """Resolve the points `ids` (None: all of them, rebuilding every tag) and write what changed."""
+def resolve_points(
+    conn: Conn, site: Site, ids: Iterable[int] | None, *, new: Collection[int] = ()
+) -> Changes:
+    """Resolve the points `ids` (None: all of them, rebuilding every tag) and write what changed;
+    the points `new` (just created) are resolved but not counted as changes."""
     everything = ids is None
     if everything:
         rows = conn.execute(_FACTS + " ORDER BY p.name, p.id").fetchall()
@@ -143,7 +146,7 @@ def resolve_points(conn: Conn, site: Site, ids: Iterable[int] | None) -> Changes
         buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
     plan = _Plan(site, buildings)
     for row in rows:
-        plan.add(row, changes)
+        plan.add(row, Changes() if row[0] in new else changes)
     plan.write(conn, everything)
     return changes
 

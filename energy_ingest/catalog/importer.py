@@ -119,8 +119,8 @@ def import_export(
         facts, repeated = _facts(export)
         result = ExportResult(status="ingested", file_id=file_id, repeated=repeated)
         result.points = len(facts)
-        touched = _store(conn, export.source, facts, file_id, result)
-        changes = resolve_points(conn, stored_site(conn), touched)
+        touched, created = _store(conn, export.source, facts, file_id, result)
+        changes = resolve_points(conn, stored_site(conn), touched, new=created)
         result.resolved_changes = changes.count
         result.changes += changes.lines[: max(0, SHOW_CHANGES - len(result.changes))]
         result.changed_examples = result.changes[:3]
@@ -188,7 +188,8 @@ def _plain(value: Any) -> Any:
 
 def _store(
     conn: Conn, source: str, facts: dict[str, dict[str, Any]], file_id: int, result: ExportResult
-) -> list[int]:
+) -> tuple[list[int], set[int]]:
+    """Write the facts; (every point of the export, those it created)."""
     names = sorted(facts)
     created = conn.execute(
         """
@@ -271,7 +272,7 @@ def _store(
             "UPDATE points SET defined_in = %s WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s",
             (file_id, ids, file_id),
         )
-    return ids
+    return ids, new_ids
 
 
 def _kind(facts: dict[str, Any]) -> str:
