@@ -52,7 +52,9 @@ def trend(points: dict[str, list[str]]) -> bytes:
     for row in range(count):
         cells = ",".join(f'"{v[row]}"' for v in points.values())
         lines.append(f'"11/1/2018","00:{15 * row:02d}:00",{cells}')
-    lines.append('"********************************* End of Report *********************************"')
+    lines.append(
+        '"********************************* End of Report *********************************"'
+    )
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
@@ -148,9 +150,7 @@ def test_either_order_is_identical(database_url: str, empty_database_url: str) -
     with psycopg.connect(empty_database_url) as c:
         migrate(c)
     mode_states = ["OCC", "UNOCC", "OCC"]  # labels a trend report writes for an enum
-    trends = trend(
-        {"HU.R102.RMT": ["70.1", "70.3", "70.2"], "GOODHUE.AHU3.ZON:MODE": mode_states}
-    )
+    trends = trend({"HU.R102.RMT": ["70.1", "70.3", "70.2"], "GOODHUE.AHU3.ZON:MODE": mode_states})
     exports = [DEFINITIONS.read_bytes(), POINTS_LIST.read_bytes()]
     a = _build(database_url, [*exports, trends])
     b = _build(empty_database_url, [trends, *exports])
@@ -228,3 +228,33 @@ def test_a_definition_reorders_trended_states_and_their_readings(conn: Any) -> N
         )
     ]
     assert values == [1.0, 0.0, 1.0]  # still ON, OFF, ON
+
+
+def test_a_hostile_export_imports_bounded_and_an_unresolved_one_still_imports(conn: Any) -> None:
+    from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_STATES
+
+    apply(conn)
+    states = "\r\n".join(f'"                         {n} - STATE{n}"' for n in range(100_000))
+    record = (
+        '"Point System Name:","NOWHERE.X.Y"\r\n"Point Name:","NOWHERE.X.Y"\r\n'
+        '"Point Type:","LENUM"\r\n'
+        f'"Descriptor:","{"D" * 1_000_000}"\r\n"Text Table:","HUGE"\r\n{states}\r\n'
+        '" ********************************************************************************"\r\n'
+        '"Point System Name:","ZZTOP"\r\n"Point Name:","ZZTOP"\r\n"Point Type:","LAI"\r\n'
+        '"Engineering Units:","FURLONGS PER FORTNIGHT SQUARED"\r\n'
+        '"****************************** End of Report ******************************"\r\n'
+    )
+    result = put(conn, record.encode()).result
+    assert (result.status, result.points) == ("ingested", 2)
+    row = conn.execute(
+        "SELECT kind, cardinality(states), length(descriptor), building_id FROM points"
+        " WHERE name = 'NOWHERE.X.Y'"
+    ).fetchone()
+    assert row == ("enum", MAX_STATES, MAX_FIELD_CHARS, None)
+    unit = conn.execute(
+        "SELECT u.resolved, u.symbol FROM points p JOIN units u ON u.id = p.unit_id"
+        " WHERE p.name = 'ZZTOP'"
+    ).fetchone()
+    assert unit == (False, "FURLONGS PER FORTNIGHT SQUARED")  # kept raw, for coverage to list
+    warnings = conn.execute("SELECT warnings FROM files").fetchone()
+    assert warnings is not None and any("cut" in w for w in warnings[0]), warnings

@@ -125,9 +125,12 @@ def test_check_runs_as_a_real_command_over_every_sample() -> None:
         "REAL_webctrl_points_list_report_accuweather_excerpt.csv": ("alc-points-list", 7, 0),
         "REAL_webctrl_points_list_report_hulings_excerpt.csv": ("alc-points-list", 38, 0),
     }
-    assert "Engineering Units" in exports[
-        "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"
-    ]["fields_seen"]
+    assert (
+        "Engineering Units"
+        in exports["REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"][
+            "fields_seen"
+        ]
+    )
     assert "Traceback" not in out.stderr
 
 

@@ -31,7 +31,9 @@ def test_exports_dropped_in_the_spool_are_imported_archived_and_changes_logged(
     drop(spool_dir, "hulings points.csv", POINTS_LIST.read_bytes(), source="alc")
     wait_until(lambda: len(files_under(spool_dir / "archive")) == 2, what="both archived")
     assert files_under(spool_dir / "incoming") == []
-    archived = {p.relative_to(spool_dir / "archive").parts[0] for p in files_under(spool_dir / "archive")}
+    archived = {
+        p.relative_to(spool_dir / "archive").parts[0] for p in files_under(spool_dir / "archive")
+    }
     assert archived == {"siemens", "alc"}
     with psycopg.connect(database_url) as conn:
         ledger = conn.execute("SELECT name, format, status FROM files ORDER BY name").fetchall()
@@ -71,7 +73,9 @@ def test_an_export_posted_to_the_upload_endpoint_reaches_the_catalog(
         assert response.status_code == 200, response.text
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            count = scalar(database_url, "SELECT count(*) FROM points WHERE building_id IS NOT NULL")
+            count = scalar(
+                database_url, "SELECT count(*) FROM points WHERE building_id IS NOT NULL"
+            )
             if count:
                 break
             time.sleep(0.1)
@@ -98,5 +102,7 @@ def test_a_broken_site_file_stops_the_daemon_before_it_touches_anything(
     assert f"site file {broken} has 2 problems" in text
     assert "line 6: pattern" in text and "line 9: unit 'VTONS'" in text
     assert "Traceback" not in text
-    assert files_under(spool_dir / "incoming") == [spool_dir / "incoming" / "siemens" / "points.csv"]
+    assert files_under(spool_dir / "incoming") == [
+        spool_dir / "incoming" / "siemens" / "points.csv"
+    ]
     assert scalar(database_url, "SELECT count(*) FROM files") == 0
