@@ -38,20 +38,20 @@ def apply(conn: psycopg.Connection[Any], text: str | None = None) -> Any:
     return apply_site(conn, parse_site(text, SITE), text)
 
 
-def trend(points: dict[str, list[str]]) -> bytes:
-    """A small Siemens Insight trend report of the given points and their cells."""
+def trend(points: dict[str, list[str]], day: int = 1) -> bytes:
+    """A small Siemens Insight trend report of the given points and their cells, on 11/`day`/2018."""
     lines = ['"Key            Name:Suffix                                Trend Definitions Used"']
     for i, name in enumerate(points, 1):
         lines.append(f'"Point_{i}:","{name}","","15 minutes"')
     lines.append('"Time Interval:","15 Minutes"')
-    lines.append('"Date Range:","11/1/2018 00:00:00 - 11/1/2018 01:00:00"')
+    lines.append(f'"Date Range:","11/{day}/2018 00:00:00 - 11/{day}/2018 01:00:00"')
     lines.append('"Report Timings:","All Hours"')
     lines.append('""')
     lines.append('"<>Date","Time",' + ",".join(f'"Point_{i}"' for i in range(1, len(points) + 1)))
     count = max(len(v) for v in points.values())
     for row in range(count):
         cells = ",".join(f'"{v[row]}"' for v in points.values())
-        lines.append(f'"11/1/2018","00:{15 * row:02d}:00",{cells}')
+        lines.append(f'"11/{day}/2018","00:{15 * row:02d}:00",{cells}')
     lines.append(
         '"********************************* End of Report *********************************"'
     )
@@ -136,27 +136,44 @@ def test_the_alc_points_list_resolves_device_room_and_building(conn: Any) -> Non
     assert setpoint["origins"]["building"] == "points list Location"
 
 
-def _build(url: str, order: list[bytes]) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url) as c:
-        apply(c)
-        for data in order:
-            put(c, data)
-        return catalog(c)
-
-
-def test_either_order_is_identical(database_url: str, empty_database_url: str) -> None:
-    from energy_ingest.store.migrate import migrate
-
-    with psycopg.connect(empty_database_url) as c:
-        migrate(c)
+def test_every_order_of_trends_and_exports_gives_the_same_catalog(conn: Any) -> None:
     mode_states = ["OCC", "UNOCC", "OCC"]  # labels a trend report writes for an enum
-    trends = trend({"HU.R102.RMT": ["70.1", "70.3", "70.2"], "GOODHUE.AHU3.ZON:MODE": mode_states})
-    exports = [DEFINITIONS.read_bytes(), POINTS_LIST.read_bytes()]
-    a = _build(database_url, [*exports, trends])
-    b = _build(empty_database_url, [trends, *exports])
-    assert a == b
-    names = [row[1] for row in a]
-    assert "HU.R102.RMT" in names and "GOODHUE.AHU3.ZON:MODE" in names
+    files = {
+        "trends": trend(
+            {
+                "HU.R102.RMT": ["70.1", "70.3", "70.2"],
+                "GOODHUE.AHU3.ZON:MODE": mode_states,
+                "GH.GENRUN": ["ON", "OFF", "ON"],
+            }
+        ),
+        # Another day (the same times again would make the later file win: order matters then).
+        "more trends": trend(
+            {"GH.GENRUN": ["OFF", "OFF", "ON"], "HU.R109.OCC": ["1", "0", "1"]}, day=2
+        ),
+        "definitions": DEFINITIONS.read_bytes(),
+        "points list": POINTS_LIST.read_bytes(),
+    }
+    seen: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for order in itertools.permutations(files):
+        conn.execute(
+            "TRUNCATE readings, point_tags, device_tags, room_tags, building_tags, points, devices,"
+            " rooms, units, tags, buildings, catalog_site, files RESTART IDENTITY CASCADE"
+        )
+        apply(conn)
+        for name in order:
+            put(conn, files[name])
+        seen[order] = catalog(conn)
+    first = next(iter(seen.values()))
+    assert len(first) > 60
+    occ = next(row for row in first if row[1] == "HU.R109.OCC")
+    # An LDO trended as the text table's numbers (1, 0, 1): stored as its states ON, OFF, ON.
+    assert (occ[2], occ[3], [r.split("=")[1] for r in occ[-1]]) == (
+        "enum",
+        ["OFF", "ON"],
+        ["1", "0", "1"],
+    )
+    for order, built in seen.items():
+        assert built == first, f"{order} differs"
 
 
 def test_reimporting_the_same_export_changes_nothing(conn: Any) -> None:

@@ -40,6 +40,7 @@ FACTS = {
     "cov_limit": "COV limit",
     "text_table": "text table",
     "defined_states": "states",
+    "defined_values": "state values",
     "defined_unit": "unit",
     "location": "location",
     "control_program": "control program",
@@ -55,12 +56,12 @@ SIEMENS_COLUMNS = {
     "cov_limit": "cov_limit",
     "text_table": "text_table",
     "defined_states": "states",
+    "defined_values": "state_values",
     "defined_unit": "engineering_units",
 }
 SIEMENS_EXTRAS = (
     "classification", "panel", "panel_label", "address", "sensor_type", "slope", "intercept",
     "gain", "totalization", "alarm_type", "object_name", "object_id", "informational_text",
-    "state_values",
 )  # fmt: skip
 ALC_COLUMNS = {
     "point_type": "type",
@@ -161,8 +162,8 @@ def _facts(export: PointExport) -> tuple[dict[str, dict[str, Any]], int]:
         extras = {k: _plain(record.get(k)) for k in extra_columns}
         extras |= {str(k): _plain(v) for k, v in (record.get("extras") or {}).items()}
         facts["extras"] = {k: v for k, v in extras.items() if v not in (None, "", [])}
-        if facts.get("defined_states") == []:
-            facts["defined_states"] = None
+        if not facts.get("defined_states"):
+            facts["defined_states"] = facts["defined_values"] = None
         if name in out:
             repeated += 1
             del out[name]
@@ -253,6 +254,9 @@ def _store(
                          CASE WHEN x->'defined_states' = 'null' THEN NULL ELSE
                              ARRAY(SELECT jsonb_array_elements_text(x->'defined_states')) END
                              AS defined_states,
+                         CASE WHEN x->'defined_values' = 'null' THEN NULL ELSE
+                             ARRAY(SELECT jsonb_array_elements_text(x->'defined_values')::int)
+                             END AS defined_values,
                          x->>'defined_unit' AS defined_unit, x->>'location' AS location,
                          x->>'control_program' AS control_program, x->>'alc_name' AS alc_name,
                          x->>'io_type' AS io_type, x->'extras' AS extras
@@ -286,9 +290,27 @@ def _kind_and_states(
     conn: Conn, pid: int, kind: str, states: list[str], has_readings: bool, facts: dict[str, Any]
 ) -> None:
     """A point without readings takes its kind from its type; an enumeration's states are the
-    text table's, in order, then the labels only trends brought (readings re-indexed)."""
-    want = _kind(facts) if not has_readings else kind
+    text table's, in order, then the labels only trends brought (readings re-indexed). Readings
+    a trend stored as the table's numbers (`1` for `1 - ON`) become its states."""
     table = list(facts.get("defined_states") or [])
+    numbers = list(facts.get("defined_values") or [])
+    want = _kind(facts) if not has_readings else kind
+    where: list[float] | None = None  # stored value → new stored value, by position
+    if has_readings and kind == "number" and _kind(facts) == "enum" and table:
+        stored = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT value FROM readings WHERE point_id = %s LIMIT 1000", (pid,)
+            )
+        ]
+        if stored and set(stored) <= set(map(float, numbers)):
+            want, states = "enum", []
+            at = {float(n): i for i, n in enumerate(numbers)}
+            conn.execute(
+                "UPDATE readings r SET value = m.new FROM unnest(%s::float8[], %s::float8[])"
+                " AS m(old, new) WHERE r.point_id = %s AND r.value = m.old",
+                (list(at), [float(i) for i in at.values()], pid),
+            )
     merged = table + [s for s in states if s not in table] if want == "enum" and table else states
     if want == kind and merged == states:
         return
@@ -296,7 +318,7 @@ def _kind_and_states(
         "UPDATE points SET kind = %s, states = %s, updated_at = now() WHERE id = %s",
         (want, merged, pid),
     )
-    if has_readings and merged != states:
+    if has_readings and kind == "enum" and merged != states:
         where = [float(merged.index(s)) for s in states]  # old index → new index
         conn.execute(
             "UPDATE readings SET value = (%s::float8[])[value::int + 1] WHERE point_id = %s",

@@ -120,6 +120,7 @@ class _Point:
     id: int
     kind: str
     states: list[str]
+    numbers: dict[float, int] = field(default_factory=dict)  # text table's `1 - ON` → ON's index
     index: dict[str, int] = field(init=False)  # state label → its position in `states`
 
     def __post_init__(self) -> None:
@@ -387,13 +388,19 @@ class _Loader:
             resolve_points(self.conn, self.site(), [r[0] for r in [*created, *refreshed]])
         rows = self.conn.execute(
             """
-            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)
+            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id),
+                   coalesce(defined_states, '{}'), coalesce(defined_values, '{}')
             FROM points p WHERE source = %s AND name = ANY(%s)
             """,
             (source, names),
         ).fetchall()
-        for pid, name, kind, states, has_readings in rows:
+        for pid, name, kind, states, has_readings, table, numbers in rows:
             point = _Point(pid, kind, list(states))
+            point.numbers = {
+                float(n): point.index[label]
+                for label, n in zip(table, numbers, strict=False)
+                if label in point.index
+            }
             if kinds[name] == "enum" and kind == "number" and not has_readings:
                 # Created before its first state was seen (e.g. an all-`No Data` column earlier).
                 flipped = self.conn.execute(
@@ -419,6 +426,12 @@ class _Loader:
         over_cap = self.over_cap
         if has_state.any():
             values[has_state] = self._state_indexes(chunk["point"][has_state], states[has_state])
+        for k, p in enumerate(points):
+            if p.numbers and p.kind == "enum":  # `1` written for the text table's `1 - ON`
+                rows = (codes == k) & ~has_state & ~np.isnan(values)
+                if rows.any():
+                    values[rows] = pd.Series(values[rows]).map(p.numbers).to_numpy(dtype="float64")
+                    has_state = has_state | rows
         keep = np.where(is_enum, has_state & ~np.isnan(values), ~has_state & ~np.isnan(values))
         self.skipped += int(len(keep) - keep.sum()) - (self.over_cap - over_cap)
         return pid_of[codes][keep], values[keep], keep
