@@ -10,10 +10,13 @@ from typing import Any
 
 import click
 
+from energy_ingest.catalog import export_parser
+from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
 from energy_ingest.formats import SOURCES, parse
 from energy_ingest.formats.report import MISSING_KINDS, Report
+from energy_ingest.formats.source import head
 from energy_ingest.spool import shown
 from energy_ingest.spool.files import NotRegularFile, open_regular
 from energy_ingest.spool.stranded import Stranded, report_files
@@ -42,6 +45,9 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     try:
         # A file named on the command line may be a link the user chose; never a FIFO.
         with os.fdopen(open_regular(path.resolve()), "rb") as f:
+            parser = export_parser(head(f))
+            if parser is not None:
+                return _export_summary(name, parser(f, name=name)), None
             report = parse(f, name=name, tz=tz, hint=hint)
             for _ in report.chunks():
                 pass
@@ -70,8 +76,39 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     return summary, report
 
 
+def _export_summary(name: str, export: PointExport) -> dict[str, Any]:
+    """A point export: what the catalog would import (records, one per point), what it rejects."""
+    return {
+        "file": name,
+        "format": export.format,
+        "records": len(export.records),
+        "rejected": export.rejected,
+        "rejects": [{"line": r.line, "reason": r.reason} for r in export.rejects[:SHOW_REJECTS]],
+        "fields_seen": list(export.fields_seen),
+        "footer": export.complete if export.source == "siemens" else None,
+        "warnings": export.warnings,
+        "errors": [],
+    }
+
+
+def _export_lines(summary: dict[str, Any]) -> list[str]:
+    footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
+    lines = [
+        f"{summary['file']}: {summary['format']} (point export for the catalog), "
+        f"{summary['records']} records, {summary['rejected']} rejected, {footer[summary['footer']]}",
+        f"  fields seen: {', '.join(summary['fields_seen']) or 'none'}",
+    ]
+    lines += [f"  warning: {w}" for w in summary["warnings"]]
+    lines += [f"  rejected line {r['line']}: {r['reason']}" for r in summary["rejects"]]
+    if summary["rejected"] > SHOW_REJECTS:
+        lines.append(f"  … and {summary['rejected'] - SHOW_REJECTS} more rejected records")
+    return lines
+
+
 def human(summary: dict[str, Any], report: Report | None) -> list[str]:
     name = summary["file"]
+    if "records" in summary:
+        return _export_lines(summary)
     if report is None:
         return [f"ERROR {e}" for e in summary["errors"]]
     missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["missing"].items() if v)

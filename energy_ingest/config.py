@@ -34,6 +34,8 @@ class Settings:
     rescan_seconds: float = 60.0
     progress_seconds: float = 10.0
     """How often the daemon logs (and shows in `status`) its progress through a long file."""
+    site_file: Path | None = None
+    """The site file (docs/catalog.md); None: keep the one the catalog was last applied with."""
     upload_token: str | None = dataclasses.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     api_max_rows: int = 100_000
@@ -68,6 +70,7 @@ class Settings:
         take("ENERGY_SETTLE_SECONDS", "settle_seconds", _non_negative_float)
         take("ENERGY_RESCAN_SECONDS", "rescan_seconds", _positive_float)
         take("ENERGY_PROGRESS_SECONDS", "progress_seconds", _positive_float)
+        take("ENERGY_SITE_FILE", "site_file", Path)
         take("ENERGY_UPLOAD_TOKEN", "upload_token", str)
         take("ENERGY_CORS_ORIGINS", "cors_origins", _origins)
         take("ENERGY_API_MAX_ROWS", "api_max_rows", _positive_int)

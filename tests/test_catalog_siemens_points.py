@@ -477,3 +477,27 @@ def test_a_hostile_file_stays_bounded_in_memory(tmp_path: Path, kind: str) -> No
         assert (records, rejected) == (2, 1)  # the record with the 50 MB line is rejected
     else:
         assert (records, rejected, states) == (3, 0, MAX_STATES)
+
+
+def test_looks_like_point_definitions_knows_the_sample_in_every_line_ending_and_nothing_else() -> (
+    None
+):
+    from energy_ingest.catalog import export_parser, parse_points_list
+    from energy_ingest.catalog.siemens_points import looks_like_point_definitions
+
+    sample = (
+        DATA / "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"
+    ).read_bytes()
+    for ending in (b"\r", b"\n", b"\r\n"):
+        text = sample.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", ending)
+        assert looks_like_point_definitions(text[:65536])
+        assert export_parser(text[:65536]) is parse_point_definitions
+    for other in sorted(DATA.iterdir()):
+        if "point_definition" in other.name:
+            continue
+        start = other.read_bytes()[:65536]
+        assert not looks_like_point_definitions(start), other.name
+        expected = parse_points_list if "points_list" in other.name else None
+        assert export_parser(start) is expected, other.name
+    # A trend report of a point *named* "Point Type" is still a trend report.
+    assert not looks_like_point_definitions(b'"Point_1:","Point Type:"\r\n"Point Name:"\r\n')

@@ -105,10 +105,32 @@ def test_check_runs_as_a_real_command_over_every_sample() -> None:
         capture_output=True,
         text=True,
     )
-    assert out.returncode == 1  # five samples are not trend reports
+    assert out.returncode == 1  # two samples are no report (an HTTP request, a SOAP dump)
     objects = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(objects) == len(list(DATA.iterdir()))
-    assert sum(1 for o in objects if o["errors"]) == 5
+    failed = sorted(Path(o["file"]).name for o in objects if o["errors"])
+    assert failed == [
+        "CONSTRUCTED_lucid_style_vbs_upload_request_INFERRED.http",
+        "CONSTRUCTED_webctrl_soap_getTrendData_return_values.txt",
+    ]
+    exports = {Path(o["file"]).name: o for o in objects if "records" in o}
+    assert {n: (o["format"], o["records"], o["rejected"]) for n, o in exports.items()} == {
+        "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv": (
+            "siemens-point-definitions",
+            (DATA / "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv")
+            .read_bytes()
+            .count(b'"Point System Name:"'),
+            0,
+        ),
+        "REAL_webctrl_points_list_report_accuweather_excerpt.csv": ("alc-points-list", 7, 0),
+        "REAL_webctrl_points_list_report_hulings_excerpt.csv": ("alc-points-list", 38, 0),
+    }
+    assert (
+        "Engineering Units"
+        in exports["REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"][
+            "fields_seen"
+        ]
+    )
     assert "Traceback" not in out.stderr
 
 

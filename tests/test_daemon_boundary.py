@@ -67,10 +67,10 @@ CASES: list[tuple[str, Any, str, BaseException]] = [
     ("parse", take_module, "parse_file", OSError(5, "Input/output error")),
     ("parse", take_module, "parse_file", RuntimeError("a bug of ours")),
     ("parse", take_module, "parse_file", UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates")),
-    ("load", take_module, "load_report", psycopg.DataError("invalid byte sequence")),
-    ("load", take_module, "load_report", pg_errors.LockNotAvailable("lock timeout")),
-    ("load", take_module, "load_report", DatabaseUnavailable("connection lost")),
-    ("load", take_module, "load_report", MemoryError()),
+    ("load", take_module, "load", psycopg.DataError("invalid byte sequence")),
+    ("load", take_module, "load", pg_errors.LockNotAvailable("lock timeout")),
+    ("load", take_module, "load", DatabaseUnavailable("connection lost")),
+    ("load", take_module, "load", MemoryError()),
     ("archive", outcome_module, "place", OSError(28, "No space left on device")),
     ("archive", outcome_module, "summary", ValueError("a bug while logging")),
     ("open", take_module, "open_regular", PermissionError(13, "Permission denied")),
@@ -170,7 +170,7 @@ def test_a_file_that_grows_after_its_commit_is_kept_and_ingested_again(
     writer = open(incoming / "growing.csv", "wb")  # noqa: SIM115 - held open across the load
     writer.write(first)
     writer.flush()
-    real = take_module.load_report
+    real = take_module.load
 
     def load_then_append(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
@@ -179,7 +179,7 @@ def test_a_file_that_grows_after_its_commit_is_kept_and_ingested_again(
             writer.close()
         return result
 
-    monkeypatch.setattr(take_module, "load_report", load_then_append)
+    monkeypatch.setattr(take_module, "load", load_then_append)
     try:
         _run_until(settings, lambda: scalar(database_url, "SELECT count(*) FROM files") == 2)
     finally:

@@ -6,12 +6,14 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import psycopg
 import pytest
 from helpers import insight_report
 
+from energy_ingest.catalog.apply import apply_site_file
 from energy_ingest.formats import parse
 from energy_ingest.formats.report import PointInfo, Report
 from energy_ingest.store.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
@@ -60,6 +62,7 @@ def count(conn: psycopg.Connection[object], table: str) -> int:
     return int(row[0])
 
 
+EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "examples" / "site.toml"
 DAY = [
     ("BOLIOU.AHU1.SAT", "2018-11-29T06:00Z", 55.65),
     ("BOLIOU.AHU1.SAT", "2018-11-29T06:15Z", 56.07),
@@ -71,6 +74,7 @@ DAY = [
 
 def test_a_report_is_stored_with_its_points_readings_and_ledger_row(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
+        apply_site_file(conn, EXAMPLE_SITE)  # its naming rules give new points their building
         result = load_report(
             conn, make_report(DAY, first_ts=pd.Timestamp("2018-11-29T06:00Z")), info("a")
         )
@@ -88,7 +92,8 @@ def test_a_report_is_stored_with_its_points_readings_and_ledger_row(database_url
             0,
         )
         points = conn.execute(
-            "SELECT name, kind, states, building FROM points ORDER BY name"
+            "SELECT p.name, p.kind, p.states, b.code FROM points p"
+            " LEFT JOIN buildings b ON b.id = p.building_id ORDER BY p.name"
         ).fetchall()
         assert points == [
             ("BOLIOU.AHU1.SAT", "number", [], "BOLIOU"),

@@ -5,4 +5,31 @@
     siemens_points.py  Siemens Insight Point Definition report → one record per point
     alc_points.py      ALC WebCTRL Points List report → one record per row
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
+    site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
+    resolve.py         one point → building, room, floor, device, tags, with their origins
+    apply.py           the catalog in the database: the applied site file, resolved points
+    importer.py        an export into the catalog, in one transaction with its ledger row
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from energy_ingest.catalog.alc_points import looks_like_points_list, parse_points_list
+from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.siemens_points import (
+    looks_like_point_definitions,
+    parse_point_definitions,
+)
+
+Parser = Callable[..., PointExport]
+
+
+def export_parser(head: bytes) -> Parser | None:
+    """The parser for a point export whose first bytes are `head`; None for anything else
+    (a trend report, or no report at all): the one sniff the daemon, import and check share."""
+    if looks_like_point_definitions(head):
+        return parse_point_definitions
+    if looks_like_points_list(head):
+        return parse_points_list
+    return None

@@ -74,6 +74,7 @@ from energy_ingest.formats.report import Reject
 from energy_ingest.formats.source import (
     MAX_LINE_BYTES,
     Lines,
+    guess_encoding,
     reject_binary,
     too_long,
 )
@@ -85,6 +86,7 @@ MAX_JOINED_LINES = 256  # physical lines one quoted field may span (embedded CRs
 MAX_LABELS = 1_000  # distinct field labels kept in fields_seen (Insight has ~60)
 MAX_EXTRAS = 256  # extra fields kept per record (Insight writes ~15)
 MAX_DECIMALS_DIGITS = 4
+SNIFF_LINES = 200  # lines of the head looked at (blank lines separate every field)
 NAME_COLUMNS = ("system_name", "name")
 _RULE_RE = re.compile(r"^\s*\*{10,}\s*$")
 _FOOTER_RE = re.compile(r"^\s*\*+\s*End of Report\s*\*+\s*$", re.IGNORECASE)
@@ -299,6 +301,15 @@ class Record:
         row["panel_label"] = self.panel_label
         row["extras"] = self.extras
         return {column: row.get(column) for column in COLUMNS}
+
+
+def looks_like_point_definitions(head: bytes) -> bool:
+    """True when the first lines of `head` hold a Point Definition record's `Point System Name:`
+    (or `Point Name:`) and `Point Type:` fields: for content sniffing, from the head alone."""
+    text = head.decode(guess_encoding(head), errors="replace").lstrip("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:SNIFF_LINES]
+    labels = {line.strip().lstrip('"').split(":", 1)[0].strip().casefold() for line in lines}
+    return "point type" in labels and bool({"point system name", "point name"} & labels)
 
 
 def parse_point_definitions(data: bytes | BinaryIO, *, name: str = "") -> PointExport:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.errors import ConfigError
 
 SOURCES = ("siemens", "alc")
@@ -134,11 +135,16 @@ def floor_of(room: str | None, prefixes: Mapping[str, int] = DEFAULT_FLOOR_PREFI
 
 def load_site(path: Path) -> Site:
     """Read and check the site file; SiteFileError lists every problem found."""
+    return read_site(path)[0]
+
+
+def read_site(path: Path) -> tuple[Site, str]:
+    """The checked site file and its text (what the catalog stores as applied)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteFileError(path, [f"cannot be read: {exc}"]) from None
-    return parse_site(text, path)
+    return parse_site(text, path), text
 
 
 def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
@@ -282,7 +288,16 @@ class _Checker:
         ):
             self.problem(self.line_of("units"), '[units] maps a BAS unit to a unit: "VTONS" = "…"')
             return {}
-        return {k.strip(): v.strip() for k, v in table.items()}
+        units = {k.strip(): v.strip() for k, v in table.items()}
+        for spelling, expression in units.items():
+            if not resolve_unit(spelling, {spelling: expression}).resolved:
+                self.problem(
+                    self.key_line(self.line_of("units"), spelling),
+                    f"unit {spelling!r} = {expression!r}: pint cannot read {expression!r} as a "
+                    "unit of a known quantity; use a pint unit name such as "
+                    "'ton_of_refrigeration' or 'degree_Fahrenheit'",
+                )
+        return units
 
     # -- values -------------------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psycopg
+
+from energy_ingest.catalog.apply import apply_site
+from energy_ingest.catalog.site import Site, SiteFileError, read_site
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.notify import Notifier
@@ -41,6 +45,7 @@ log = logging.getLogger("energy_ingest.daemon")
 
 EXIT_OK = 0
 EXIT_SCHEMA = 78  # EX_CONFIG: the database schema is behind; run `energy-ingest migrate`
+EXIT_CONFIG = 78  # EX_CONFIG too: the site file is broken (every problem is logged)
 
 
 class Daemon:
@@ -83,6 +88,11 @@ class Daemon:
         for prefix in ("note", "kept", "progress"):  # our own half-written temporary files
             remove_stale_temps(self.spool, prefix)
         remove_stale_states(self.spool)
+        try:  # a broken site file stops the daemon before it touches anything
+            site = read_site(self.settings.site_file) if self.settings.site_file else None
+        except SiteFileError as exc:
+            log.error("%s", exc)
+            return EXIT_CONFIG
         self.db.conninfo = db.database_url(self.settings)
         if not self._wait_for_database():
             return EXIT_OK
@@ -94,6 +104,7 @@ class Daemon:
                 ", ".join(m.name for m in behind),
             )
             return EXIT_SCHEMA
+        self._apply_site(site)
         self.watcher.start()
         self.notifier.ready(self._status_text())
         log.info(
@@ -111,6 +122,33 @@ class Daemon:
             self.db.close()
             log.info("stopped")
         return EXIT_OK
+
+    def _apply_site(self, site: tuple[Site, str] | None) -> None:
+        """Re-resolve the catalog with ENERGY_SITE_FILE as it is now (cheap when nothing changed)."""
+        assert self.db.conn is not None
+        if site is None:
+            log.warning(
+                "ENERGY_SITE_FILE is not set: new points are resolved with the site file the "
+                "catalog was last applied with (if any); see docs/catalog.md"
+            )
+            return
+        try:
+            applied = apply_site(self.db.conn, *site)
+        except psycopg.Error as exc:
+            self.db.conn.rollback()
+            log.error("could not apply the site file %s: %s", self.settings.site_file, exc)
+            return
+        log.info(
+            "site file %s applied: %d points resolved, %d changed, %.2f s",
+            applied.path,
+            applied.points,
+            applied.changed,
+            applied.seconds,
+        )
+        for line in applied.changes:
+            log.info("catalog: %s", line)
+        if applied.changed > len(applied.changes):
+            log.info("catalog: … and %d more changes", applied.changed - len(applied.changes))
 
     def _install_signals(self) -> None:
         def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
@@ -95,6 +96,15 @@ class Outcome:
             )
         for warning in first_warnings(report.warnings, SHOW_WARNINGS):
             log.warning("%s: %s", label, warning)
+        if isinstance(result, ExportResult):
+            for line in result.changes:
+                log.info("%s: %s", label, line)
+            more = result.updated + result.resolved_changes - len(result.changes)
+            if more > 0:
+                log.info(
+                    "%s: … and %d more changes (energy-ingest catalog show POINT)", label, more
+                )
+            return
         if result.updated:
             log.warning(
                 "%s: %d stored values changed (the later file wins), e.g. %s",

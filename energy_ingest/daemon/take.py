@@ -19,6 +19,7 @@ from typing import BinaryIO
 import psycopg
 from psycopg import errors as pg_errors
 
+from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.outcome import Outcome
@@ -29,8 +30,8 @@ from energy_ingest.formats.report import Report
 from energy_ingest.spool import Spool, shown
 from energy_ingest.spool.files import NotRegularFile, has_writer, open_regular
 from energy_ingest.spool.stranded import stranded_because
-from energy_ingest.store.ingest import Loaded, describe_file, parse_file
-from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged, load_report
+from energy_ingest.store.ingest import Loaded, describe_file, load, parse_file
+from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
@@ -146,12 +147,11 @@ class Taker:
     ) -> Loaded | None:
         """The file's transaction; None when it did not commit (and what became of the file)."""
         assert self.db.conn is not None
-        report: Report | None = None
         try:
             report = parse_file(
                 fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path)
             )
-            if report.footer is False and self._may_still_grow(candidate):
+            if _unfinished(report) and self._may_still_grow(candidate):
                 return None
             values = _values_of(report)
 
@@ -159,10 +159,9 @@ class Taker:
                 self.progress.tick(values)
                 return self.should_stop()
 
-            result = load_report(
+            return load(
                 self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
             )
-            return Loaded(report, result, info)
         except ParseError as exc:
             self.outcome.fail(path, info, str(exc.with_file(label)))
         except SourceChanged:
@@ -221,7 +220,16 @@ class Taker:
             self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
 
 
-def _values_of(report: Report) -> Callable[[], int]:
+def _unfinished(report: Report | PointExport) -> bool:
+    """No End of Report footer (yet) in a Siemens report or Point Definition report."""
+    if isinstance(report, PointExport):
+        return report.source == "siemens" and not report.complete
+    return report.footer is False
+
+
+def _values_of(report: Report | PointExport) -> Callable[[], int]:
+    if isinstance(report, PointExport):
+        return lambda: len(report.records)
     return lambda: report.values
 
 

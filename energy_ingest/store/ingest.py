@@ -14,8 +14,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import psycopg
 
+from energy_ingest.catalog import export_parser
+from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.importer import ExportResult, import_export
 from energy_ingest.formats import parse
 from energy_ingest.formats.report import Report
+from energy_ingest.formats.source import head
 from energy_ingest.spool import shown
 from energy_ingest.store.load import FileInfo, LoadResult, load_report
 
@@ -25,8 +29,8 @@ CHUNK_ROWS = 2000
 
 @dataclass
 class Loaded:
-    report: Report
-    result: LoadResult
+    report: Report | PointExport
+    result: LoadResult | ExportResult
     info: FileInfo
 
 
@@ -63,16 +67,35 @@ def parse_and_load(
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
     report = parse_file(fp, info, tz=tz, hint=hint)
+    return load(conn, report, info, should_stop=should_stop, still_same=still_same)
+
+
+def load(
+    conn: psycopg.Connection[Any],
+    report: Report | PointExport,
+    info: FileInfo,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    still_same: Callable[[], bool] = lambda: True,
+) -> Loaded:
+    """A trend report's readings, or a point export into the catalog: one transaction."""
+    if isinstance(report, PointExport):
+        return Loaded(report, import_export(conn, report, info, still_same=still_same), info)
     result = load_report(conn, report, info, should_stop=should_stop, still_same=still_same)
     return Loaded(report, result, info)
 
 
-def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report:
-    """Parse (lazily) and take the file's source from its content, not its folder."""
+def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report | PointExport:
+    """Parse (a trend report lazily) and take the file's source from its content, not its folder."""
     fp.seek(0)
-    report = parse(fp, name=info.name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)
-    info.source = report.source
-    return report
+    parser = export_parser(head(fp))
+    parsed: Report | PointExport
+    if parser is not None:
+        parsed = parser(fp, name=info.name)
+    else:
+        parsed = parse(fp, name=info.name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)
+    info.source = parsed.source
+    return parsed
 
 
 def summary(loaded: Loaded, tz: str, label: str) -> str:
@@ -80,13 +103,16 @@ def summary(loaded: Loaded, tz: str, label: str) -> str:
     r = loaded.result
     if r.status == "duplicate":
         return f"duplicate {label}: byte-identical to a file already ingested (ledger id {r.file_id}); nothing changed"
+    if isinstance(r, ExportResult):
+        return export_summary(r, loaded.report, label)
     parts = [f"{r.inserted:,} new"]
     if r.updated:
         parts.append(f"{r.updated:,} changed")
     if r.unchanged:
         parts.append(f"{r.unchanged:,} unchanged")
     text = f"ingested {label}: {r.readings:,} readings ({', '.join(parts)}), {r.points:,} points"
-    span = time_span(loaded.report.first_ts, loaded.report.last_ts, tz)
+    report = loaded.report
+    span = time_span(report.first_ts, report.last_ts, tz) if isinstance(report, Report) else ""
     if span:
         text += f", {span}"
     return text + f", {r.seconds:.2f} s"
@@ -101,3 +127,16 @@ def time_span(first: pd.Timestamp | None, last: pd.Timestamp | None, tz: str) ->
     if a.date() == b.date():
         return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} {b:%Z}"
     return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b:%Z}"
+
+
+def export_summary(r: ExportResult, export: Report | PointExport, label: str) -> str:
+    """`imported siemens/points.csv (siemens-point-definitions): 912 points (3 new, 2 changed,
+    907 unchanged), 2 resolved differently, 0.31 s`."""
+    parts = [f"{r.created:,} new"]
+    if r.updated:
+        parts.append(f"{r.updated:,} changed")
+    parts.append(f"{r.unchanged:,} unchanged")
+    text = f"imported {label} ({export.format}): {r.points:,} points ({', '.join(parts)})"
+    if r.resolved_changes:
+        text += f", {r.resolved_changes:,} resolved differently"
+    return text + f", {r.seconds:.2f} s"

@@ -22,7 +22,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
+from energy_ingest.catalog.apply import lock_shared, resolve_points, stored_site
+from energy_ingest.catalog.site import Site
+from energy_ingest.formats.report import MAX_STATES, PointInfo, Reject, Report
 
 log = logging.getLogger("energy_ingest.load")
 
@@ -118,6 +120,7 @@ class _Point:
     id: int
     kind: str
     states: list[str]
+    numbers: dict[float, int] = field(default_factory=dict)  # text table's `1 - ON` → ON's index
     index: dict[str, int] = field(init=False)  # state label → its position in `states`
 
     def __post_init__(self) -> None:
@@ -140,7 +143,8 @@ def load_report(
     """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`."""
     started = time.monotonic()
     with conn.transaction():
-        file_id, seen, first_ts = _claim_ledger_row(conn, info)
+        lock_shared(conn)  # an export import may re-index states: not while this file loads
+        file_id, seen, first_ts = claim_ledger_row(conn, info)
         if seen:
             return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
         loader = _Loader(conn, report)
@@ -162,7 +166,7 @@ def load_report(
         result = loader.result(file_id)
         result.seconds = time.monotonic() - started
         result.first_ts = _ts(report.first_ts)
-        _complete_ledger_row(conn, file_id, report, result)
+        _complete_trend_row(conn, file_id, report, result)
     return result
 
 
@@ -182,7 +186,7 @@ def record_failure(conn: psycopg.Connection[Any], info: FileInfo, error: str) ->
         )
 
 
-def _claim_ledger_row(
+def claim_ledger_row(
     conn: psycopg.Connection[Any], info: FileInfo
 ) -> tuple[int, bool, datetime | None]:
     """Insert the ledger row; (id, True, its first_ts) if the same bytes were ingested before."""
@@ -222,7 +226,14 @@ class _Loader:
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
         self.over_cap = 0  # enum values whose label would take a point past MAX_STATES
         self.examples: list[str] = []
+        self._site: Site | None = None
         conn.execute(STAGE)
+
+    def site(self) -> Site:
+        """The site file the catalog was applied with, read once per file."""
+        if self._site is None:
+            self._site = stored_site(self.conn)
+        return self._site
 
     def prepare(self, chunk: pd.DataFrame) -> _Batch | None:
         """Points registered, values encoded and de-duplicated (the later row wins)."""
@@ -341,23 +352,23 @@ class _Loader:
         definitions = [i.trend_definition for i in infos]
         units = [i.unit for i in infos]
         descriptions = [i.description for i in infos]
-        self.conn.execute(
+        created = self.conn.execute(
             """
-            INSERT INTO points (source, name, kind, building, trend_definition, unit, description)
+            INSERT INTO points (source, name, kind, location, trend_definition, unit, description)
             SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            ON CONFLICT (source, name) DO NOTHING
+            ON CONFLICT (source, name) DO NOTHING RETURNING id
             """,
             (
                 source,
                 names,
                 [kinds[n] for n in names],
-                [_building(i, source) for i in infos],
+                [i.location for i in infos],
                 definitions,
                 units,
                 descriptions,
             ),
-        )
-        self.conn.execute(
+        ).fetchall()
+        refreshed = self.conn.execute(
             """
             UPDATE points p SET
                 trend_definition = coalesce(t.definition, p.trend_definition),
@@ -369,18 +380,27 @@ class _Loader:
                 (t.definition IS NOT NULL AND p.trend_definition IS DISTINCT FROM t.definition)
                 OR (p.unit IS NULL AND t.unit IS NOT NULL)
                 OR (p.description IS NULL AND t.description IS NOT NULL))
+            RETURNING p.id
             """,
             (names, definitions, units, descriptions, source),
-        )
+        ).fetchall()
+        if created or refreshed:  # new points, or a unit now known: resolved with the site file
+            resolve_points(self.conn, self.site(), [r[0] for r in [*created, *refreshed]])
         rows = self.conn.execute(
             """
-            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)
+            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id),
+                   coalesce(defined_states, '{}'), coalesce(defined_values, '{}')
             FROM points p WHERE source = %s AND name = ANY(%s)
             """,
             (source, names),
         ).fetchall()
-        for pid, name, kind, states, has_readings in rows:
+        for pid, name, kind, states, has_readings, table, numbers in rows:
             point = _Point(pid, kind, list(states))
+            point.numbers = {
+                float(n): point.index[label]
+                for label, n in zip(table, numbers, strict=False)
+                if label in point.index
+            }
             if kinds[name] == "enum" and kind == "number" and not has_readings:
                 # Created before its first state was seen (e.g. an all-`No Data` column earlier).
                 flipped = self.conn.execute(
@@ -406,6 +426,12 @@ class _Loader:
         over_cap = self.over_cap
         if has_state.any():
             values[has_state] = self._state_indexes(chunk["point"][has_state], states[has_state])
+        for k, p in enumerate(points):
+            if p.numbers and p.kind == "enum":  # `1` written for the text table's `1 - ON`
+                rows = (codes == k) & ~has_state & ~np.isnan(values)
+                if rows.any():
+                    values[rows] = pd.Series(values[rows]).map(p.numbers).to_numpy(dtype="float64")
+                    has_state = has_state | rows
         keep = np.where(is_enum, has_state & ~np.isnan(values), ~has_state & ~np.isnan(values))
         self.skipped += int(len(keep) - keep.sum()) - (self.over_cap - over_cap)
         return pid_of[codes][keep], values[keep], keep
@@ -506,19 +532,9 @@ def _from_us(us: int) -> datetime:
     return UNIX_EPOCH + timedelta(microseconds=us)  # exact, unlike a float of seconds
 
 
-def _building(info: PointInfo, source: str) -> str | None:
-    if info.location:
-        parts = [p for p in info.location.split("/") if p]
-        return parts[1] if len(parts) > 1 else (parts[0] if parts else None)
-    if source == "siemens" and "." in info.name:
-        return info.name.split(".", 1)[0]
-    return None
-
-
-def _complete_ledger_row(
+def _complete_trend_row(
     conn: psycopg.Connection[Any], file_id: int, report: Report, result: LoadResult
 ) -> None:
-    missing = report.missing_totals()
     warnings = first_warnings(report.warnings, MAX_STORED_WARNINGS)
     if result.repeated:
         warnings.append(
@@ -528,7 +544,40 @@ def _complete_ledger_row(
         warnings.append(f"{result.skipped} values did not fit their point's kind and were skipped")
     if result.over_cap:
         warnings.append(over_cap_warning(result.over_cap))
-    rejects = [{"line": r.line, "reason": r.reason} for r in report.rejects[:MAX_STORED_REJECTS]]
+    complete_ledger_row(
+        conn,
+        file_id,
+        format=report.format,
+        points=result.points,
+        rejected=report.rejected,
+        rejects=report.rejects,
+        warnings=warnings,
+        footer=report.footer,
+        seconds=result.seconds,
+        counts=(result.readings, result.inserted, result.updated, result.unchanged),
+        missing=report.missing_totals(),
+        span=(_ts(report.first_ts), _ts(report.last_ts)),
+    )
+
+
+def complete_ledger_row(
+    conn: psycopg.Connection[Any],
+    file_id: int,
+    *,
+    format: str,
+    points: int,
+    rejected: int,
+    rejects: list[Reject],
+    warnings: list[str],
+    footer: bool | None,
+    seconds: float,
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0),  # readings, inserted, updated, unchanged
+    missing: dict[str, int] | None = None,
+    span: tuple[datetime | None, datetime | None] = (None, None),
+) -> None:
+    """Fill in the ledger row a load claimed: what the file was and what loading it did."""
+    missing = missing or {}
+    stored = [{"line": r.line, "reason": r.reason} for r in rejects[:MAX_STORED_REJECTS]]
     conn.execute(
         """
         UPDATE files SET format = %s, points = %s, readings = %s, inserted = %s, updated = %s,
@@ -538,23 +587,19 @@ def _complete_ledger_row(
         WHERE id = %s
         """,
         (
-            report.format,
-            result.points,
-            result.readings,
-            result.inserted,
-            result.updated,
-            result.unchanged,
-            missing["no_data"],
-            missing["data_loss"],
-            missing["blank"],
-            missing["error"],
-            report.rejected,
-            json.dumps(rejects),
-            warnings,
-            report.footer,
-            _ts(report.first_ts),
-            _ts(report.last_ts),
-            int(result.seconds * 1000),
+            format,
+            points,
+            *counts,
+            missing.get("no_data", 0),
+            missing.get("data_loss", 0),
+            missing.get("blank", 0),
+            missing.get("error", 0),
+            rejected,
+            json.dumps(stored),
+            first_warnings(warnings, MAX_STORED_WARNINGS + 3),
+            footer,
+            *span,
+            int(seconds * 1000),
             file_id,
         ),
     )

@@ -88,6 +88,7 @@ ALTER TABLE points
     ADD COLUMN cov_limit       double precision,
     ADD COLUMN text_table      text,              -- the text table's name, e.g. 'DAY_NIGHT'
     ADD COLUMN defined_states  text[],            -- its states in order
+    ADD COLUMN defined_values  integer[],         -- each state's number in the table (0 - OFF)
     ADD COLUMN defined_unit    text,              -- Engineering Units as written
     ADD COLUMN location        text,              -- ALC Location (points list or trend)
     ADD COLUMN control_program text,              -- ALC Control Program

@@ -1,0 +1,448 @@
+"""The catalog in the database: the site file it is resolved with, and every point's building,
+room, floor, device, unit and tags written from `resolve()`.
+
+Rows of buildings, rooms, devices, units and tags are keyed by their natural key and never
+deleted, so an id once given keeps meaning the same thing across restarts, re-imports and rule
+changes. Writers of the catalog serialise on one advisory lock: trend loads hold it shared for
+their transaction, export imports and `apply_site` exclusively (they may reorder a point's
+states, which the readings index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from energy_ingest.catalog.resolve import Resolved, resolve
+from energy_ingest.catalog.site import Site, floor_of, parse_site, read_site
+from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
+
+Conn = psycopg.Connection[Any]
+CATALOG_LOCK = 0x636174616C6F67  # "catalog"
+SHOW_CHANGES = 20  # change lines a caller logs; the count is always complete
+_DEVICE_TYPE = re.compile(r"^[A-Za-z]+")
+_sites: dict[str, Site] = {}  # parsed site files by sha256
+
+
+def lock_shared(conn: Conn) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
+
+
+def lock_exclusive(conn: Conn) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (CATALOG_LOCK,))
+
+
+@dataclass
+class Applied:
+    """What `apply_site` did."""
+
+    path: str
+    sha256: str
+    points: int = 0  # points re-resolved
+    changed: int = 0  # points whose building, room, floor, device, unit or tags changed
+    changes: list[str] = field(default_factory=list)  # the first SHOW_CHANGES of them
+    buildings: int = 0
+    retired: list[str] = field(default_factory=list)  # building codes no longer in the site
+    seconds: float = 0.0
+
+
+def stored_site(conn: Conn) -> Site:
+    """The site file the catalog was last applied with (an empty site before the first)."""
+    row = conn.execute("SELECT sha256, path, content FROM catalog_site").fetchone()
+    if row is None:
+        return Site()
+    sha, path, content = row
+    if sha not in _sites:
+        _sites.clear()
+        _sites[sha] = parse_site(content, Path(path))
+    return _sites[sha]
+
+
+def apply_site(conn: Conn, site: Site, content: str) -> Applied:
+    """Store `site` (already checked, read from `content`) and re-resolve every point with it,
+    in one transaction."""
+    started = time.monotonic()
+    path = str(site.path or "site.toml")
+    sha = hashlib.sha256(content.encode()).hexdigest()
+    with conn.transaction():
+        lock_exclusive(conn)
+        conn.execute(
+            "INSERT INTO catalog_site (path, sha256, content) VALUES (%s, %s, %s)"
+            " ON CONFLICT (one) DO UPDATE SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256,"
+            " content = EXCLUDED.content, applied_at = now()",
+            (path, sha, content),
+        )
+        _sites.clear()
+        _sites[sha] = site
+        applied = Applied(path, sha, buildings=len(site.buildings))
+        applied.retired = _sync_buildings(conn, site, retire=True)
+        changes = resolve_points(conn, site, None)
+        applied.points = changes.points
+        applied.changed = changes.count
+        applied.changes = changes.lines
+    applied.seconds = time.monotonic() - started
+    return applied
+
+
+def apply_site_file(conn: Conn, path: Path) -> Applied:
+    """Check the site file at `path` (SiteFileError lists every problem) and apply it."""
+    site, text = read_site(path)
+    return apply_site(conn, site, text)
+
+
+@dataclass
+class Changes:
+    points: int = 0
+    count: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        self.count += 1
+        if len(self.lines) < SHOW_CHANGES:
+            self.lines.append(line)
+
+
+_FACTS = """
+SELECT p.id, p.source, p.name, p.descriptor, p.control_program, p.alc_name, p.location,
+       p.defined_unit, p.unit, p.point_type, p.defined_states IS NOT NULL, p.trend_definition,
+       p.description, b.code, r.name, p.floor, d.name, u.key,
+       ARRAY(SELECT t.name FROM point_tags pt JOIN tags t ON t.id = pt.tag_id
+             WHERE pt.point_id = p.id ORDER BY t.name)
+FROM points p
+LEFT JOIN buildings b ON b.id = p.building_id
+LEFT JOIN rooms r ON r.id = p.room_id
+LEFT JOIN devices d ON d.id = p.device_id
+LEFT JOIN units u ON u.id = p.unit_id
+"""
+
+
+def resolve_points(
+    conn: Conn, site: Site, ids: Iterable[int] | None, *, new: Collection[int] = ()
+) -> Changes:
+    """Resolve the points `ids` (None: all of them, rebuilding every tag) and write what changed;
+    the points `new` (just created) are resolved but not counted as changes."""
+    everything = ids is None
+    if everything:
+        rows = conn.execute(_FACTS + " ORDER BY p.name, p.id").fetchall()
+    else:
+        rows = conn.execute(
+            _FACTS + " WHERE p.id = ANY(%s) ORDER BY p.name, p.id", (list(ids or ()),)
+        ).fetchall()
+    changes = Changes(points=len(rows))
+    if not rows:
+        return changes
+    buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
+    missing = {b.code for b in site.buildings} - set(buildings)
+    if missing:
+        _sync_buildings(conn, site, retire=False)
+        buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
+    plan = _Plan(site, buildings)
+    for row in rows:
+        plan.add(row, Changes() if row[0] in new else changes)
+    plan.write(conn, everything)
+    return changes
+
+
+class _Plan:
+    """The resolved rows of one call, and the rooms, devices, units and tags they need."""
+
+    def __init__(self, site: Site, buildings: dict[str, int]) -> None:
+        self.site = site
+        self.buildings = buildings
+        self.points: list[tuple[int, Resolved, Unit, dict[str, str]]] = []
+        self.rooms: dict[tuple[int, str], int | None] = {}
+        self.devices: dict[tuple[int | None, str], None] = {}
+        self.units: dict[str, Unit] = {}
+        self.spellings: dict[str, set[str]] = {}
+
+    def add(self, row: tuple[Any, ...], changes: Changes) -> None:
+        pid, source, name, descriptor, program, alc_name, location, defined_unit, trend_unit = row[
+            :9
+        ]
+        point_type, has_states, trend_definition, description = row[9:13]
+        old = row[13:19]
+        segments = tuple(s for s in (location or "").split("/") if s)
+        r = resolve(
+            self.site,
+            name,
+            source,
+            descriptor=descriptor,
+            control_program=program,
+            alc_name=alc_name,
+            location=segments,
+        )
+        exported = "points list" if program is not None else "definition report"
+        raw, unit_origin = _unit_source(r, defined_unit, trend_unit, exported)
+        unit = resolve_unit(raw, self.site.units)
+        origins = dict(r.origins)
+        if unit_origin:
+            origins["unit"] = unit_origin
+        for attribute, present, origin in (
+            ("descriptor", descriptor, "definition report"),
+            ("point_type", point_type, exported),
+            ("states", has_states or None, "definition report"),
+            ("location", location, "points list" if program is not None else "trend report"),
+            ("trend_definition", trend_definition, "trend report"),
+            ("description", description, "trend report"),
+        ):
+            if present is not None:
+                origins.setdefault(attribute, origin)
+        self.points.append((pid, r, unit, origins))
+        building = self.buildings.get(r.building) if r.building else None
+        if building is not None and r.room:
+            self.rooms[(building, r.room)] = None
+        if r.device:
+            self.devices[(building, r.device)] = None
+        key = unit_key(unit)
+        if key is not None:
+            self.units[key] = unit
+            self.spellings.setdefault(key, set()).add(unit.raw or "")
+        # Tags the point carries itself (those at a level it has are compared there, by its
+        # device's, room's or building's other points too, so not named per point).
+        levels = {"device": r.device, "room": r.room if building is not None else None}
+        levels["building"] = r.building if building is not None else None
+        own = sorted({t for t, level in r.tags if level == "point" or not levels.get(level)})
+        new = (r.building, levels["room"], r.floor, r.device, key, own)
+        _describe(name, old, new, changes)
+
+    def write(self, conn: Conn, everything: bool) -> None:
+        rooms = _upsert_rooms(conn, self.rooms, self.site)
+        devices = _upsert_devices(conn, self.devices)
+        units = _upsert_units(conn, self.units, self.spellings)
+        tag_names = sorted({t for _, r, _, _ in self.points for t, _ in r.tags})
+        tags = _upsert_named(conn, "tags", tag_names)
+        ids, b, rm, d, f, u, o = [], [], [], [], [], [], []
+        attached: dict[str, set[tuple[int, int]]] = {
+            "point": set(),
+            "device": set(),
+            "room": set(),
+            "building": set(),
+        }
+        for pid, r, unit, origins in self.points:
+            building = self.buildings.get(r.building) if r.building else None
+            room = rooms.get((building, r.room)) if building is not None and r.room else None
+            device = devices.get((building, r.device)) if r.device else None
+            ids.append(pid)
+            b.append(building)
+            rm.append(room)
+            d.append(device)
+            f.append(r.floor)
+            key = unit_key(unit)
+            u.append(units[key] if key is not None else None)
+            o.append(json.dumps(origins, sort_keys=True))
+            at = {"point": pid, "device": device, "room": room, "building": building}
+            for tag, level in r.tags:
+                target = at[level]
+                # A tag for a level the point does not have stays on the point itself.
+                attached[level if target is not None else "point"].add(
+                    (target if target is not None else pid, tags[tag])
+                )
+        conn.execute(
+            """
+            UPDATE points p SET building_id = t.b, room_id = t.r, device_id = t.d, floor = t.f,
+                unit_id = t.u, origins = t.o, updated_at = now()
+            FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
+                        %s::jsonb[]) AS t(id, b, r, d, f, u, o)
+            WHERE p.id = t.id AND (p.building_id, p.room_id, p.device_id, p.floor, p.unit_id,
+                p.origins) IS DISTINCT FROM (t.b, t.r, t.d, t.f, t.u, t.o)
+            """,
+            (ids, b, rm, d, f, u, o),
+        )
+        conn.execute("DELETE FROM point_tags WHERE point_id = ANY(%s)", (ids,))
+        if everything:
+            for table in ("building_tags", "room_tags", "device_tags"):
+                conn.execute(f"DELETE FROM {table}")
+        for level, pairs in attached.items():
+            if pairs:
+                left, right = zip(*sorted(pairs), strict=True)
+                conn.execute(
+                    f"INSERT INTO {level}_tags ({level}_id, tag_id)"
+                    " SELECT * FROM unnest(%s::int[], %s::int[]) ON CONFLICT DO NOTHING",
+                    (list(left), list(right)),
+                )
+        touched = sorted({x for x in d if x is not None})
+        if touched:
+            # A device's room: that of its first point (by name) that has one — whatever the
+            # order the points arrived in.
+            conn.execute(
+                """
+                UPDATE devices dv SET room_id = pick.room_id FROM (
+                    SELECT dv2.id, (SELECT p.room_id FROM points p WHERE p.device_id = dv2.id
+                                    AND p.room_id IS NOT NULL ORDER BY p.name, p.id LIMIT 1)
+                    FROM devices dv2 WHERE dv2.id = ANY(%s)) AS pick(id, room_id)
+                WHERE dv.id = pick.id AND dv.room_id IS DISTINCT FROM pick.room_id
+                """,
+                (touched,),
+            )
+
+
+def _unit_source(
+    r: Resolved, defined: str | None, trend: str | None, exported: str
+) -> tuple[str | None, str | None]:
+    """The unit string that counts, and where it came from: an override, the export, the trend."""
+    if r.unit is not None:
+        return r.unit, r.origins.get("unit")
+    if defined:
+        return defined, exported
+    if trend:
+        return trend, "trend report"
+    return None, None
+
+
+def _describe(name: str, old: tuple[Any, ...], new: tuple[Any, ...], changes: Changes) -> None:
+    labels = ("building", "room", "floor", "device", "unit", "tags")
+    parts = []
+    for label, a, b in zip(labels, old, new, strict=True):
+        if label == "tags":
+            a, b = list(a or []), list(b)
+        if a != b:
+            parts.append(f"{label} {_shown(a)} → {_shown(b)}")
+    if parts:
+        changes.add(f"{name}: {', '.join(parts)}")
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, list):
+        return " ".join(value)
+    return str(value).lstrip("?")
+
+
+def _sync_buildings(conn: Conn, site: Site, *, retire: bool) -> list[str]:
+    """Every site building as a row (code → name, aliases); with `retire`, the rows of
+    buildings no longer in the site are marked so; returns their codes."""
+    codes = [b.code for b in site.buildings]
+    conn.execute(
+        """
+        INSERT INTO buildings (code, name, aliases)
+        SELECT t.code, t.name, ARRAY(SELECT jsonb_array_elements_text(t.aliases))
+        FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS t(code, name, aliases)
+        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, aliases = EXCLUDED.aliases,
+            in_site = true, updated_at = now()
+        WHERE (buildings.name, buildings.aliases, buildings.in_site)
+            IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.aliases, true)
+        """,
+        (
+            codes,
+            [b.name for b in site.buildings],
+            [json.dumps(list(b.aliases)) for b in site.buildings],
+        ),
+    )
+    if not retire:
+        return []
+    rows = conn.execute(
+        "UPDATE buildings SET in_site = false, updated_at = now()"
+        " WHERE in_site AND NOT code = ANY(%s) RETURNING code",
+        (codes,),
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _upsert_rooms(
+    conn: Conn, rooms: dict[tuple[int, str], int | None], site: Site
+) -> dict[tuple[int, str], int]:
+    if not rooms:
+        return {}
+    keys = sorted(rooms)
+    buildings = [k[0] for k in keys]
+    names = [k[1] for k in keys]
+    floors = [floor_of(n, site.floor_prefixes) for n in names]
+    conn.execute(
+        """
+        INSERT INTO rooms (building_id, name, floor)
+        SELECT * FROM unnest(%s::int[], %s::text[], %s::int[])
+        ON CONFLICT (building_id, name) DO UPDATE SET floor = EXCLUDED.floor
+        WHERE rooms.floor IS DISTINCT FROM EXCLUDED.floor
+        """,
+        (buildings, names, floors),
+    )
+    rows = conn.execute(
+        "SELECT r.building_id, r.name, r.id FROM rooms r"
+        " JOIN unnest(%s::int[], %s::text[]) AS t(b, n) ON r.building_id = t.b AND r.name = t.n",
+        (buildings, names),
+    ).fetchall()
+    return {(b, n): i for b, n, i in rows}
+
+
+def _upsert_devices(
+    conn: Conn, devices: dict[tuple[int | None, str], None]
+) -> dict[tuple[int | None, str], int]:
+    if not devices:
+        return {}
+    keys = sorted(devices, key=lambda k: (k[0] or 0, k[1]))
+    buildings = [k[0] for k in keys]
+    names = [k[1] for k in keys]
+    types = [m.group(0).upper() if (m := _DEVICE_TYPE.match(n)) else None for n in names]
+    conn.execute(
+        """
+        INSERT INTO devices (building_id, name, type)
+        SELECT * FROM unnest(%s::int[], %s::text[], %s::text[])
+        ON CONFLICT (building_id, name) DO UPDATE SET type = EXCLUDED.type
+        WHERE devices.type IS DISTINCT FROM EXCLUDED.type
+        """,
+        (buildings, names, types),
+    )
+    rows = conn.execute(
+        "SELECT d.building_id, d.name, d.id FROM devices d"
+        " JOIN unnest(%s::int[], %s::text[]) AS t(b, n)"
+        " ON d.building_id IS NOT DISTINCT FROM t.b AND d.name = t.n",
+        (buildings, names),
+    ).fetchall()
+    return {(b, n): i for b, n, i in rows}
+
+
+def _upsert_units(
+    conn: Conn, units: dict[str, Unit], spellings: dict[str, set[str]]
+) -> dict[str, int]:
+    if not units:
+        return {}
+    keys = sorted(units)
+    conn.execute(
+        """
+        INSERT INTO units AS u (key, canonical, symbol, quantity, name, resolved, spellings)
+        SELECT t.key, t.canonical, t.symbol, t.quantity, t.name, t.resolved,
+               ARRAY(SELECT jsonb_array_elements_text(t.spellings) ORDER BY 1)
+        FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[],
+                    %s::jsonb[]) AS t(key, canonical, symbol, quantity, name, resolved, spellings)
+        ON CONFLICT (key) DO UPDATE SET
+            canonical = EXCLUDED.canonical, symbol = EXCLUDED.symbol,
+            quantity = EXCLUDED.quantity, name = EXCLUDED.name, resolved = EXCLUDED.resolved,
+            spellings = ARRAY(SELECT DISTINCT s FROM unnest(u.spellings || EXCLUDED.spellings)
+                              AS s ORDER BY s)
+        WHERE NOT (EXCLUDED.spellings <@ u.spellings)
+            OR (u.canonical, u.symbol, u.quantity, u.name, u.resolved) IS DISTINCT FROM
+               (EXCLUDED.canonical, EXCLUDED.symbol, EXCLUDED.quantity, EXCLUDED.name,
+                EXCLUDED.resolved)
+        """,
+        (
+            keys,
+            [units[k].canonical for k in keys],
+            [units[k].symbol for k in keys],
+            [units[k].quantity for k in keys],
+            [units[k].name for k in keys],
+            [units[k].resolved for k in keys],
+            [json.dumps(sorted(spellings[k])) for k in keys],
+        ),
+    )
+    return dict(conn.execute("SELECT key, id FROM units WHERE key = ANY(%s)", (keys,)).fetchall())
+
+
+def _upsert_named(conn: Conn, table: str, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    conn.execute(
+        f"INSERT INTO {table} (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING",
+        (names,),
+    )
+    return dict(
+        conn.execute(f"SELECT name, id FROM {table} WHERE name = ANY(%s)", (names,)).fetchall()
+    )
