@@ -219,7 +219,8 @@ class _Plan:
         units = _upsert_units(conn, self.units, self.spellings)
         tag_names = sorted({t for _, r, _, _ in self.points for t, _ in r.tags})
         tags = _upsert_named(conn, "tags", tag_names)
-        ids, b, rm, d, f, u, o = [], [], [], [], [], [], []
+        ids, b, rm, d, f, u = [], [], [], [], [], []
+        o: list[dict[str, str]] = []
         attached: dict[str, set[tuple[int, int]]] = {
             "point": set(),
             "device": set(),
@@ -237,7 +238,7 @@ class _Plan:
             f.append(r.floor)
             key = unit_key(unit)
             u.append(units[key] if key is not None else None)
-            o.append(json.dumps(origins, sort_keys=True))
+            o.append(origins)
             at = {"point": pid, "device": device, "room": room, "building": building}
             for tag, level in r.tags:
                 target = at[level]
@@ -245,16 +246,20 @@ class _Plan:
                 attached[level if target is not None else "point"].add(
                     (target if target is not None else pid, tags[tag])
                 )
-        conn.execute(
+        rows = [
+            {"id": i, "b": b_, "r": r_, "d": d_, "f": f_, "u": u_, "o": o_}
+            for i, b_, r_, d_, f_, u_, o_ in zip(ids, b, rm, d, f, u, o, strict=True)
+        ]
+        conn.execute(  # one JSON document: psycopg escapes a jsonb[] element by element (slow)
             """
             UPDATE points p SET building_id = t.b, room_id = t.r, device_id = t.d, floor = t.f,
                 unit_id = t.u, origins = t.o, updated_at = now()
-            FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
-                        %s::jsonb[]) AS t(id, b, r, d, f, u, o)
+            FROM jsonb_to_recordset(%s::jsonb) AS t(id int, b int, r int, d int, f int, u int,
+                                                    o jsonb)
             WHERE p.id = t.id AND (p.building_id, p.room_id, p.device_id, p.floor, p.unit_id,
                 p.origins) IS DISTINCT FROM (t.b, t.r, t.d, t.f, t.u, t.o)
             """,
-            (ids, b, rm, d, f, u, o),
+            (json.dumps(rows),),
         )
         conn.execute("DELETE FROM point_tags WHERE point_id = ANY(%s)", (ids,))
         if everything:

@@ -190,22 +190,29 @@ def _plain(value: Any) -> Any:
 def _store(
     conn: Conn, source: str, facts: dict[str, dict[str, Any]], file_id: int, result: ExportResult
 ) -> tuple[list[int], set[int]]:
-    """Write the facts; (every point of the export, those it created)."""
+    """Write the facts; (the points whose facts are new or changed, those it created)."""
     names = sorted(facts)
     created = conn.execute(
         """
         INSERT INTO points (source, name, kind, states)
         SELECT %s, t.name, t.kind, coalesce(t.states, '{}')
-        FROM unnest(%s::text[], %s::text[], %s::jsonb[]) AS t0(name, kind, states_json),
+        FROM jsonb_to_recordset(%s::jsonb) AS t0(name text, kind text, states_json jsonb),
              LATERAL (SELECT t0.name, t0.kind,
                       ARRAY(SELECT jsonb_array_elements_text(t0.states_json)) AS states) t
         ON CONFLICT (source, name) DO NOTHING RETURNING id
         """,
         (
             source,
-            names,
-            [_kind(facts[n]) for n in names],
-            [json.dumps(facts[n].get("defined_states") or []) for n in names],
+            json.dumps(
+                [
+                    {
+                        "name": n,
+                        "kind": _kind(facts[n]),
+                        "states_json": facts[n].get("defined_states") or [],
+                    }
+                    for n in names
+                ]
+            ),
         ),
     ).fetchall()
     result.created = len(created)
@@ -260,15 +267,14 @@ def _store(
                          x->>'defined_unit' AS defined_unit, x->>'location' AS location,
                          x->>'control_program' AS control_program, x->>'alc_name' AS alc_name,
                          x->>'io_type' AS io_type, x->'extras' AS extras
-                  FROM unnest(%s::jsonb[]) AS x) t
+                  FROM jsonb_array_elements(%s::jsonb) AS x) t
             WHERE p.id = t.id
-            """,
+            """,  # one JSON document: psycopg escapes a jsonb[] element by element (slow)
             (
                 file_id,
-                [
-                    json.dumps({"id": pid, **{c: new.get(c) for c in columns}})
-                    for pid, new in updates
-                ],
+                json.dumps(
+                    [{"id": pid, **{c: new.get(c) for c in columns}} for pid, new in updates]
+                ),
             ),
         )
     if ids:
@@ -276,7 +282,8 @@ def _store(
             "UPDATE points SET defined_in = %s WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s",
             (file_id, ids, file_id),
         )
-    return ids, new_ids
+    # Resolution depends only on a point's own facts (and the site): unchanged points keep theirs.
+    return sorted({pid for pid, _ in updates} | new_ids), new_ids
 
 
 def _kind(facts: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ See examples/site.toml for the sample campus, with a comment on every choice.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -104,8 +105,9 @@ class Site:
         do not matter), or None."""
         if not text:
             return None
-        return self._index().get(_key(text))
+        return self._index.get(_key(text))
 
+    @functools.cached_property
     def _index(self) -> dict[str, Building]:
         index: dict[str, Building] = {}
         for b in self.buildings:
