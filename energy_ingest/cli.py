@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import psycopg
 
+from energy_ingest.catalog.commands import catalog
+from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError, ParseError, first_line
@@ -199,7 +201,8 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
                     totals[loaded.result.status] += 1
                     readings += loaded.result.readings
                     inserted += loaded.result.inserted
-                    updated += loaded.result.updated
+                    if not isinstance(loaded.result, ExportResult):  # there: points, not readings
+                        updated += loaded.result.updated
                     logging.getLogger("energy_ingest.import").info(
                         "%s", summary(loaded, settings.timezone, shown(path))
                     )
@@ -416,6 +419,7 @@ def _failed_key(name: str, failed: dict[str, Path]) -> str:
 
 
 main.add_command(check)
+main.add_command(catalog)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,144 @@
+"""`energy-ingest catalog coverage|show|apply`: what the catalog knows, one point in full, and a
+site-file edit taking effect — as text, or JSON with --json."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from energy_ingest.catalog import report
+from energy_ingest.catalog.apply import apply_site_file
+from energy_ingest.config import Settings
+from energy_ingest.errors import EnergyError
+from energy_ingest.store import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+JSON_HELP = "Print JSON instead of text."
+EXPORTED = {"representation", "decimals", "cov_limit", "text_table", "control_program", "alc_name"}
+EXPORTED |= {"io_type"}
+
+
+def _friendly(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EnergyError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(short_help="The point catalog: coverage, one point, apply the site file.")
+def catalog() -> None:
+    """The point catalog: buildings, rooms, devices, units and tags of every point
+    (docs/catalog.md)."""
+
+
+@catalog.command(short_help="How much of the catalog is resolved; names no rule matches.")
+@click.option("--top", default=10, show_default=True, help="Name shapes to list.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.pass_obj
+@_friendly
+def coverage(settings: Settings, top: int, as_json: bool) -> None:
+    """How many points have a building, room, floor, device, unit, type and tags; the unit strings
+    pint could not read; the most common shapes of names no naming rule matched."""
+    with db.connect(db.database_url(settings)) as conn:
+        info = report.coverage(conn, top)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    site = info["site_file"]
+    click.echo(
+        f"site file  {site['path']} (sha256 {site['sha256'][:12]}, applied {site['applied_at']})"
+        if site
+        else "site file  never applied: run `energy-ingest catalog apply`"
+    )
+    sources = ", ".join(f"{s} {n:,}" for s, n in info["by_source"].items())
+    click.echo(f"points     {info['points']:,}" + (f" ({sources})" if sources else ""))
+    for name, have in info["with"].items():
+        click.echo(f"  {name:<9}{have['points']:>7,}  {have['percent']:5.1f} %")
+    if info["unresolved_units"]:
+        click.echo("unit strings pint could not read (add them to [units]):")
+        for u in info["unresolved_units"]:
+            click.echo(f"  {u['unit']!r}: {u['points']:,} point{'s' if u['points'] != 1 else ''}")
+    if info["unmatched_shapes"]:
+        click.echo(f"names without a building ({info['without_building']:,}), most common shapes:")
+        for s in info["unmatched_shapes"]:
+            click.echo(f"  {s['points']:>6,}  {s['source']:<8} {s['shape']}   e.g. {s['example']}")
+
+
+@catalog.command(short_help="Every attribute of one point and where it came from.")
+@click.argument("point")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.pass_obj
+@_friendly
+def show(settings: Settings, point: str, as_json: bool) -> None:
+    """Every attribute of POINT (an id or an exact name) and its origin: trend report, definition
+    report, points list, a site rule's line or an override's."""
+    with db.connect(db.database_url(settings)) as conn:
+        info = report.show(conn, point)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+        return
+    origins: dict[str, str] = info.pop("origins")
+    tags = info.pop("tags")
+    extras = info.pop("extras")
+    for key, value in info.items():
+        if value is None or value == [] or (key == "states" and info["kind"] != "enum"):
+            continue
+        origin = origins.get(key) or origins.get(key.removesuffix("_name"))
+        if origin is None and key.startswith(("unit", "quantity")):
+            origin = origins.get("unit")
+        if origin is None and key in EXPORTED and info["defined_in"]:
+            origin = "points list" if info["source"] == "alc" else "definition report"
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        click.echo(f"{key:<17}{shown}" + (f"   ({origin})" if origin else ""))
+    if tags:
+        click.echo(
+            f"{'tags':<17}" + ", ".join(f"{t['tag']} ({t['level']})" for t in tags)
+            + (f"   ({origins['tags']})" if "tags" in origins else "")
+        )  # fmt: skip
+    for key, value in extras.items():
+        click.echo(f"  {key}: {value}")
+
+
+@catalog.command(short_help="Apply the site file: re-resolve every point in one transaction.")
+@click.option(
+    "--site-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The site file [default: ENERGY_SITE_FILE].",
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.pass_obj
+@_friendly
+def apply(settings: Settings, site_file: Path | None, as_json: bool) -> None:
+    """Check the site file (every problem, with its line) and re-resolve every point with it in
+    one transaction; ids never change. The daemon does the same when it starts."""
+    path = site_file or settings.site_file
+    if path is None:
+        raise click.UsageError("no site file: set ENERGY_SITE_FILE or give --site-file PATH")
+    with db.connect(db.database_url(settings)) as conn:
+        applied = apply_site_file(conn, path)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(applied), indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"applied {applied.path} (sha256 {applied.sha256[:12]}): {applied.points:,} points "
+        f"resolved, {applied.changed:,} changed, {applied.seconds:.2f} s"
+    )
+    for line in applied.changes:
+        click.echo(f"  {line}")
+    if applied.changed > len(applied.changes):
+        click.echo(f"  … and {applied.changed - len(applied.changes):,} more")
+    if applied.retired:
+        click.echo(
+            "no longer in the site file (kept, ids unchanged): " + ", ".join(applied.retired)
+        )

@@ -1,0 +1,145 @@
+"""What `energy-ingest catalog coverage` and `show` say: plain dicts from the catalog's tables (the
+command line prints them as text or JSON)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+
+from energy_ingest.errors import EnergyError
+
+Conn = psycopg.Connection[Any]
+ATTRIBUTES = {  # coverage name → the condition a point meets to have it
+    "building": "p.building_id IS NOT NULL",
+    "room": "p.room_id IS NOT NULL",
+    "floor": "p.floor IS NOT NULL",
+    "device": "p.device_id IS NOT NULL",
+    "unit": "u.resolved",
+    "type": "p.point_type IS NOT NULL",
+    "tags": "EXISTS (SELECT 1 FROM point_tags t WHERE t.point_id = p.id)"
+    " OR EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = p.device_id)"
+    " OR EXISTS (SELECT 1 FROM room_tags t WHERE t.room_id = p.room_id)"
+    " OR EXISTS (SELECT 1 FROM building_tags t WHERE t.building_id = p.building_id)",
+}
+_DIGITS = re.compile(r"\d+")
+
+
+class UnknownPoint(EnergyError):
+    """`catalog show` was given a name or id the catalog does not have (or has twice)."""
+
+
+def site_file(conn: Conn) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT path, sha256, to_char(applied_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') FROM catalog_site"
+    ).fetchone()
+    return {"path": row[0], "sha256": row[1], "applied_at": row[2]} if row else None
+
+
+def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
+    """How many points have each attribute, the unit strings pint could not read, and the most
+    common shapes of the names no rule gave a building (to write the next rule from)."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
+    rows = conn.execute(
+        f"SELECT p.source, count(*), {counts} FROM points p"
+        " LEFT JOIN units u ON u.id = p.unit_id GROUP BY p.source ORDER BY p.source"
+    ).fetchall()
+    total = sum(r[1] for r in rows)
+    have = {name: sum(r[2 + i] for r in rows) for i, name in enumerate(ATTRIBUTES)}
+    units = conn.execute(
+        "SELECT u.symbol, count(*) FROM points p JOIN units u ON u.id = p.unit_id"
+        " WHERE NOT u.resolved GROUP BY u.symbol ORDER BY count(*) DESC, u.symbol"
+    ).fetchall()
+    shapes: dict[str, list[Any]] = {}
+    for source, name in conn.execute(
+        "SELECT source, name FROM points WHERE building_id IS NULL ORDER BY name"
+    ):
+        entry = shapes.setdefault(f"{source}: {shape(name, source)}", [0, name])
+        entry[0] += 1
+    common = sorted(shapes.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
+    return {
+        "site_file": site_file(conn),
+        "points": total,
+        "by_source": {r[0]: r[1] for r in rows},
+        "with": {
+            name: {"points": n, "percent": round(100 * n / total, 1) if total else 0.0}
+            for name, n in have.items()
+        },
+        "unresolved_units": [{"unit": u, "points": n} for u, n in units],
+        "without_building": total - have["building"],
+        "unmatched_shapes": [
+            {
+                "shape": key.split(": ", 1)[1],
+                "source": key.split(": ", 1)[0],
+                "points": n,
+                "example": example,
+            }
+            for key, (n, example) in common
+        ],
+    }
+
+
+def shape(name: str, source: str) -> str:
+    """A name with its numbers as <n>, cut to what names a building and device: Siemens
+    `BOLIOU.AHU1.SAT` → `BOLIOU.AHU<n>.…`; ALC `HUL-FCU2-RM B44 / Setpoint` → `HUL-FCU<n>-RM B<n> / …`."""
+    if source == "alc":
+        head = name.split(" / ", 1)[0]
+        return _DIGITS.sub("<n>", head) + (" / …" if " / " in name else "")
+    parts = name.split(".")
+    head = ".".join(parts[:2])
+    return _DIGITS.sub("<n>", head) + (".…" if len(parts) > 2 else "")
+
+
+_SHOW = """
+SELECT p.id, p.source, p.name, p.kind, p.states, b.code, b.name, r.name, p.floor, d.name, d.type,
+       u.symbol, u.name, u.quantity, u.resolved, coalesce(p.defined_unit, p.unit),
+       p.descriptor, p.point_type, p.representation, p.decimals, p.cov_limit, p.text_table,
+       p.location, p.control_program, p.alc_name, p.io_type, p.trend_definition, p.description,
+       f.name, p.extras, p.origins,
+       (SELECT min(ts)::text FROM readings x WHERE x.point_id = p.id),
+       (SELECT max(ts)::text FROM readings x WHERE x.point_id = p.id)
+FROM points p
+LEFT JOIN buildings b ON b.id = p.building_id LEFT JOIN rooms r ON r.id = p.room_id
+LEFT JOIN devices d ON d.id = p.device_id LEFT JOIN units u ON u.id = p.unit_id
+LEFT JOIN files f ON f.id = p.defined_in
+"""
+SHOW_KEYS = (
+    "id", "source", "name", "kind", "states", "building", "building_name", "room", "floor",
+    "device", "device_type", "unit", "unit_name", "quantity", "unit_resolved", "unit_as_written",
+    "descriptor", "point_type", "representation", "decimals", "cov_limit", "text_table",
+    "location", "control_program", "alc_name", "io_type", "trend_definition", "description",
+    "defined_in", "extras", "origins", "first_reading", "last_reading",
+)  # fmt: skip
+_TAGS = """
+SELECT t.name, 'point' FROM point_tags x JOIN tags t ON t.id = x.tag_id WHERE x.point_id = %(p)s
+UNION SELECT t.name, 'device' FROM device_tags x JOIN tags t ON t.id = x.tag_id
+    WHERE x.device_id = %(d)s
+UNION SELECT t.name, 'room' FROM room_tags x JOIN tags t ON t.id = x.tag_id WHERE x.room_id = %(r)s
+UNION SELECT t.name, 'building' FROM building_tags x JOIN tags t ON t.id = x.tag_id
+    WHERE x.building_id = %(b)s
+ORDER BY 1, 2
+"""
+
+
+def show(conn: Conn, ref: str) -> dict[str, Any]:
+    """Every attribute of one point (by id or exact name) and where each came from."""
+    rows = conn.execute(_SHOW + " WHERE p.name = %s ORDER BY p.id", (ref,)).fetchall()
+    if not rows and ref.isdigit() and len(ref) < 10:
+        rows = conn.execute(_SHOW + " WHERE p.id = %s", (int(ref),)).fetchall()
+    if len(rows) > 1:
+        ids = ", ".join(f"{r[0]} ({r[1]})" for r in rows)
+        raise UnknownPoint(f"{ref!r} names {len(rows)} points: {ids}; show one by its id")
+    if not rows:
+        raise UnknownPoint(
+            f"no point {ref!r} in the catalog: give an exact name or an id "
+            "(list names with `energy-ingest catalog coverage` or GET /api/v2/points?q=…)"
+        )
+    point = dict(zip(SHOW_KEYS, rows[0], strict=True))
+    refs = conn.execute(
+        "SELECT building_id, room_id, device_id FROM points WHERE id = %s", (point["id"],)
+    ).fetchone()
+    assert refs is not None
+    tags = conn.execute(_TAGS, {"p": point["id"], "b": refs[0], "r": refs[1], "d": refs[2]})
+    point["tags"] = [{"tag": t, "level": level} for t, level in tags]
+    return point
