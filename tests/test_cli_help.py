@@ -12,6 +12,7 @@ SUMMARIES = {
     (): {
         "check": "Parse reports without a database; list what would fail.",
         "devdb": "Start, stop or delete the embedded development PostgreSQL.",
+        "catalog": "The point catalog: coverage, one point, apply the site file.",
         "import": "Load report files or folders directly (backfill).",
         "migrate": "Bring the database schema up to date.",
         "retry": "Move failed files back to incoming/ to try them again.",
@@ -23,6 +24,11 @@ SUMMARIES = {
         "start": "Create or start the cluster; print its connection string.",
         "status": "Say whether the cluster runs (exit status 3 if not).",
         "stop": "Stop the cluster; its data stays.",
+    },
+    ("catalog",): {
+        "apply": "Apply the site file: re-resolve every point in one transaction.",
+        "coverage": "How much of the catalog is resolved; names no rule matches.",
+        "show": "Every attribute of one point and where it came from.",
     },
 }
 

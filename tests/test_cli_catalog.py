@@ -1,0 +1,131 @@
+"""`energy-ingest catalog coverage|show|apply` through the real CLI, on a real database built from
+the shared samples and the example site file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click.testing
+import psycopg
+import pytest
+from click.testing import CliRunner
+from test_catalog_store import DEFINITIONS, POINTS_LIST, SITE, put, trend
+
+from energy_ingest.cli import main
+
+
+@pytest.fixture
+def cli(database_url: str) -> Any:
+    def invoke(*args: str, **env: str) -> click.testing.Result:
+        return CliRunner().invoke(
+            main, list(args), env={"ENERGY_DATABASE_URL": database_url, **env}
+        )
+
+    return invoke
+
+
+@pytest.fixture
+def built(cli: Any, database_url: str) -> str:
+    result = cli("catalog", "apply", "--site-file", str(SITE))
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(database_url) as conn:
+        put(conn, DEFINITIONS.read_bytes())
+        put(conn, POINTS_LIST.read_bytes())
+        put(conn, trend({"HU.R102.RMT": ["70.1"], "BOLIOU.AHU1.SAT": ["55"], "ZZ.Q7.X": ["1"]}))
+    return database_url
+
+
+def scalar(url: str, query: str) -> Any:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return row[0]
+
+
+def test_coverage_counts_agree_with_the_tables_and_name_the_unmatched_shapes(
+    cli: Any, built: str
+) -> None:
+    result = cli("catalog", "coverage", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["points"] == scalar(built, "SELECT count(*) FROM points")
+    for attribute, column in (
+        ("building", "building_id"),
+        ("room", "room_id"),
+        ("device", "device_id"),
+    ):
+        expected = scalar(built, f"SELECT count(*) FROM points WHERE {column} IS NOT NULL")
+        assert info["with"][attribute]["points"] == expected, attribute
+    assert info["with"]["room"]["points"] > 0
+    assert info["site_file"]["path"] == str(SITE)
+    shapes = {s["shape"]: s for s in info["unmatched_shapes"]}
+    assert shapes["ZZ.Q<n>.…"]["example"] == "ZZ.Q7.X"
+    assert info["without_building"] == scalar(
+        built, "SELECT count(*) FROM points WHERE building_id IS NULL"
+    )
+    text = cli("catalog", "coverage").output
+    assert f"site file  {SITE}" in text and "ZZ.Q<n>.…   e.g. ZZ.Q7.X" in text
+
+
+def test_show_gives_every_attribute_with_its_origin(cli: Any, built: str) -> None:
+    result = cli("catalog", "show", "HU.R102.RMT")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("building_name    Hulings Hall   (site rule line") for line in lines)
+    assert any(line.startswith("room             102   (site rule line") for line in lines)
+    assert any(line.startswith("floor            1   (site rule line") for line in lines)
+    assert any(line.startswith("unit             °F   (definition report)") for line in lines)
+    assert any(line.startswith("trend_definition 15 minutes   (trend report)") for line in lines)
+    assert any(line.startswith("tags") and "zone (point)" in line for line in lines)
+    info = json.loads(cli("catalog", "show", "HU.R102.RMT", "--json").output)
+    pid = info["id"]
+    by_id = json.loads(cli("catalog", "show", str(pid), "--json").output)
+    assert by_id["name"] == "HU.R102.RMT" and by_id["quantity"] == "temperature"
+    assert {"tag": "sensor", "level": "point"} in by_id["tags"]
+
+
+def test_show_an_unknown_point_is_one_clear_error(cli: Any, built: str) -> None:
+    result = cli("catalog", "show", "HU.NOPE")
+    assert result.exit_code == 1
+    assert "no point 'HU.NOPE' in the catalog" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_apply_a_broken_site_file_lists_every_problem_and_changes_nothing(
+    cli: Any, built: str, tmp_path: Path
+) -> None:
+    before = scalar(built, "SELECT sha256 FROM catalog_site")
+    broken = tmp_path / "site.toml"
+    broken.write_text(
+        '[[buildings]]\ncode = "HU"\nname = "Hulings Hall"\n\n'
+        '[[naming]]\npattern = \'(?P<room>\'\n\n[units]\n"VTONS" = "nonsense_unit"\n'
+    )
+    result = cli("catalog", "apply", "--site-file", str(broken))
+    assert result.exit_code == 1
+    assert f"site file {broken} has 2 problems" in result.output
+    assert "line 6: pattern" in result.output and "line 9: unit 'VTONS'" in result.output
+    assert scalar(built, "SELECT sha256 FROM catalog_site") == before
+
+
+def test_apply_an_edit_changes_what_it_should_and_keeps_every_id(
+    cli: Any, built: str, tmp_path: Path
+) -> None:
+    ids = scalar(built, "SELECT array_agg(id ORDER BY id) FROM buildings")
+    edited = tmp_path / "site.toml"
+    edited.write_text(SITE.read_text().replace('name = "Hulings Hall"', 'name = "Hulings Annex"'))
+    result = cli("catalog", "apply", "--json", ENERGY_SITE_FILE=str(edited))
+    assert result.exit_code == 0, result.output
+    applied = json.loads(result.output)
+    assert applied["points"] == scalar(built, "SELECT count(*) FROM points")
+    assert scalar(built, "SELECT name FROM buildings WHERE code = 'HU'") == "Hulings Annex"
+    assert scalar(built, "SELECT array_agg(id ORDER BY id) FROM buildings") == ids
+    again = cli("catalog", "apply", ENERGY_SITE_FILE=str(edited))
+    assert again.exit_code == 0 and ": " in again.output and "0 changed" in again.output
+
+
+def test_apply_without_a_site_file_says_which_variable_to_set(cli: Any) -> None:
+    result = cli("catalog", "apply")
+    assert result.exit_code == 2
+    assert "set ENERGY_SITE_FILE or give --site-file PATH" in result.output
