@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 import psycopg
@@ -20,7 +19,7 @@ from energy_ingest.catalog.commands import catalog
 from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.errors import EnergyError, ParseError, first_line
+from energy_ingest.errors import EnergyError, ParseError, first_line, friendly
 from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
 from energy_ingest.spool.files import NotRegularFile, open_regular, place
 from energy_ingest.spool.stranded import Stranded, report_files
@@ -33,21 +32,6 @@ from energy_ingest.store.migrate import pending
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(func: F) -> F:
-    """Turn our own errors into `Error: <what, where, what to do>` and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EnergyError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,10 @@ EnergyError                 every error we raise on purpose; str() is the messag
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 
 class EnergyError(Exception):
     """Base class: the message says what went wrong, where, and what to do."""
@@ -59,3 +63,22 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (psycopg's carry DETAIL/HINT lines after it)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """For a command: our own errors become `Error: <what, where, what to do>` and exit status 1
+    (click is imported only then, so this module stays free of dependencies)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EnergyError as exc:
+            import click
+
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]

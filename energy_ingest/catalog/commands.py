@@ -4,35 +4,20 @@ site-file edit taking effect — as text, or JSON with --json."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from energy_ingest.catalog import report
 from energy_ingest.catalog.apply import apply_site_file
 from energy_ingest.config import Settings
-from energy_ingest.errors import EnergyError
+from energy_ingest.errors import friendly
 from energy_ingest.store import db
 
-F = TypeVar("F", bound=Callable[..., Any])
 JSON_HELP = "Print JSON instead of text."
 EXPORTED = {"representation", "decimals", "cov_limit", "text_table", "control_program", "alc_name"}
 EXPORTED |= {"io_type"}
-
-
-def _friendly(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EnergyError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(short_help="The point catalog: coverage, one point, apply the site file.")
@@ -45,7 +30,7 @@ def catalog() -> None:
 @click.option("--top", default=10, show_default=True, help="Name shapes to list.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_obj
-@_friendly
+@friendly
 def coverage(settings: Settings, top: int, as_json: bool) -> None:
     """How many points have a building, room, floor, device, unit, type and tags; the unit strings
     pint could not read; the most common shapes of names no naming rule matched."""
@@ -78,7 +63,7 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
 @click.argument("point")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_obj
-@_friendly
+@friendly
 def show(settings: Settings, point: str, as_json: bool) -> None:
     """Every attribute of POINT (an id or an exact name) and its origin: trend report, definition
     report, points list, a site rule's line or an override's."""
@@ -118,7 +103,7 @@ def show(settings: Settings, point: str, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_obj
-@_friendly
+@friendly
 def apply(settings: Settings, site_file: Path | None, as_json: bool) -> None:
     """Check the site file (every problem, with its line) and re-resolve every point with it in
     one transaction; ids never change. The daemon does the same when it starts."""
