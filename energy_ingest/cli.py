@@ -28,7 +28,7 @@ from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, summary
 from energy_ingest.store.load import SourceChanged
 from energy_ingest.store.migrate import migrate as apply_migrations
-from energy_ingest.store.migrate import pending
+from energy_ingest.store.migrate import require_current
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -156,12 +156,7 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
     readings = inserted = updated = 0
     problems: list[str] = []
     with db.connect(db.database_url(settings)) as conn:
-        behind = pending(conn)
-        if behind:
-            raise click.ClickException(
-                f"the database schema is behind ({', '.join(m.name for m in behind)} not applied): "
-                "run `energy-ingest migrate` first"
-            )
+        require_current(conn)
         with (
             click.progressbar(
                 files, label="importing", file=sys.stderr, item_show_func=_name, width=BAR_WIDTH

@@ -129,3 +129,30 @@ def test_apply_without_a_site_file_says_which_variable_to_set(cli: Any) -> None:
     result = cli("catalog", "apply")
     assert result.exit_code == 2
     assert "set ENERGY_SITE_FILE or give --site-file PATH" in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["coverage"], ["show", "X"], ["apply", "--site-file", str(SITE)]]
+)
+def test_catalog_commands_on_an_unmigrated_database_say_to_migrate(
+    empty_database_url: str, command: list[str]
+) -> None:
+    result = CliRunner().invoke(
+        main, ["catalog", *command], env={"ENERGY_DATABASE_URL": empty_database_url}
+    )
+    assert result.exit_code == 1
+    assert "the database schema is behind" in result.output
+    assert "run `energy-ingest migrate` first" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_apply_refuses_an_empty_site_file_and_keeps_the_catalog(
+    cli: Any, built: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "site.toml"
+    empty.write_text("")
+    buildings = scalar(built, "SELECT count(*) FROM points WHERE building_id IS NOT NULL")
+    result = cli("catalog", "apply", "--site-file", str(empty))
+    assert result.exit_code == 1
+    assert "no [[buildings]]" in result.output
+    assert scalar(built, "SELECT count(*) FROM points WHERE building_id IS NOT NULL") == buildings

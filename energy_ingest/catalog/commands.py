@@ -14,6 +14,7 @@ from energy_ingest.catalog.apply import apply_site_file
 from energy_ingest.config import Settings
 from energy_ingest.errors import friendly
 from energy_ingest.store import db
+from energy_ingest.store.migrate import require_current
 
 JSON_HELP = "Print JSON instead of text."
 EXPORTED = {"representation", "decimals", "cov_limit", "text_table", "control_program", "alc_name"}
@@ -35,6 +36,7 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
     """How many points have a building, room, floor, device, unit, type and tags; the unit strings
     pint could not read; the most common shapes of names no naming rule matched."""
     with db.connect(db.database_url(settings)) as conn:
+        require_current(conn)
         info = report.coverage(conn, top)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
@@ -68,6 +70,7 @@ def show(settings: Settings, point: str, as_json: bool) -> None:
     """Every attribute of POINT (an id or an exact name) and its origin: trend report, definition
     report, points list, a site rule's line or an override's."""
     with db.connect(db.database_url(settings)) as conn:
+        require_current(conn)
         info = report.show(conn, point)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
@@ -111,6 +114,7 @@ def apply(settings: Settings, site_file: Path | None, as_json: bool) -> None:
     if path is None:
         raise click.UsageError("no site file: set ENERGY_SITE_FILE or give --site-file PATH")
     with db.connect(db.database_url(settings)) as conn:
+        require_current(conn)
         applied = apply_site_file(conn, path)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(applied), indent=2, ensure_ascii=False))

@@ -146,7 +146,12 @@ def read_site(path: Path) -> tuple[Site, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteFileError(path, [f"cannot be read: {exc}"]) from None
-    return parse_site(text, path), text
+    site = parse_site(text, path)
+    if not site.buildings:  # an empty or truncated file would strip every point of its building
+        raise SiteFileError(
+            path, ["line 1: no [[buildings]]: a site file names at least one building"]
+        )
+    return site, text
 
 
 def parse_site(text: str, path: Path = Path("site.toml")) -> Site:

@@ -46,6 +46,16 @@ def pending(conn: psycopg.Connection[Any]) -> list[Migration]:
     return [m for m in available() if m.version not in applied]
 
 
+def require_current(conn: psycopg.Connection[Any]) -> None:
+    """A MigrationError saying what to run when the schema is behind (for commands that read it)."""
+    behind = pending(conn)
+    if behind:
+        raise MigrationError(
+            f"the database schema is behind ({', '.join(m.name for m in behind)} not applied): "
+            "run `energy-ingest migrate` first"
+        )
+
+
 def migrate(conn: psycopg.Connection[Any]) -> list[str]:
     """Apply what is pending; return the names applied (empty when already up to date)."""
     conn.autocommit = True
