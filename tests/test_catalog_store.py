@@ -201,17 +201,22 @@ def test_a_newer_export_updates_what_changed_and_names_each_change(conn: Any) ->
     assert point(conn, "FAC.CONM")["quantity"] == "volume"
 
 
-def test_apply_keeps_every_id_and_re_resolves_in_one_go(conn: Any) -> None:
-    apply(conn)
-    put(conn, DEFINITIONS.read_bytes())
-    put(conn, trend({"HU.R102.RMT": ["70.1"], "HU.R213B.RMT": ["71"]}))
-    ids = conn.execute(
+def all_ids(conn: psycopg.Connection[Any]) -> Any:
+    """Every id of points, buildings, rooms, devices and tags."""
+    return conn.execute(
         "SELECT (SELECT array_agg(id ORDER BY id) FROM points),"
         " (SELECT array_agg(id ORDER BY id) FROM buildings),"
         " (SELECT array_agg(id ORDER BY id) FROM rooms),"
         " (SELECT array_agg(id ORDER BY id) FROM devices),"
         " (SELECT array_agg(id ORDER BY id) FROM tags)"
     ).fetchone()
+
+
+def test_apply_keeps_every_id_and_re_resolves_in_one_go(conn: Any) -> None:
+    apply(conn)
+    put(conn, DEFINITIONS.read_bytes())
+    put(conn, trend({"HU.R102.RMT": ["70.1"], "HU.R213B.RMT": ["71"]}))
+    ids = all_ids(conn)
     before = catalog(conn)
     again = apply(conn)
     assert again.changed == 0 and again.points == len(before)
@@ -220,13 +225,7 @@ def test_apply_keeps_every_id_and_re_resolves_in_one_go(conn: Any) -> None:
     renamed = SITE.read_text().replace('name = "Hulings Hall"', 'name = "Hulings Science Hall"')
     assert renamed != SITE.read_text()
     apply(conn, renamed)
-    after = conn.execute(
-        "SELECT (SELECT array_agg(id ORDER BY id) FROM points),"
-        " (SELECT array_agg(id ORDER BY id) FROM buildings),"
-        " (SELECT array_agg(id ORDER BY id) FROM rooms),"
-        " (SELECT array_agg(id ORDER BY id) FROM devices),"
-        " (SELECT array_agg(id ORDER BY id) FROM tags)"
-    ).fetchone()
+    after = all_ids(conn)
     assert after == ids
     assert point(conn, "HU.R102.RMT")["building_name"] == "Hulings Science Hall"
 

@@ -158,8 +158,8 @@ class _Plan:
         self.site = site
         self.buildings = buildings
         self.points: list[tuple[int, Resolved, Unit, dict[str, str]]] = []
-        self.rooms: dict[tuple[int, str], int | None] = {}
-        self.devices: dict[tuple[int | None, str], None] = {}
+        self.rooms: set[tuple[int, str]] = set()  # (building id, room name)
+        self.devices: set[tuple[int | None, str]] = set()  # (building id, device name)
         self.units: dict[str, Unit] = {}
         self.spellings: dict[str, set[str]] = {}
 
@@ -198,9 +198,9 @@ class _Plan:
         self.points.append((pid, r, unit, origins))
         building = self.buildings.get(r.building) if r.building else None
         if building is not None and r.room:
-            self.rooms[(building, r.room)] = None
+            self.rooms.add((building, r.room))
         if r.device:
-            self.devices[(building, r.device)] = None
+            self.devices.add((building, r.device))
         key = unit_key(unit)
         if key is not None:
             self.units[key] = unit
@@ -353,7 +353,7 @@ def _sync_buildings(conn: Conn, site: Site, *, retire: bool) -> list[str]:
 
 
 def _upsert_rooms(
-    conn: Conn, rooms: dict[tuple[int, str], int | None], site: Site
+    conn: Conn, rooms: set[tuple[int, str]], site: Site
 ) -> dict[tuple[int, str], int]:
     if not rooms:
         return {}
@@ -379,7 +379,7 @@ def _upsert_rooms(
 
 
 def _upsert_devices(
-    conn: Conn, devices: dict[tuple[int | None, str], None]
+    conn: Conn, devices: set[tuple[int | None, str]]
 ) -> dict[tuple[int | None, str], int]:
     if not devices:
         return {}

@@ -98,7 +98,8 @@ SELECT p.id, p.source, p.name, p.kind, p.states, b.code, b.name, r.name, p.floor
        p.location, p.control_program, p.alc_name, p.io_type, p.trend_definition, p.description,
        f.name, p.extras, p.origins,
        (SELECT min(ts)::text FROM readings x WHERE x.point_id = p.id),
-       (SELECT max(ts)::text FROM readings x WHERE x.point_id = p.id)
+       (SELECT max(ts)::text FROM readings x WHERE x.point_id = p.id),
+       p.building_id, p.room_id, p.device_id
 FROM points p
 LEFT JOIN buildings b ON b.id = p.building_id LEFT JOIN rooms r ON r.id = p.room_id
 LEFT JOIN devices d ON d.id = p.device_id LEFT JOIN units u ON u.id = p.unit_id
@@ -135,11 +136,8 @@ def show(conn: Conn, ref: str) -> dict[str, Any]:
             f"no point {ref!r} in the catalog: give an exact name or an id "
             "(list names with `energy-ingest catalog coverage` or GET /api/v2/points?q=…)"
         )
-    point = dict(zip(SHOW_KEYS, rows[0], strict=True))
-    refs = conn.execute(
-        "SELECT building_id, room_id, device_id FROM points WHERE id = %s", (point["id"],)
-    ).fetchone()
-    assert refs is not None
-    tags = conn.execute(_TAGS, {"p": point["id"], "b": refs[0], "r": refs[1], "d": refs[2]})
+    point = dict(zip(SHOW_KEYS, rows[0][: len(SHOW_KEYS)], strict=True))
+    b, r, d = rows[0][len(SHOW_KEYS) :]  # for its tags at each level; not shown themselves
+    tags = conn.execute(_TAGS, {"p": point["id"], "b": b, "r": r, "d": d})
     point["tags"] = [{"tag": t, "level": level} for t, level in tags]
     return point
