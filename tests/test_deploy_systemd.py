@@ -10,13 +10,16 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deploy_helpers import env_template, require, unit_settings
+from gunicorn.config import Config
 
 from energy_ingest.config import Settings
 from energy_ingest.spool import Spool
@@ -161,6 +164,38 @@ def test_nginx_upload_limit_sits_just_above_the_default_upload_limit() -> None:
     default = Settings().max_upload_bytes
     assert int(env_template("energy-upload")["ENERGY_MAX_UPLOAD_BYTES"]) == default
     assert int(found.group(1)) * 1024 * 1024 == default + 1024 * 1024
+
+
+def gunicorn_config(unit: str) -> Any:
+    """The unit's ExecStart= read by gunicorn's own command-line parser, as gunicorn reads it."""
+    (exec_start,) = unit_settings(SYSTEMD / f"{unit}.service")["Service.ExecStart"]
+    argv = shlex.split(exec_start)
+    assert argv[0] == f"{PROD_BIN}gunicorn", exec_start
+    config = Config()
+    for key, value in vars(config.parser().parse_args(argv[1:])).items():
+        if value is not None and key != "args":
+            config.set(key, value)
+    return config
+
+
+def test_the_api_units_gunicorn_takes_the_dashboards_10_kb_request_line() -> None:
+    """The dashboard's GET /api/values for 500 points is ~10.5 KB of request line. gunicorn
+    caps any non-zero limit_request_line at 8190, so only 0 (no limit) lets it through; nginx's
+    large_client_header_buffers are then the cap (tests/test_deploy_nginx.py sends both)."""
+    ids = "&".join(f"point_ids%5B%5D={n}" for n in range(1000, 1500))
+    line = f"GET /api/values?{ids}&start_time=1514354400.5&end_time=1514440800 HTTP/1.1"
+    assert len(line) >= 10_000
+    assert gunicorn_config("energy-api").limit_request_line == 0
+    assert re.search(r"^\s*large_client_header_buffers 4 32k;", NGINX_SITE.read_text(), re.M)
+
+
+def test_the_upload_unit_keeps_gunicorns_default_request_line_limit_as_it_serves_no_api() -> None:
+    site = NGINX_SITE.read_text()
+    api_locations = re.findall(r"location /api/ \{(.*?)\n    \}", site, re.S)
+    assert len(api_locations) == 2, "one /api/ location in each server"
+    assert all("proxy_pass http://energy_api;" in block for block in api_locations)
+    assert site.count("proxy_pass http://energy_upload;") == 1
+    assert gunicorn_config("energy-upload").limit_request_line == 4094
 
 
 def tmpfiles_entries() -> list[tuple[str, str, str, str, str]]:
