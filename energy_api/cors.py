@@ -1,4 +1,8 @@
-"""CORS: only origins listed in ENERGY_CORS_ORIGINS may read the API from a browser."""
+"""CORS: only origins listed in ENERGY_CORS_ORIGINS may read the API from a browser.
+
+`*` lets any origin read (the answer says `*`, not the origin). Credentials are never allowed:
+the API has no cookies or logins, and browsers refuse `*` with credentials anyway.
+"""
 
 from __future__ import annotations
 
