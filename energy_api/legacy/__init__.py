@@ -1,0 +1,1 @@
+"""The legacy dashboard API at /api/ (docs/legacy-api.md)."""
