@@ -24,9 +24,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors.register(app, settings.cors_origins)
 
     # importing catalog adds its routes to the v2 blueprint
-    from energy_api import catalog, index  # noqa: F401
+    from energy_api import catalog, index, legacy  # noqa: F401
     from energy_api.v2 import bp
 
     app.register_blueprint(index.bp, url_prefix="/api")
+    app.register_blueprint(legacy.bp, url_prefix="/api")
     app.register_blueprint(bp, url_prefix="/api/v2")
     return app

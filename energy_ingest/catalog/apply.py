@@ -84,12 +84,43 @@ def apply_site(conn: Conn, site: Site, content: str) -> Applied:
         _sites[sha] = site
         applied = Applied(path, sha, buildings=len(site.buildings))
         applied.retired = _sync_buildings(conn, site, retire=True)
+        _sync_rules(conn, site)
         changes = resolve_points(conn, site, None)
         applied.points = changes.points
         applied.changed = changes.count
         applied.changes = changes.lines
     applied.seconds = time.monotonic() - started
     return applied
+
+
+def _sync_rules(conn: Conn, site: Site) -> None:
+    """The site's rules by name (ids kept; a rule no longer in the file is no longer served) and
+    its anomaly tags, which the API reads."""
+    rules = [
+        {
+            "name": r.name,
+            "priority": r.priority,
+            "url": r.url,
+            "point_search": r.point_search,
+            "value_search": r.value_search,
+        }
+        for r in site.rules
+    ]
+    conn.execute(
+        "UPDATE rules SET in_site = false WHERE NOT name = ANY(%s)", ([r.name for r in site.rules],)
+    )
+    conn.execute(
+        "INSERT INTO rules (name, priority, url, point_search, value_search)"
+        " SELECT name, priority, url, point_search, value_search"
+        " FROM jsonb_to_recordset(%s::jsonb) AS x(name text, priority int, url text,"
+        " point_search text, value_search text)"
+        " ON CONFLICT (name) DO UPDATE SET priority = EXCLUDED.priority, url = EXCLUDED.url,"
+        " point_search = EXCLUDED.point_search, value_search = EXCLUDED.value_search,"
+        " in_site = true",
+        (json.dumps(rules),),
+    )
+    anomalies = {k: list(v) for k, v in site.anomalies.items()}
+    conn.execute("UPDATE catalog_site SET anomalies = %s::jsonb", (json.dumps(anomalies),))
 
 
 def apply_site_file(conn: Conn, path: Path) -> Applied:

@@ -13,6 +13,10 @@ points — data, not code. Loading it reports every problem at once, each with i
     [units]         BAS unit string → a unit pint reads ("VTONS" = "ton_of_refrigeration")
     [[points]]      per-point overrides: name (and source), then building, room, floor, device,
                     unit, tags
+    [[rules]]       the legacy dashboard's rules: name, priority, url, point_search and
+                    value_search in its search language (energy_ingest.catalog.search)
+    [anomalies]     the tags that make a point a room temperature (room_temperature) or a damper
+                    (damper) for the dashboard's vent-and-temp check
 
 See examples/site.toml for the sample campus, with a comment on every choice.
 """
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from energy_ingest.catalog import search
 from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.errors import ConfigError
 
@@ -38,6 +43,11 @@ LEVELS = ("point", "device", "room", "building")
 TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
 OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
 DEFAULT_FLOOR_PREFIXES: Mapping[str, int] = {"B": -1, "G": 0}
+# A room temperature is a zone air temperature sensor (not its setpoint); a damper, a damper.
+DEFAULT_ANOMALIES: Mapping[str, tuple[str, ...]] = {
+    "room_temperature": ("zone", "air", "temp", "sensor"),
+    "damper": ("damper",),
+}
 
 
 class SiteFileError(ConfigError):
@@ -91,6 +101,16 @@ class PointOverride:
 
 
 @dataclass(frozen=True)
+class Rule:
+    name: str
+    point_search: str
+    value_search: str = ""
+    priority: int = 0
+    url: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Site:
     path: Path | None = None
     buildings: tuple[Building, ...] = ()
@@ -99,6 +119,10 @@ class Site:
     floor_prefixes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FLOOR_PREFIXES))
     units: Mapping[str, str] = field(default_factory=dict)
     points: tuple[PointOverride, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    anomalies: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_ANOMALIES)
+    )
 
     def building(self, text: str | None) -> Building | None:
         """The building a code, alias, name or ALC Location segment names (case and spacing
@@ -165,7 +189,7 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
 class _Checker:
     """Builds the Site, collecting problems instead of stopping at the first."""
 
-    TOP = ("buildings", "naming", "floors", "tags", "units", "points")
+    TOP = ("buildings", "naming", "floors", "tags", "units", "points", "rules", "anomalies")
 
     def __init__(self, text: str, path: Path) -> None:
         self.lines = text.splitlines()
@@ -195,7 +219,16 @@ class _Checker:
             floor_prefixes=self.floors(data.get("floors", {})),
             units=self.units(data.get("units", {})),
             points=tuple(self.entries(data, "points", self.point)),
+            rules=tuple(self.entries(data, "rules", self.rule)),
+            anomalies=self.anomalies(data.get("anomalies", {})),
         )
+        named: dict[str, int] = {}
+        for r in site.rules:
+            if r.name in named:
+                self.problem(
+                    r.line, f"rule {r.name!r} is also on line {named[r.name]}; names are unique"
+                )
+            named.setdefault(r.name, r.line)
         for rule in site.naming:
             if rule.building is not None and rule.building not in codes:
                 self.problem(
@@ -276,6 +309,48 @@ class _Checker:
         if "tags" in values:
             values["tags"] = self.texts(item, "tags", line)
         return PointOverride(name, self.source(item, line), values, line) if name else None
+
+    def rule(self, item: dict[str, Any], line: int) -> Rule | None:
+        self.known(item, line, "rules", ("name", "priority", "url", "point_search", "value_search"))
+        name = self.text(item, "name", line)
+        priority = item.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            self.problem(self.key_line(line, "priority"), "priority must be a whole number")
+            priority = 0
+        url = item.get("url", "")
+        if not isinstance(url, str):
+            self.problem(self.key_line(line, "url"), "url must be a string")
+            url = ""
+        searches = {}
+        for key, endpoint in (("point_search", "points"), ("value_search", "values")):
+            text = item.get(key, "")
+            if not isinstance(text, str) or (key == "point_search" and not text.strip()):
+                self.problem(self.key_line(line, key), f"{key} must be a search string")
+                text = ""
+            try:
+                search.parse(text, endpoint)
+            except search.SearchError as exc:
+                self.problem(self.key_line(line, key), f"{key}: {exc}")
+            searches[key] = text.strip()
+        if not name:
+            return None
+        return Rule(name, searches["point_search"], searches["value_search"], priority, url, line)
+
+    def anomalies(self, table: Any) -> dict[str, tuple[str, ...]]:
+        result = dict(DEFAULT_ANOMALIES)
+        if not isinstance(table, dict) or set(table) - set(DEFAULT_ANOMALIES):
+            self.problem(
+                self.line_of("anomalies"),
+                "[anomalies] holds room_temperature = [tags…] and damper = [tags…]",
+            )
+            return result
+        for key in table:
+            tags = self.texts(table, key, self.line_of("anomalies"), required=True)
+            for tag in tags:
+                if not TAG.match(tag):
+                    self.problem(self.line_of(key), f"{key}: {tag!r} is not a tag name")
+            result[key] = tags
+        return result
 
     def floors(self, table: Any) -> dict[str, int]:
         if not isinstance(table, dict) or set(table) - {"prefixes"}:

@@ -1,0 +1,166 @@
+"""The legacy catalog routes: buildings, floors, rooms, devices, points, tags, types and units.
+
+Lists are bare JSON arrays; one item by id is one object of the list's shape, or `[]` when there
+is no such item (the old API's answers, kept). Every route answers GET and POST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response
+
+from energy_api.legacy import queries as q
+from energy_api.legacy.request import item_id, json, params, search
+from energy_api.queries import Conn
+from energy_api.v2 import connection
+from energy_ingest.catalog.search import Node, Term
+
+bp = Blueprint("legacy", __name__)
+BOTH = ["GET", "POST"]
+
+
+def _answer(fetch: Callable[[Conn], Any]) -> Response:
+    with connection(None) as conn:
+        return json(fetch(conn))
+
+
+def _listing(endpoint: str, lister: Callable[[Conn, Node | None], Any]) -> Response:
+    node = search(params("search"), endpoint)
+    return _answer(lambda conn: lister(conn, node))
+
+
+def _one(raw: str, what: str, kind: str, lister: Callable[[Conn, Node | None], Any]) -> Response:
+    """The item with id `raw` in the list's shape, or [] (a list's one-item filter)."""
+    params()
+    node = Term(kind, None, item_id(raw, f"{what} id"))
+    return _answer(lambda conn: next(iter(lister(conn, node)), []))
+
+
+@bp.route("/buildings", methods=BOTH)
+def buildings() -> Response:
+    return _listing("buildings", q.buildings)
+
+
+@bp.route("/building/<raw>", methods=BOTH)
+def building(raw: str) -> Response:
+    return _one(raw, "building", "building", q.buildings)
+
+
+@bp.route("/floors", methods=BOTH)
+def floors() -> Response:
+    return _listing("floors", q.floors)
+
+
+@bp.route("/all_floors", methods=BOTH)
+def all_floors() -> Response:
+    params()
+    return _answer(lambda conn: q.floors(conn, None))
+
+
+@bp.route("/building/<raw>/floors", methods=BOTH)
+def building_floors(raw: str) -> Response:
+    params()
+    node = Term("building", None, item_id(raw, "building id"))
+    return _answer(lambda conn: q.floors(conn, node))
+
+
+@bp.route("/rooms", methods=BOTH)
+def rooms() -> Response:
+    return _listing("rooms", q.rooms)
+
+
+@bp.route("/room/<raw>", methods=BOTH)
+def room(raw: str) -> Response:
+    return _one(raw, "room", "room", q.rooms)
+
+
+@bp.route("/devices", methods=BOTH)
+def devices() -> Response:
+    return _listing("devices", q.devices)
+
+
+@bp.route("/device/<raw>", methods=BOTH)
+def device(raw: str) -> Response:
+    return _one(raw, "device", "device", q.devices)
+
+
+@bp.route("/points", methods=BOTH)
+def points() -> Response:
+    return _listing("points", q.points)
+
+
+@bp.route("/point/<raw>", methods=BOTH)
+def point(raw: str) -> Response:
+    return _one(raw, "point", "point", q.points)
+
+
+@bp.route("/points/ids", methods=BOTH)
+def point_ids() -> Response:
+    node = search(params("search"), "points", required=True)
+    return _answer(lambda conn: q.point_ids(conn, node))
+
+
+@bp.route("/points/verify", methods=BOTH)
+def points_verify() -> Response:
+    node = search(params("search"), "points", required=True)
+    return _answer(lambda conn: q.verify(conn, node))
+
+
+@bp.route("/tags", methods=BOTH)
+def tags() -> Response:
+    params()
+    return _answer(q.tags)
+
+
+@bp.route("/tag/<raw>", methods=BOTH)
+def tag(raw: str) -> Response:
+    params()
+    tag_id = item_id(raw, "tag id")
+    return _answer(lambda conn: next(iter(q.tags(conn, tag_id)), []))
+
+
+@bp.route("/categories", methods=BOTH)
+def categories() -> Response:
+    params()  # the catalog has no tag categories: every tag's category is null
+    return json([])
+
+
+@bp.route("/category/<raw>", methods=BOTH)
+def category(raw: str) -> Response:
+    params()
+    item_id(raw, "category id")
+    return json([])
+
+
+@bp.route("/types", methods=BOTH)
+def types() -> Response:
+    params()
+    return _answer(q.types)
+
+
+@bp.route("/type/<raw>", methods=BOTH)
+def value_type(raw: str) -> Response:
+    params()
+    type_id = item_id(raw, "type id")
+    return _answer(lambda conn: next((t for t in q.types(conn) if t["type_id"] == type_id), []))
+
+
+@bp.route("/units", methods=BOTH)
+def units() -> Response:
+    params()
+    return _answer(q.units)
+
+
+@bp.route("/unit/<raw>", methods=BOTH)
+def unit(raw: str) -> Response:
+    params()
+    unit_id = item_id(raw, "unit id")
+    return _answer(lambda conn: next(iter(q.units(conn, unit_id)), []))
+
+
+@bp.route("/measurements", methods=BOTH)
+def measurements() -> Response:
+    params()
+    return _answer(q.measurements)
