@@ -54,10 +54,13 @@ def test_a_rules_bad_search_is_a_problem_of_the_site_file_with_its_line() -> Non
     )
     found = problems(text)
     floor = line_of(text, ":floor 3")
-    assert f"line {floor}: point_search: search: unexpected ':floor 3' at 8; write ':floor = 3'" in (
-        found
+    assert (
+        f"line {floor}: point_search: search: unexpected ':floor 3' at 8; write ':floor = 3'"
+        in (found)
     )
-    assert any(p.startswith(f"line {line_of(text, 'value_search')}: value_search: search:") for p in found)
+    assert any(
+        p.startswith(f"line {line_of(text, 'value_search')}: value_search: search:") for p in found
+    )
     assert any("'~>80'" in p and "not allowed" in p for p in found), found
     assert any("priority must be a whole number" in p for p in found)
     assert any("rule 'a' is also on line" in p for p in found)

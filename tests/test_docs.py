@@ -233,3 +233,36 @@ def test_every_api_route_is_in_docs_api_md(route: str) -> None:
         f"route {route} is served by energy_api but not described in docs/api.md: add it to the "
         "table in section '## Routes'"
     )
+
+
+LEGACY_DOC = ROOT / "docs" / "legacy-api.md"
+
+
+def legacy_routes() -> list[str]:
+    app = create_app(Settings(database_url="postgresql://docs-test@127.0.0.1:1/none"))
+    return sorted(
+        {
+            rule.rule
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith("/api/")
+            and not rule.rule.startswith("/api/v2")
+            and rule.rule != "/api/"
+        }
+    )
+
+
+LEGACY_ROUTES = legacy_routes()
+
+
+def test_the_legacy_api_has_routes_to_check() -> None:
+    assert "/api/values" in LEGACY_ROUTES and "/api/rule/<raw>/count" in LEGACY_ROUTES
+
+
+@pytest.mark.parametrize("route", LEGACY_ROUTES)
+def test_every_legacy_route_is_in_docs_legacy_api_md(route: str) -> None:
+    # an id in a path is written as a number there: /api/rule/1/count
+    pattern = r"[\s`]" + re.sub(r"<\w+>", r"\\d+", re.escape(route)) + r"[`?\s,]"
+    assert re.search(pattern, LEGACY_DOC.read_text(encoding="utf-8")), (
+        f"route {route} is served by energy_api.legacy but not in docs/legacy-api.md's table of "
+        "legacy calls (write an id as a number, e.g. /api/rule/1/count)"
+    )
