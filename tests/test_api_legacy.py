@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from api_helpers import api_settings, app, client
 from flask.testing import FlaskClient
 from legacy_campus import T0, campus_app, campus_url, legacy
 
-__all__ = ["campus_app", "campus_url", "legacy"]
+__all__ = ["api_settings", "app", "campus_app", "campus_url", "client", "legacy"]
 NOTHING = "@2147483647"  # a building id no campus has
 
 
@@ -426,3 +427,18 @@ def test_rule_writes_are_refused_with_where_rules_are_defined(
 def test_every_route_answers_post_with_form_fields(legacy: FlaskClient, hu: int) -> None:
     for route in ("buildings", "rooms", "devices", "points", "points/ids"):
         assert get(legacy, route, "POST", search=f"@{hu}") == get(legacy, route, search=f"@{hu}")
+
+
+def test_an_empty_catalog_answers_empty_arrays_not_errors(client: FlaskClient) -> None:
+    empty_legacy = client  # a migrated database with nothing in it
+    for route in (
+        *("buildings", "floors", "all_floors", "rooms", "devices", "points", "tags"),
+        *("categories", "units", "measurements", "rules"),
+    ):
+        assert get(empty_legacy, route) == [], route
+    assert get(empty_legacy, "points/ids", search="@1") == []
+    assert get(empty_legacy, "points/verify", search="@1") == []
+    assert [t["type_id"] for t in get(empty_legacy, "types")] == [1, 2, 3]
+    assert get(empty_legacy, "point/1") == [] and get(empty_legacy, "building/1/floors") == []
+    window = {"start_time": T0, "end_time": T0 + 60, "temp": 80, "vent": 20}
+    assert get(empty_legacy, "anomalies/vent-and-temp", **window) == {}
