@@ -4,6 +4,7 @@ campus built the real way (tests/legacy_campus.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -442,3 +443,19 @@ def test_an_empty_catalog_answers_empty_arrays_not_errors(client: FlaskClient) -
     assert get(empty_legacy, "point/1") == [] and get(empty_legacy, "building/1/floors") == []
     window = {"start_time": T0, "end_time": T0 + 60, "temp": 80, "vent": 20}
     assert get(empty_legacy, "anomalies/vent-and-temp", **window) == {}
+
+
+def test_a_rule_count_defaults_to_yesterday_midnight_to_midnight_local(campus_app: Any) -> None:
+    """On 2018-11-02 (a clock the app is given), "yesterday" is Hulings' sample day in Chicago."""
+    clock = campus_app.extensions["energy_clock"]
+    try:
+        campus_app.extensions["energy_clock"] = lambda: datetime(2018, 11, 2, 17, tzinfo=UTC)
+        client = campus_app.test_client()
+        rule = get(client, "rules")[0]["rule_id"]
+        response = client.get(f"/api/rule/{rule}/count")
+        assert (response.status_code, response.get_data(as_text=True)) == (200, "2")
+        # the next day, nothing arrived since its start: 404, not "0"
+        campus_app.extensions["energy_clock"] = lambda: datetime(2018, 11, 3, 17, tzinfo=UTC)
+        assert client.get(f"/api/rule/{rule}/count").status_code == 404
+    finally:
+        campus_app.extensions["energy_clock"] = clock
