@@ -10,8 +10,9 @@ from werkzeug.datastructures import MultiDict
 from energy_api.errors import ApiError, bad_param
 
 # Values whose own parser refuses NUL with a better message (lookup_zone names the value and
-# suggests a zone); every other value with a NUL is refused here.
-SELF_CHECKED = frozenset({"tz"})
+# suggests a zone; the legacy search parser names its position); every other value with a NUL is
+# refused here.
+SELF_CHECKED = frozenset({"tz", "search"})
 
 
 class Params:
