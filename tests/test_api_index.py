@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,15 @@ def test_the_v2_index_links_every_route_and_each_link_answers(settings: Settings
                 assert reply.status_code == 200, f"{name} {path}: {reply.get_data(as_text=True)}"
     finally:
         app.extensions["energy_db"].close()
+
+
+def test_the_read_api_loads_neither_pandas_nor_pint() -> None:
+    """The API's workers import the search language (energy_ingest.catalog.search), never the
+    export parsers or the units library: they stay small and start fast."""
+    code = (
+        "import sys; from energy_api import create_app; from energy_ingest.config import Settings; "
+        "create_app(Settings(database_url='postgresql://x@127.0.0.1:1/x')); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'pint'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

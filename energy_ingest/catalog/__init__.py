@@ -14,20 +14,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from energy_ingest.catalog.alc_points import looks_like_points_list, parse_points_list
-from energy_ingest.catalog.export import PointExport
-from energy_ingest.catalog.siemens_points import (
-    looks_like_point_definitions,
-    parse_point_definitions,
-)
+if TYPE_CHECKING:
+    from energy_ingest.catalog.export import PointExport
 
-Parser = Callable[..., PointExport]
+Parser = Callable[..., "PointExport"]
 
 
 def export_parser(head: bytes) -> Parser | None:
     """The parser for a point export whose first bytes are `head`; None for anything else
-    (a trend report, or no report at all): the one sniff the daemon, import and check share."""
+    (a trend report, or no report at all): the one sniff the daemon, import and check share.
+
+    The parsers (pandas) are imported here, not with the package: the read API imports
+    catalog.search and must not load them."""
+    from energy_ingest.catalog.alc_points import looks_like_points_list, parse_points_list
+    from energy_ingest.catalog.siemens_points import (
+        looks_like_point_definitions,
+        parse_point_definitions,
+    )
+
     if looks_like_point_definitions(head):
         return parse_point_definitions
     if looks_like_points_list(head):
