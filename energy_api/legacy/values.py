@@ -36,12 +36,11 @@ from energy_api.queries import TAGS_SQL, Conn
 from energy_api.timeparse import local_midnight, parse_zone
 from energy_api.v2 import _now, _settings, connection
 from energy_ingest.catalog.search import Node, SearchError, parse
+from energy_ingest.catalog.site import DEFAULT_ANOMALIES
 
 BATCH = 5_000
 MAX_POINTS = 10_000
 TICK = timedelta(microseconds=1)
-# which tags make a point a room temperature or a damper (the site file's [anomalies])
-DEFAULT_ANOMALIES = {"room_temperature": ["zone", "air", "temp", "sensor"], "damper": ["damper"]}
 SITE_RULES = (
     "rules are defined in the site file's [[rules]] (ENERGY_SITE_FILE) and take effect with"
     " `energy-ingest catalog apply`; this API is read-only"
@@ -345,7 +344,8 @@ def vent_and_temp() -> Response:
     temp, vent = number(p, "temp", "degrees Fahrenheit"), number(p, "vent", "percent open")
     with connection(None) as conn:
         row = conn.execute("SELECT anomalies FROM catalog_site").fetchone()
-        tags = {**DEFAULT_ANOMALIES, **(row[0] if row else {})}
+        # what the applied site file says, else (no site file yet) its documented defaults
+        tags = {**{k: list(v) for k, v in DEFAULT_ANOMALIES.items()}, **(row[0] if row else {})}
         rows = conn.execute(
             sql.SQL(ANOMALIES).format(tags=sql.SQL(TAGS_SQL)),
             {
