@@ -23,14 +23,32 @@ FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"
 LAST_TS = "(SELECT max(r.ts) FROM readings r WHERE r.point_id = p.id)"
 
 
-# The tags a point carries: its own and those of its device, its room and its building.
-TAGS_SQL = """ARRAY(
-    SELECT t.name FROM tags t WHERE t.id IN (
-        SELECT tag_id FROM point_tags WHERE point_id = p.id
-        UNION ALL SELECT tag_id FROM device_tags WHERE device_id = p.device_id
-        UNION ALL SELECT tag_id FROM room_tags WHERE room_id = p.room_id
-        UNION ALL SELECT tag_id FROM building_tags WHERE building_id = p.building_id
-    ) ORDER BY t.name COLLATE "C")"""
+# The tags an item carries, by its alias: its own and those of everything above it — a room its
+# building's; a device its room's and building's; a point its device's, room's and building's.
+# (level, the column holding that level's id) — tags at a level are in <level>_tags.
+TAG_LEVELS: dict[str, tuple[tuple[str, str], ...]] = {
+    "b": (("building", "b.id"),),
+    "r": (("room", "r.id"), ("building", "r.building_id")),
+    "d": (("device", "d.id"), ("room", "d.room_id"), ("building", "d.building_id")),
+    "p": (
+        ("point", "p.id"),
+        ("device", "p.device_id"),
+        ("room", "p.room_id"),
+        ("building", "p.building_id"),
+    ),
+}
+
+
+def tags_sql(alias: str) -> str:
+    """The sorted names of the tags the item `alias` carries (TAG_LEVELS)."""
+    union = " UNION ALL ".join(
+        f"SELECT tag_id FROM {level}_tags WHERE {level}_id = {column}"
+        for level, column in TAG_LEVELS[alias]
+    )
+    return f'ARRAY(SELECT t.name FROM tags t WHERE t.id IN ({union}) ORDER BY t.name COLLATE "C")'
+
+
+TAGS_SQL = tags_sql("p")
 # The catalog rows a point refers to (LEFT JOINs on primary keys: PostgreSQL drops the unused).
 POINT_JOINS = """
     LEFT JOIN buildings pb ON pb.id = p.building_id

@@ -11,26 +11,13 @@ from typing import Any
 from psycopg import sql
 
 from energy_api.legacy.search_sql import TYPE_SQL, where
-from energy_api.queries import TAGS_SQL, Conn
+from energy_api.queries import TAGS_SQL, Conn, tags_sql
 from energy_ingest.catalog.search import Node
 
-
-def _tags(*levels: tuple[str, str]) -> str:
-    union = " UNION ALL ".join(f"SELECT tag_id FROM {t} WHERE {c}" for t, c in levels)
-    return f'ARRAY(SELECT t.name FROM tags t WHERE t.id IN ({union}) ORDER BY t.name COLLATE "C")'
-
-
-BUILDING_TAGS = _tags(("building_tags", "building_id = b.id"))
-ROOM_TAGS = _tags(("room_tags", "room_id = r.id"), ("building_tags", "building_id = r.building_id"))
-DEVICE_TAGS = _tags(
-    ("device_tags", "device_id = d.id"),
-    ("room_tags", "room_id = d.room_id"),
-    ("building_tags", "building_id = d.building_id"),
-)
 # A building no longer in the site file is listed only while points still refer to it.
 LISTED = "(b.in_site OR EXISTS (SELECT FROM points x WHERE x.building_id = b.id))"
 
-BUILDINGS = f"SELECT b.id, b.name, {BUILDING_TAGS} FROM buildings b WHERE {LISTED} AND {{}}"
+BUILDINGS = f"SELECT b.id, b.name, {tags_sql('b')} FROM buildings b WHERE {LISTED} AND {{}}"
 # Floors are the rooms' (and of points placed on a floor without a room); never NULL.
 FLOORS = f"""
     SELECT DISTINCT f.floor FROM (
@@ -38,10 +25,10 @@ FLOORS = f"""
     ) f JOIN buildings b ON b.id = f.building_id
     WHERE f.floor IS NOT NULL AND {LISTED} AND {{}} ORDER BY 1"""
 ROOMS = f"""
-    SELECT r.id, r.name, r.building_id, b.name, r.floor, NULL::text, {ROOM_TAGS}
+    SELECT r.id, r.name, r.building_id, b.name, r.floor, NULL::text, {tags_sql("r")}
     FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE {{}}"""
 DEVICES = f"""
-    SELECT d.id, d.name, d.room_id, r.name, d.building_id, b.name, {DEVICE_TAGS}, NULL::text
+    SELECT d.id, d.name, d.room_id, r.name, d.building_id, b.name, {tags_sql("d")}, NULL::text
     FROM devices d LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN buildings b ON b.id = d.building_id
     WHERE {{}}"""
 POINTS = f"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from energy_api.queries import TAG_LEVELS
 from energy_ingest.catalog.search import ALLOWED, And, Node, Not, Or, Term
 
 # The legacy value type id of point p: 1 Boolean, 2 Integer, 3 Float, or its enumeration's row.
@@ -24,7 +25,7 @@ TYPE_SQL: sql.Composable = sql.SQL(
 ALIAS = {"buildings": "b", "rooms": "r", "devices": "d", "points": "p", "values": "p"}
 _OPS = {op: sql.SQL(op) for op in ("=", "!=", "<", ">", "<=", ">=")}
 
-# Where an item's own id, building, room and device are, and whose tags it has (its own first).
+# Where an item's own id, building, room and device are (whose tags it has: queries.TAG_LEVELS).
 _COLUMN = {
     ("building", "b"): "b.id",
     ("building", "r"): "r.building_id",
@@ -39,17 +40,6 @@ _COLUMN = {
     ("floor", "r"): "r.floor",
     ("floor", "p"): "p.floor",
     ("unit", "p"): "p.unit_id",
-}
-_TAGGED = {
-    "b": (("building", "b.id"),),
-    "r": (("room", "r.id"), ("building", "r.building_id")),
-    "d": (("device", "d.id"), ("room", "d.room_id"), ("building", "d.building_id")),
-    "p": (
-        ("point", "p.id"),
-        ("device", "p.device_id"),
-        ("room", "p.room_id"),
-        ("building", "p.building_id"),
-    ),
 }
 
 
@@ -82,7 +72,7 @@ def _tagged(alias: str, tag: int) -> sql.Composable:
             id=sql.SQL(column),
             tag=sql.Literal(tag),
         )
-        for level, column in _TAGGED[alias]
+        for level, column in TAG_LEVELS[alias]
     ]
     return sql.SQL("({})").format(sql.SQL(" OR ").join(tests))
 
