@@ -331,6 +331,10 @@ def test_values_refuses_what_it_cannot_answer(legacy: FlaskClient) -> None:
     assert "'soon' is not a number" in refused(
         legacy, "values", **{"point_ids[]": [1], "start_time": "soon", "end_time": T0}
     )
+    for far in ("1e20", "-1", "253402387200"):  # past 9999-12-31, before 1970, past again
+        assert f"start_time={far} is outside 1970..9999" in refused(
+            legacy, "values", **{"point_ids[]": [1], "start_time": far, "end_time": T0}
+        )
     assert "end_time is before start_time" in refused(
         legacy, "values", **{"point_ids[]": [1], "start_time": T0, "end_time": T0 - 1}
     )

@@ -46,8 +46,8 @@ def epoch(p: Params, name: str) -> datetime:
     try:
         moment = EPOCH + timedelta(seconds=seconds)
     except OverflowError:
-        moment = LATEST if seconds > 0 else EPOCH
-    if not EPOCH <= moment <= LATEST:
+        moment = None
+    if moment is None or not EPOCH <= moment <= LATEST:
         raise bad_param(name, f"{name}={raw} is outside 1970..9999")
     return moment
 
