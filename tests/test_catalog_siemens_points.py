@@ -482,7 +482,8 @@ def test_a_hostile_file_stays_bounded_in_memory(tmp_path: Path, kind: str) -> No
 def test_looks_like_point_definitions_knows_the_sample_in_every_line_ending_and_nothing_else() -> (
     None
 ):
-    from energy_ingest.catalog import export_parser, parse_points_list
+    from energy_ingest.catalog import export_parser
+    from energy_ingest.catalog.alc_points import parse_points_list
     from energy_ingest.catalog.siemens_points import looks_like_point_definitions
 
     sample = (
