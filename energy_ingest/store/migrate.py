@@ -56,10 +56,12 @@ def require_current(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def migrate(conn: psycopg.Connection[Any]) -> list[str]:
-    """Apply what is pending; return the names applied (empty when already up to date)."""
+def migrate(conn: psycopg.Connection[Any], timezone: str = "America/Chicago") -> list[str]:
+    """Apply what is pending; return the names applied (empty when already up to date).
+    `timezone` (ENERGY_TIMEZONE) is the zone of the daily rollups a migration builds."""
     conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    conn.execute("SELECT set_config('energy.timezone', %s, false)", (timezone,))
     try:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -1,0 +1,114 @@
+-- Rollups: per point, per UTC hour (readings_hourly) and per local day of rollup_state.day_zone
+-- (readings_daily), the aggregates the API needs for long ranges, exact at commit. The loader
+-- recomputes every bucket a file touches, in the file's transaction; `energy-ingest rollups
+-- rebuild` (and this migration, for data already stored) recompute them with
+-- energy_rollups_refresh(). A write to readings by anything else marks them stale (the API then
+-- answers from readings alone) until a rebuild.
+
+CREATE TABLE rollup_state (
+    only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    day_zone     text NOT NULL,              -- the zone whose local days readings_daily holds
+    stale_since  timestamptz,                -- first write to readings that did not maintain rollups
+    stale_writes bigint NOT NULL DEFAULT 0,  -- such writes (statements) so far
+    built_at     timestamptz                 -- last full rebuild
+);
+
+CREATE TABLE readings_hourly (
+    point_id integer NOT NULL,
+    bucket   timestamptz NOT NULL,           -- the UTC hour
+    n        integer NOT NULL,               -- readings in the bucket (never 0: no row instead)
+    sum      double precision NOT NULL,
+    min      double precision NOT NULL,
+    max      double precision NOT NULL,
+    first_ts timestamptz NOT NULL,
+    first    double precision NOT NULL,      -- the value at first_ts
+    last_ts  timestamptz NOT NULL,
+    last     double precision NOT NULL,
+    states   integer[],                      -- enum points: states[k + 1] readings were state k
+    PRIMARY KEY (point_id, bucket)
+);
+CREATE TABLE readings_daily (LIKE readings_hourly INCLUDING ALL);
+COMMENT ON COLUMN readings_daily.bucket IS 'local midnight of rollup_state.day_zone';
+
+-- states[k + 1] += 1 for a reading of state k (an enum reading's value is its state's index).
+CREATE FUNCTION energy_state_count(counts integer[], value double precision) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v < cardinality(c) THEN c[1:v] || (c[v + 1] + 1) || c[v + 2:]
+                ELSE c || array_fill(0, ARRAY[v - cardinality(c)]) || 1 END
+    FROM (SELECT coalesce(counts, '{}') AS c, value::integer AS v) x
+$$;
+CREATE AGGREGATE energy_state_counts(double precision) (
+    SFUNC = energy_state_count, STYPE = integer[]
+);
+
+-- Recompute the rollups of `pids` (NULL: every point) from the bucket holding `since` (NULL: all
+-- time) on; returns the hourly rows written.
+CREATE FUNCTION energy_rollups_refresh(pids integer[], since timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    zone    text := (SELECT day_zone FROM rollup_state);
+    h_since timestamptz := date_trunc('hour', coalesce(since, '-infinity'), 'UTC');
+    d_since timestamptz := date_trunc('day', coalesce(since, '-infinity'), zone);
+    written bigint;
+BEGIN
+    DELETE FROM readings_hourly WHERE (pids IS NULL OR point_id = ANY(pids)) AND bucket >= h_since;
+    DELETE FROM readings_daily WHERE (pids IS NULL OR point_id = ANY(pids)) AND bucket >= d_since;
+    INSERT INTO readings_hourly
+    SELECT r.point_id, date_trunc('hour', r.ts, 'UTC'), count(*), sum(r.value), min(r.value),
+           max(r.value), min(r.ts), (array_agg(r.value ORDER BY r.ts))[1], max(r.ts),
+           (array_agg(r.value ORDER BY r.ts DESC))[1],
+           energy_state_counts(r.value) FILTER (WHERE p.kind = 'enum')
+    FROM readings r JOIN points p ON p.id = r.point_id
+    WHERE (pids IS NULL OR r.point_id = ANY(pids)) AND r.ts >= h_since
+    GROUP BY 1, 2;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    INSERT INTO readings_daily
+    SELECT r.point_id, date_trunc('day', r.ts, zone), count(*), sum(r.value), min(r.value),
+           max(r.value), min(r.ts), (array_agg(r.value ORDER BY r.ts))[1], max(r.ts),
+           (array_agg(r.value ORDER BY r.ts DESC))[1],
+           energy_state_counts(r.value) FILTER (WHERE p.kind = 'enum')
+    FROM readings r JOIN points p ON p.id = r.point_id
+    WHERE (pids IS NULL OR r.point_id = ANY(pids)) AND r.ts >= d_since
+    GROUP BY 1, 2;
+    RETURN written;
+END
+$$;
+
+-- Writers that keep rollups exact say so with set_config('energy.rollups', 'maintained', true);
+-- any other write to readings (psql, a bulk COPY) marks rollups stale. One row update per
+-- statement, not per row.
+CREATE FUNCTION energy_rollups_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('energy.rollups', true) IS DISTINCT FROM 'maintained' THEN
+        UPDATE rollup_state
+        SET stale_since = coalesce(stale_since, now()), stale_writes = stale_writes + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER readings_rollups_stale AFTER INSERT OR UPDATE OR DELETE ON readings
+    FOR EACH STATEMENT EXECUTE FUNCTION energy_rollups_note_write();
+
+-- Emptying readings empties the rollups: both are then exact again.
+CREATE FUNCTION energy_rollups_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE readings_hourly, readings_daily;
+    UPDATE rollup_state SET stale_since = NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER readings_rollups_truncate AFTER TRUNCATE ON readings
+    FOR EACH STATEMENT EXECUTE FUNCTION energy_rollups_truncate();
+
+-- Data already stored: `energy-ingest migrate` passes ENERGY_TIMEZONE as energy.timezone.
+INSERT INTO rollup_state (day_zone, built_at)
+VALUES (coalesce(nullif(current_setting('energy.timezone', true), ''), 'America/Chicago'), now());
+SELECT energy_rollups_refresh(NULL, NULL);
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'energy_reader') THEN
+        GRANT SELECT ON rollup_state, readings_hourly, readings_daily TO energy_reader;
+    END IF;
+END
+$$;
