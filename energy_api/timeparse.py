@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from energy_ingest.config import ZoneNameError, lookup_zone
+from energy_ingest.rollups.calendar import local_midnight
 
 T = TypeVar("T")
 
@@ -43,12 +44,6 @@ def parse_zone(name: str) -> zoneinfo.ZoneInfo:
         return lookup_zone(name)
     except ZoneNameError as exc:
         raise TimeError(str(exc), "tz") from None
-
-
-def local_midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
-    """Midnight of `day` on the wall clock of `zone` (as UTC: PEP 495 makes ambiguous
-    local times compare unequal across zones, so every instant leaves here in UTC)."""
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def parse_date(text: str) -> date:
@@ -177,28 +172,3 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-
-
-CALENDAR = {"1d", "1w", "1mo"}
-
-
-def local_edges(
-    start: datetime, end: datetime, interval: str, zone: zoneinfo.ZoneInfo
-) -> list[datetime]:
-    """Local midnights that start the days, weeks (Monday) or months covering [start, end),
-    plus the first edge at or after `end`: a fall-back day spans 25 h, a spring-forward day 23 h."""
-    day = start.astimezone(zone).date()
-    if interval == "1w":
-        day -= timedelta(days=day.weekday())
-    elif interval == "1mo":
-        day = day.replace(day=1)
-    edges = [local_midnight(day, zone)]
-    while edges[-1] < end:
-        if interval == "1d":
-            day += timedelta(days=1)
-        elif interval == "1w":
-            day += timedelta(days=7)
-        else:
-            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-        edges.append(local_midnight(day, zone))
-    return edges

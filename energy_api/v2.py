@@ -14,7 +14,7 @@ import psycopg
 import psycopg_pool
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from energy_api import filters, openapi, queries
+from energy_api import filters, openapi, queries, rollups
 from energy_api.db import Database
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
@@ -343,6 +343,7 @@ def values() -> Response:
                 )
             plan.start, plan.end = cursor.start, cursor.end
             plan.cursor = cursor
+        plan.route = rollups.choose(conn, plan.start, plan.end, tz, interval)
         cond = Conditional(
             conn,
             f"{request_key()}|{plan.start.isoformat()}|{plan.end.isoformat()}",
@@ -351,7 +352,7 @@ def values() -> Response:
         if cond.fresh():
             return cond.not_modified()
         if fmt == "csv":
-            return cond.apply(_csv_response(stack, conn, plan))
+            return _sourced(cond.apply(_csv_response(stack, conn, plan)), plan)
         plan.limit = _settings().api_max_rows
         body, next_token = run_json(conn, plan)
     finally:
@@ -366,8 +367,15 @@ def values() -> Response:
         "layout": layout,
         "rows": body.pop("rows"),
         "next": next_token,
+        "source": plan.route.table,
     }
-    return cond.apply(json_response({"meta": meta, **body}))
+    return _sourced(cond.apply(json_response({"meta": meta, **body})), plan)
+
+
+def _sourced(response: Response, plan: Plan) -> Response:
+    """Which table answered the whole buckets: readings, readings_hourly or readings_daily."""
+    response.headers["X-Energy-Source"] = plan.route.table
+    return response
 
 
 def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:

@@ -19,7 +19,9 @@ import psycopg
 
 from energy_api.errors import bad_param
 from energy_api.queries import PointRef, epoch_sql, iso_sql
-from energy_api.timeparse import CALENDAR, from_micros, local_edges, parse_zone, to_micros
+from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, Route
+from energy_api.timeparse import from_micros, parse_zone, to_micros
+from energy_ingest.rollups.calendar import CALENDAR, local_edges
 
 # date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
 ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
@@ -137,6 +139,7 @@ class Plan:
     cursor: Cursor | None = None
     limit: int | None = None
     fraction_index: list[list[int]] = field(default_factory=list)
+    route: Route = RAW_ROUTE  # which table answers the whole buckets (energy_api.rollups)
 
     @property
     def aggs(self) -> list[Agg]:
@@ -187,12 +190,33 @@ class Plan:
 
     # --- SQL -------------------------------------------------------------------------------
 
-    def _agg_sql(self, column: int) -> str:
+    def _grouped(
+        self, sel: str, table: str, where: str, bucket: str, table_exprs: dict[str, str]
+    ) -> str:
+        """Per selected point and output bucket, the aggregates over `table` (readings r or a
+        rollup table h) within `where`."""
+        exprs = [self._agg_sql(j, table_exprs) for j in range(len(self.aggs))]
+        group = ["sel.ord"] + [
+            column
+            for column in ("sel.enum", *(f"sel.f{k}" for k in range(len(self.fraction_index))))
+            if any(column in e for e in exprs)
+        ]
+        columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
+        alias = table.split()[-1]
+        return (
+            f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
+            f" JOIN {table} ON {alias}.point_id = sel.id WHERE {where}"
+            f" GROUP BY {', '.join(group)}, 2"
+        )
+
+    def _agg_sql(self, column: int, table_exprs: dict[str, str]) -> str:
         kinds = {p.kind for p in self.points}
         exprs = {}
         for kind, aggs in (("number", self.number_aggs), ("enum", self.enum_aggs)):
             if kind in kinds:
-                exprs[kind] = _agg_expr(aggs[column], self._fraction_slot(aggs, column))
+                agg = aggs[column]
+                slot = self._fraction_slot(aggs, column)
+                exprs[kind] = table_exprs[agg.name].format(slot=slot)
         if len(set(exprs.values())) == 1:
             return next(iter(exprs.values()))
         return f"CASE WHEN sel.enum THEN {exprs['enum']} ELSE {exprs['number']} END"
@@ -233,26 +257,30 @@ class Plan:
                     " AND (sel.ord > %(c_ord)s OR (sel.ord = %(c_ord)s AND r.ts > %(c_ts)s))"
                 )
                 outer_cursor = " WHERE (s.ord, s.ts) > (%(c_ord)s, %(c_ts)s)"
-        where = f"r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
         bucket = INTERVALS[self.interval]
         if bucket is None:
             source = (
-                f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel}"
-                f" JOIN readings r ON r.point_id = sel.id WHERE {where}"
+                f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel} JOIN readings r"
+                f" ON r.point_id = sel.id WHERE r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
             )
         else:
-            exprs = [self._agg_sql(j) for j in range(width)]
-            group = ["sel.ord"] + [
-                column
-                for column in ("sel.enum", *(f"sel.f{k}" for k in range(len(self.fraction_index))))
-                if any(column in e for e in exprs)
-            ]
-            columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
-            source = (
-                f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
-                f" JOIN readings r ON r.point_id = sel.id WHERE {where}"
-                f" GROUP BY {', '.join(group)}, 2"
-            )
+            parts = []
+            for k, (lo, hi) in enumerate(self.route.raw_spans(self.start, self.end)):
+                params[f"lo{k}"], params[f"hi{k}"] = lo, hi
+                where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
+                parts.append(self._grouped(sel, "readings r", where, bucket, _RAW_EXPR))
+            if self.route.table != READINGS:
+                params["rlo"], params["rhi"] = self.route.lo, self.route.hi
+                where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s" + inner_cursor.replace(
+                    "r.ts", "h.bucket"
+                )
+                on_bucket = (
+                    "h.bucket" if self.interval == "1h" else bucket.replace("r.ts", "h.bucket")
+                )
+                parts.append(
+                    self._grouped(sel, f"{self.route.table} h", where, on_bucket, ROLLUP_EXPR)
+                )
+            source = " UNION ALL ".join(parts)
             if self.interval in CALENDAR:
                 params["edges"] = local_edges(
                     self.start, self.end, self.interval, parse_zone(self.tz)
@@ -348,17 +376,17 @@ def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
     return convert
 
 
-def _agg_expr(agg: Agg, slot: int) -> str:
-    return {
-        "avg": "avg(r.value)",
-        "min": "min(r.value)",
-        "max": "max(r.value)",
-        "sum": "sum(r.value)",
-        "count": "count(*)",
-        "first": "(array_agg(r.value ORDER BY r.ts))[1]",
-        "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
-        "fraction": f"avg((r.value = sel.f{slot})::int)::float8",
-    }[agg.name]
+# The aggregates over readings `r` (energy_api.rollups.ROLLUP_EXPR: the same over rollups).
+_RAW_EXPR = {
+    "avg": "avg(r.value)",
+    "min": "min(r.value)",
+    "max": "max(r.value)",
+    "sum": "sum(r.value)",
+    "count": "count(*)",
+    "first": "(array_agg(r.value ORDER BY r.ts))[1]",
+    "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
+    "fraction": "(count(*) FILTER (WHERE r.value = sel.f{slot}))::float8 / count(*)",
+}
 
 
 # --- execution --------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def main(ctx: click.Context) -> None:
 def migrate(settings: Settings) -> None:
     """Bring the database schema up to date (safe to run again, or twice at once)."""
     with db.connect(db.database_url(settings)) as conn:
-        done = apply_migrations(conn)
+        done = apply_migrations(conn, settings.timezone)
     if done:
         for name in done:
             click.echo(f"applied {name}")

@@ -33,10 +33,11 @@ from energy_api.legacy.request import (
 from energy_api.legacy.search_sql import TYPE_SQL, where
 from energy_api.params import Params
 from energy_api.queries import TAGS_SQL, Conn
-from energy_api.timeparse import local_midnight, parse_zone
+from energy_api.timeparse import parse_zone
 from energy_api.v2 import _now, _settings, connection
 from energy_ingest.catalog.search import Node, SearchError, parse
 from energy_ingest.catalog.site import DEFAULT_ANOMALIES
+from energy_ingest.rollups.calendar import local_midnight
 
 BATCH = 5_000
 MAX_POINTS = 10_000

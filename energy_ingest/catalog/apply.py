@@ -3,9 +3,9 @@ room, floor, device, unit and tags written from `resolve()`.
 
 Rows of buildings, rooms, devices, units and tags are keyed by their natural key and never
 deleted, so an id once given keeps meaning the same thing across restarts, re-imports and rule
-changes. Writers of the catalog serialise on one advisory lock: trend loads hold it shared for
-their transaction, export imports and `apply_site` exclusively (they may reorder a point's
-states, which the readings index).
+changes. Writers — trend loads, export imports and `apply_site` — serialise on one advisory lock
+held for their transaction: an import may reorder a point's states, which the readings index, and
+a load recomputes rollups from what readings holds.
 """
 
 from __future__ import annotations
@@ -32,11 +32,8 @@ _DEVICE_TYPE = re.compile(r"^[A-Za-z]+")
 _sites: dict[str, Site] = {}  # parsed site files by sha256
 
 
-def lock_shared(conn: Conn) -> None:
-    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
-
-
-def lock_exclusive(conn: Conn) -> None:
+def lock_writers(conn: Conn) -> None:
+    """The writers' lock, held until the transaction ends."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (CATALOG_LOCK,))
 
 
@@ -73,7 +70,7 @@ def apply_site(conn: Conn, site: Site, content: str) -> Applied:
     path = str(site.path or "site.toml")
     sha = hashlib.sha256(content.encode()).hexdigest()
     with conn.transaction():
-        lock_exclusive(conn)
+        lock_writers(conn)
         conn.execute(
             "INSERT INTO catalog_site (path, sha256, content) VALUES (%s, %s, %s)"
             " ON CONFLICT (one) DO UPDATE SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256,"

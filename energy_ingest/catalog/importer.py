@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import psycopg
 
-from energy_ingest.catalog.apply import SHOW_CHANGES, lock_exclusive, resolve_points, stored_site
+from energy_ingest.catalog.apply import SHOW_CHANGES, lock_writers, resolve_points, stored_site
 from energy_ingest.catalog.export import PointExport
 from energy_ingest.store.load import (
     FileInfo,
@@ -113,7 +113,7 @@ def import_export(
     a file that `still_same()` says changed meanwhile is rolled back (SourceChanged)."""
     started = time.monotonic()
     with conn.transaction():
-        lock_exclusive(conn)
+        lock_writers(conn)
         file_id, seen, _ = claim_ledger_row(conn, info)
         if seen:
             return ExportResult(status="duplicate", file_id=file_id)

@@ -21,10 +21,12 @@ import pandas as pd
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
-from energy_ingest.catalog.apply import lock_shared, resolve_points, stored_site
+from energy_ingest.catalog.apply import lock_writers, resolve_points, stored_site
 from energy_ingest.catalog.site import Site
 from energy_ingest.formats.report import MAX_STATES, PointInfo, Reject, Report
+from energy_ingest.rollups.chunk import Prepared, Rollups, Touched
 
 log = logging.getLogger("energy_ingest.load")
 
@@ -52,7 +54,7 @@ STAGE = (
 )
 EXISTING = (
     "COPY (SELECT point_id, ts, value FROM readings"
-    " WHERE point_id = ANY({pids}) AND ts BETWEEN {lo} AND {hi}) TO STDOUT WITH (FORMAT binary)"
+    " WHERE point_id = ANY({pids}) AND ts >= {lo} AND ts < {hi}) TO STDOUT WITH (FORMAT binary)"
 )
 UPDATE = """
 UPDATE readings r SET value = s.value FROM energy_stage s
@@ -143,7 +145,9 @@ def load_report(
     """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`."""
     started = time.monotonic()
     with conn.transaction():
-        lock_shared(conn)  # an export import may re-index states: not while this file loads
+        # One writer at a time: an export import may re-index states, and rollups are recomputed
+        # from what readings holds, which another loader's uncommitted readings would escape.
+        lock_writers(conn)
         file_id, seen, first_ts = claim_ledger_row(conn, info)
         if seen:
             return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
@@ -228,6 +232,7 @@ class _Loader:
         self.examples: list[str] = []
         self._site: Site | None = None
         conn.execute(STAGE)
+        self.rollups = Rollups(conn)
 
     def site(self) -> Site:
         """The site file the catalog was applied with, read once per file."""
@@ -264,9 +269,13 @@ class _Loader:
 
     def _merge(self, batch: _Batch) -> None:
         """One batch; the counts are taken only once every statement of it succeeded."""
-        stored = self._stored(batch)
-        if stored is None:
-            self._copy("readings", batch)
+        around = self._stored(batch)  # whole hours and local days around the batch
+        inside = (around["ts"] >= batch.ts.min()) & (around["ts"] <= batch.ts.max())
+        stored = around[inside]
+        if not len(stored):
+            wrote = np.ones(len(batch.pids), dtype=bool)
+            rolled = self._copy("readings", batch, lambda: self._roll(around, batch, wrote))
+            self.rollups.store(rolled or [])
             self.inserted += len(batch.pids)
             self.readings += len(batch.pids)
             return
@@ -279,12 +288,17 @@ class _Loader:
         # Stored by an earlier chunk of this very file: an in-file duplicate (the later value
         # still wins), not a stored value that this file changed.
         again = batch.repeat & ~new
+        wrote = new | changed
+        rolled = None
         if new.any():
-            self._copy("readings", batch.subset(new))
+            rolled = self._copy(
+                "readings", batch.subset(new), lambda: self._roll(around, batch, wrote)
+            )
         if changed.any():
             self._copy("energy_stage", batch.subset(changed))
             self.conn.execute(UPDATE)
             self.conn.execute("TRUNCATE energy_stage")
+        self.rollups.store(rolled if rolled is not None else self._roll(around, batch, wrote))
         self.inserted += int(new.sum())
         self.readings += len(batch.pids) - int(again.sum())
         self.duplicates += int(again.sum())
@@ -295,18 +309,26 @@ class _Loader:
             before[~new] = old
             self.examples += self._describe(batch, before, changed)[: 3 - len(self.examples)]
 
-    def _stored(self, batch: _Batch) -> np.ndarray | None:
-        """What readings already holds for these points over this time span (None: nothing)."""
+    def _roll(self, around: np.ndarray, batch: _Batch, wrote: np.ndarray) -> Prepared:
+        """The hours and local days the batch wrote into, recomputed (stored by the caller)."""
+        touched = Touched(
+            around["pid"], around["ts"], around["v"], batch.pids, batch.ts, batch.values, wrote
+        )
+        return self.rollups.prepare(
+            touched, {p.id for p in self.points.values() if p.kind == "enum"}
+        )
+
+    def _stored(self, batch: _Batch) -> np.ndarray:
+        """What readings holds for these points over every hour and local day of the batch."""
+        lo, hi = self.rollups.span(int(batch.ts.min()), int(batch.ts.max()))
         query = sql.SQL(EXISTING).format(
             pids=sql.Literal(np.unique(batch.pids).tolist()),
-            lo=sql.Literal(_from_us(int(batch.ts.min()))),
-            hi=sql.Literal(_from_us(int(batch.ts.max()))),
+            lo=sql.Literal(_from_us(lo)),
+            hi=sql.Literal(_from_us(hi)),
         )
         with self.conn.cursor().copy(query) as copy:
             data = b"".join(bytes(block) for block in copy)
         body = data[len(COPY_HEADER) : -len(COPY_TRAILER)]
-        if not body:
-            return None
         rows = np.frombuffer(body, dtype=ROW)
         out = np.empty(len(rows), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
         out["pid"], out["ts"], out["v"] = rows["pid"], rows["ts"] + PG_EPOCH_US, rows["v"]
@@ -471,15 +493,21 @@ class _Loader:
         for pid, states in rows:
             by_id[pid].know(list(states))
 
-    def _copy(self, table: str, batch: _Batch) -> None:
+    def _copy(
+        self, table: str, batch: _Batch, meanwhile: Callable[[], Prepared] | None = None
+    ) -> Prepared | None:
+        """Binary COPY of the batch; `meanwhile` runs while the server stores it (its result is
+        returned): the rows are queued to a writer thread, so the CPU work overlaps the server's."""
         rows = np.empty(len(batch.pids), dtype=ROW)
         rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 4, 8, 8
         rows["pid"] = batch.pids
         rows["ts"] = batch.ts - PG_EPOCH_US
         rows["v"] = batch.values
         query = f"COPY {table} (point_id, ts, value) FROM STDIN WITH (FORMAT binary)"
-        with self.conn.cursor().copy(query) as copy:
+        cursor = self.conn.cursor()
+        with cursor.copy(query, writer=QueuedLibpqWriter(cursor)) as copy:
             copy.write(COPY_HEADER + rows.tobytes() + COPY_TRAILER)
+            return meanwhile() if meanwhile is not None else None
 
     def _describe(self, batch: _Batch, before: np.ndarray, changed: np.ndarray) -> list[str]:
         by_id = {p.id: name for name, p in self.points.items()}

@@ -1,0 +1,98 @@
+"""Which table answers a /values query: the rollups when they give the same answer, else readings.
+
+A query's output buckets that are whole — inside [start, end) and made of whole rollup buckets —
+come from readings_daily (days, weeks and months in the rollups' own zone) or readings_hourly
+(hours, and calendar buckets of any zone whose local midnights fall on UTC hours). A partial
+first or last bucket comes from readings, for just that edge. Stale rollups (readings written
+by something that does not maintain them) are never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from energy_api.timeparse import parse_zone
+from energy_ingest.rollups.calendar import CALENDAR, local_edges
+
+HOUR = timedelta(hours=1)
+READINGS = "readings"
+
+
+@dataclass(frozen=True)
+class Route:
+    """`table` answers the whole buckets in [lo, hi); readings answers the rest of the range."""
+
+    table: str = READINGS
+    lo: datetime | None = None
+    hi: datetime | None = None
+
+    def raw_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        if self.lo is None or self.hi is None:
+            return [(start, end)]
+        return [(a, b) for a, b in ((start, self.lo), (self.hi, end)) if a < b]
+
+
+RAW_ROUTE = Route()
+
+# The aggregates over rollup rows `h`, each equal to its counterpart over readings
+# (values._RAW_EXPR) up to the order in which floats are added.
+ROLLUP_EXPR = {
+    "avg": "sum(h.sum) / sum(h.n)",
+    "min": "min(h.min)",
+    "max": "max(h.max)",
+    "sum": "sum(h.sum)",
+    "count": "sum(h.n)::bigint",
+    "first": "(array_agg(h.first ORDER BY h.bucket))[1]",
+    "last": "(array_agg(h.last ORDER BY h.bucket DESC))[1]",
+    "fraction": "coalesce(sum(h.states[sel.f{slot} + 1]), 0)::float8 / sum(h.n)",
+}
+
+
+def state(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
+    """(the zone of readings_daily, whether the rollups are complete)."""
+    row = conn.execute("SELECT day_zone, stale_since IS NULL FROM rollup_state").fetchone()
+    return (row[0], bool(row[1])) if row else ("UTC", False)
+
+
+def choose(
+    conn: psycopg.Connection[Any], start: datetime, end: datetime, tz: str, interval: str
+) -> Route:
+    if interval != "1h" and interval not in CALENDAR:
+        return RAW_ROUTE
+    day_zone, complete = state(conn)
+    if not complete:
+        return RAW_ROUTE
+    zone = parse_zone(tz)
+    if interval == "1h":
+        # date_bin's origin is a local midnight of tz: its hours are UTC hours iff it is on one
+        origin = datetime(2000, 1, 1, tzinfo=zone).astimezone(UTC)
+        if not _on_hour(origin):
+            return RAW_ROUTE
+        lo, hi = _ceil_hour(start), _floor_hour(end)
+        return Route("readings_hourly", lo, hi) if lo < hi else RAW_ROUTE
+    edges = local_edges(start, end, interval, zone)
+    inner = [e for e in edges if start <= e <= end]
+    if len(inner) < 2:
+        return RAW_ROUTE
+    if tz == day_zone:
+        return Route("readings_daily", inner[0], inner[-1])
+    if all(_on_hour(e) for e in inner):
+        return Route("readings_hourly", inner[0], inner[-1])
+    return RAW_ROUTE
+
+
+def _on_hour(moment: datetime) -> bool:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) == moment
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = _floor_hour(moment)
+    return floor if floor == moment else floor + HOUR

@@ -1,0 +1,300 @@
+"""The loader's half of rollups: after a chunk is merged into readings, every hour and local day
+it touched is recomputed from the whole bucket — what readings held there plus the chunk — and
+written in the same transaction. Exact, never incremental: a bucket's row is always its
+readings' aggregate, however often files overlap or change values.
+
+The loader fetches what readings holds over `Rollups.span()` (whole buckets around the chunk)
+before it writes, so the buckets' full content is in hand without reading them back.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from energy_ingest.rollups.calendar import local_edges, local_midnight
+
+HOUR_US = 3_600_000_000
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PG_EPOCH_US = 946_684_800_000_000  # binary COPY's timestamp zero, 2000-01-01, in Unix µs
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
+INT4_OID = 23
+COLUMNS = "point_id, bucket, n, sum, min, max, first_ts, first, last_ts, last, states"
+STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS energy_rollup_stage"
+    " (LIKE readings_hourly) ON COMMIT DELETE ROWS"
+)
+UPSERT = (
+    f"INSERT INTO {{table}} ({COLUMNS}) SELECT {COLUMNS} FROM energy_rollup_stage"
+    " ON CONFLICT (point_id, bucket) DO UPDATE SET n = EXCLUDED.n, sum = EXCLUDED.sum,"
+    " min = EXCLUDED.min, max = EXCLUDED.max, first_ts = EXCLUDED.first_ts,"
+    " first = EXCLUDED.first, last_ts = EXCLUDED.last_ts, last = EXCLUDED.last,"
+    " states = EXCLUDED.states"
+)
+_FIXED = [
+    ("nf", ">i2"),
+    *[
+        pair
+        for name, kind in (
+            ("pid", ">i4"),
+            ("bucket", ">i8"),
+            ("n", ">i4"),
+            ("sum", ">f8"),
+            ("min", ">f8"),
+            ("max", ">f8"),
+            ("fts", ">i8"),
+            ("first", ">f8"),
+            ("lts", ">i8"),
+            ("last", ">f8"),
+        )
+        for pair in ((f"l_{name}", ">i4"), (name, kind))
+    ],
+    ("l_states", ">i4"),
+]
+_SIZES = {
+    "pid": 4,
+    "bucket": 8,
+    "n": 4,
+    "sum": 8,
+    "min": 8,
+    "max": 8,
+    "fts": 8,
+    "first": 8,
+    "lts": 8,
+    "last": 8,
+}
+
+
+Prepared = list[tuple[str, "_Rows"]]  # per rollup table, its recomputed rows
+
+
+def maintained(conn: psycopg.Connection[Any]) -> None:
+    """Say, for this transaction, that its writes to readings keep rollups exact (else the
+    readings trigger marks them stale)."""
+    conn.execute("SELECT set_config('energy.rollups', 'maintained', true)")
+
+
+@dataclass
+class Touched:
+    """One chunk after its merge: what readings held over the span and what the chunk wrote."""
+
+    stored_pid: np.ndarray  # readings over Rollups.span() before the chunk (Unix µs for ts)
+    stored_ts: np.ndarray
+    stored_v: np.ndarray
+    pid: np.ndarray  # the chunk, de-duplicated
+    ts: np.ndarray
+    v: np.ndarray
+    wrote: np.ndarray  # bool per chunk row: inserted or changed a stored value
+
+
+class Rollups:
+    """Per file: the day zone and staleness read once, then `write()` per chunk."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        zone, stale = conn.execute(
+            "SELECT day_zone, stale_since IS NOT NULL FROM rollup_state"
+        ).fetchone() or ("UTC", True)
+        self.zone = zoneinfo.ZoneInfo(zone)
+        self.stale = bool(stale)  # some rollup rows may lack readings: always upsert
+        maintained(conn)
+        conn.execute(STAGE)
+
+    def span(self, lo_us: int, hi_us: int) -> tuple[int, int]:
+        """[start, end) in Unix µs of every hour and local day holding an instant in [lo, hi]."""
+        day_lo = local_midnight(_dt(lo_us).astimezone(self.zone).date(), self.zone)
+        day_hi = local_midnight(
+            _dt(hi_us).astimezone(self.zone).date() + timedelta(days=1), self.zone
+        )
+        start = _us(day_lo) // HOUR_US * HOUR_US
+        end = -(-_us(day_hi) // HOUR_US) * HOUR_US
+        return min(start, lo_us // HOUR_US * HOUR_US), max(end, (hi_us // HOUR_US + 1) * HOUR_US)
+
+    def prepare(self, t: Touched, enum_ids: set[int]) -> Prepared:
+        """Every hour and local day in which the chunk wrote a reading, recomputed (no database:
+        the loader runs this while its COPY of the readings is in flight)."""
+        if not t.wrote.any():
+            return []
+        pid, ts, v, before = _merged(t)
+        first, last = int(ts.min()), int(ts.max())
+        edges = np.array(
+            [_us(e) for e in local_edges(_dt(first), _dt(last + 1), "1d", self.zone)],
+            dtype=np.int64,
+        )
+        wrote_pid, wrote_ts = t.pid[t.wrote], t.ts[t.wrote]
+
+        def day(x: np.ndarray) -> np.ndarray:
+            return np.asarray(edges[np.searchsorted(edges, x, side="right") - 1])
+
+        out: Prepared = []
+        for table, bucket_of in (("readings_hourly", _hour), ("readings_daily", day)):
+            groups = _Groups(pid, bucket_of(ts), _key(wrote_pid, bucket_of(wrote_ts)))
+            if groups.size:
+                out.append((table, groups.rows(ts, v, before, enum_ids)))
+        return out
+
+    def store(self, prepared: Prepared) -> None:
+        for table, rows in prepared:
+            self._store(table, rows)
+
+    def _store(self, table: str, rows: _Rows) -> None:
+        """New buckets are copied straight in; buckets that had readings are upserted."""
+        fresh = np.zeros(rows.size, dtype=bool) if self.stale else ~rows.existed
+        if fresh.any():
+            self._copy(table, rows.encode(fresh))
+        if (~fresh).any():
+            self._copy("energy_rollup_stage", rows.encode(~fresh))
+            self.conn.execute(UPSERT.format(table=table).encode())
+            self.conn.execute("TRUNCATE energy_rollup_stage")
+
+    def _copy(self, table: str, body: bytes) -> None:
+        query = f"COPY {table} ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+        with self.conn.cursor().copy(query) as copy:
+            copy.write(COPY_HEADER + body + COPY_TRAILER)
+
+
+class _Groups:
+    """The (point, bucket) runs of sorted readings whose key is among the touched ones."""
+
+    def __init__(self, pid: np.ndarray, bucket: np.ndarray, touched: np.ndarray) -> None:
+        change = np.ones(len(pid), dtype=bool)
+        change[1:] = (pid[1:] != pid[:-1]) | (bucket[1:] != bucket[:-1])
+        starts = np.flatnonzero(change)
+        ends = np.append(starts[1:], len(pid))
+        pick = np.isin(_key(pid[starts], bucket[starts]), touched)
+        self.starts, self.ends = starts[pick], ends[pick]
+        self.pid, self.bucket = pid[self.starts], bucket[self.starts]
+        self.size = len(self.starts)
+
+    def reduce(self, ufunc: Any, values: np.ndarray) -> np.ndarray:
+        # reduceat over every run start, then the picked runs: each run is contiguous, non-empty
+        at = np.unique(np.concatenate([self.starts, self.ends[self.ends < len(values)]]))
+        full = ufunc.reduceat(values, at)
+        return np.asarray(full[np.searchsorted(at, self.starts)])
+
+    def rows(self, ts: np.ndarray, v: np.ndarray, before: np.ndarray, enum_ids: set[int]) -> _Rows:
+        last = self.ends - 1
+        enum = np.isin(self.pid, np.array(sorted(enum_ids), dtype=np.int32))
+        fixed = np.zeros(self.size, dtype=_FIXED)
+        fixed["nf"] = 11
+        for name, size in _SIZES.items():
+            fixed[f"l_{name}"] = size
+        fixed["pid"], fixed["bucket"] = self.pid, self.bucket - PG_EPOCH_US
+        fixed["n"] = self.ends - self.starts
+        fixed["sum"] = self.reduce(np.add, v)
+        fixed["min"], fixed["max"] = self.reduce(np.minimum, v), self.reduce(np.maximum, v)
+        fixed["fts"], fixed["first"] = ts[self.starts] - PG_EPOCH_US, v[self.starts]
+        fixed["lts"], fixed["last"] = ts[last] - PG_EPOCH_US, v[last]
+        fixed["l_states"] = -1
+        existed = self.reduce(np.logical_or, before).astype(bool)
+        counts = np.zeros((self.size, 0), dtype=np.int32)
+        if enum.any():
+            counts = self._state_counts(v, enum)
+        return _Rows(fixed, enum, counts, existed)
+
+    def _state_counts(self, v: np.ndarray, enum: np.ndarray) -> np.ndarray:
+        """counts[g, k]: readings of state k in enumeration group g (rows of other groups: 0)."""
+        lengths = self.ends - self.starts
+        group = np.repeat(np.arange(self.size), lengths)
+        rows = np.concatenate(
+            [np.arange(s, e) for s, e in zip(self.starts, self.ends, strict=True)]
+        )
+        mask = enum[group]
+        states = v[rows[mask]].astype(np.int64)
+        width = int(states.max()) + 1 if len(states) else 0
+        flat = np.bincount(group[mask] * width + states, minlength=self.size * width)
+        return flat.reshape(self.size, width).astype(np.int32)
+
+
+@dataclass
+class _Rows:
+    fixed: np.ndarray
+    enum: np.ndarray
+    counts: np.ndarray  # [group, state]
+    existed: np.ndarray  # the bucket had readings before the chunk (so it has a row)
+
+    @property
+    def size(self) -> int:
+        return len(self.fixed)
+
+    def encode(self, mask: np.ndarray) -> bytes:
+        """Binary COPY tuples of the masked rows: numbers with NULL states, then enumerations
+        grouped by how many states their array holds (a fixed layout per length)."""
+        parts = [self.fixed[mask & ~self.enum].tobytes()]
+        enum = mask & self.enum
+        if enum.any():
+            nonzero = self.counts[enum] > 0
+            width = self.counts.shape[1]
+            lengths = width - np.argmax(nonzero[:, ::-1], axis=1)
+            fixed, counts = self.fixed[enum], self.counts[enum]
+            for length in np.unique(lengths):
+                sel = lengths == length
+                parts.append(_with_states(fixed[sel], counts[sel, :length]))
+        return b"".join(parts)
+
+
+def _with_states(fixed: np.ndarray, counts: np.ndarray) -> bytes:
+    length = counts.shape[1]
+    layout = np.dtype(
+        [
+            ("fixed", _FIXED),
+            ("ndim", ">i4"),
+            ("flags", ">i4"),
+            ("oid", ">i4"),
+            ("dim", ">i4"),
+            ("lbound", ">i4"),
+            ("cells", [("len", ">i4"), ("val", ">i4")], (length,)),
+        ]
+    )
+    rows = np.zeros(len(fixed), dtype=layout)
+    rows["fixed"] = fixed
+    rows["fixed"]["l_states"] = 20 + 8 * length
+    rows["ndim"], rows["flags"], rows["oid"], rows["dim"], rows["lbound"] = (
+        1,
+        0,
+        INT4_OID,
+        length,
+        1,
+    )
+    rows["cells"]["len"] = 4
+    rows["cells"]["val"] = counts
+    return rows.tobytes()
+
+
+def _merged(t: Touched) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Readings over the span after the chunk, sorted by (point, ts); `before`: stored before it."""
+    pid = np.concatenate([t.stored_pid, t.pid]).astype(np.int32, copy=False)
+    ts = np.concatenate([t.stored_ts, t.ts]).astype(np.int64, copy=False)
+    v = np.concatenate([t.stored_v, t.v]).astype(np.float64, copy=False)
+    mine = np.concatenate([np.zeros(len(t.stored_pid), bool), np.ones(len(t.pid), bool)])
+    order = np.lexsort((mine, ts, pid))
+    pid, ts, v, mine = pid[order], ts[order], v[order], mine[order]
+    keep = np.ones(len(pid), dtype=bool)  # a stored reading the chunk rewrote: the chunk's wins
+    keep[:-1] = ~((pid[:-1] == pid[1:]) & (ts[:-1] == ts[1:]))
+    rewrote = np.zeros(len(pid), dtype=bool)  # the chunk's twin of a dropped stored reading
+    rewrote[1:] = ~keep[:-1]
+    return pid[keep], ts[keep], v[keep], (~mine | rewrote)[keep]
+
+
+def _hour(ts: np.ndarray) -> np.ndarray:
+    return np.asarray(ts // HOUR_US * HOUR_US)
+
+
+def _key(pid: np.ndarray, bucket: np.ndarray) -> np.ndarray:
+    """One int64 per (point, bucket); buckets are at least an hour apart."""
+    return np.asarray(pid.astype(np.int64) * (1 << 40) + bucket // HOUR_US)
+
+
+def _dt(us: int) -> datetime:
+    return UNIX_EPOCH + timedelta(microseconds=us)
+
+
+def _us(moment: datetime) -> int:
+    delta = moment - UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
