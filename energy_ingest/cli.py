@@ -20,6 +20,7 @@ from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.check import check
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError, ParseError, first_line, friendly
+from energy_ingest.rollups.commands import rollups
 from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
 from energy_ingest.spool.files import NotRegularFile, open_regular, place
 from energy_ingest.spool.stranded import Stranded, report_files
@@ -321,6 +322,8 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
             else ""
         )
         click.echo(f"failed    {failed}{hint}")
+        if info["rollups"]:
+            click.echo(f"rollups   {info['rollups']['summary']}")
         if info["last_files"]:
             click.echo("last files")
         for f in info["last_files"]:
@@ -399,6 +402,7 @@ def _failed_key(name: str, failed: dict[str, Path]) -> str:
 
 main.add_command(check)
 main.add_command(catalog)
+main.add_command(rollups)
 
 
 if __name__ == "__main__":  # pragma: no cover

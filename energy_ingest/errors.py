@@ -11,6 +11,7 @@ EnergyError                 every error we raise on purpose; str() is the messag
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -80,5 +81,14 @@ def friendly(func: F) -> F:
             import click
 
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            psycopg = sys.modules.get("psycopg")  # loaded by whatever talked to the database
+            if psycopg is None or not isinstance(exc, psycopg.Error):
+                raise
+            import click
+
+            raise click.ClickException(
+                f"the database refused: {first_line(exc)} (its transaction was rolled back)"
+            ) from exc
 
     return wrapper  # type: ignore[return-value]

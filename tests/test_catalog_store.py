@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from rollup_helpers import rollup_differences
 
 from energy_ingest.catalog.apply import apply_site
 from energy_ingest.catalog.site import parse_site
@@ -244,6 +245,13 @@ def test_a_definition_reorders_trended_states_and_their_readings(conn: Any) -> N
         )
     ]
     assert values == [1.0, 0.0, 1.0]  # still ON, OFF, ON
+    # its rollups were recomputed with the readings: state counts by the new indexes
+    assert rollup_differences(conn) == []
+    counts = conn.execute(
+        "SELECT states FROM readings_daily WHERE point_id = %s", (point(conn, "GH.GENRUN")["id"],)
+    ).fetchall()
+    assert counts == [([1, 2],)]  # OFF once, ON twice
+    assert conn.execute("SELECT stale_since FROM rollup_state").fetchone() == (None,)
 
 
 def test_a_hostile_export_imports_bounded_and_an_unresolved_one_still_imports(conn: Any) -> None:

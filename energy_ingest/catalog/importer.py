@@ -22,6 +22,7 @@ import psycopg
 
 from energy_ingest.catalog.apply import SHOW_CHANGES, lock_writers, resolve_points, stored_site
 from energy_ingest.catalog.export import PointExport
+from energy_ingest.rollups.chunk import maintained
 from energy_ingest.store.load import (
     FileInfo,
     SourceChanged,
@@ -114,6 +115,7 @@ def import_export(
     started = time.monotonic()
     with conn.transaction():
         lock_writers(conn)
+        maintained(conn)  # readings it re-indexes get their rollups recomputed (_kind_and_states)
         file_id, seen, _ = claim_ledger_row(conn, info)
         if seen:
             return ExportResult(status="duplicate", file_id=file_id)
@@ -331,6 +333,8 @@ def _kind_and_states(
             "UPDATE readings SET value = (%s::float8[])[value::int + 1] WHERE point_id = %s",
             (where, pid),
         )
+    if has_readings:  # values re-indexed or a kind changed: the point's rollups, recomputed
+        conn.execute("SELECT energy_rollups_refresh(%s, NULL)", ([pid],))
 
 
 def _norm(value: Any) -> Any:

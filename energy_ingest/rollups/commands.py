@@ -1,0 +1,73 @@
+"""`energy-ingest rollups rebuild`: recompute rollups from readings, for data loaded outside the
+loader (a psql COPY, a restore) or to move daily rollups to a new ENERGY_TIMEZONE."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from energy_ingest.config import Settings, lookup_zone
+from energy_ingest.errors import friendly
+from energy_ingest.rollups import state
+from energy_ingest.store import db
+from energy_ingest.store.migrate import require_current
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+
+@click.group(short_help="Rollups: say whether they are complete; rebuild them from readings.")
+def rollups() -> None:
+    """Hourly and daily rollups of every point's readings, kept exact by the loader
+    (docs/scaling.md). Rebuild them after writing readings by other means."""
+
+
+@rollups.command(short_help="Recompute rollups from readings, with a progress bar.")
+@click.option("--points", "names", multiple=True, metavar="NAME", help="Only this point (repeat).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only buckets from this date or instant on (ISO 8601; local in ENERGY_TIMEZONE).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+@friendly
+def rebuild(settings: Settings, names: tuple[str, ...], since: str | None, as_json: bool) -> None:
+    """Recompute the rollups of every point (or those of --points) from readings, for all time
+    (or from --since on). The API answers from readings alone until it is done; the loader may
+    keep loading meanwhile."""
+    start = _instant(since, settings.timezone) if since else None
+    with db.connect(db.database_url(settings)) as conn:
+        require_current(conn)
+        ids = state.point_ids(conn, names) if names else None
+        total = len(ids) if ids is not None else len(state.point_ids(conn))
+        bar: ProgressBar[int]
+        with click.progressbar(length=total, label="rebuilding rollups", file=sys.stderr) as bar:
+            done = state.rebuild(conn, settings.timezone, ids, start, bar.update)
+    if as_json:
+        click.echo(json.dumps(done.__dict__, indent=2))
+        return
+    click.echo(
+        f"rebuilt the rollups of {done.points:,} points ({done.readings:,} readings,"
+        f" {done.hourly:,} hours) in {done.seconds:.1f} s; days are local to {done.day_zone}"
+    )
+    if not done.complete:
+        click.echo(
+            "still STALE: readings were written outside the loader meanwhile; rebuild again",
+            err=True,
+        )
+
+
+def _instant(text: str, timezone: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date or instant like 2024-11-03 or 2024-11-03T06:00-06:00",
+            param_hint="--since",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=lookup_zone(timezone))

@@ -1,0 +1,174 @@
+"""Rollups stay exact: kill -9 mid-load, the migration for data already stored, `rollups
+rebuild` after writes by other means, an export import re-indexing states, and `status`."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from helpers import Daemon, files_under, insight_report, scalar, wait_until
+from rollup_helpers import rollup_differences
+from test_daemon import drop
+
+from energy_ingest.store.migrate import available
+
+
+def _state(url: str) -> tuple[Any, ...]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT day_zone, stale_since IS NULL FROM rollup_state").fetchone()
+        assert row is not None
+        return tuple(row)
+
+
+def _exact(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return rollup_differences(conn)
+
+
+def test_kill_9_during_loads_leaves_rollups_consistent_with_readings(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    """Big overlapping files (later ones change values) are killed mid-load again and again;
+    whatever committed, rollups equal a recomputation from readings, and nothing was lost."""
+    rng = random.Random(9)
+    names = [f"KILL.AHU{p}.SAT" for p in range(40)]
+    d = daemons()
+    expected_files = 4
+    for i in range(expected_files):
+        content = insight_report(
+            names,
+            datetime(2024, 3, 8 + i),  # each file overlaps the next by two of its three days
+            288,
+            value=lambda r, c, i=i: f"{(r * 7 + c * 3 + i * 11) % 1000 / 10:.2f}",
+        )
+        drop(spool_dir, f"k{i}.csv", content)
+        for _ in range(3):
+            time.sleep(rng.uniform(0.05, 0.6))
+            d.kill()
+            assert _exact(database_url) == []
+            d = daemons()
+    wait_until(
+        lambda: len(files_under(spool_dir / "archive")) == expected_files,
+        timeout=120,
+        what="every file archived",
+    )
+    assert scalar(database_url, "SELECT count(*) FROM files WHERE status = 'ingested'") == 4
+    assert scalar(database_url, "SELECT sum(updated) FROM files") > 0  # values were changed
+    assert scalar(database_url, "SELECT sum(n) FROM readings_hourly") == scalar(
+        database_url, "SELECT count(*) FROM readings"
+    )
+    assert _exact(database_url) == []
+    assert _state(database_url) == ("America/Chicago", True)
+
+
+def test_the_migration_builds_rollups_for_readings_already_stored(
+    empty_database_url: str,
+) -> None:
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in available():
+            if m.version < 6:
+                conn.execute(m.sql.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        pid = conn.execute(
+            "INSERT INTO points (source, name, kind, states) VALUES"
+            " ('siemens', 'OLD.MODE', 'enum', '{OFF,ON}'), ('siemens', 'OLD.SAT', 'number', '{}')"
+            " RETURNING id"
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO readings SELECT p, t, (extract(epoch FROM t)::bigint / 900) %% 2"
+            " FROM unnest(%s::int[]) p, generate_series(timestamptz '2024-11-02', '2024-11-05',"
+            " '15 minutes') t",
+            ([r[0] for r in pid],),
+        )
+    from energy_ingest.store.migrate import migrate
+
+    with psycopg.connect(empty_database_url) as conn:
+        assert migrate(conn, timezone="Europe/Berlin") == ["0006_rollups.sql"]
+        assert rollup_differences(conn) == []
+        days = conn.execute(
+            "SELECT bucket, n, states FROM readings_daily WHERE point_id = %s ORDER BY bucket",
+            (pid[0][0],),
+        ).fetchall()
+    assert _state(empty_database_url) == ("Europe/Berlin", True)
+    # local days of Berlin: 2024-11-02 00:00 UTC is 01:00 there, so the first day is partial
+    assert [b.isoformat() for b, _, _ in days[:2]] == [
+        "2024-11-01T23:00:00+00:00",
+        "2024-11-02T23:00:00+00:00",
+    ]
+    assert days[1][1] == 96 and days[1][2] == [48, 48]
+
+
+CLI = Path(sys.executable).parent / "energy-ingest"
+
+
+def _cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `energy-ingest`, as an operator runs it."""
+    environ = {**os.environ, "ENERGY_DATABASE_URL": url, "ENERGY_SPOOL_DIR": "/nonexistent", **env}
+    return subprocess.run(
+        [str(CLI), *args], env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_writes_by_other_means_mark_rollups_stale_until_rebuild(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pid = conn.execute(
+            "INSERT INTO points (source, name) VALUES ('alc', 'PSQL.SAT'), ('alc', 'PSQL.RAT')"
+            " RETURNING id"
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO readings SELECT p, t, extract(hour FROM t) FROM unnest(%s::int[]) p,"
+            " generate_series(timestamptz '2024-03-09', '2024-03-12', '15 minutes') t",
+            ([r[0] for r in pid],),
+        )
+    assert _state(database_url)[1] is False
+    status = _cli(database_url, "status")
+    assert "rollups   STALE since" in status.stdout and "rollups rebuild" in status.stdout
+
+    only = _cli(database_url, "rollups", "rebuild", "--points", "PSQL.SAT", "--since", "2024-03-10")
+    assert only.returncode == 0, only.stderr
+    assert "rebuilt the rollups of 1 points" in only.stdout
+    with psycopg.connect(database_url) as conn:
+        first = conn.execute(
+            "SELECT min(bucket) FROM readings_daily WHERE point_id = %s", (pid[0][0],)
+        ).fetchone()
+        other = conn.execute(
+            "SELECT count(*) FROM readings_hourly WHERE point_id = %s", (pid[1][0],)
+        ).fetchone()
+    assert first is not None and first[0].isoformat() == "2024-03-10T06:00:00+00:00"
+    assert other == (0,)  # not named: untouched
+
+    full = _cli(database_url, "rollups", "rebuild", "--json")
+    assert full.returncode == 0, full.stderr
+    done = json.loads(full.stdout)
+    assert done["points"] == 2 and done["complete"] is True
+    assert done["readings"] == 2 * (3 * 96 + 1)
+    assert _exact(database_url) == []
+    assert (
+        "rollups   complete (hourly, and daily in America/Chicago)"
+        in _cli(database_url, "status").stdout
+    )
+
+    moved = _cli(database_url, "rollups", "rebuild", "--points", "PSQL.SAT", ENERGY_TIMEZONE="UTC")
+    assert moved.returncode != 0
+    assert "rebuild them all (without --points or --since)" in moved.stderr
+    assert "Traceback" not in moved.stderr
+    assert _cli(database_url, "rollups", "rebuild", ENERGY_TIMEZONE="UTC").returncode == 0
+    assert _state(database_url) == ("UTC", True)
+    assert _exact(database_url) == []
+
+    unknown = _cli(database_url, "rollups", "rebuild", "--points", "NO.SUCH")
+    assert unknown.returncode != 0 and "no point named 'NO.SUCH'" in unknown.stderr
+    bad = _cli(database_url, "rollups", "rebuild", "--since", "yesterday-ish")
+    assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr
