@@ -232,7 +232,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "meta": {
                 "type": "object",
-                "required": ["start", "end", "tz", "interval", "agg", "layout", "rows", "next"],
+                "required": [
+                    "start",
+                    "end",
+                    "tz",
+                    "interval",
+                    "agg",
+                    "layout",
+                    "rows",
+                    "next",
+                    "source",
+                ],
                 "properties": {
                     "start": {"type": "string"},
                     "end": {"type": "string"},
@@ -242,6 +252,12 @@ SCHEMAS: dict[str, Any] = {
                     "layout": {"type": "string", "enum": list(LAYOUTS)},
                     "rows": {"type": "integer"},
                     "next": {"type": ["string", "null"], "description": "cursor for the next page"},
+                    "source": {
+                        "type": "string",
+                        "enum": ["readings", "readings_hourly", "readings_daily"],
+                        "description": "the table that answered the whole buckets (a partial"
+                        " first or last bucket comes from readings); also the X-Energy-Source header",
+                    },
                 },
             },
             "series": {

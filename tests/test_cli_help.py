@@ -16,6 +16,7 @@ SUMMARIES = {
         "import": "Load report files or folders directly (backfill).",
         "migrate": "Bring the database schema up to date.",
         "retry": "Move failed files back to incoming/ to try them again.",
+        "rollups": "Rollups: say whether they are complete; rebuild them from readings.",
         "run": "Run the ingest daemon: watch the spool, load each file once.",
         "status": "Show the backlog, failed files, database and last files.",
     },
@@ -24,6 +25,9 @@ SUMMARIES = {
         "start": "Create or start the cluster; print its connection string.",
         "status": "Say whether the cluster runs (exit status 3 if not).",
         "stop": "Stop the cluster; its data stays.",
+    },
+    ("rollups",): {
+        "rebuild": "Recompute rollups from readings, with a progress bar.",
     },
     ("catalog",): {
         "apply": "Apply the site file: re-resolve every point in one transaction.",
