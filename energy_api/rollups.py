@@ -35,6 +35,10 @@ class Route:
             return [(start, end)]
         return [(a, b) for a, b in ((start, self.lo), (self.hi, end)) if a < b]
 
+    def whole(self, interval: str) -> bool:
+        """Whether each row of `table` is an output bucket (hours of hourly, days of daily)."""
+        return (self.table, interval) in (("readings_hourly", "1h"), ("readings_daily", "1d"))
+
 
 RAW_ROUTE = Route()
 
@@ -49,6 +53,19 @@ ROLLUP_EXPR = {
     "first": "(array_agg(h.first ORDER BY h.bucket))[1]",
     "last": "(array_agg(h.last ORDER BY h.bucket DESC))[1]",
     "fraction": "coalesce(sum(h.states[sel.f{slot} + 1]), 0)::float8 / sum(h.n)",
+}
+
+
+# The same for one rollup row that is a whole output bucket (Route.whole): no GROUP BY.
+ROLLUP_ROW_EXPR = {
+    "avg": "h.sum / h.n",
+    "min": "h.min",
+    "max": "h.max",
+    "sum": "h.sum",
+    "count": "h.n::bigint",
+    "first": "h.first",
+    "last": "h.last",
+    "fraction": "coalesce(h.states[sel.f{slot} + 1], 0)::float8 / h.n",
 }
 
 

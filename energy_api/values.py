@@ -7,19 +7,21 @@ import binascii
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import psycopg
 
 from energy_api.errors import bad_param
 from energy_api.queries import PointRef, epoch_sql, iso_sql
-from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, Route
+from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
 from energy_api.timeparse import from_micros, parse_zone, to_micros
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 
@@ -188,13 +190,25 @@ class Plan:
                     )
             self.fraction_index.append(column)
 
+    @property
+    def stamped(self) -> bool:
+        """JSON rows of buckets, whose stamps run_json makes (_Stamps) from epoch seconds."""
+        return self.interval != "raw" and self.layout != "wide"
+
     # --- SQL -------------------------------------------------------------------------------
 
     def _grouped(
-        self, sel: str, table: str, where: str, bucket: str, table_exprs: dict[str, str]
+        self,
+        sel: str,
+        table: str,
+        where: str,
+        bucket: str,
+        table_exprs: dict[str, str],
+        calendar: bool,
     ) -> str:
         """Per selected point and output bucket, the aggregates over `table` (readings r or a
-        rollup table h) within `where`."""
+        rollup table h) within `where`. A calendar bucket is found as its index in the array of
+        edges and leaves as the edge itself."""
         exprs = [self._agg_sql(j, table_exprs) for j in range(len(self.aggs))]
         group = ["sel.ord"] + [
             column
@@ -203,10 +217,24 @@ class Plan:
         ]
         columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
         alias = table.split()[-1]
-        return (
+        query = (
             f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
             f" JOIN {table} ON {alias}.point_id = sel.id WHERE {where}"
             f" GROUP BY {', '.join(group)}, 2"
+        )
+        if not calendar:
+            return query
+        values = ", ".join(f"g.v{j}" for j in range(len(exprs)))
+        return f"SELECT g.ord, (%(edges)s::timestamptz[])[g.ts] AS ts, {values} FROM ({query}) g"
+
+    def _rows(self, sel: str, table: str, where: str) -> str:
+        """The rollup rows of `table` (h) as they are: each is an output bucket."""
+        columns = ", ".join(
+            f"{self._agg_sql(j, ROLLUP_ROW_EXPR)} AS v{j}" for j in range(len(self.aggs))
+        )
+        return (
+            f"SELECT sel.ord, h.bucket AS ts, {columns} FROM {sel}"
+            f" JOIN {table} ON h.point_id = sel.id WHERE {where}"
         )
 
     def _agg_sql(self, column: int, table_exprs: dict[str, str]) -> str:
@@ -264,31 +292,30 @@ class Plan:
                 f" ON r.point_id = sel.id WHERE r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
             )
         else:
+            calendar = self.interval in CALENDAR
+            if calendar:
+                params["edges"] = list(
+                    local_edges(self.start, self.end, self.interval, parse_zone(self.tz))
+                )
             parts = []
             for k, (lo, hi) in enumerate(self.route.raw_spans(self.start, self.end)):
                 params[f"lo{k}"], params[f"hi{k}"] = lo, hi
                 where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
-                parts.append(self._grouped(sel, "readings r", where, bucket, _RAW_EXPR))
+                parts.append(self._grouped(sel, "readings r", where, bucket, _RAW_EXPR, calendar))
             if self.route.table != READINGS:
                 params["rlo"], params["rhi"] = self.route.lo, self.route.hi
                 where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s" + inner_cursor.replace(
                     "r.ts", "h.bucket"
                 )
-                on_bucket = (
-                    "h.bucket" if self.interval == "1h" else bucket.replace("r.ts", "h.bucket")
-                )
-                parts.append(
-                    self._grouped(sel, f"{self.route.table} h", where, on_bucket, ROLLUP_EXPR)
-                )
+                table = f"{self.route.table} h"
+                if self.route.whole(self.interval):
+                    parts.append(self._rows(sel, table, where))
+                else:
+                    on_bucket = (
+                        "h.bucket" if self.interval == "1h" else bucket.replace("r.ts", "h.bucket")
+                    )
+                    parts.append(self._grouped(sel, table, where, on_bucket, ROLLUP_EXPR, calendar))
             source = " UNION ALL ".join(parts)
-            if self.interval in CALENDAR:
-                params["edges"] = local_edges(
-                    self.start, self.end, self.interval, parse_zone(self.tz)
-                )
-                source = (
-                    "SELECT b.ord, (%(edges)s::timestamptz[])[b.ts] AS ts,"
-                    f" {', '.join(f'b.v{j}' for j in range(width))} FROM ({source}) b"
-                )
         values = ", ".join(f"s.v{j}" for j in range(width))
         micros = "(extract(epoch FROM s.ts) * 1000000)::bigint"  # exact, for the cursor
         if wide:
@@ -308,6 +335,11 @@ class Plan:
                 f" || {epoch_sql('s.ts')} || ',' || {cells}"
                 f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
                 f"{outer_cursor} ORDER BY s.ord, s.ts"
+            )
+        elif self.stamped:
+            query = (
+                f"SELECT s.ord, date_part('epoch', s.ts), {values}"
+                f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
             )
         else:
             query = (
@@ -395,45 +427,68 @@ _RAW_EXPR = {
 def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
     """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
     query, params = plan.sql(paged=True)
-    rows = conn.execute(query, params).fetchall()
+    rows = conn.execute(query, params, binary=True).fetchall()
     next_token = None
     if plan.limit is not None and len(rows) > plan.limit:
         rows = rows[: plan.limit]
         last = rows[-1]
-        ord_ = 0 if plan.layout == "wide" else last[0]
-        ts_us = last[0] if plan.layout == "wide" else last[1]
+        if plan.layout == "wide":
+            ord_, ts_us = 0, last[0]
+        else:
+            ord_, ts_us = last[0], round(last[1] * 1_000_000) if plan.stamped else last[1]
         next_token = Cursor(plan.digest(), plan.start, plan.end, ord_, ts_us).encode()
     converters = plan.converters()
-    if plan.layout == "series":
-        series = []
-        by_ord = {ord_: list(group) for ord_, group in groupby(rows, key=itemgetter(0))}
-        for i, point in enumerate(plan.points, start=1):
-            group = by_ord.get(i, [])
-            convert = converters[i - 1]
-            if convert is None:
-                data: list[Any] = [r[2:] for r in group]
-            else:
-                data = [[r[2], r[3], *convert(r[4:])] for r in group]
-            series.append({"point": point.as_dict(), "agg": _agg_names(plan, point), "data": data})
-        return {"series": series, "rows": len(rows)}, next_token
-    if plan.layout == "long":
-        names = [p.name for p in plan.points]
-        data = [_long_row(names, converters, r) for r in rows]
+    if plan.layout == "wide":
+        data = [_wide_row(plan, converters, r) for r in rows]
         return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
-    data = [_wide_row(plan, converters, r) for r in rows]
+    lines = _Lines(plan)
+    by_ord = {
+        ord_: lines(group, converters[ord_ - 1]) for ord_, group in groupby(rows, itemgetter(0))
+    }
+    if plan.layout == "series":
+        series = [
+            {"point": point.as_dict(), "agg": _agg_names(plan, point), "data": by_ord.get(i, [])}
+            for i, point in enumerate(plan.points, start=1)
+        ]
+        return {"series": series, "rows": len(rows)}, next_token
+    data = [[plan.points[i - 1].name, *line] for i, group in by_ord.items() for line in group]
     return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+
+
+class _Lines:
+    """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
+    8601, epoch, v…); bucket rows come as (ord, epoch, v…) and are stamped here (_Stamps)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.stamps = _Stamps(parse_zone(plan.tz)) if plan.stamped else None
+
+    def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
+        stamps = self.stamps
+        if stamps is None:
+            if convert is None:
+                return [r[2:] for r in group]
+            return [[r[2], r[3], *convert(r[4:])] for r in group]
+        if convert is None:
+            return [stamps[r[1]] + r[2:] for r in group]
+        return [[*stamps[r[1]], *convert(r[2:])] for r in group]
+
+
+class _Stamps(dict[float, tuple[str, int]]):
+    """A bucket's epoch seconds → (ISO 8601 in the zone, epoch), each made once: buckets repeat
+    for every point, and stamping them here is cheaper than to_char on every row."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def __missing__(self, epoch: float) -> tuple[str, int]:
+        seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
+        stamp = self[epoch] = (datetime.fromtimestamp(seconds, self.zone).isoformat(), seconds)
+        return stamp
 
 
 def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
     return None if plan.interval == "raw" else [str(a) for a in plan.aggs_for(point)]
-
-
-def _long_row(
-    names: list[str], converters: list[Callable[[Any], Any] | None], row: Any
-) -> list[Any]:
-    convert = converters[row[0] - 1]
-    vals = row[4:] if convert is None else convert(row[4:])
-    return [names[row[0] - 1], row[2], row[3], *vals]
 
 
 def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,9 +15,10 @@ def local_midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=256)  # a dashboard asks for the same ranges again and again
 def local_edges(
     start: datetime, end: datetime, interval: str, zone: zoneinfo.ZoneInfo
-) -> list[datetime]:
+) -> tuple[datetime, ...]:
     """Local midnights that start the days, weeks (Monday) or months covering [start, end),
     plus the first edge at or after `end`: a fall-back day spans 25 h, a spring-forward day 23 h."""
     day = start.astimezone(zone).date()
@@ -33,4 +35,4 @@ def local_edges(
         else:
             day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         edges.append(local_midnight(day, zone))
-    return edges
+    return tuple(edges)
