@@ -254,7 +254,12 @@ SCHEMAS: dict[str, Any] = {
                     "next": {"type": ["string", "null"], "description": "cursor for the next page"},
                     "source": {
                         "type": "string",
-                        "enum": ["readings", "readings_hourly", "readings_daily"],
+                        "enum": [
+                            "readings",
+                            "readings_hourly",
+                            "readings_daily",
+                            "readings_monthly",
+                        ],
                         "description": "the table that answered the whole buckets (a partial"
                         " first or last bucket comes from readings); also the X-Energy-Source header",
                     },

@@ -1,8 +1,9 @@
 """Which table answers a /values query: the rollups when they give the same answer, else readings.
 
 A query's output buckets that are whole — inside [start, end) and made of whole rollup buckets —
-come from readings_daily (days, weeks and months in the rollups' own zone) or readings_hourly
-(hours, and calendar buckets of any zone whose local midnights fall on UTC hours). A partial
+come from readings_monthly (months in the rollups' own zone), readings_daily (days and weeks
+there) or readings_hourly (hours, and calendar buckets of any zone whose local midnights fall on
+UTC hours). A partial
 first or last bucket comes from readings, for just that edge. Stale rollups (readings written
 by something that does not maintain them) are never used.
 """
@@ -37,10 +38,12 @@ class Route:
 
     def whole(self, interval: str) -> bool:
         """Whether each row of `table` is an output bucket (hours of hourly, days of daily)."""
-        return (self.table, interval) in (("readings_hourly", "1h"), ("readings_daily", "1d"))
+        return (self.table, interval) in WHOLE
 
 
 RAW_ROUTE = Route()
+# (table, interval) whose rows are output buckets as they are
+WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 
 # The aggregates over rollup rows `h`, each equal to its counterpart over readings
 # (values._RAW_EXPR) up to the order in which floats are added.
@@ -70,7 +73,7 @@ ROLLUP_ROW_EXPR = {
 
 
 def state(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
-    """(the zone of readings_daily, whether the rollups are complete)."""
+    """(the zone of the daily and monthly rollups, whether the rollups are complete)."""
     row = conn.execute("SELECT day_zone, stale_since IS NULL FROM rollup_state").fetchone()
     return (row[0], bool(row[1])) if row else ("UTC", False)
 
@@ -96,7 +99,8 @@ def choose(
     if len(inner) < 2:
         return RAW_ROUTE
     if tz == day_zone:
-        return Route("readings_daily", inner[0], inner[-1])
+        table = "readings_monthly" if interval == "1mo" else "readings_daily"
+        return Route(table, inner[0], inner[-1])
     if all(_on_hour(e) for e in inner):
         return Route("readings_hourly", inner[0], inner[-1])
     return RAW_ROUTE

@@ -373,7 +373,7 @@ def values() -> Response:
 
 
 def _sourced(response: Response, plan: Plan) -> Response:
-    """Which table answered the whole buckets: readings, readings_hourly or readings_daily."""
+    """Which table answered the whole buckets: readings or a rollup table (energy_api.rollups)."""
     response.headers["X-Energy-Source"] = plan.route.table
     return response
 

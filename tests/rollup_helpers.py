@@ -15,7 +15,8 @@ def rollup_differences(conn: psycopg.Connection[Any]) -> list[str]:
     computed in a transaction that is rolled back; sums may differ by float rounding order only."""
     problems: list[str] = []
     with conn.transaction(force_rollback=True):
-        stored = {t: _rows(conn, t) for t in ("readings_hourly", "readings_daily")}
+        tables = ("readings_hourly", "readings_daily", "readings_monthly")
+        stored = {t: _rows(conn, t) for t in tables}
         conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
         for table, before in stored.items():
             after = _rows(conn, table)

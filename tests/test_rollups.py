@@ -156,7 +156,7 @@ def test_writes_by_other_means_mark_rollups_stale_until_rebuild(database_url: st
     assert done["readings"] == 2 * (3 * 96 + 1)
     assert _exact(database_url) == []
     assert (
-        "rollups   complete (hourly, and daily in America/Chicago)"
+        "rollups   complete (hourly, and daily and monthly in America/Chicago)"
         in _cli(database_url, "status").stdout
     )
 

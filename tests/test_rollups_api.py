@@ -148,6 +148,7 @@ def _ranges(rng: random.Random) -> list[tuple[str, str]]:
         out.append((a.isoformat(), b.isoformat()))
     out.append(("2024-11-02T13:37:00-05:00", "2024-11-04T02:10:00-06:00"))
     out.append(("2024-03-10T01:15:00-06:00", "2024-03-10T05:45:00-05:00"))
+    out.append(("2024-03-17T00:00", "2024-10-09T06:30"))  # months whole in the middle only
     return out
 
 
@@ -178,11 +179,12 @@ def _queries(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
         for start, end in _ranges(rng):
             for interval in ("1h", "1d", "1w", "1mo"):
                 for names, aggs in ((NUMBERS, NUMBER_AGGS), (ENUMS, ENUM_AGGS)):
-                    expected = (
-                        calendar_source
-                        if interval != "1h"
-                        else ("readings" if tz == "Asia/Kolkata" else "readings_hourly")
-                    )
+                    if interval == "1h":
+                        expected = "readings" if tz == "Asia/Kolkata" else "readings_hourly"
+                    elif interval == "1mo" and calendar_source == "readings_daily":
+                        expected = "readings_monthly"  # months of the rollups' own zone
+                    else:
+                        expected = calendar_source
                     out.append(
                         {
                             "points": _ids(conn, names),
@@ -209,7 +211,9 @@ def test_the_rollup_path_answers_exactly_what_readings_answer(
             fast.append(body)
         conn.execute("UPDATE rollup_state SET stale_since = now()")  # readings alone, now
         try:
-            used = {"readings": 0, "readings_hourly": 0, "readings_daily": 0}
+            used = dict.fromkeys(
+                ("readings", "readings_hourly", "readings_daily", "readings_monthly"), 0
+            )
             for q, body in zip(queries, fast, strict=True):
                 params = {k: v for k, v in q.items() if not k.startswith("_")}
                 slow = _ask(client, **params)
@@ -222,6 +226,7 @@ def test_the_rollup_path_answers_exactly_what_readings_answer(
         finally:
             conn.execute("UPDATE rollup_state SET stale_since = NULL")
     assert used["readings_daily"] >= 20 and used["readings_hourly"] >= 60, used
+    assert used["readings_monthly"] >= 6, used
     assert sum(len(b["data"]) for b in fast) > 20_000  # the comparison had rows to compare
 
 

@@ -1,7 +1,8 @@
 """The loader's half of rollups: after a chunk is merged into readings, every hour and local day
 it touched is recomputed from the whole bucket — what readings held there plus the chunk — and
-written in the same transaction. Exact, never incremental: a bucket's row is always its
-readings' aggregate, however often files overlap or change values.
+written in the same transaction, then every month holding such a day from its days
+(energy_rollups_months). Exact, never incremental: a bucket's row is always its readings'
+aggregate, however often files overlap or change values.
 
 The loader fetches what readings holds over `Rollups.span()` (whole buckets around the chunk)
 before it writes, so the buckets' full content is in hand without reading them back.
@@ -142,6 +143,15 @@ class Rollups:
     def store(self, prepared: Prepared) -> None:
         for table, rows in prepared:
             self._store(table, rows)
+            if table == "readings_daily":  # the months of these days, from readings_daily
+                self.conn.execute(
+                    "SELECT energy_rollups_months(%s::int[],"
+                    " ARRAY(SELECT to_timestamp(d::float8 / 1e6) FROM unnest(%s::bigint[]) AS d))",
+                    (
+                        rows.fixed["pid"].astype(np.int32).tolist(),
+                        (rows.fixed["bucket"].astype(np.int64) + PG_EPOCH_US).tolist(),
+                    ),
+                )
 
     def _store(self, table: str, rows: _Rows) -> None:
         """New buckets are copied straight in; buckets that had readings are upserted."""

@@ -1,5 +1,5 @@
 """`energy-ingest rollups rebuild`: recompute rollups from readings, for data loaded outside the
-loader (a psql COPY, a restore) or to move daily rollups to a new ENERGY_TIMEZONE."""
+loader (a psql COPY, a restore) or to move daily and monthly rollups to a new ENERGY_TIMEZONE."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @click.group(short_help="Rollups: say whether they are complete; rebuild them from readings.")
 def rollups() -> None:
-    """Hourly and daily rollups of every point's readings, kept exact by the loader
+    """Hourly, daily and monthly rollups of every point's readings, kept exact by the loader
     (docs/scaling.md). Rebuild them after writing readings by other means."""
 
 

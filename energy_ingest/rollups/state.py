@@ -37,10 +37,10 @@ class State:
             )
         if self.day_zone != timezone:
             return (
-                f"complete, but daily rollups are local days of {self.day_zone}, not of"
+                f"complete, but daily and monthly rollups are local to {self.day_zone}, not to"
                 f" ENERGY_TIMEZONE {timezone}: `energy-ingest rollups rebuild` moves them"
             )
-        return f"complete (hourly, and daily in {self.day_zone})"
+        return f"complete (hourly, and daily and monthly in {self.day_zone})"
 
     def as_dict(self, timezone: str) -> dict[str, Any]:
         return {
@@ -88,7 +88,7 @@ def rebuild(
     conn.rollback()
     if state.day_zone != timezone and not full:
         raise RollupError(
-            f"daily rollups are local days of {state.day_zone} and ENERGY_TIMEZONE is {timezone}:"
+            f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is {timezone}:"
             " rebuild them all (without --points or --since) to move them"
         )
     ids = point_ids(conn) if ids is None else ids

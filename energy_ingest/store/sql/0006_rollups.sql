@@ -1,13 +1,13 @@
--- Rollups: per point, per UTC hour (readings_hourly) and per local day of rollup_state.day_zone
--- (readings_daily), the aggregates the API needs for long ranges, exact at commit. The loader
--- recomputes every bucket a file touches, in the file's transaction; `energy-ingest rollups
--- rebuild` (and this migration, for data already stored) recompute them with
--- energy_rollups_refresh(). A write to readings by anything else marks them stale (the API then
+-- Rollups: per point, per UTC hour (readings_hourly) and per local day and month of
+-- rollup_state.day_zone (readings_daily, readings_monthly), the aggregates the API needs for long
+-- ranges, exact at commit. The loader recomputes every bucket a file touches, in the file's
+-- transaction (months from their days: energy_rollups_months); `energy-ingest rollups rebuild`
+-- (and this migration, for data already stored) recompute them with energy_rollups_refresh(). A write to readings by anything else marks them stale (the API then
 -- answers from readings alone) until a rebuild.
 
 CREATE TABLE rollup_state (
     only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    day_zone     text NOT NULL,              -- the zone whose local days readings_daily holds
+    day_zone     text NOT NULL,              -- the zone of readings_daily's days and monthly's months
     stale_since  timestamptz,                -- first write to readings that did not maintain rollups
     stale_writes bigint NOT NULL DEFAULT 0,  -- such writes (statements) so far
     built_at     timestamptz                 -- last full rebuild
@@ -29,6 +29,8 @@ CREATE TABLE readings_hourly (
 );
 CREATE TABLE readings_daily (LIKE readings_hourly INCLUDING ALL);
 COMMENT ON COLUMN readings_daily.bucket IS 'local midnight of rollup_state.day_zone';
+CREATE TABLE readings_monthly (LIKE readings_hourly INCLUDING ALL);
+COMMENT ON COLUMN readings_monthly.bucket IS 'local midnight of the 1st, in rollup_state.day_zone';
 
 -- states[k + 1] += 1 for a reading of state k (an enum reading's value is its state's index).
 CREATE FUNCTION energy_state_count(counts integer[], value double precision) RETURNS integer[]
@@ -41,6 +43,40 @@ CREATE AGGREGATE energy_state_counts(double precision) (
     SFUNC = energy_state_count, STYPE = integer[]
 );
 
+-- The state counts of two buckets added (NULL for numbers: STRICT skips them in the sum).
+CREATE FUNCTION energy_states_add(a integer[], b integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT array_agg(coalesce(a[i], 0) + coalesce(b[i], 0) ORDER BY i)
+    FROM generate_series(1, greatest(cardinality(a), cardinality(b))) AS i
+$$;
+CREATE AGGREGATE energy_states_sum(integer[]) (SFUNC = energy_states_add, STYPE = integer[]);
+
+-- Recompute the months holding the local days `days` of points `pids` (parallel arrays) from
+-- readings_daily: a month is the sum of its days, exact as they are. Returns the rows written.
+CREATE FUNCTION energy_rollups_months(pids integer[], days timestamptz[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    zone    text := (SELECT day_zone FROM rollup_state);
+    written bigint;
+BEGIN
+    INSERT INTO readings_monthly
+    SELECT d.point_id, t.month, sum(d.n), sum(d.sum), min(d.min), max(d.max), min(d.first_ts),
+           (array_agg(d.first ORDER BY d.bucket))[1], max(d.last_ts),
+           (array_agg(d.last ORDER BY d.bucket DESC))[1], energy_states_sum(d.states)
+    FROM (SELECT DISTINCT p, date_trunc('month', b, zone) AS month
+          FROM unnest(pids, days) AS u(p, b)) t
+    JOIN readings_daily d ON d.point_id = t.p AND d.bucket >= t.month
+         AND d.bucket < t.month + interval '32 days' AND date_trunc('month', d.bucket, zone) = t.month
+    GROUP BY 1, 2
+    ON CONFLICT (point_id, bucket) DO UPDATE SET n = EXCLUDED.n, sum = EXCLUDED.sum,
+        min = EXCLUDED.min, max = EXCLUDED.max, first_ts = EXCLUDED.first_ts,
+        first = EXCLUDED.first, last_ts = EXCLUDED.last_ts, last = EXCLUDED.last,
+        states = EXCLUDED.states;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+
 -- Recompute the rollups of `pids` (NULL: every point) from the bucket holding `since` (NULL: all
 -- time) on; returns the hourly rows written.
 CREATE FUNCTION energy_rollups_refresh(pids integer[], since timestamptz) RETURNS bigint
@@ -49,10 +85,12 @@ DECLARE
     zone    text := (SELECT day_zone FROM rollup_state);
     h_since timestamptz := date_trunc('hour', coalesce(since, '-infinity'), 'UTC');
     d_since timestamptz := date_trunc('day', coalesce(since, '-infinity'), zone);
+    m_since timestamptz := date_trunc('month', coalesce(since, '-infinity'), zone);
     written bigint;
 BEGIN
     DELETE FROM readings_hourly WHERE (pids IS NULL OR point_id = ANY(pids)) AND bucket >= h_since;
     DELETE FROM readings_daily WHERE (pids IS NULL OR point_id = ANY(pids)) AND bucket >= d_since;
+    DELETE FROM readings_monthly WHERE (pids IS NULL OR point_id = ANY(pids)) AND bucket >= m_since;
     INSERT INTO readings_hourly
     SELECT r.point_id, date_trunc('hour', r.ts, 'UTC'), count(*), sum(r.value), min(r.value),
            max(r.value), min(r.ts), (array_agg(r.value ORDER BY r.ts))[1], max(r.ts),
@@ -69,6 +107,15 @@ BEGIN
            energy_state_counts(r.value) FILTER (WHERE p.kind = 'enum')
     FROM readings r JOIN points p ON p.id = r.point_id
     WHERE (pids IS NULL OR r.point_id = ANY(pids)) AND r.ts >= d_since
+    GROUP BY 1, 2;
+    -- months from their days (the days before d_since in m_since's month are kept, and exact)
+    INSERT INTO readings_monthly
+    SELECT d.point_id, date_trunc('month', d.bucket, zone), sum(d.n), sum(d.sum), min(d.min),
+           max(d.max), min(d.first_ts), (array_agg(d.first ORDER BY d.bucket))[1],
+           max(d.last_ts), (array_agg(d.last ORDER BY d.bucket DESC))[1],
+           energy_states_sum(d.states)
+    FROM readings_daily d
+    WHERE (pids IS NULL OR d.point_id = ANY(pids)) AND d.bucket >= m_since
     GROUP BY 1, 2;
     RETURN written;
 END
@@ -92,7 +139,7 @@ CREATE TRIGGER readings_rollups_stale AFTER INSERT OR UPDATE OR DELETE ON readin
 -- Emptying readings empties the rollups: both are then exact again.
 CREATE FUNCTION energy_rollups_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE readings_hourly, readings_daily;
+    TRUNCATE readings_hourly, readings_daily, readings_monthly;
     UPDATE rollup_state SET stale_since = NULL;
     RETURN NULL;
 END
@@ -108,7 +155,8 @@ SELECT energy_rollups_refresh(NULL, NULL);
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'energy_reader') THEN
-        GRANT SELECT ON rollup_state, readings_hourly, readings_daily TO energy_reader;
+        GRANT SELECT ON rollup_state, readings_hourly, readings_daily, readings_monthly
+            TO energy_reader;
     END IF;
 END
 $$;
