@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("install", "migrate", "deploy", "restart", "status", "logs", "retry-failed")
+TARGETS = ("install", "migrate", "deploy", "restart", "status", "logs", "retry-failed", "rollups")
 AS_ENERGY = (
     "systemd-run --quiet --wait --pipe --collect --uid=energy --gid=energycomps "
     "--working-directory=/var/lib/energy --setenv=ENERGY_SPOOL_DIR=/var/lib/energy/spool "
@@ -80,6 +80,9 @@ def test_commands_that_need_the_database_run_as_energy_with_the_daemons_env_file
         AS_ENERGY + "/opt/energy/venv/bin/energy-ingest retry --all\n"
     )
     assert AS_ENERGY + "/opt/energy/venv/bin/energy-ingest status" in dry_run("status")
+    assert dry_run("rollups").endswith(
+        AS_ENERGY + "/opt/energy/venv/bin/energy-ingest rollups rebuild\n"
+    )
 
 
 def test_env_files_are_created_from_templates_0640_root_energycomps_never_overwritten() -> None:

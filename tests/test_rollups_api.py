@@ -106,10 +106,17 @@ def campus(request: pytest.FixtureRequest) -> Iterator[str]:
                 rows += [(name, t, rng.choice(STATES)) for t in _instants(rng, 600)]
             if f:  # rewrite a sample of what is stored, with other values
                 stored = conn.execute(
-                    "SELECT p.name, r.ts FROM readings r JOIN points p ON p.id = r.point_id"
-                    " WHERE p.kind = 'number' ORDER BY random() LIMIT 400"
+                    "SELECT p.name, p.kind, r.ts FROM readings r JOIN points p ON p.id = r.point_id"
+                    " ORDER BY random() LIMIT 600"
                 ).fetchall()
-                rows += [(name, ts, round(rng.uniform(-20, 120), 2)) for name, ts in stored]
+                rows += [
+                    (
+                        name,
+                        ts,
+                        rng.choice(STATES) if kind == "enum" else round(rng.uniform(-20, 120), 2),
+                    )
+                    for name, kind, ts in stored
+                ]
             _load(conn, rows, f"file{f}")
             assert rollup_differences(conn) == []
         updated = conn.execute("SELECT sum(updated) FROM files").fetchone()
