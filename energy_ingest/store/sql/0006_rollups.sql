@@ -2,12 +2,13 @@
 -- rollup_state.day_zone (readings_daily, readings_monthly), the aggregates the API needs for long
 -- ranges, exact at commit. The loader recomputes every bucket a file touches, in the file's
 -- transaction (months from their days: energy_rollups_months); `energy-ingest rollups rebuild`
--- (and this migration, for data already stored) recompute them with energy_rollups_refresh(). A write to readings by anything else marks them stale (the API then
--- answers from readings alone) until a rebuild.
+-- (and this migration, for data already stored) recompute them with energy_rollups_refresh().
+-- A write to readings by anything else marks them stale (the API then answers from readings
+-- alone) until a rebuild.
 
 CREATE TABLE rollup_state (
     only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    day_zone     text NOT NULL,              -- the zone of readings_daily's days and monthly's months
+    day_zone     text NOT NULL,              -- the zone of the daily and monthly buckets
     stale_since  timestamptz,                -- first write to readings that did not maintain rollups
     stale_writes bigint NOT NULL DEFAULT 0,  -- such writes (statements) so far
     built_at     timestamptz                 -- last full rebuild
@@ -66,7 +67,8 @@ BEGIN
     FROM (SELECT DISTINCT p, date_trunc('month', b, zone) AS month
           FROM unnest(pids, days) AS u(p, b)) t
     JOIN readings_daily d ON d.point_id = t.p AND d.bucket >= t.month
-         AND d.bucket < t.month + interval '32 days' AND date_trunc('month', d.bucket, zone) = t.month
+         AND d.bucket < t.month + interval '32 days'
+         AND date_trunc('month', d.bucket, zone) = t.month
     GROUP BY 1, 2
     ON CONFLICT (point_id, bucket) DO UPDATE SET n = EXCLUDED.n, sum = EXCLUDED.sum,
         min = EXCLUDED.min, max = EXCLUDED.max, first_ts = EXCLUDED.first_ts,
@@ -108,15 +110,11 @@ BEGIN
     FROM readings r JOIN points p ON p.id = r.point_id
     WHERE (pids IS NULL OR r.point_id = ANY(pids)) AND r.ts >= d_since
     GROUP BY 1, 2;
-    -- months from their days (the days before d_since in m_since's month are kept, and exact)
-    INSERT INTO readings_monthly
-    SELECT d.point_id, date_trunc('month', d.bucket, zone), sum(d.n), sum(d.sum), min(d.min),
-           max(d.max), min(d.first_ts), (array_agg(d.first ORDER BY d.bucket))[1],
-           max(d.last_ts), (array_agg(d.last ORDER BY d.bucket DESC))[1],
-           energy_states_sum(d.states)
+    -- months from their days, as the loader does (the days before d_since in m_since's month
+    -- are kept, and exact)
+    PERFORM energy_rollups_months(array_agg(d.point_id), array_agg(d.bucket))
     FROM readings_daily d
-    WHERE (pids IS NULL OR d.point_id = ANY(pids)) AND d.bucket >= m_since
-    GROUP BY 1, 2;
+    WHERE (pids IS NULL OR d.point_id = ANY(pids)) AND d.bucket >= m_since;
     RETURN written;
 END
 $$;
