@@ -3,9 +3,8 @@
 A query's output buckets that are whole — inside [start, end) and made of whole rollup buckets —
 come from readings_monthly (months in the rollups' own zone), readings_daily (days and weeks
 there) or readings_hourly (hours, and calendar buckets of any zone whose local midnights fall on
-UTC hours). A partial
-first or last bucket comes from readings, for just that edge. Stale rollups (readings written
-by something that does not maintain them) are never used.
+UTC hours). A partial first or last bucket comes from readings, for just that edge. Stale rollups
+(readings written by something that does not maintain them) are never used.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ class Route:
         return [(a, b) for a, b in ((start, self.lo), (self.hi, end)) if a < b]
 
     def whole(self, interval: str) -> bool:
-        """Whether each row of `table` is an output bucket (hours of hourly, days of daily)."""
+        """Whether each row of `table` is an output bucket (WHOLE: an hour, a day, a month)."""
         return (self.table, interval) in WHOLE
 
 

@@ -293,12 +293,14 @@ class Plan:
             )
         else:
             calendar = self.interval in CALENDAR
-            if calendar:
+            spans = self.route.raw_spans(self.start, self.end)
+            whole = self.route.table != READINGS and self.route.whole(self.interval)
+            if calendar and (spans or not whole):  # a grouped part finds buckets among edges
                 params["edges"] = list(
                     local_edges(self.start, self.end, self.interval, parse_zone(self.tz))
                 )
             parts = []
-            for k, (lo, hi) in enumerate(self.route.raw_spans(self.start, self.end)):
+            for k, (lo, hi) in enumerate(spans):
                 params[f"lo{k}"], params[f"hi{k}"] = lo, hi
                 where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
                 parts.append(self._grouped(sel, "readings r", where, bucket, _RAW_EXPR, calendar))
@@ -308,7 +310,7 @@ class Plan:
                     "r.ts", "h.bucket"
                 )
                 table = f"{self.route.table} h"
-                if self.route.whole(self.interval):
+                if whole:
                     parts.append(self._rows(sel, table, where))
                 else:
                     on_bucket = (

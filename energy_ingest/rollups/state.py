@@ -88,8 +88,8 @@ def rebuild(
     conn.rollback()
     if state.day_zone != timezone and not full:
         raise RollupError(
-            f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is {timezone}:"
-            " rebuild them all (without --points or --since) to move them"
+            f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is"
+            f" {timezone}: rebuild them all (without --points or --since) to move them"
         )
     ids = point_ids(conn) if ids is None else ids
     with conn.transaction():
