@@ -8,6 +8,7 @@ from flask import Flask
 
 from energy_api import cors, errors
 from energy_api.db import Database
+from energy_api.streams import Streams
 from energy_ingest.config import Settings
 
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["energy_settings"] = settings
     app.extensions["energy_db"] = Database(settings)
+    app.extensions["energy_streams"] = Streams(settings.api_streams)
     app.extensions["energy_clock"] = lambda: datetime.now(UTC)
     errors.register(app)
     cors.register(app, settings.cors_origins)

@@ -28,12 +28,21 @@ HTTP_CODES = {
 class ApiError(EnergyError):
     """A request we refuse, with what is wrong and what to do; `param` names the culprit."""
 
-    def __init__(self, status: int, code: str, message: str, param: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str | None = None,
+        *,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.param = param
+        self.retry_after = retry_after  # seconds, for a 503 that passes
 
 
 def bad_param(param: str, message: str, code: str = "invalid_parameter") -> ApiError:
@@ -50,7 +59,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.param)
+        response = error_response(exc.status, exc.code, exc.message, exc.param)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

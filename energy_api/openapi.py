@@ -117,7 +117,9 @@ ERRORS = {
     "405": _json(_ref("Error"), "method not allowed (the API is read-only)"),
     "406": _json(_ref("Error"), "the Accept header excludes every type this route serves"),
     "413": _json(_ref("Error"), "request body too large"),
-    "503": _json(_ref("Error"), "database unavailable or query timed out"),
+    "503": _json(
+        _ref("Error"), "database unavailable, query timed out, or too many streams (Retry-After)"
+    ),
 }
 
 

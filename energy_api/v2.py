@@ -12,13 +12,14 @@ from typing import Any
 import orjson
 import psycopg
 import psycopg_pool
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, request
 
 from energy_api import filters, openapi, queries, rollups
 from energy_api.db import Database
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.queries import Conn, PointRef
+from energy_api.streams import streamed, take_slot
 from energy_api.timeparse import TimeError, iso, parse_zone, resolve
 from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
 from energy_ingest.config import Settings
@@ -331,6 +332,8 @@ def values() -> Response:
         raise bad_param(exc.param or "range", str(exc)) from None
     stack = ExitStack()
     try:
+        if fmt == "csv":
+            take_slot(stack)
         conn = stack.enter_context(connection(tz))
         selected = _resolve(conn, tokens)
         number_aggs, enum_aggs = parse_aggs(params.get("agg"), {p.kind for p in selected})
@@ -379,15 +382,15 @@ def _sourced(response: Response, plan: Plan) -> Response:
 
 
 def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:
-    """Stream from a server-side cursor; the connection goes back to the pool when done."""
+    """Stream from a server-side cursor; the connection (and the stream slot the caller took)
+    goes back when done."""
     query, sql_params = plan.sql(paged=False, csv_lines=plan.layout == "long")
     cursor = stack.enter_context(conn.cursor(name="energy_values_csv"))
     cursor.itersize = 10_000
     cursor.execute(query, sql_params)
     owned = stack.pop_all()  # the response closes them, after the last byte
-    response = Response(stream_with_context(stream_csv(cursor, plan)), mimetype=CSV)
+    response = streamed(owned, stream_csv(cursor, plan), CSV)
     response.headers["Content-Disposition"] = 'attachment; filename="values.csv"'
-    response.call_on_close(owned.close)
     return response
 
 

@@ -39,6 +39,8 @@ class Settings:
     upload_token: str | None = dataclasses.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     api_max_rows: int = 100_000
+    api_streams: int = 3
+    """Streamed answers (legacy /values, CSV) at once per API worker; the unit runs 4 threads."""
     statement_timeout_ms: int = 30_000
     # Set by systemd, not by us: where to log and whom to notify.
     journald: bool = False
@@ -74,6 +76,7 @@ class Settings:
         take("ENERGY_UPLOAD_TOKEN", "upload_token", str)
         take("ENERGY_CORS_ORIGINS", "cors_origins", _origins)
         take("ENERGY_API_MAX_ROWS", "api_max_rows", _positive_int)
+        take("ENERGY_API_STREAMS", "api_streams", _positive_int)
         take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
 
         values["journald"] = bool(env.get("JOURNAL_STREAM"))

@@ -2,7 +2,7 @@
 
 `/values` has no row limit (the old API had none): each point's readings are read through a
 server-side cursor and written out as they come, so a year of a hundred points streams in
-constant memory. Its ends are inclusive, its order point name then time.
+constant memory; a worker streams at most ENERGY_API_STREAMS answers at once. Its ends are inclusive, its order point name then time.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from flask import Response, stream_with_context
+from flask import Response
 from psycopg import sql
 
 from energy_api.errors import ApiError, bad_param, error_response
@@ -33,6 +33,7 @@ from energy_api.legacy.request import (
 from energy_api.legacy.search_sql import TYPE_SQL, where
 from energy_api.params import Params
 from energy_api.queries import TAGS_SQL, Conn
+from energy_api.streams import streamed, take_slot
 from energy_api.timeparse import parse_zone
 from energy_api.v2 import _now, _settings, connection
 from energy_ingest.catalog.search import Node, SearchError, parse
@@ -131,19 +132,19 @@ Prepared = tuple[list[Selected], sql.Composed]
 
 
 def _streamed(prepare: Callable[[Conn], Prepared], start: datetime, end: datetime) -> Response:
-    """A streamed /values-shaped answer; `prepare` picks the points and the query on the
-    connection, which goes back to the pool after the last byte (or when the client goes away)."""
+    """A streamed /values-shaped answer, in one of the worker's stream slots (energy_api.streams);
+    `prepare` picks the points and the query on the connection, which goes back to the pool
+    after the last byte (or when the client goes away)."""
     stack = ExitStack()
     try:
+        take_slot(stack)
         conn = stack.enter_context(connection(None))
         points, query = prepare(conn)
         chunks = _stream(conn, points, start, end, query)
         owned = stack.pop_all()
     finally:
         stack.close()
-    response = Response(stream_with_context(chunks), mimetype="application/json")
-    response.call_on_close(owned.close)
-    return response
+    return streamed(owned, chunks, "application/json")
 
 
 def _range(p: Params) -> tuple[datetime, datetime]:
