@@ -3,11 +3,20 @@ line; floors follow from rooms by the documented default."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from energy_ingest.catalog.site import SiteFileError, floor_of, load_site, parse_site
+from energy_ingest.catalog.site import (
+    MAX_ENTRIES,
+    MAX_SITE_BYTES,
+    SiteFileError,
+    floor_of,
+    load_site,
+    parse_site,
+)
 from energy_ingest.errors import ConfigError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "site.toml"
@@ -139,3 +148,118 @@ def test_a_missing_site_file_is_one_clear_problem(tmp_path: Path) -> None:
 def test_an_empty_site_file_is_a_site_with_nothing_in_it() -> None:
     site = parse_site("")
     assert site.buildings == () and site.naming == () and site.building("HU") is None
+
+
+SITE_HEAD = '[[buildings]]\ncode = "GH"\nname = "Goodhue Hall"\n\n'
+
+
+def test_rule_patterns_match_in_linear_time_so_nested_quantifiers_cannot_stall(
+    tmp_path: Path,
+) -> None:
+    # Python's backtracking engine takes ~34 s for 29 A's and doubles with each one more; the
+    # check runs in a child process so that the test ends either way.
+    path = tmp_path / "site.toml"
+    path.write_text(
+        SITE_HEAD + "[[naming]]\npattern = '^(?P<building>GH)\\.(?P<device>([A-Z]+\\d*)+)$'\n\n"
+        '[[tags]]\non = "name"\npattern = \'^GH\\.([A-Z]+\\d*)+$\'\ntags = ["odd"]\n'
+    )
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from energy_ingest.catalog.resolve import resolve\n"
+        "from energy_ingest.catalog.site import load_site\n"
+        "site = load_site(Path(sys.argv[1]))\n"
+        "for n in (29, 40, 10_000):\n"
+        "    r = resolve(site, 'GH.' + 'A' * n + '!', 'siemens')\n"
+        "    assert r.device is None and r.tags == (), r\n"
+        "print(resolve(site, 'GH.AHU3', 'siemens').device)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "AHU3\n"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "construct"),
+    [
+        ("^(?P<building>GH)\\.(?P=building)", "(?P="),
+        ("^(?P<building>GH)\\.\\1", "\\1"),
+        ("^(?P<building>GH)(?=\\.)", "(?="),
+        ("^(?P<building>GH)(?!X)", "(?!"),
+        ("(?<=X)(?P<building>GH)", "(?<"),
+        ("(?P<building>GH)(?>\\.)", "(?>"),
+    ],
+)
+def test_a_pattern_the_linear_time_engine_cannot_run_is_refused_with_its_line_and_construct(
+    pattern: str, construct: str
+) -> None:
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(SITE_HEAD + f"[[naming]]\npattern = '{pattern}'\n")
+    assert caught.value.problems[0].startswith(f"line 6: pattern '{pattern}': "), caught.value
+    assert construct in caught.value.problems[0], caught.value
+    assert "backreferences" in caught.value.problems[0], caught.value
+
+
+def test_the_example_and_every_rule_the_docs_show_still_load_with_their_named_groups() -> None:
+    site = load_site(EXAMPLE)
+    for rule in site.naming:
+        assert set(rule.pattern.groupindex) <= {"building", "room", "device", "point"}
+    match = site.naming[0].pattern.search("HU.R102.RMT")
+    assert match is not None
+    assert match.groupdict() == {"building": "HU", "room": "102", "point": "RMT"}
+
+
+def test_a_site_file_over_its_size_limit_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE_HEAD + "#" * MAX_SITE_BYTES)
+    with pytest.raises(SiteFileError) as caught:
+        load_site(path)
+    assert f"over the limit of {MAX_SITE_BYTES:,} bytes" in str(caught.value)
+
+
+@pytest.mark.parametrize("table", sorted(MAX_ENTRIES))
+def test_a_table_with_more_entries_than_its_limit_is_refused_naming_the_limit(table: str) -> None:
+    entry = {
+        "buildings": 'code = "B{n}"\nname = "Building {n}"',
+        "naming": "pattern = '^(?P<building>B{n})'",
+        "tags": "pattern = 'X{n}'\ntags = [\"t\"]",
+        "points": 'name = "P{n}"',
+        "rules": 'name = "R{n}"\npoint_search = ":measurement \'temperature\'"',
+    }[table]
+    limit = MAX_ENTRIES[table]
+    body = "".join(f"[[{table}]]\n{entry.format(n=n)}\n" for n in range(limit + 1))
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(SITE_HEAD + body)
+    assert f"{limit + 1 + (table == 'buildings'):,} [[{table}]]" in str(caught.value)
+    assert f"the limit is {limit:,}" in str(caught.value)
+
+
+NUL_PLACES = [
+    ('[[buildings]]\ncode = "H\\u0000U"\nname = "Hulings"\n', 7),
+    ('[[buildings]]\ncode = "HU"\nname = "Hulings\\u0000"\n', 8),
+    ('[[buildings]]\ncode = "HU"\nname = "Hulings"\naliases = ["a", "b\\u0000"]\n', 9),
+    ('[[buildings]]\ncode = "HU"\nname = "Hulings"\nalc_location = "\\U00000000"\n', 9),
+    ('[[naming]]\npattern = "^(?P<building>GH)\\u0000"\n', 7),
+    ('[[tags]]\npattern = "X"\ntags = ["a\\u0000"]\n', 8),
+    ('[units]\n"VT\\u0000ONS" = "ton_of_refrigeration"\n', 7),
+    ('[units]\n"VTONS" = "ton_of_refrigeration\\u0000"\n', 7),
+    ('[[points]]\nname = "GH.X"\nroom = "1\\u0000"\n', 8),
+    ('[[points]]\nname = "GH.X\\u0000"\n', 7),
+    ('[[rules]]\nname = "R"\npoint_search = ":measurement \'temperature\'"\nurl = "/\\u0000"\n', 9),
+    ('[[rules]]\nname = "R\\u0000"\npoint_search = "@1"\n', 7),
+    ('[anomalies]\ndamper = ["damper\\u0000"]\n', 7),
+    ('[floors]\nprefixes = { "B\\u0000" = -1 }\n', 7),
+]
+
+
+@pytest.mark.parametrize(("table", "line"), NUL_PLACES)
+def test_a_nul_character_anywhere_is_refused_with_its_line_since_postgresql_cannot_store_it(
+    table: str, line: int
+) -> None:
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(SITE_HEAD + "\n" + table)
+    nul = [p for p in caught.value.problems if "NUL" in p]
+    assert len(nul) == 1, caught.value
+    assert nul[0].startswith(f"line {line}: "), caught.value
+    assert "PostgreSQL cannot store" in nul[0]

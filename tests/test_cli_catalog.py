@@ -4,6 +4,9 @@ the shared samples and the example site file."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +159,38 @@ def test_apply_refuses_an_empty_site_file_and_keeps_the_catalog(
     assert result.exit_code == 1
     assert "no [[buildings]]" in result.output
     assert scalar(built, "SELECT count(*) FROM points WHERE building_id IS NOT NULL") == buildings
+
+
+def test_apply_and_import_with_a_nested_quantifier_rule_finish_and_hold_the_lock_briefly(
+    built: str, tmp_path: Path
+) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        SITE.read_text()
+        + "\n[[naming]]\nsource = \"siemens\"\npattern = '^(?P<building>GH)\\.(?P<device>([A-Z]+\\d*)+)$'\n"
+    )
+    report = tmp_path / "odd.csv"
+    report.write_bytes(trend({"GH." + "A" * 40 + "!": ["1"], "GH." + "B" * 41 + "!": ["2"]}))
+    env = {**os.environ, "ENERGY_DATABASE_URL": built}
+    energy_ingest = str(Path(sys.executable).parent / "energy-ingest")
+    # The backtracking engine needed hours for these names: each step gets 60 s, then fails.
+    for args in (("import", str(report)), ("catalog", "apply", "--site-file", str(site))):
+        done = subprocess.run(
+            [energy_ingest, *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert scalar(built, "SELECT count(*) FROM points WHERE name LIKE 'GH.AAAA%'") == 1
+
+
+def test_apply_refuses_a_nul_in_the_site_file_before_touching_the_database(
+    cli: Any, built: str, tmp_path: Path
+) -> None:
+    before = scalar(built, "SELECT sha256 FROM catalog_site")
+    broken = tmp_path / "site.toml"
+    broken.write_text('[[buildings]]\ncode = "H\\u0000U"\nname = "Hulings Hall"\n')
+    result = cli("catalog", "apply", "--site-file", str(broken))
+    assert result.exit_code == 1, result.output
+    assert f"site file {broken} has 1 problem" in result.output
+    assert "line 2: code contains a NUL character" in result.output
+    assert "Traceback" not in result.output
+    assert scalar(built, "SELECT sha256 FROM catalog_site") == before

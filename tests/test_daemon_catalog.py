@@ -106,3 +106,22 @@ def test_a_broken_site_file_stops_the_daemon_before_it_touches_anything(
         spool_dir / "incoming" / "siemens" / "points.csv"
     ]
     assert scalar(database_url, "SELECT count(*) FROM files") == 0
+
+
+def test_a_nul_in_the_site_file_stops_the_daemon_with_exit_78_before_it_touches_anything(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "site.toml"
+    broken.write_text('[[buildings]]\ncode = "H\\u0000U"\nname = "Hulings Hall"\n')
+    drop(spool_dir, "points.csv", DEFINITIONS.read_bytes())
+    d = daemons(ENERGY_SITE_FILE=str(broken))
+    assert d.proc is not None
+    assert d.proc.wait(timeout=30) == 78
+    text = d.text()
+    assert f"site file {broken} has 1 problem" in text
+    assert "line 2: code contains a NUL character" in text and "Traceback" not in text
+    assert files_under(spool_dir / "incoming") == [
+        spool_dir / "incoming" / "siemens" / "points.csv"
+    ]
+    assert scalar(database_url, "SELECT count(*) FROM catalog_site") == 0
+    assert scalar(database_url, "SELECT count(*) FROM files") == 0

@@ -32,9 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
+from energy_ingest.catalog.regex import Pattern, PatternError, compile_rule
 from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.errors import ConfigError
 
+# Bounds that keep reading and applying the file (under the writers' lock) short: every rule is
+# tried on every point, an apply re-resolves them all (docs/catalog.md#limits).
+MAX_SITE_BYTES = 4 << 20
+MAX_ENTRIES: Mapping[str, int] = {
+    "buildings": 2_000,
+    "naming": 200,
+    "tags": 1_000,
+    "points": 20_000,
+    "rules": 1_000,
+}
 SOURCES = ("siemens", "alc")
 GROUPS = frozenset({"building", "room", "device", "point"})
 NAME_FIELDS = {"siemens": ("name",), "alc": ("control_program", "name", "location")}
@@ -75,7 +86,7 @@ class Building:
 
 @dataclass(frozen=True)
 class NamingRule:
-    pattern: re.Pattern[str]
+    pattern: Pattern
     source: str | None = None
     field: str = "name"
     building: str | None = None  # the building of what it matches (no building group)
@@ -84,7 +95,7 @@ class NamingRule:
 
 @dataclass(frozen=True)
 class TagRule:
-    pattern: re.Pattern[str]
+    pattern: Pattern
     tags: tuple[str, ...]
     on: str = "point"
     level: str = "point"
@@ -141,10 +152,17 @@ class Site:
         return index
 
     def override(self, name: str, source: str) -> PointOverride | None:
-        for o in self.points:
-            if o.name == name and o.source in (None, source):
+        for o in self._overrides.get(name, ()):
+            if o.source in (None, source):
                 return o
         return None
+
+    @functools.cached_property
+    def _overrides(self) -> dict[str, list[PointOverride]]:
+        index: dict[str, list[PointOverride]] = {}
+        for o in self.points:
+            index.setdefault(o.name, []).append(o)
+        return index
 
 
 def floor_of(room: str | None, prefixes: Mapping[str, int] = DEFAULT_FLOOR_PREFIXES) -> int | None:
@@ -167,9 +185,19 @@ def load_site(path: Path) -> Site:
 def read_site(path: Path) -> tuple[Site, str]:
     """The checked site file and its text (what the catalog stores as applied)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_SITE_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteFileError(path, [f"cannot be read: {exc}"]) from None
+    if len(data) > MAX_SITE_BYTES:
+        raise SiteFileError(
+            path,
+            [
+                f"is over the limit of {MAX_SITE_BYTES:,} bytes: a site file describes a campus "
+                "in rules; split what a rule can say from per-point [[points]]"
+            ],
+        )
     site = parse_site(text, path)
     if not site.buildings:  # an empty or truncated file would strip every point of its building
         raise SiteFileError(
@@ -202,6 +230,7 @@ class _Checker:
                 self.problem(
                     self.line_of(key), f"unknown table {key!r}; known: {', '.join(self.TOP)}"
                 )
+        self.nul(data, ())
         buildings = tuple(self.entries(data, "buildings", self.building))
         codes = [b.code for b in buildings]
         seen: dict[str, Building] = {}
@@ -246,6 +275,13 @@ class _Checker:
             self.problem(self.line_of(table), f"{table} must be a list of [[{table}]] tables")
             return []
         headers = self.headers(table)
+        if len(items) > MAX_ENTRIES[table]:
+            self.problem(
+                headers[0] if headers else self.line_of(table),
+                f"{len(items):,} [[{table}]]: the limit is {MAX_ENTRIES[table]:,} "
+                "(every rule is tried on every point while the catalog is locked)",
+            )
+            return []
         out = []
         for n, item in enumerate(items):
             line = headers[n] if n < len(headers) else self.line_of(table)
@@ -417,16 +453,50 @@ class _Checker:
     def source(self, item: dict[str, Any], line: int) -> str | None:
         return self.choice(item, "source", SOURCES, line) or None
 
-    def regex(self, item: dict[str, Any], line: int) -> re.Pattern[str] | None:
+    def regex(self, item: dict[str, Any], line: int) -> Pattern | None:
         text = self.text(item, "pattern", line)
         if not text:
             return None
-        try:
-            return re.compile(text)
+        try:  # Python's words for a syntax error, with its position, are the clearer ones
+            re.compile(text)
+            return compile_rule(text)
         except re.error as exc:
             where = f" at position {exc.pos}" if exc.pos is not None else ""
             self.problem(self.key_line(line, "pattern"), f"pattern '{text}': {exc.msg}{where}")
-            return None
+        except PatternError as exc:
+            self.problem(self.key_line(line, "pattern"), f"pattern '{text}': {exc}")
+        return None
+
+    def nul(self, value: Any, where: tuple[str | int, ...]) -> None:
+        """A problem for every key or string holding NUL: PostgreSQL's text cannot hold it."""
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if "\x00" in key:
+                    self.problem(self.where(where), f"key {key!r} {_NUL}")
+                self.nul(inner, (*where, key))
+        elif isinstance(value, list):
+            for n, inner in enumerate(value):
+                self.nul(inner, (*where, n))
+        elif isinstance(value, str) and "\x00" in value:
+            key = next((k for k in reversed(where) if isinstance(k, str)), "a value")
+            self.problem(self.where(where), f"{key} {_NUL}")
+
+    def where(self, path: tuple[str | int, ...]) -> int:
+        """The line of the key at `path` (table, [index of [[table]],] key …), else its table's."""
+        if not path or not isinstance(path[0], str):
+            return 0
+        table, rest = path[0], path[1:]
+        start = self.line_of(table)
+        if rest and isinstance(rest[0], int):
+            headers = self.headers(table)
+            start, rest = (headers[rest[0]] if rest[0] < len(headers) else start), rest[1:]
+        if rest and isinstance(rest[0], str) and "\x00" not in rest[0]:
+            return self.key_line(start, rest[0])
+        escape = re.compile(r"\\(u0000|U00000000)")  # a key with NUL: the line that writes it
+        return next(
+            (n for n in range(start, len(self.lines) + 1) if escape.search(self.lines[n - 1])),
+            start,
+        )
 
     def known(self, item: dict[str, Any], line: int, table: str, keys: tuple[str, ...]) -> None:
         for key in item:
@@ -461,6 +531,9 @@ class _Checker:
             rf"^\s*(\[+\s*{re.escape(key)}\s*\]+|[\"']?{re.escape(key)}[\"']?\s*=)"
         )
         return next((n for n, text in enumerate(self.lines, 1) if pattern.match(text)), 0)
+
+
+_NUL = "contains a NUL character (\\u0000), which PostgreSQL cannot store: remove it"
 
 
 def _line_number(problem: str) -> int:
