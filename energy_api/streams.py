@@ -52,5 +52,8 @@ def streamed(owned: ExitStack, chunks: Iterator[bytes], mimetype: str) -> Respon
             owned.close()
 
     response = Response(stream_with_context(body()), mimetype=mimetype)
+    # nginx buffers whole answers so that slow readers hold no thread; this one it hands on as
+    # it comes (its slot bounds how many a worker streams at once).
+    response.headers["X-Accel-Buffering"] = "no"
     response.call_on_close(owned.close)
     return response

@@ -101,6 +101,8 @@ def test_a_stream_over_the_workers_limit_is_refused_503_with_retry_after_and_wha
         legacy = LEGACY.replace("&point_ids[]={b}", "").format(a=point)
         with client.get(legacy) as held:  # its body not read yet: the stream holds its slot
             assert held.status_code == 200
+            assert held.headers["X-Accel-Buffering"] == "no", "nginx buffers all but streams"
+            assert "X-Accel-Buffering" not in client.get(SMALL.format(a=point)).headers
             for path in (legacy, CSV.replace(",{b}", "").format(a=point)):
                 refused = client.get(path)
                 assert refused.status_code == 503

@@ -4,8 +4,9 @@ nginx (Debian's package) runs as a foreground test instance with its own prefix,
 temp dirs, including a copy of nginx/energy.conf in which only these are changed: the listen
 ports (80 and 8080 become free loopback ports, the IPv6 listens are dropped), the two upstream
 Unix sockets (/run/energy/*.sock become a temp run dir), the document root, the /upload/
-client_max_body_size (16k, so a small body proves the 413) and the /upload/ client_body_timeout
-(3s, so a test can wait for it). Every substitution must find its text, so the test fails when
+client_max_body_size (16k, so a small body proves the 413), the /upload/ client_body_timeout
+(3s, so a test can wait for it) and the :80 listener's send buffer (64k, see TEST_WEB_SNDBUF).
+Every substitution must find its text, so the test fails when
 the site file drifts from it.
 
 gunicorn and the daemon are started from the systemd units themselves: their ExecStart= (the
@@ -41,8 +42,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
+from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
 
 from energy_ingest.spool import Spool
@@ -54,6 +57,9 @@ SAMPLE = ROOT / "tests" / "data" / "CONSTRUCTED_siemens_insight_boliou1_11-30-18
 PROD_BIN = "/opt/energy/venv/bin/"
 TEST_BODY_LIMIT = "16k"
 TEST_UPLOAD_BODY_TIMEOUT = 3  # seconds; the site itself says 20s
+# The frontend port's socket send buffer, instead of the kernel's (up to 4 MB): a client that
+# reads nothing then holds up an answer as one on a slow link does.
+TEST_WEB_SNDBUF = "64k"
 BOUNDARY = "---------------------------0123456789012"  # the VBScript uploader's default
 
 
@@ -94,7 +100,7 @@ def site_copy(upload_port: int, web_port: int, run: Path, docroot: Path) -> str:
         ("listen [::]:8080;", ""),
         ("listen [::]:80;", ""),
         ("listen 8080;", f"listen 127.0.0.1:{upload_port};"),
-        ("listen 80;", f"listen 127.0.0.1:{web_port};"),
+        ("listen 80;", f"listen 127.0.0.1:{web_port} sndbuf={TEST_WEB_SNDBUF};"),
         ("server unix:/run/energy/upload.sock ", f"server unix:{run}/upload.sock "),
         ("server unix:/run/energy/api.sock ", f"server unix:{run}/api.sock "),
         ("root /var/www/energy;", f"root {docroot};"),
@@ -735,5 +741,47 @@ def test_slow_clients_from_one_address_cannot_hold_the_upload_service_or_the_api
         assert first_response(again)[0] == 200, "the address can upload again"
     finally:
         trickle.stop()
+        for sock in socks:
+            sock.close()
+
+
+def test_pages_of_json_are_buffered_by_nginx_so_clients_that_never_read_them_hold_no_api_thread(
+    web: Web, stack: dict[str, Service], database_url: str
+) -> None:
+    """More clients than the API has threads ask for a few MB of JSON each and never read a byte:
+    nginx takes each whole answer from gunicorn (in memory, then a temporary file), so the
+    threads are free again and another client is answered at once. With `proxy_buffering off`
+    every thread waited on its client until send_timeout (30 s)."""
+    with psycopg.connect(database_url) as conn:
+        (point,) = giant_points(conn, 1, 96_000)  # 1,000 days, ~4.4 MB of JSON
+    capacity = threads("energy-api")
+    per_address = limit_conn("energy_api_per_client") - 1
+    addresses = [f"127.0.0.{2 + k}" for k in range(-(-(capacity + 2) // per_address))]
+    request = (
+        f"GET /api/v2/values?points={point}&start=2015-01-01T00:00Z&end=2018-01-01T00:00Z"
+        " HTTP/1.1\r\nHost: x\r\n\r\n"
+    ).encode()
+    socks = []
+    try:
+        for address in addresses:
+            for _ in range(per_address):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_RCVBUF, 4096
+                )  # a client that never reads
+                sock.bind((address, 0))
+                sock.connect(("127.0.0.1", web.web_port))
+                sock.sendall(request)
+                socks.append(sock)
+        time.sleep(2)  # every answer is being written by now, to nginx or into a full socket
+        started = time.monotonic()
+        small = requests.get(web.url(web.web_port, "/api/v2/health"), timeout=30)
+        took = time.monotonic() - started
+        assert small.status_code == 200
+        assert took < 5, f"a small request waited {took:.1f} s behind {len(socks)} unread answers"
+        status, body = first_response(socks[0])
+        assert status == 200, body[:300]
+        assert body.count(b"],[") == 96_000 - 1, "the answer is every reading"
+    finally:
         for sock in socks:
             sock.close()
