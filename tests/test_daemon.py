@@ -124,7 +124,7 @@ def test_a_nested_folder_is_ingested_and_non_reports_go_to_failed_with_a_reason(
     )
     assert scalar(database_url, "SELECT count(*) FROM files WHERE status = 'ingested'") == 3
     note = (spool_dir / "failed" / "siemens" / "notes.txt.error").read_text()
-    assert "notes.txt" in note and "energy-ingest retry 'notes.txt'" in note
+    assert "notes.txt" in note and "energy-ingest retry -- siemens/notes.txt" in note
     assert scalar(database_url, "SELECT count(*) FROM files WHERE status = 'failed'") == 1
 
 

@@ -74,7 +74,7 @@ def test_a_name_that_is_not_utf8_is_ingested_and_stored_escaped(
     note = spool_dir / "failed" / "siemens" / os.fsdecode(b"broken\xff.csv.error")
     text = note.read_text()
     assert "broken\\xff.csv could not be ingested" in text
-    assert "energy-ingest retry 'broken\\xff.csv'" in text
+    assert "energy-ingest retry -- 'siemens/broken\\xff.csv'" in text
     assert d.proc is not None and d.proc.poll() is None, "the daemon must still be running"
     assert "ingested siemens/bad\\xff\\xfename.csv:" in d.text()
     assert "Traceback" not in d.text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shlex
 import time
 import uuid
 from collections import OrderedDict
@@ -226,7 +227,7 @@ class Outcome:
                 f"{name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"
                 f"Reason: {reason}\n\n"
                 f"The file is kept here unchanged. Fix the cause (or the file), then run\n"
-                f"    energy-ingest retry '{name}'\n"
+                f"    energy-ingest retry -- {shlex.quote(f'{source}/{name}')}\n"
                 f"to move it back to incoming/{source}/.\n",
             )
         except OSError as exc:  # the file itself is safe in failed/; say why there is no note

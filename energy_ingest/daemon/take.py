@@ -2,7 +2,8 @@
 
 Every way a file can go wrong ends here in one of four places: failed/ (the file's own fault),
 back to wait in incoming/ (ours, the disk's or the database's, retried with backoff), a database
-outage (nothing is tried until it ends), or left in place as stranded (not a regular file).
+outage (nothing is tried until it ends), or left in place as stranded (not a regular file, or one
+the daemon cannot read, or could never move out of its folder: checked before the transaction).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
 from energy_ingest.formats.report import Report
 from energy_ingest.spool import Spool, shown
-from energy_ingest.spool.files import NotRegularFile, has_writer, open_regular
-from energy_ingest.spool.stranded import stranded_because
+from energy_ingest.spool.files import has_writer, open_regular
+from energy_ingest.spool.stranded import judge
 from energy_ingest.store.ingest import Loaded, describe_file, load, parse_file
 from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged
 
@@ -67,25 +68,25 @@ class Taker:
             log.warning("%s disappeared from the spool while it was being taken", shown(path))
             return
         except OSError as exc:
-            if isinstance(exc, NotRegularFile) or exc.errno == errno.ELOOP:
-                self._strand(path)
-            else:  # unreadable, I/O error: keep it, try again later
+            # Swapped for a link or a FIFO since it was seen, or made unreadable: never read it.
+            # Else (an I/O error): keep it, try again later.
+            if not self._strand(path):
                 self.outcome.defer(path, candidate, f"{shown(path)}: {exc}")
             return
         with os.fdopen(fd, "rb") as fp:
             if self._claim(fp, path):
                 self._take_claimed(fp, path, candidate)
 
-    def _strand(self, path: Path) -> None:
-        """Swapped for a link or a FIFO since it was seen: never read it."""
+    def _strand(self, path: Path) -> bool:
+        """Leave the file where it is, and say why once, if it is not one the daemon can take."""
         try:
-            why = stranded_because(path, os.lstat(path), in_incoming=True)
+            why = judge(self.spool.root / "incoming", path, os.lstat(path))
         except FileNotFoundError:
-            why = None
-        if why is not None:
-            self.watcher.strand(why)
-        else:
             self.watcher.forget(path)
+            return True
+        if why is not None:
+            self.watcher.strand(why, path)
+        return why is not None
 
     def _claim(self, fp: BinaryIO, path: Path) -> bool:
         """An exclusive, non-blocking flock; then make sure the name still means this file."""
@@ -117,6 +118,8 @@ class Taker:
             return
         if self.db.conn is None:
             self.db.mark_down(DatabaseUnavailable("not connected"))
+            return
+        if self._strand(path):  # never commit a file that could not be moved out afterwards
             return
         log.debug("loading %s (%d bytes, sha256 %s)", label, info.size, info.sha256)
 

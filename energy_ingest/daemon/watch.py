@@ -166,7 +166,8 @@ class Watcher:
         for entry in walk_incoming(self.spool.root):
             seen.add(entry.path)
             if entry.stranded is not None:
-                self._strand(entry.stranded)
+                seen.add(entry.stranded.path)  # its folder, when that is what strands it
+                self.strand(entry.stranded, entry.path)
                 continue
             self._update(entry.path, entry.st, SEEN)
             c = self.candidates[entry.path]
@@ -190,7 +191,7 @@ class Watcher:
             return
         why = judge(self.incoming, path, st)
         if why is not None:
-            self.strand(why)
+            self.strand(why, path)
             return
         self._update(path, st, what)
 
@@ -207,7 +208,9 @@ class Watcher:
             c = known
         if what == MOVED_IN and path in self._ours:
             self._ours.discard(path)
-        elif what == WRITTEN:
+        elif what == WRITTEN and st.st_ctime_ns == st.st_mtime_ns:
+            # inotify says "modified" for a chmod or chgrp too (which changes only the ctime): a
+            # file whose permissions were just fixed is not being written, and no close follows.
             c.writing, c.closed = True, False
         elif what in (CLOSED, MOVED_IN):
             c.writing, c.closed = False, True
@@ -267,8 +270,9 @@ class Watcher:
     def forget(self, path: Path) -> None:
         self.candidates.pop(path, None)
 
-    def strand(self, stranded: Stranded) -> None:
-        self.forget(stranded.path)
+    def strand(self, stranded: Stranded, path: Path) -> None:
+        """Never take `path`, for the reason given (about it, or about its folder)."""
+        self.forget(path)
         self._strand(stranded)
 
     def wait_for_close(self, path: Path) -> None:

@@ -1,13 +1,17 @@
-"""Files in the spool the daemon will never take (links, temporary names, outside incoming/), and
-why; and the report files a person means by a list of paths."""
+"""Files in the spool the daemon will never take (links, temporary names, outside incoming/, files
+it cannot read or move), and why; and the report files a person means by a list of paths."""
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
+import shlex
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from energy_ingest.spool import NOTE_SUFFIX, is_temporary, shown, takeable
 
@@ -70,25 +74,114 @@ class Entry:
 
 def walk_incoming(root: Path) -> Iterator[Entry]:
     """Every entry below incoming/ (lstat: links are not followed), sorted within each folder,
-    with `judge`'s verdict."""
+    with `judge`'s verdict; and each folder this process cannot list, as stranded."""
     incoming = root / "incoming"
-    for dirpath, dirnames, filenames in os.walk(incoming):
+    unlisted: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(
+        incoming, onerror=lambda exc: unlisted.append(Path(exc.filename))
+    ):
+        yield from _unlisted(incoming, unlisted)
         here = Path(dirpath)
         dirnames.sort()
+        if not os.access(here, os.X_OK):  # names without a way to open them
+            dirnames.clear()
+            unlisted.append(here)
+            continue
         links = [here / d for d in dirnames]  # os.walk lists links to folders as folders
         for path in links + [here / name for name in sorted(filenames)]:
             st = _lstat(path)
             if st is not None and (path.name in filenames or stat.S_ISLNK(st.st_mode)):
                 yield Entry(path, st, judge(incoming, path, st))
+    yield from _unlisted(incoming, unlisted)
+
+
+def _unlisted(incoming: Path, folders: list[Path]) -> Iterator[Entry]:
+    while folders:
+        folder = folders.pop(0)
+        st = _lstat(folder)
+        if st is not None:
+            yield Entry(folder, st, _out_of_reach(incoming, folder, st, "cannot list"))
 
 
 def judge(incoming: Path, path: Path, st: os.stat_result) -> Stranded | None:
     """Why the daemon will never take this entry below incoming/ (None: it will, now or once
-    renamed)."""
+    renamed, or once its permissions are fixed)."""
     why = stranded_because(path, st, in_incoming=True)
     if why is None and any(p.startswith(".") for p in path.relative_to(incoming).parts[:-1]):
         why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder", True)
-    return why
+    return why or unreachable(incoming, path, st)
+
+
+def unreachable(incoming: Path, path: Path, st: os.stat_result) -> Stranded | None:
+    """Why this process cannot take the file: it cannot read it, or could read it but never move
+    it out of its folder afterwards (so it must not be loaded at all). None: it can do both."""
+    folder = path.parent
+    if not _may_remove_from(folder, st):
+        while folder.parent != incoming.parent and not _may_remove_from(folder.parent, st):
+            folder = folder.parent  # the topmost such folder: one fix covers all below it
+        return _out_of_reach(incoming, folder, os.lstat(folder), "cannot write")
+    if not os.access(path, os.R_OK):
+        return _out_of_reach(incoming, path, st, "cannot read")
+    return None
+
+
+def _may_remove_from(folder: Path, st: os.stat_result) -> bool:
+    """unlink(2)'s rule: write and search on the folder, and if it is sticky, owning the file or
+    the folder."""
+    try:
+        sticky = os.lstat(folder).st_mode & stat.S_ISVTX
+        mine = os.geteuid() in (0, st.st_uid, os.lstat(folder).st_uid)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK) and (not sticky or mine)
+
+
+def _out_of_reach(incoming: Path, path: Path, st: os.stat_result, what: str) -> Stranded:
+    """The user this process runs as `what`s `path` (a file or a folder): say whose it is and
+    the commands that let the spool's group (the group of incoming/) in."""
+    user = _name(pwd.getpwuid, os.geteuid())
+    group = _name(grp.getgrgid, _lstat_gid(incoming))
+    word = _quoted(path)
+    if stat.S_ISDIR(st.st_mode):
+        why = f"a folder user {user} {what} ({_owner(st)})"
+        if what == "cannot write":
+            why += ": its files could be read but never moved out, so none is loaded"
+        sticky = ",-t" if st.st_mode & stat.S_ISVTX else ""
+        fix = f"chgrp -R {group} {word} && chmod -R g+rwX{sticky} {word}"
+    else:
+        why = f"a file user {user} {what} ({_owner(st)})"
+        fix = f"chgrp {group} {word} && chmod g+r {word}"
+    return Stranded(path, why, f"as its owner or root: {fix}")
+
+
+def _owner(st: os.stat_result) -> str:
+    return (
+        f"mode {stat.S_IMODE(st.st_mode):04o}, owner {_name(pwd.getpwuid, st.st_uid)}, "
+        f"group {_name(grp.getgrgid, st.st_gid)}"
+    )
+
+
+def _name(lookup: Callable[[int], Any], number: int) -> str:
+    try:
+        return str(lookup(number)[0])
+    except KeyError:
+        return str(number)
+
+
+def _lstat_gid(path: Path) -> int:
+    try:
+        return os.lstat(path).st_gid
+    except OSError:
+        return os.getegid()
+
+
+def _quoted(path: Path) -> str:
+    """`path` as one shell word that means exactly it; bash's $'…' (with `shown`'s escapes) for
+    names a terminal cannot show."""
+    text = os.fsdecode(path)
+    if shown(text) == text:
+        return shlex.quote(text)
+    return "$'" + shown(text).replace("'", "\\'") + "'"
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -101,7 +194,8 @@ def _lstat(path: Path) -> os.stat_result | None:
 def stranded(root: Path) -> list[Stranded]:
     """Everything in the spool the daemon will never take: in incoming/, and files at the root
     or in folders that are not part of the layout."""
-    found = [e.stranded for e in walk_incoming(root) if e.stranded is not None]
+    # One line per folder its files are stranded by (e.g. a whole backfill the daemon cannot write).
+    found = list({e.stranded.path: e.stranded for e in walk_incoming(root) if e.stranded}.values())
     layout = {"incoming", "archive", "failed", ".tmp"}
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
