@@ -57,7 +57,8 @@ class Lines:
     characters is never held whole: it is counted while it streams past and comes back as ""
     with `long` set to its length (`long` is 0 for every other line), so memory stays within a
     few blocks whatever the input. Decoding errors surface as UnicodeDecodeError so that the
-    caller can restart with the fallback encoding.
+    caller can restart with the fallback encoding; a NUL character is a ParseError naming its
+    line (every parser reads through here, so none hands one on to PostgreSQL).
     """
 
     def __init__(self, raw: BinaryIO, encoding: str) -> None:
@@ -107,6 +108,8 @@ class Lines:
         if not final and text.endswith("\r"):
             text, self._cr = text[:-1], True
         parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if "\x00" in text:
+            self._refuse_nul(parts)
         tail = parts.pop()  # no terminator yet: continues in the next block (or ends the file)
         pending: list[str | int] = [
             part if len(part) <= MAX_LINE_BYTES else len(part) for part in parts
@@ -120,6 +123,22 @@ class Lines:
         else:
             self._extend(tail)
         self._pending, self._pos = pending, 0
+
+    def _refuse_nul(self, parts: list[str]) -> None:
+        """ParseError for the first NUL among the lines of a block (`parts[0]` goes on from the
+        carried-over part): PostgreSQL text cannot hold one, so no parser may pass it on, and
+        in a text export it only ever means damage, so no cell of it is to be trusted either."""
+        i, part = next((i, p) for i, p in enumerate(parts) if "\x00" in p)
+        at = part.index("\x00")
+        column = at + 1 + (self._part_len if i == 0 else 0)
+        before = part[max(0, at - 40) : at].lstrip()
+        raise ParseError(
+            f"a NUL (0x00) character in column {column:,}, after {before!r}: PostgreSQL "
+            "cannot store it in text, so nothing of this file is loaded",
+            line=self.number + 1 + i,
+            hint="a text export never holds one, so the file was damaged; export it again (or "
+            "delete the NUL bytes, e.g. tr -d '\\000') and retry it",
+        )
 
     def _extend(self, piece: str) -> None:
         self._part_len += len(piece)
