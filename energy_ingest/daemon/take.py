@@ -29,7 +29,7 @@ from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
 from energy_ingest.formats.report import Report
 from energy_ingest.spool import Spool, shown
 from energy_ingest.spool.files import NotRegularFile, has_writer, open_regular
-from energy_ingest.spool.stranded import stranded_because
+from energy_ingest.spool.stranded import judge
 from energy_ingest.store.ingest import Loaded, describe_file, load, parse_file
 from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged
 
@@ -73,13 +73,15 @@ class Taker:
                 self.outcome.defer(path, candidate, f"{shown(path)}: {exc}")
             return
         with os.fdopen(fd, "rb") as fp:
-            if self._claim(fp, path):
+            if judge(self.spool.root / "incoming", path, os.fstat(fd)) is not None:
+                self._strand(path)  # e.g. a second hard link: never read it
+            elif self._claim(fp, path):
                 self._take_claimed(fp, path, candidate)
 
     def _strand(self, path: Path) -> None:
         """Swapped for a link or a FIFO since it was seen: never read it."""
         try:
-            why = stranded_because(path, os.lstat(path), in_incoming=True)
+            why = judge(self.spool.root / "incoming", path, os.lstat(path))
         except FileNotFoundError:
             why = None
         if why is not None:
@@ -130,11 +132,10 @@ class Taker:
             self.progress.end()
         if loaded is None:
             return
-        after = os.fstat(fp.fileno())
-        if _key(after) != before:
-            self.outcome.grew_before_the_move(path, loaded, label)
+        if _key(os.fstat(fp.fileno())) != before:
+            self.outcome.grew_before_the_move(path, loaded, label, fp.fileno())
         else:
-            self.outcome.archive(path, loaded, label, after)
+            self.outcome.archive(path, loaded, label, fp.fileno())
 
     def _load(
         self,
@@ -163,7 +164,7 @@ class Taker:
                 self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
             )
         except ParseError as exc:
-            self.outcome.fail(path, info, str(exc.with_file(label)))
+            self.outcome.fail(path, info, str(exc.with_file(label)), fp.fileno(), exc.excerpt)
         except SourceChanged:
             log.info(
                 "%s changed while it was being loaded: rolled back; it is taken again once its "
@@ -176,7 +177,7 @@ class Taker:
         except DatabaseUnavailable as exc:
             self.db.mark_down(exc)
         except psycopg.Error as exc:
-            self._database_error(exc, path, info, candidate, label)
+            self._database_error(exc, fp, path, info, candidate, label)
         except OSError as exc:  # the file could not be read to the end: keep it, retry later
             self.outcome.defer(path, candidate, f"{label}: {exc.strerror or exc}")
         except Exception as exc:  # a bug of ours must not stop the daemon, nor lose the file
@@ -185,6 +186,7 @@ class Taker:
                 path,
                 info,
                 f"{label}: internal error ({type(exc).__name__}: {exc}); please report it",
+                fp.fileno(),
             )
         return None
 
@@ -202,6 +204,7 @@ class Taker:
     def _database_error(
         self,
         exc: psycopg.Error,
+        fp: BinaryIO,
         path: Path,
         info: FileInfo,
         candidate: Candidate,
@@ -215,6 +218,7 @@ class Taker:
                 path,
                 info,
                 f"{label}: the database cannot store this file's content: {first_line(exc)}",
+                fp.fileno(),
             )
         else:  # e.g. a deadlock, a lock or statement timeout
             self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
