@@ -52,7 +52,7 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
             for _ in report.chunks():
                 pass
     except ParseError as exc:
-        summary["errors"].append(str(exc))
+        summary["errors"].append(exc.detailed())
         return summary, None
     except NotRegularFile:
         summary["errors"].append(f"{name}: not a regular file")

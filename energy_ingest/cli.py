@@ -218,7 +218,7 @@ def _problem(path: Path, exc: Exception) -> str:
     """What went wrong with one imported file, for the summary."""
     name = shown(path)
     if isinstance(exc, ParseError):
-        return str(exc.with_file(name))
+        return exc.with_file(name).detailed()
     if isinstance(exc, SourceChanged):
         return f"{name}: it changed while it was being imported (rolled back); import it again once it is complete"
     if isinstance(exc, NotRegularFile):

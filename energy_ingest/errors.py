@@ -37,14 +37,31 @@ class MigrationError(EnergyError):
 
 
 class ParseError(EnergyError):
-    """A file that cannot be read as any report: `file line N: what — hint`."""
+    """A file that cannot be read as any report: `file line N: what — hint`.
 
-    def __init__(self, message: str, *, file: str = "", line: int | None = None, hint: str = ""):
+    `excerpt` (the file's first lines) is kept apart from the message: a person checking their
+    own file sees it (`detailed`), a failure note on disk keeps it for operators, but the ledger,
+    the log and the API carry only the message — the file may be anything (`ln /etc/passwd`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        line: int | None = None,
+        hint: str = "",
+        excerpt: str = "",
+    ):
         self.file = file
         self.line = line
         self.message = message
         self.hint = hint
+        self.excerpt = excerpt
         super().__init__(self._text())
+
+    def detailed(self) -> str:
+        return f"{self}\n{self.excerpt}" if self.excerpt else str(self)
 
     def _text(self) -> str:
         where = self.file or "<input>"

@@ -257,8 +257,9 @@ def test_a_file_that_is_not_a_points_list_is_refused_with_its_first_lines(other:
     assert err.value.line == 1
     assert str(err.value).startswith(
         f"{other} line 1: not an ALC WebCTRL Points List report: no header row with Location, "
-        "Control Program, Name, Type titles. The file starts:\n    1: "
+        "Control Program, Name, Type titles"
     )
+    assert err.value.excerpt.startswith("The file starts:\n    1: ")
 
 
 @pytest.mark.parametrize(

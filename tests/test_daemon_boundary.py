@@ -71,7 +71,7 @@ CASES: list[tuple[str, Any, str, BaseException]] = [
     ("load", take_module, "load", pg_errors.LockNotAvailable("lock timeout")),
     ("load", take_module, "load", DatabaseUnavailable("connection lost")),
     ("load", take_module, "load", MemoryError()),
-    ("archive", outcome_module, "place", OSError(28, "No space left on device")),
+    ("archive", outcome_module, "move_read", OSError(28, "No space left on device")),
     ("archive", outcome_module, "summary", ValueError("a bug while logging")),
     ("open", take_module, "open_regular", PermissionError(13, "Permission denied")),
     ("open", take_module, "describe_file", OSError(5, "Input/output error")),

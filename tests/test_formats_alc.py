@@ -101,7 +101,7 @@ def test_an_unrecognised_layout_says_what_was_expected_and_shows_the_first_lines
         parse(data, name="points.csv")
     text = str(err.value)
     assert text.startswith("points.csv line 1: not a recognised report")
-    assert '\'"Location","Name","Type"\'' in text
+    assert '\'"Location","Name","Type"\'' in err.value.excerpt  # shown apart from the reason
 
 
 def test_rows_with_times_but_no_header_are_refused() -> None:

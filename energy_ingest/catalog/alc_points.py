@@ -196,11 +196,11 @@ class _Reader:
                     )
                 return number, record
         raise ParseError(
-            f"not an ALC WebCTRL Points List report: no header row with {TITLES} titles. "
-            f"The file starts:\n{show(first_lines(self.raw))}",
+            f"not an ALC WebCTRL Points List report: no header row with {TITLES} titles",
             file=self.name,
             line=1,
             hint=HINT,
+            excerpt=show(first_lines(self.raw)),
         )
 
     def _columns(self, line: int, titles: list[str]) -> dict[str, int | None]:

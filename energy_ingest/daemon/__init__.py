@@ -38,6 +38,7 @@ from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.spool import Spool, shown
 from energy_ingest.spool.files import remove_stale_temps
+from energy_ingest.spool.moving import remove_stale_intents
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
 
@@ -88,6 +89,7 @@ class Daemon:
         for prefix in ("note", "kept", "progress"):  # our own half-written temporary files
             remove_stale_temps(self.spool, prefix)
         remove_stale_states(self.spool)
+        remove_stale_intents(self.spool.root)
         try:  # a broken site file stops the daemon before it touches anything
             site = read_site(self.settings.site_file) if self.settings.site_file else None
         except SiteFileError as exc:

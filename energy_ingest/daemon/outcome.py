@@ -9,12 +9,10 @@ again as a new version (the upsert makes that exact).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shlex
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,8 +25,9 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
-from energy_ingest.spool import Spool, shown
+from energy_ingest.spool import NOTE_SUFFIX, Spool, shown
 from energy_ingest.spool.files import open_regular, place, write_note
+from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
 from energy_ingest.store.ingest import Loaded, summary
 from energy_ingest.store.load import FileInfo, first_warnings, over_cap_warning, record_failure
 
@@ -57,22 +56,31 @@ class Outcome:
         self.db = db
         self.archived: OrderedDict[Path, Archived] = OrderedDict()  # by the archived name
         self.archived_from: dict[Path, Path] = {}  # the name in incoming/ → the archived name
+        self.unmoved: set[Path] = set()  # committed, not moved out of incoming/: said once
         self.last_file = "none yet"
 
     # --- ingested -----------------------------------------------------------------------
 
-    def archive(self, path: Path, loaded: Loaded, label: str, st: os.stat_result) -> None:
-        """Move a committed file to archive/YYYY/MM by the month of its data."""
-        result = loaded.result
-        if result.status == "duplicate" and st.st_nlink > 1:
+    def archive(self, path: Path, loaded: Loaded, label: str, fd: int) -> None:
+        """Move the committed file open as `fd` to archive/YYYY/MM by the month of its data."""
+        result, st, root = loaded.result, os.fstat(fd), self.spool.root
+        if result.status == "duplicate" and st.st_nlink > 1 and interrupted(root, st):
             # Killed between the archive link and the unlink: the archived name already holds
             # these bytes, so finishing the move is dropping this second name.
-            path.unlink()
+            if names_it(path, st):
+                path.unlink()
+            finished(root, st)
             self.watcher.forget(path)
             log.info("finished the interrupted archiving of %s", label)
             return
-        target = place(path, self._archive_dir(loaded), path.name, leaving_incoming=True)
-        self.watcher.forget(path)
+        try:
+            target = self._move_read(fd, path, loaded.info, label, self._archive_dir(loaded))
+        except OSError as exc:
+            self._unmoved(path, label, loaded, exc)
+            return
+        self.unmoved.discard(path)
+        if target is None:
+            return
         self._remember(target, Archived(_key(st), loaded.info, path, label))
         self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
@@ -135,16 +143,70 @@ class Outcome:
             _, forgotten = self.archived.popitem(last=False)
             self.archived_from.pop(forgotten.came_from, None)
 
+    def _move_read(
+        self, fd: int, path: Path, info: FileInfo, label: str, directory: Path, room: int = 0
+    ) -> Path | None:
+        """Move what was read (the file open as `fd`) out of incoming/; a copy of it when `path`
+        now names another file (taken again as a new one) or the file has other links."""
+        root = self.spool.root
+        target = move_read(root, fd, path, directory, path.name, room)
+        if target is not None:
+            self.watcher.forget(path)
+            return target
+        st = os.fstat(fd)
+        linked, gone = names_it(path, st), False
+        kept = copy_read(root, fd, info.size, info.sha256, directory, path.name, room)
+        if linked:  # its other name is someone else's: the copy is ours, this name goes
+            path.unlink()
+            self.watcher.forget(path)
+            why = "got a second hard link while it was being loaded"
+        else:
+            self.watcher.settle_again(path)
+            gone = not os.path.lexists(path)
+            why = f"was {'removed' if gone else 'replaced'} while it was being loaded"
+        if kept is None:
+            log.error(
+                "%s %s, and its %d bytes that were read changed since (ledger sha256 %s); "
+                "they are no longer anywhere in the spool",
+                label,
+                why,
+                info.size,
+                info.sha256,
+            )
+            return None
+        log.warning(
+            "%s %s: the %d bytes that were read are kept as %s%s",
+            label,
+            why,
+            info.size,
+            shown(kept.relative_to(root)),
+            "" if linked or gone else f"; the new file at {label} is taken as a new file",
+        )
+        return kept
+
+    def _unmoved(self, path: Path, label: str, loaded: Loaded, exc: OSError) -> None:
+        """Committed, but the move to archive/ failed: say so once; the file stays and the move
+        is tried again (as a duplicate, which changes nothing) with backoff."""
+        quiet = path in self.unmoved
+        self.unmoved.add(path)
+        reason = (
+            f"{label} was committed (ledger id {loaded.result.file_id}) but could not be moved to "
+            f"archive/: {exc.strerror or exc}; fix the cause (space, permissions) — "
+            "nothing is ingested twice"
+        )
+        self.defer(path, None, reason, quiet=quiet)
+
     # --- changed after the commit -------------------------------------------------------
 
-    def grew_before_the_move(self, path: Path, loaded: Loaded, label: str) -> None:
+    def grew_before_the_move(self, path: Path, loaded: Loaded, label: str, fd: int) -> None:
         """The file in incoming/ changed after its transaction committed."""
         info = loaded.info
         self.watcher.settle_again(path)
         if loaded.result.status == "duplicate":
             log.warning("%s changed after it was found to be a duplicate; it is taken again", label)
             return
-        kept = self._keep_ingested_bytes(path, info, self._archive_dir(loaded), path.name)
+        root = self.spool.root
+        kept = copy_read(root, fd, info.size, info.sha256, self._archive_dir(loaded), path.name)
         self._say_grown(label, info, kept)
 
     def check_archive(self) -> None:
@@ -163,35 +225,21 @@ class Outcome:
                 continue
             del self.archived[path]
             self.archived_from.pop(archived.came_from, None)
-            kept = self._keep_ingested_bytes(path, archived.info, self.spool.tmp, None)
+            kept = self._keep_ingested_bytes(path, archived.info)
             back = place(path, archived.came_from.parent, archived.came_from.name)
             self.watcher.moved_in_by_us(back)
             if kept is not None:
                 kept = place(kept, path.parent, path.name)
             self._say_grown(archived.label, archived.info, kept)
 
-    def _keep_ingested_bytes(
-        self, path: Path, info: FileInfo, directory: Path, name: str | None
-    ) -> Path | None:
-        """Copy the first `info.size` bytes of `path` into `directory` (as `name`; None: a
-        temporary name) if they are the bytes that were ingested; None if they are not."""
-        tmp = self.spool.tmp / f"kept-{uuid.uuid4().hex}.part"
-        digest, left = hashlib.sha256(), info.size
+    def _keep_ingested_bytes(self, path: Path, info: FileInfo) -> Path | None:
+        """A copy in .tmp/ of the first `info.size` bytes of `path` if they are the bytes that
+        were ingested; None if they are not."""
         fd = open_regular(path)
         try:
-            with open(tmp, "xb") as out:
-                while left > 0 and (block := os.read(fd, min(1 << 20, left))):
-                    digest.update(block)
-                    out.write(block)
-                    left -= len(block)
-                out.flush()
-                os.fsync(out.fileno())
+            return copy_read(self.spool.root, fd, info.size, info.sha256, None, path.name)
         finally:
             os.close(fd)
-        if left or digest.hexdigest() != info.sha256:
-            tmp.unlink()
-            return None
-        return tmp if name is None else place(tmp, directory, name)
 
     def _say_grown(self, label: str, info: FileInfo, kept: Path | None) -> None:
         if kept is None:
@@ -213,19 +261,24 @@ class Outcome:
 
     # --- failed or deferred -------------------------------------------------------------
 
-    def fail(self, path: Path, info: FileInfo, reason: str) -> None:
+    def fail(self, path: Path, info: FileInfo, reason: str, fd: int, excerpt: str = "") -> None:
+        """Move what was read to failed/ beside a note; the ledger and log get `reason` only,
+        the note `excerpt` too (the file's first lines, for an operator)."""
         source = info.source if info.source in ("siemens", "alc") else "siemens"
-        target = place(path, self.spool.failed(source), path.name, leaving_incoming=True)
-        self.watcher.forget(path)
-        name = shown(target.name)
+        label = info.path or info.name  # already shown
+        directory = self.spool.failed(source)
+        target = self._move_read(fd, path, info, label, directory, room=len(NOTE_SUFFIX))
+        if target is None:
+            return
+        name, starts = shown(target.name), f"{excerpt}\n\n" if excerpt else ""
         self.last_file = f"{shown(info.name)} failed {datetime.now():%H:%M:%S}"
         log.error("failed %s — moved to failed/%s/%s", reason, source, name)
         try:
             write_note(
                 self.spool,
-                target.with_name(target.name + ".error"),
+                target.with_name(target.name + NOTE_SUFFIX),
                 f"{name} could not be ingested ({datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC).\n\n"
-                f"Reason: {reason}\n\n"
+                f"Reason: {reason}\n\n{starts}"
                 f"The file is kept here unchanged. Fix the cause (or the file), then run\n"
                 f"    energy-ingest retry -- {shlex.quote(f'{source}/{name}')}\n"
                 f"to move it back to incoming/{source}/.\n",
@@ -240,7 +293,9 @@ class Outcome:
                     "could not note the failure of %s in the ledger: %s", name, first_line(exc)
                 )
 
-    def defer(self, path: Path, candidate: Candidate | None, reason: str) -> None:
+    def defer(
+        self, path: Path, candidate: Candidate | None, reason: str, *, quiet: bool = False
+    ) -> None:
         """Keep the file in incoming/ and try it again later, backing off."""
         c = self.watcher.candidates.get(path) or candidate
         if c is None:
@@ -250,7 +305,9 @@ class Outcome:
         c.failures += 1
         delay = min(MAX_BACKOFF, 2.0**c.failures)
         c.retry_at = time.monotonic() + delay
-        log.error("%s; the file stays in incoming/, retrying in %.0f s", reason, delay)
+        (log.debug if quiet else log.error)(
+            "%s; the file stays in incoming/, retrying in %.0f s", reason, delay
+        )
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

@@ -74,7 +74,9 @@ class Taker:
                 self.outcome.defer(path, candidate, f"{shown(path)}: {exc}")
             return
         with os.fdopen(fd, "rb") as fp:
-            if self._claim(fp, path):
+            if judge(self.spool.root / "incoming", path, os.fstat(fd)) is not None:
+                self._strand(path)  # e.g. a second hard link: never read it
+            elif self._claim(fp, path):
                 self._take_claimed(fp, path, candidate)
 
     def _strand(self, path: Path) -> bool:
@@ -133,11 +135,10 @@ class Taker:
             self.progress.end()
         if loaded is None:
             return
-        after = os.fstat(fp.fileno())
-        if _key(after) != before:
-            self.outcome.grew_before_the_move(path, loaded, label)
+        if _key(os.fstat(fp.fileno())) != before:
+            self.outcome.grew_before_the_move(path, loaded, label, fp.fileno())
         else:
-            self.outcome.archive(path, loaded, label, after)
+            self.outcome.archive(path, loaded, label, fp.fileno())
 
     def _load(
         self,
@@ -166,7 +167,7 @@ class Taker:
                 self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
             )
         except ParseError as exc:
-            self.outcome.fail(path, info, str(exc.with_file(label)))
+            self.outcome.fail(path, info, str(exc.with_file(label)), fp.fileno(), exc.excerpt)
         except SourceChanged:
             log.info(
                 "%s changed while it was being loaded: rolled back; it is taken again once its "
@@ -179,7 +180,7 @@ class Taker:
         except DatabaseUnavailable as exc:
             self.db.mark_down(exc)
         except psycopg.Error as exc:
-            self._database_error(exc, path, info, candidate, label)
+            self._database_error(exc, fp, path, info, candidate, label)
         except OSError as exc:  # the file could not be read to the end: keep it, retry later
             self.outcome.defer(path, candidate, f"{label}: {exc.strerror or exc}")
         except Exception as exc:  # a bug of ours must not stop the daemon, nor lose the file
@@ -188,6 +189,7 @@ class Taker:
                 path,
                 info,
                 f"{label}: internal error ({type(exc).__name__}: {exc}); please report it",
+                fp.fileno(),
             )
         return None
 
@@ -205,6 +207,7 @@ class Taker:
     def _database_error(
         self,
         exc: psycopg.Error,
+        fp: BinaryIO,
         path: Path,
         info: FileInfo,
         candidate: Candidate,
@@ -218,6 +221,7 @@ class Taker:
                 path,
                 info,
                 f"{label}: the database cannot store this file's content: {first_line(exc)}",
+                fp.fileno(),
             )
         else:  # e.g. a deadlock, a lock or statement timeout
             self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")

@@ -122,10 +122,11 @@ def _unknown(raw: BinaryIO, name: str, start: bytes) -> None:
     raise ParseError(
         "not a recognised report: expected a Siemens Insight trend report ('Key … Name:Suffix', "
         "'Point_1:' lines, '<>Date' header) or an ALC WebCTRL trend CSV (a header row, then rows "
-        f"starting with a date/time). The file starts:\n{show(lines)}",
+        "starting with a date/time)",
         file=name,
         line=1,
         hint="check that the right report was exported, as CSV",
+        excerpt=show(lines),
     )
 
 

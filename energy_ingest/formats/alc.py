@@ -118,10 +118,11 @@ class AlcReader:
             raise ParseError(
                 "no ALC WebCTRL trend layout recognised: expected a header row, then rows with "
                 "a date/time column (wide: time + one column per trend; long: trend, time, "
-                f"value). The file starts:\n{show(first_lines(self.raw))}",
+                "value)",
                 file=self.name,
                 line=1,
                 hint="export the trend data as CSV from WebCTRL",
+                excerpt=show(first_lines(self.raw)),
             )
         self.layout = layout
         texts = [

@@ -175,7 +175,8 @@ def first_lines(raw: BinaryIO, count: int = 8, width: int = 120) -> list[str]:
 
 
 def show(lines: list[str]) -> str:
-    return "\n".join(f"    {i}: {ln!r}" for i, ln in enumerate(lines, 1))
+    """A ParseError's excerpt: the first lines, numbered."""
+    return "The file starts:\n" + "\n".join(f"    {i}: {ln!r}" for i, ln in enumerate(lines, 1))
 
 
 def reject_binary(raw: BinaryIO, name: str) -> None:

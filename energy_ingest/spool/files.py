@@ -16,23 +16,21 @@ from typing import Any
 from energy_ingest.spool import Spool
 
 
-def place(src: Path, directory: Path, name: str, *, leaving_incoming: bool = False) -> Path:
+def place(
+    src: Path, directory: Path, name: str, *, leaving_incoming: bool = False, room: int = 0
+) -> Path:
     """Move `src` into `directory` as `name`, or `name-1`, `name-2`… — never over an existing file.
 
     Plain rename(2) would silently replace an existing name, so moves are renameat2 with
     RENAME_NOREPLACE, or a hard link (which also fails on an existing name) and an unlink of the
     source; a crash between those two leaves the same bytes under both names, never none.
     `leaving_incoming`: the daemon moving a file out of the watched incoming/ — link first, see
-    `_link_then_unlink`.
+    `_link_then_unlink`. `room`: bytes the name must leave free (for a note's `.error`).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        stem, ext = name, ""
     move = _link_then_unlink if leaving_incoming else _rename_noreplace
     for n in range(100_000):
-        candidate = name if n == 0 else (f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}")
-        target = directory / candidate
+        target = directory / fit_name(name, n, NAME_MAX - room)
         try:
             move(src, target)
         except FileExistsError:
@@ -46,6 +44,25 @@ def place(src: Path, directory: Path, name: str, *, leaving_incoming: bool = Fal
     fsync_dir(directory)
     fsync_dir(src.parent)
     return target
+
+
+NAME_MAX = 255  # bytes in one name (ext4, xfs, btrfs, tmpfs)
+
+
+def fit_name(name: str, n: int, limit: int = NAME_MAX) -> str:
+    """`name` (n = 0) or `stem-n.ext`, its stem shortened to fit `limit` bytes on a character
+    boundary; the extension is kept."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    tail = os.fsencode((f"-{n}" if n else "") + (f".{ext}" if ext else ""))
+    raw = os.fsencode(stem)
+    if len(raw) + len(tail) > limit:
+        cut = max(limit - len(tail), 1)
+        while 0 < cut < len(raw) and raw[cut] & 0xC0 == 0x80:  # inside a UTF-8 character
+            cut -= 1
+        raw = raw[: max(cut, 1)]
+    return os.fsdecode(raw + tail)
 
 
 def _rename_noreplace(src: Path, target: Path) -> None:

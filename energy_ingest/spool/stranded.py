@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.spool import NOTE_SUFFIX, is_temporary, shown, takeable
+from energy_ingest.spool.moving import interrupted
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,14 @@ def judge(incoming: Path, path: Path, st: os.stat_result) -> Stranded | None:
     """Why the daemon will never take this entry below incoming/ (None: it will, now or once
     renamed, or once its permissions are fixed)."""
     why = stranded_because(path, st, in_incoming=True)
+    if why is None and st.st_nlink > 1 and not interrupted(incoming.parent, st):
+        # Its bytes could change through the other name, even once archived; and the other
+        # name may be any file on the machine (`ln /etc/passwd`): never read it.
+        why = Stranded(
+            path,
+            "a file with more than one hard link (made with ln?)",
+            "copy it with cp instead of ln, then remove the link",
+        )
     if why is None and any(p.startswith(".") for p in path.relative_to(incoming).parts[:-1]):
         why = Stranded(path, "inside a hidden folder", "move it out of the hidden folder", True)
     return why or unreachable(incoming, path, st)
