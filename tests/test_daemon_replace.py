@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -162,7 +163,7 @@ def test_a_failed_255_byte_name_gets_its_note(
     [kept] = [n for n in failed if n.endswith(".csv")]
     assert kept + ".error" in failed
     assert (
-        f"energy-ingest retry '{kept}'"
+        f"energy-ingest retry -- {shlex.quote('siemens/' + kept)}"
         in (spool_dir / "failed" / "siemens" / (kept + ".error")).read_text()
     )
     assert "File name too long" not in d.text()
