@@ -16,6 +16,7 @@ from energy_ingest.catalog.search import (
     ALLOWED,
     MAX_DEPTH,
     MAX_LENGTH,
+    MAX_TERMS,
     And,
     Node,
     Not,
@@ -324,10 +325,20 @@ def test_the_length_limit_is_65536_characters() -> None:
         "search: too long at 65537 (65,537 characters); write at most 65,536 — split it into"
         " several searches"
     )
-    long_but_fine = " or ".join(f"*{n}" for n in range(1, 6000))
-    assert len(long_but_fine) < MAX_LENGTH
+    long_but_fine = " or ".join(f"*{n}" for n in range(1_000_000, 1_000_000 + MAX_TERMS))
     node = parse(long_but_fine)
-    assert isinstance(node, Or) and len(node.items) == 5999
+    assert isinstance(node, Or) and len(node.items) == MAX_TERMS
+
+
+def test_a_search_of_more_than_1000_terms_is_refused_at_the_first_too_many() -> None:
+    assert MAX_TERMS == 1_000
+    with pytest.raises(SearchError) as caught:
+        parse(" and ".join(["#1"] * 9_000), "buildings")  # 62 KB: refused after 1,001 terms
+    assert caught.value.position == len("#1 and ") * MAX_TERMS + 1
+    assert str(caught.value) == (
+        f"search: '#1' at {caught.value.position} is one of more than 1,000 terms; write at most"
+        " 1,000 — split it into several searches"
+    )
 
 
 @pytest.mark.parametrize(("opening", "width"), [("(", 1), ("not ", 4)])

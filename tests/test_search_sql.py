@@ -121,7 +121,7 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
 def _selected(conn: psycopg.Connection[Any], entity: str, text: str) -> set[Any]:
     """What the search selects: ids, or for values (point name, value) pairs; and it checks the
     predicate is never NULL and its NOT selects exactly the rest."""
-    predicate = where(parse(text, entity), entity)
+    predicate, params = where(parse(text, entity), entity)
     if entity == "values":
         source = sql.SQL("readings x JOIN points p ON p.id = x.point_id")
         item = sql.SQL("p.name, x.value")
@@ -130,7 +130,8 @@ def _selected(conn: psycopg.Connection[Any], entity: str, text: str) -> set[Any]
     rows = conn.execute(
         sql.SQL("SELECT {item}, {p}, ({p}) IS NULL FROM {source}").format(
             item=item, p=predicate, source=source
-        )
+        ),
+        params,
     ).fetchall()
     assert not any(r[-1] for r in rows), f"{text!r} is NULL for some {entity}"
     every = {r[:-2] if entity == "values" else r[0] for r in rows}
@@ -138,7 +139,8 @@ def _selected(conn: psycopg.Connection[Any], entity: str, text: str) -> set[Any]
     negated = conn.execute(
         sql.SQL("SELECT {item} FROM {source} WHERE NOT ({p})").format(
             item=item, p=predicate, source=source
-        )
+        ),
+        params,
     ).fetchall()
     assert {tuple(r) if entity == "values" else r[0] for r in negated} == every - chosen
     return chosen
@@ -282,16 +284,17 @@ def test_type_sql_gives_every_point_its_legacy_value_type(
 
 
 def test_no_search_selects_everything(db: psycopg.Connection[Any], campus: dict[str, int]) -> None:
-    assert where(None, "points").as_string(db) == "TRUE"
+    assert where(None, "points").sql.as_string(db) == "TRUE"
     assert len(_selected(db, "points", "")) == 9
 
 
-def test_a_quote_inside_a_measurement_is_a_literal_and_never_reaches_sql_as_code(
+def test_a_quote_inside_a_measurement_is_a_bound_parameter_and_never_reaches_sql_as_code(
     db: psycopg.Connection[Any], campus: dict[str, int]
 ) -> None:
     hostile = ":measurement 'a''; DROP TABLE points; --'"
     predicate = where(parse(hostile, "points"), "points")
-    assert "'a''; DROP TABLE points; --'" in predicate.as_string(db)
+    assert "DROP" not in predicate.sql.as_string(db)
+    assert list(predicate.params.values()) == ["a'; DROP TABLE points; --"]
     assert _selected(db, "points", hostile) == set()
     count = db.execute("SELECT count(*) FROM points").fetchone()
     assert count is not None and count[0] == 9

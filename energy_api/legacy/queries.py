@@ -59,8 +59,9 @@ ENUM_TYPES = "SELECT id, coalesce(name, array_to_string(states, '/')), states FR
 
 
 def _rows(conn: Conn, query: str, node: Node | None, entity: str, order: str) -> list[Any]:
-    composed = sql.SQL(query).format(where(node, entity)) + sql.SQL(f" ORDER BY {order}")
-    return conn.execute(composed).fetchall()
+    predicate = where(node, entity)
+    composed = sql.SQL(query).format(predicate.sql) + sql.SQL(f" ORDER BY {order}")
+    return conn.execute(composed, predicate.params).fetchall()
 
 
 def _dicts(keys: tuple[str, ...], rows: list[Any]) -> list[dict[str, Any]]:
@@ -72,8 +73,9 @@ def buildings(conn: Conn, node: Node | None) -> list[dict[str, Any]]:
 
 
 def floors(conn: Conn, node: Node | None) -> list[int]:
-    composed = sql.SQL(FLOORS).format(where(node, "buildings"))
-    return [row[0] for row in conn.execute(composed).fetchall()]
+    predicate = where(node, "buildings")
+    composed = sql.SQL(FLOORS).format(predicate.sql)
+    return [row[0] for row in conn.execute(composed, predicate.params).fetchall()]
 
 
 def rooms(conn: Conn, node: Node | None) -> list[dict[str, Any]]:
@@ -87,8 +89,10 @@ def devices(conn: Conn, node: Node | None) -> list[dict[str, Any]]:
 
 
 def points(conn: Conn, node: Node | None) -> list[dict[str, Any]]:
-    composed = sql.SQL(POINTS).format(type=TYPE_SQL, where=where(node, "points"))
-    rows = conn.execute(composed + sql.SQL(' ORDER BY p.name COLLATE "C", p.id')).fetchall()
+    predicate = where(node, "points")
+    composed = sql.SQL(POINTS).format(type=TYPE_SQL, where=predicate.sql)
+    order = sql.SQL(' ORDER BY p.name COLLATE "C", p.id')
+    rows = conn.execute(composed + order, predicate.params).fetchall()
     cases = type_cases(conn)
     return [_point(row, cases) for row in rows]
 
@@ -115,17 +119,18 @@ def _point(row: tuple[Any, ...], cases: dict[int, Any]) -> dict[str, Any]:
 
 
 def point_ids(conn: Conn, node: Node | None) -> list[int]:
-    composed = sql.SQL("SELECT p.id FROM points p WHERE {} ORDER BY p.id").format(
-        where(node, "points")
-    )
-    return [row[0] for row in conn.execute(composed).fetchall()]
+    predicate = where(node, "points")
+    composed = sql.SQL("SELECT p.id FROM points p WHERE {} ORDER BY p.id").format(predicate.sql)
+    return [row[0] for row in conn.execute(composed, predicate.params).fetchall()]
 
 
 def verify(conn: Conn, node: Node | None) -> list[dict[str, int]]:
+    predicate = where(node, "points")
     composed = sql.SQL(
         "SELECT {} AS type_id, count(*) FROM points p WHERE {} GROUP BY 1 ORDER BY 1"
-    ).format(TYPE_SQL, where(node, "points"))
-    return [{"value_type_id": t, "count": n} for t, n in conn.execute(composed).fetchall()]
+    ).format(TYPE_SQL, predicate.sql)
+    rows = conn.execute(composed, predicate.params).fetchall()
+    return [{"value_type_id": t, "count": n} for t, n in rows]
 
 
 def types(conn: Conn) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from energy_ingest.rollups.calendar import local_midnight
 BATCH = 5_000
 MAX_POINTS = 10_000
 TICK = timedelta(microseconds=1)
+Query = tuple[sql.Composed, dict[str, Any]]  # a query and its parameters
 SITE_RULES = (
     "rules are defined in the site file's [[rules]] (ENERGY_SITE_FILE) and take effect with"
     " `energy-ingest catalog apply`; this API is read-only"
@@ -70,15 +71,13 @@ def _converter(type_id: int, states: list[str]) -> Callable[[float], Any]:
 
 def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None) -> list[Selected]:
     """The points by id (400 naming unknown ones) or by search, ordered by name."""
+    predicate = where(node, "points")
     query = sql.SQL(
-        "SELECT p.id, p.name, {} AS type_id, p.states FROM points p WHERE {} AND {}"
+        "SELECT p.id, p.name, {} AS type_id, p.states FROM points p"
+        " WHERE (%(point_ids)s::integer[] IS NULL OR p.id = ANY(%(point_ids)s::integer[])) AND {}"
         ' ORDER BY p.name COLLATE "C", p.id'
-    ).format(
-        TYPE_SQL,
-        sql.SQL("TRUE") if point_ids is None else sql.SQL("p.id = ANY({})").format(point_ids),
-        where(node, "points"),
-    )
-    rows = conn.execute(query).fetchall()
+    ).format(TYPE_SQL, predicate.sql)
+    rows = conn.execute(query, {"point_ids": point_ids, **predicate.params}).fetchall()
     if point_ids is not None and len(rows) < len(point_ids):
         unknown = sorted(set(point_ids) - {r[0] for r in rows})
         raise bad_param(
@@ -90,27 +89,28 @@ def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None)
     return [Selected(i, name, _converter(t, states)) for i, name, t, states in rows]
 
 
-def _values_sql(node: Node | None, only_matching: bool) -> sql.Composed:
-    matches = sql.SQL("TRUE") if node is None else where(node, "values")
+def _values_sql(node: Node | None, only_matching: bool) -> Query:
+    """One point's readings (`id`, `start`, `end` to be bound) with whether each matches."""
+    matches = where(node, "values")
     query = sql.SQL(
         "SELECT floor(date_part('epoch', x.ts))::bigint, x.value, {} FROM readings x"
         " JOIN points p ON p.id = x.point_id"
         " WHERE x.point_id = %(id)s AND x.ts >= %(start)s AND x.ts <= %(end)s"
-    ).format(matches)
+    ).format(matches.sql)
     if only_matching:
-        query += sql.SQL(" AND {}").format(matches)
-    return query + sql.SQL(" ORDER BY x.ts")
+        query += sql.SQL(" AND {}").format(matches.sql)
+    return query + sql.SQL(" ORDER BY x.ts"), matches.params
 
 
 def _stream(
-    conn: Conn, points: list[Selected], start: datetime, end: datetime, query: sql.Composed
+    conn: Conn, points: list[Selected], start: datetime, end: datetime, query: Query
 ) -> Iterator[bytes]:
     """The JSON array, a batch at a time, from one server-side cursor per point."""
     yield b"["
     value_id = 0
     for point in points:
         with conn.cursor(name="energy_legacy_values") as cursor:
-            cursor.execute(query, {"id": point.id, "start": start, "end": end})
+            cursor.execute(query[0], {"id": point.id, "start": start, "end": end, **query[1]})
             name, convert = point.name, point.convert
             while rows := cursor.fetchmany(BATCH):
                 items = [
@@ -128,7 +128,7 @@ def _stream(
     yield b"]"
 
 
-Prepared = tuple[list[Selected], sql.Composed]
+Prepared = tuple[list[Selected], Query]
 
 
 def _streamed(prepare: Callable[[Conn], Prepared], start: datetime, end: datetime) -> Response:
@@ -188,11 +188,13 @@ def values_verify() -> Response:
 def _count(
     conn: Conn, point_ids: list[int], start: datetime, end: datetime, node: Node | None
 ) -> int:
+    matches = where(node, "values")
     query = sql.SQL(
         "SELECT count(*) FROM readings x JOIN points p ON p.id = x.point_id"
         " WHERE x.point_id = ANY(%(ids)s) AND x.ts >= %(start)s AND x.ts <= %(end)s AND {}"
-    ).format(where(node, "values"))
-    row = conn.execute(query, {"ids": point_ids, "start": start, "end": end}).fetchone()
+    ).format(matches.sql)
+    bound = {"ids": point_ids, "start": start, "end": end, **matches.params}
+    row = conn.execute(query, bound).fetchone()
     return int(row[0]) if row else 0
 
 

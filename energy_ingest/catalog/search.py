@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 MAX_LENGTH = 65_536
 MAX_DEPTH = 64  # parentheses and `not`s, nested
+MAX_TERMS = 1_000  # @N, #N, :floor … each counts, repeated or not
 MAX_ID = 2_147_483_647
 MIN_FLOOR = -2_147_483_648
 OPS = ("=", "!=", "<", ">", "<=", ">=")
@@ -432,6 +433,14 @@ class _Parser:
         else:
             raise self.not_a_term()
         self.terms.append((term, self.since(tok.start, self.previous_end())))
+        if len(self.terms) > MAX_TERMS:  # each term is a test in SQL: a bound on the query's cost
+            raise SearchError(
+                f"search: {_shown(self.terms[-1][1])} at {tok.start + 1} is one of more than"
+                f" {MAX_TERMS:,} terms; write at most {MAX_TERMS:,} — split it into several"
+                " searches",
+                tok.start + 1,
+                self.terms[-1][1],
+            )
         return term
 
     def previous_end(self) -> int:
