@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import psycopg
 
+from energy_api import csvcells
 from energy_api.errors import bad_param
 from energy_api.queries import PointRef, epoch_sql, iso_sql
 from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
@@ -328,7 +327,7 @@ class Plan:
                 f" FROM ({source}) s{outer_cursor} GROUP BY s.ts ORDER BY s.ts"
             )
         elif csv_lines:
-            params["labels"] = [_csv_quote(p.name) for p in self.points]
+            params["labels"] = [csvcells.quoted(p.name) for p in self.points]
             cells = " || ',' || ".join(
                 self._csv_cell(j, f"s.v{j}", "p.states") for j in range(width)
             )
@@ -359,10 +358,7 @@ class Plan:
         if enum_agg.name not in LABELLED or not any(p.kind == "enum" for p in self.points):
             return text
         label = f"coalesce(({states})[{value}::int + 1], '')"
-        quoted = (
-            f"CASE WHEN {label} ~ '[\",\r\n]' THEN '\"' || replace({label}, '\"', '\"\"')"
-            f" || '\"' ELSE {label} END"
-        )
+        quoted = csvcells.quoted_sql(label)
         return f"CASE WHEN p.kind = 'enum' THEN {quoted} ELSE {text} END"
 
     # --- shaping ---------------------------------------------------------------------------
@@ -387,12 +383,6 @@ class Plan:
             return ["ts", "t", *(f"{p.name}:{a}" for p in self.points for a in aggs)]
         tail = ["value"] if len(aggs) == 1 else aggs
         return (["point"] if self.layout == "long" else []) + ["ts", "t", *tail]
-
-
-def _csv_quote(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
 
 
 def pg_float(value: Any) -> Any:
@@ -508,24 +498,28 @@ def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: An
     return [row[1], row[2], *values]
 
 
+def _wide_csv_line(row: list[Any]) -> str:
+    """ISO 8601, epoch, then cells: numbers as PostgreSQL writes them, labels as csvcells
+    quotes text (csv.writer leaves a lone CR unquoted when lines end in LF)."""
+    cells = [_csv_cell(v) for v in row[2:]]
+    return ",".join([row[0], str(row[1]), *cells])
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csvcells.quoted(value)
+    return str(pg_float(value))
+
+
 def stream_csv(cursor: psycopg.Cursor[Any], plan: Plan) -> Iterator[bytes]:
     """CSV text in batches from an executed server-side cursor: constant memory, no cap."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(plan.column_names())
+    yield (",".join(csvcells.quoted(name) for name in plan.column_names()) + "\n").encode()
     converters = plan.converters()
-    while True:
-        rows = cursor.fetchmany(CSV_BATCH)
-        if not rows:
-            break
+    while rows := cursor.fetchmany(CSV_BATCH):
         if plan.layout == "long":  # lines rendered by PostgreSQL (Plan.sql(csv_lines=True))
-            out.write("\n".join([r[0] for r in rows]))
-            out.write("\n")
+            lines = [r[0] for r in rows]
         else:
-            writer.writerows([pg_float(v) for v in _wide_row(plan, converters, r)] for r in rows)
-        yield out.getvalue().encode()
-        out.seek(0)
-        out.truncate()
-    tail = out.getvalue()
-    if tail:
-        yield tail.encode()
+            lines = [_wide_csv_line(_wide_row(plan, converters, r)) for r in rows]
+        yield ("\n".join(lines) + "\n").encode()
