@@ -17,6 +17,7 @@ import psycopg
 
 from energy_api.timeparse import parse_zone
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.scale import unscaled_sql
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
@@ -45,12 +46,12 @@ RAW_ROUTE = Route()
 WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 
 # The aggregates over rollup rows `h`, each equal to its counterpart over readings
-# (values._RAW_EXPR) up to the order in which floats are added.
+# (values._RAW_EXPR) up to the order in which floats are added; `sum` is scaled (rollups.scale).
 ROLLUP_EXPR = {
-    "avg": "sum(h.sum) / sum(h.n)",
+    "avg": unscaled_sql("sum(h.sum) / sum(h.n)"),
     "min": "min(h.min)",
     "max": "max(h.max)",
-    "sum": "sum(h.sum)",
+    "sum": unscaled_sql("sum(h.sum)"),
     "count": "sum(h.n)::bigint",
     "first": "(array_agg(h.first ORDER BY h.bucket))[1]",
     "last": "(array_agg(h.last ORDER BY h.bucket DESC))[1]",
@@ -60,10 +61,10 @@ ROLLUP_EXPR = {
 
 # The same for one rollup row that is a whole output bucket (Route.whole): no GROUP BY.
 ROLLUP_ROW_EXPR = {
-    "avg": "h.sum / h.n",
+    "avg": unscaled_sql("h.sum / h.n"),
     "min": "h.min",
     "max": "h.max",
-    "sum": "h.sum",
+    "sum": unscaled_sql("h.sum"),
     "count": "h.n::bigint",
     "first": "h.first",
     "last": "h.last",

@@ -95,7 +95,10 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
     from energy_ingest.store.migrate import migrate
 
     with psycopg.connect(empty_database_url) as conn:
-        assert migrate(conn, timezone="Europe/Berlin") == ["0006_rollups.sql"]
+        assert migrate(conn, timezone="Europe/Berlin") == [
+            "0006_rollups.sql",
+            "0007_rollup_sums.sql",
+        ]
         assert rollup_differences(conn) == []
         days = conn.execute(
             "SELECT bucket, n, states FROM readings_daily WHERE point_id = %s ORDER BY bucket",
@@ -108,6 +111,41 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
         "2024-11-02T23:00:00+00:00",
     ]
     assert days[1][1] == 96 and days[1][2] == [48, 48]
+
+
+def test_the_sums_migration_rescales_rollup_sums_and_recomputes_those_that_had_overflowed(
+    empty_database_url: str,
+) -> None:
+    from energy_ingest.store.migrate import migrate
+
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in available():
+            if m.version < 7:
+                conn.execute(m.sql.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        conn.execute(
+            "INSERT INTO points (source, name, kind) VALUES ('siemens', 'OLD.SAT', 'number')"
+        )
+        conn.execute(
+            "INSERT INTO readings SELECT 1, t, 55.5 FROM generate_series("
+            "timestamptz '2024-11-02', '2024-11-05', '15 minutes') t"
+        )
+        conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
+        conn.execute("UPDATE rollup_state SET stale_since = NULL")
+        # what the loader left before 0007 for an hour whose sum overflowed
+        conn.execute(
+            "UPDATE readings_hourly SET sum = 'Infinity'"
+            " WHERE bucket = (SELECT max(bucket) FROM readings_hourly)"
+        )
+    with psycopg.connect(empty_database_url) as conn:
+        assert migrate(conn) == ["0007_rollup_sums.sql"]
+        assert rollup_differences(conn) == []
+        hour = conn.execute("SELECT sum * 2::float8 ^ 64 FROM readings_hourly LIMIT 1").fetchone()
+        assert hour is not None and hour[0] == 55.5 * 4
 
 
 CLI = Path(sys.executable).parent / "energy-ingest"
