@@ -23,7 +23,7 @@ from energy_api.queries import PointRef, epoch_sql, iso_sql
 from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
 from energy_api.timeparse import from_micros, parse_zone, to_micros
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
-from energy_ingest.rollups.scale import scaled_sql, unscaled_sql
+from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 
 # date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
 ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
@@ -404,7 +404,7 @@ def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
 # The aggregates over readings `r` (energy_api.rollups.ROLLUP_EXPR: the same over rollups); sums
 # scaled so that they cannot overflow (energy_ingest.rollups.scale).
 _RAW_EXPR = {
-    "avg": unscaled_sql(f"sum({scaled_sql('r.value')}) / count(*)"),
+    "avg": avg_sql(f"sum({scaled_sql('r.value')})", "count(*)"),
     "min": "min(r.value)",
     "max": "max(r.value)",
     "sum": unscaled_sql(f"sum({scaled_sql('r.value')})"),
