@@ -17,6 +17,7 @@ import psycopg
 
 from energy_api.timeparse import parse_zone
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
@@ -45,12 +46,14 @@ RAW_ROUTE = Route()
 WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 
 # The aggregates over rollup rows `h`, each equal to its counterpart over readings
-# (values._RAW_EXPR) up to the order in which floats are added.
+# (values._RAW_EXPR) up to the order in which floats are added: sums are added scaled, and an
+# infinite stored sum is its readings' (rollups.scale).
+_SUM = f"sum({rollup_scaled_sql('h')})"
 ROLLUP_EXPR = {
-    "avg": "sum(h.sum) / sum(h.n)",
+    "avg": avg_sql(_SUM, "sum(h.n)"),
     "min": "min(h.min)",
     "max": "max(h.max)",
-    "sum": "sum(h.sum)",
+    "sum": unscaled_sql(_SUM),
     "count": "sum(h.n)::bigint",
     "first": "(array_agg(h.first ORDER BY h.bucket))[1]",
     "last": "(array_agg(h.last ORDER BY h.bucket DESC))[1]",
@@ -60,10 +63,10 @@ ROLLUP_EXPR = {
 
 # The same for one rollup row that is a whole output bucket (Route.whole): no GROUP BY.
 ROLLUP_ROW_EXPR = {
-    "avg": "h.sum / h.n",
+    "avg": avg_sql(rollup_scaled_sql("h"), "h.n"),
     "min": "h.min",
     "max": "h.max",
-    "sum": "h.sum",
+    "sum": unscaled_sql(rollup_scaled_sql("h")),
     "count": "h.n::bigint",
     "first": "h.first",
     "last": "h.last",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,11 +17,13 @@ from zoneinfo import ZoneInfo
 import orjson
 import psycopg
 
+from energy_api import csvcells
 from energy_api.errors import bad_param
 from energy_api.queries import PointRef, epoch_sql, iso_sql
 from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
 from energy_api.timeparse import from_micros, parse_zone, to_micros
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 
 # date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
 ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
@@ -328,7 +328,7 @@ class Plan:
                 f" FROM ({source}) s{outer_cursor} GROUP BY s.ts ORDER BY s.ts"
             )
         elif csv_lines:
-            params["labels"] = [_csv_quote(p.name) for p in self.points]
+            params["labels"] = [csvcells.quoted(p.name) for p in self.points]
             cells = " || ',' || ".join(
                 self._csv_cell(j, f"s.v{j}", "p.states") for j in range(width)
             )
@@ -359,10 +359,7 @@ class Plan:
         if enum_agg.name not in LABELLED or not any(p.kind == "enum" for p in self.points):
             return text
         label = f"coalesce(({states})[{value}::int + 1], '')"
-        quoted = (
-            f"CASE WHEN {label} ~ '[\",\r\n]' THEN '\"' || replace({label}, '\"', '\"\"')"
-            f" || '\"' ELSE {label} END"
-        )
+        quoted = csvcells.quoted_sql(label)
         return f"CASE WHEN p.kind = 'enum' THEN {quoted} ELSE {text} END"
 
     # --- shaping ---------------------------------------------------------------------------
@@ -389,12 +386,6 @@ class Plan:
         return (["point"] if self.layout == "long" else []) + ["ts", "t", *tail]
 
 
-def _csv_quote(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def pg_float(value: Any) -> Any:
     """Numbers as PostgreSQL writes them (1, not 1.0), so both CSV paths agree."""
     if isinstance(value, float):
@@ -410,12 +401,13 @@ def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
     return convert
 
 
-# The aggregates over readings `r` (energy_api.rollups.ROLLUP_EXPR: the same over rollups).
+# The aggregates over readings `r` (energy_api.rollups.ROLLUP_EXPR: the same over rollups); sums
+# scaled so that they cannot overflow (energy_ingest.rollups.scale).
 _RAW_EXPR = {
-    "avg": "avg(r.value)",
+    "avg": avg_sql(f"sum({scaled_sql('r.value')})", "count(*)"),
     "min": "min(r.value)",
     "max": "max(r.value)",
-    "sum": "sum(r.value)",
+    "sum": unscaled_sql(f"sum({scaled_sql('r.value')})"),
     "count": "count(*)",
     "first": "(array_agg(r.value ORDER BY r.ts))[1]",
     "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
@@ -508,24 +500,28 @@ def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: An
     return [row[1], row[2], *values]
 
 
+def _wide_csv_line(row: list[Any]) -> str:
+    """ISO 8601, epoch, then cells: numbers as PostgreSQL writes them, labels as csvcells
+    quotes text (csv.writer leaves a lone CR unquoted when lines end in LF)."""
+    cells = [_csv_cell(v) for v in row[2:]]
+    return ",".join([row[0], str(row[1]), *cells])
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csvcells.quoted(value)
+    return str(pg_float(value))
+
+
 def stream_csv(cursor: psycopg.Cursor[Any], plan: Plan) -> Iterator[bytes]:
     """CSV text in batches from an executed server-side cursor: constant memory, no cap."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(plan.column_names())
+    yield (",".join(csvcells.quoted(name) for name in plan.column_names()) + "\n").encode()
     converters = plan.converters()
-    while True:
-        rows = cursor.fetchmany(CSV_BATCH)
-        if not rows:
-            break
+    while rows := cursor.fetchmany(CSV_BATCH):
         if plan.layout == "long":  # lines rendered by PostgreSQL (Plan.sql(csv_lines=True))
-            out.write("\n".join([r[0] for r in rows]))
-            out.write("\n")
+            lines = [r[0] for r in rows]
         else:
-            writer.writerows([pg_float(v) for v in _wide_row(plan, converters, r)] for r in rows)
-        yield out.getvalue().encode()
-        out.seek(0)
-        out.truncate()
-    tail = out.getvalue()
-    if tail:
-        yield tail.encode()
+            lines = [_wide_csv_line(_wide_row(plan, converters, r)) for r in rows]
+        yield ("\n".join(lines) + "\n").encode()

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from api_helpers import add_file, api_settings, app, client, db
 from flask.testing import FlaskClient
+from helpers import wait_until
 
 from energy_api import create_app, openapi
 from energy_ingest.config import Settings
@@ -99,3 +100,58 @@ def test_a_database_without_the_schema_is_down_and_says_to_migrate(
     assert body["status"] == "down"
     assert body["database"] == "schema missing"
     assert body["reason"] == "the database has no energy schema: run `energy-ingest migrate`"
+
+
+def _scans(db: psycopg.Connection[Any]) -> int:
+    """Scans of readings so far (sequential and index), once every other session of the database
+    has ended (a session's statistics reach the shared ones when it exits)."""
+    wait_until(
+        lambda: (
+            not db.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        ),  # type: ignore[index]
+        what="the API's sessions to end",
+    )
+    db.execute("SELECT pg_stat_clear_snapshot()")
+    row = db.execute(
+        "SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables"
+        " WHERE relname = 'readings'"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_readings_is_an_estimate_that_never_scans_a_large_table_analysed_or_not(
+    other_app: Any, db: psycopg.Connection[Any]
+) -> None:
+    db.execute("ALTER TABLE readings SET (autovacuum_enabled = false)")  # stays never analysed
+    db.execute(
+        "INSERT INTO readings (point_id, ts, value)"
+        " SELECT i % 50 + 1, timestamptz '2024-01-01' + (i / 50) * interval '1 minute', i"
+        " FROM generate_series(0, 249999) AS i"
+    )
+    for analysed in (False, True):
+        if analysed:
+            db.execute("ANALYZE readings")
+        row = db.execute("SELECT reltuples FROM pg_class WHERE relname = 'readings'").fetchone()
+        assert row is not None and row[0] == (250_000 if analysed else -1)
+        before = _scans(db)
+        client = other_app()
+        counts = [health(client, 200)["readings"] for _ in range(5)]
+        client.application.extensions["energy_db"].close()
+        assert _scans(db) == before, f"health scanned readings (analysed: {analysed})"
+        assert all(abs(n - 250_000) <= 25_000 for n in counts), counts
+
+
+def test_readings_is_exact_for_a_small_table(
+    client: FlaskClient, db: psycopg.Connection[Any]
+) -> None:
+    assert health(client, 200)["readings"] == 0
+    db.execute(
+        "INSERT INTO readings (point_id, ts, value)"
+        " SELECT 1, timestamptz '2024-01-01' + i * interval '1 minute', i"
+        " FROM generate_series(1, 1234) AS i"
+    )
+    assert health(client, 200)["readings"] == 1234

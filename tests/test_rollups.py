@@ -4,6 +4,7 @@ rebuild` after writes by other means, an export import re-indexing states, and `
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -95,7 +96,10 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
     from energy_ingest.store.migrate import migrate
 
     with psycopg.connect(empty_database_url) as conn:
-        assert migrate(conn, timezone="Europe/Berlin") == ["0006_rollups.sql"]
+        assert migrate(conn, timezone="Europe/Berlin") == [
+            "0006_rollups.sql",
+            "0007_rollup_sums.sql",
+        ]
         assert rollup_differences(conn) == []
         days = conn.execute(
             "SELECT bucket, n, states FROM readings_daily WHERE point_id = %s ORDER BY bucket",
@@ -108,6 +112,68 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
         "2024-11-02T23:00:00+00:00",
     ]
     assert days[1][1] == 96 and days[1][2] == [48, 48]
+
+
+def test_rollup_sums_are_plain_sums_and_the_sums_migration_recomputes_only_overflowed_ones(
+    empty_database_url: str,
+) -> None:
+    """What psql shows in `sum` is the readings' sum (±Infinity beyond the float8 range); 0007
+    keeps stored sums and recomputes those the loader before it let overflow in numpy."""
+    from energy_ingest.store.migrate import migrate
+
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in available():
+            if m.version < 7:
+                conn.execute(m.sql.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        conn.execute(
+            "INSERT INTO points (source, name, kind) VALUES ('siemens', 'OLD.SAT', 'number'),"
+            " ('siemens', 'OLD.HOT', 'number')"
+        )
+        conn.execute(
+            "INSERT INTO readings SELECT 1, t, 55.5 + extract(minute FROM t) / 7"
+            " FROM generate_series(timestamptz '2024-11-02', '2024-11-05', '15 minutes') t"
+        )
+        conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
+        # what the loader before 0007 stored for these readings: numpy added them in order to
+        # +inf (and PostgreSQL's own sum raised), though their sum is 1.7e308
+        conn.execute(
+            "INSERT INTO readings VALUES (2, '2024-11-03 10:00Z', 1.7e308),"
+            " (2, '2024-11-03 10:15Z', 1.7e308), (2, '2024-11-03 10:30Z', -1.7e308)"
+        )
+        conn.execute(
+            "INSERT INTO readings_hourly VALUES (2, '2024-11-03 10:00Z', 3, 'Infinity', -1.7e308,"
+            " 1.7e308, '2024-11-03 10:00Z', 1.7e308, '2024-11-03 10:30Z', -1.7e308, NULL)"
+        )
+        for table, unit in (("readings_daily", "day"), ("readings_monthly", "month")):
+            conn.execute(
+                f"INSERT INTO {table} SELECT point_id, date_trunc('{unit}', bucket,"
+                " 'America/Chicago'), n, sum, min, max, first_ts, first, last_ts, last, states"
+                " FROM readings_hourly WHERE point_id = 2"
+            )
+        conn.execute("UPDATE rollup_state SET stale_since = NULL")
+        plain = "SELECT sum FROM readings_daily WHERE point_id = 1 ORDER BY bucket"
+        before = [r[0] for r in conn.execute(plain).fetchall()]
+    with psycopg.connect(empty_database_url) as conn:
+        assert migrate(conn) == ["0007_rollup_sums.sql"]
+        assert rollup_differences(conn) == []
+        assert [r[0] for r in conn.execute(plain).fetchall()] == before
+        by_day = conn.execute(
+            "SELECT sum(value) FROM readings WHERE point_id = 1"
+            " GROUP BY date_trunc('day', ts, 'America/Chicago') ORDER BY 1"
+        ).fetchall()
+        assert sorted(before) == [r[0] for r in by_day]
+        sums = "SELECT DISTINCT sum FROM {} WHERE point_id = 2"
+        for table in ("readings_hourly", "readings_daily", "readings_monthly"):
+            assert conn.execute(sums.format(table)).fetchall() == [(1.7e308,)]
+        conn.execute("DELETE FROM readings WHERE point_id = 2 AND value < 0")
+        conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
+        for table in ("readings_hourly", "readings_daily", "readings_monthly"):
+            assert conn.execute(sums.format(table)).fetchall() == [(math.inf,)]
 
 
 CLI = Path(sys.executable).parent / "energy-ingest"

@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 
 from energy_ingest.rollups.calendar import local_edges, local_midnight
+from energy_ingest.rollups.scale import SCALE, plain
 
 HOUR_US = 3_600_000_000
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -197,7 +198,7 @@ class _Groups:
             fixed[f"l_{name}"] = size
         fixed["pid"], fixed["bucket"] = self.pid, self.bucket - PG_EPOCH_US
         fixed["n"] = self.ends - self.starts
-        fixed["sum"] = self.reduce(np.add, v)
+        fixed["sum"] = plain(self.reduce(np.add, v * SCALE))  # added scaled (rollups.scale)
         fixed["min"], fixed["max"] = self.reduce(np.minimum, v), self.reduce(np.maximum, v)
         fixed["fts"], fixed["first"] = ts[self.starts] - PG_EPOCH_US, v[self.starts]
         fixed["lts"], fixed["last"] = ts[last] - PG_EPOCH_US, v[last]
