@@ -17,8 +17,10 @@ the same rules in SQL (energy_scaled, energy_plain, energy_rollups_months).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the API imports the SQL here and must not load numpy
+    import numpy as np
 
 SCALE = 2.0**-64
 _UNSCALE = 2.0**64
@@ -58,5 +60,7 @@ def rollup_scaled_sql(row: str) -> str:
 
 def plain(scaled: np.ndarray) -> np.ndarray:
     """Scaled sums as the rollups store them: times 2^64, ±Infinity beyond the float8 range."""
+    import numpy as np
+
     with np.errstate(over="ignore"):
         return np.asarray(scaled * _UNSCALE)
