@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from energy_ingest.catalog.regex import MAX_PROGRAM, MAX_TEXT
+from energy_ingest.catalog.resolve import resolve
 from energy_ingest.catalog.site import (
     MAX_ENTRIES,
+    MAX_PROGRAMS,
     MAX_SITE_BYTES,
     SiteFileError,
     floor_of,
@@ -178,6 +181,41 @@ def test_rule_patterns_match_in_linear_time_so_nested_quantifiers_cannot_stall(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "AHU3\n"
+
+
+def test_a_pattern_that_compiles_to_a_huge_program_is_refused_naming_its_size_and_the_limit() -> (
+    None
+):
+    # RE2 is linear in the name times the compiled program: [ab]{1000} inside a loop is a
+    # thousand-instruction program that takes milliseconds per name, and 1,000 such tag rules
+    # took 55 s per 8 KB file under the writers' lock.
+    pattern = "(?:[ab]*a[ab]{1000}b)+"
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(SITE_HEAD + f"[[tags]]\npattern = '{pattern}'\ntags = [\"odd\"]\n")
+    problem = caught.value.problems[0]
+    assert problem.startswith(f"line 6: pattern '{pattern}': "), problem
+    assert f"over the limit of {MAX_PROGRAM:,}" in problem, problem
+
+
+def test_rules_that_together_compile_to_more_than_the_budget_are_refused_naming_it() -> None:
+    each = f"(?:[ab]*a[ab]{{{MAX_PROGRAM - 20}}}b)+"
+    count = MAX_PROGRAMS // (MAX_PROGRAM - 20) + 1
+    body = "".join(f"[[tags]]\npattern = '{each}'\ntags = [\"t{n}\"]\n" for n in range(count))
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(SITE_HEAD + body)
+    assert f"the limit is {MAX_PROGRAMS:,}" in str(caught.value), caught.value
+
+
+def test_no_rule_reads_a_name_longer_than_max_text_characters() -> None:
+    site = parse_site(
+        SITE_HEAD + "[[naming]]\npattern = '^(?P<building>GH)\\.(?P<device>[A-Z]+)'\n\n"
+        '[[tags]]\non = "name"\npattern = \'Z$\'\ntags = ["end"]\n'
+    )
+    longest = "GH.AHU" + "X" * (MAX_TEXT - 7) + "Z"
+    found = resolve(site, longest, "siemens")
+    assert found.building == "GH" and found.tags == (("end", "point"),), found
+    found = resolve(site, "GH.AHU" + "X" * (MAX_TEXT - 6) + "Z", "siemens")
+    assert found.building is None and found.device is None and found.tags == (), found
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,23 @@
 """The site file's regular expressions, compiled with RE2: matching time grows linearly with the
-name, whatever the pattern, so no rule can stall the writers' lock by backtracking."""
+name, whatever the pattern, so no rule can stall the writers' lock by backtracking.
+
+Linear, but with a factor: a pattern whose DFA explodes (`[ab]*a[ab]{1000}` must remember the
+last thousand letters) is run as an NFA, at ~10 ns per instruction and character, after RE2 has
+filled and flushed up to `max_mem` of DFA states per search. So a pattern's program
+(MAX_PROGRAM), all patterns' programs together (site.MAX_PROGRAMS), a rule's DFA memory
+(MAX_MEMORY) and the names a rule reads (MAX_TEXT) are bounded: the worst site file allowed
+costs ~60 ms per point on the worst name, the example's rules ~20 µs (bench/rules).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import re2
+
+MAX_PROGRAM = 1_000  # instructions one pattern compiles to; the example's longest takes 35
+MAX_TEXT = 256  # characters of the longest name a rule reads; no BAS name comes near
+MAX_MEMORY = 32 << 10  # bytes of program and DFA per pattern; any MAX_PROGRAM program fits
 
 # RE2 has no backtracking, so no backreferences, lookarounds or atomic groups; its own words for
 # them ("invalid escape sequence: \1") do not say so, hence this list.
@@ -43,14 +55,19 @@ class Pattern:
     """A compiled rule. Matched on UTF-8 bytes: re2's str interface maps every offset back to
     characters, several times slower for names that are ASCII anyway."""
 
-    __slots__ = ("_re", "groupindex", "pattern")
+    __slots__ = ("_re", "groupindex", "pattern", "size")
 
     def __init__(self, pattern: str, compiled: Any) -> None:
         self.pattern = pattern
         self.groupindex: dict[str, int] = {k.decode(): v for k, v in compiled.groupindex.items()}
+        self.size: int = compiled.programsize
         self._re = compiled
 
     def search(self, text: str) -> Match | None:
+        """The first match in `text`; none in a text over MAX_TEXT characters (cut, a `$` rule
+        would match a name that does not end so)."""
+        if len(text) > MAX_TEXT:
+            return None
         found = self._re.search(text.encode(errors="replace"))
         return None if found is None else Match(found)
 
@@ -62,12 +79,20 @@ class PatternError(ValueError):
 def compile_rule(text: str) -> Pattern:
     options = re2.Options()
     options.log_errors = False  # RE2 would print each error to stderr; we report it ourselves
+    options.max_mem = MAX_MEMORY  # a DFA that needs more runs as an NFA: slower, never wrong
     try:
-        return Pattern(text, re2.compile(text.encode(), options))
+        pattern = Pattern(text, re2.compile(text.encode(), options))
     except re2.error as exc:
         why = exc.args[0] if exc.args else exc
         why = why.decode(errors="replace") if isinstance(why, bytes) else str(why)
         raise PatternError(f"{why}{_construct(text, why)}") from None
+    if pattern.size > MAX_PROGRAM:
+        raise PatternError(
+            f"compiles to {pattern.size:,} instructions, over the limit of {MAX_PROGRAM:,} "
+            "(a name costs time in proportion; a counted repetition like {1000} repeats its "
+            "group that many times): write a shorter pattern"
+        )
+    return pattern
 
 
 def _construct(text: str, why: str) -> str:

@@ -46,6 +46,7 @@ MAX_ENTRIES: Mapping[str, int] = {
     "points": 20_000,
     "rules": 1_000,
 }
+MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
 SOURCES = ("siemens", "alc")
 GROUPS = frozenset({"building", "room", "device", "point"})
 NAME_FIELDS = {"siemens": ("name",), "alc": ("control_program", "name", "location")}
@@ -251,6 +252,14 @@ class _Checker:
             rules=tuple(self.entries(data, "rules", self.rule)),
             anomalies=self.anomalies(data.get("anomalies", {})),
         )
+        size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
+        if size > MAX_PROGRAMS:
+            self.problem(
+                self.line_of("tags" if site.tags else "naming"),
+                f"the patterns of [[naming]] and [[tags]] compile to {size:,} RE2 instructions: "
+                f"the limit is {MAX_PROGRAMS:,} (every pattern is tried on every point while the "
+                "catalog is locked)",
+            )
         named: dict[str, int] = {}
         for r in site.rules:
             if r.name in named:
