@@ -167,3 +167,45 @@ def test_a_failed_255_byte_name_gets_its_note(
         in (spool_dir / "failed" / "siemens" / (kept + ".error")).read_text()
     )
     assert "File name too long" not in d.text()
+
+
+def test_a_planted_upload_temp_link_does_not_excuse_an_outside_hard_link(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """An upload cut short between its link and unlink leaves two names (.tmp/upload-*.part and
+    incoming/): a third name, anywhere, is someone's `ln`, and its bytes are never read."""
+    incoming = spool_dir / "incoming" / "siemens"
+    incoming.mkdir(parents=True)
+    (spool_dir / ".tmp").mkdir(exist_ok=True)
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(insight_report(["LINK.P1"], datetime(2024, 6, 2), 8))
+    os.link(outside, incoming / "x.csv")
+    os.link(outside, spool_dir / ".tmp" / "upload-0123456789abcdef0123456789abcdef.part")
+    d = daemons()
+    drop(spool_dir, "real.csv", insight_report(["REAL.P1"], datetime(2024, 6, 3), 8))
+    wait_until(lambda: len(files_under(spool_dir / "archive")) == 1, what="the real file")
+    wait_until(lambda: "x.csv is a file with more than one hard link" in d.text(), what="a warning")
+    assert scalar(database_url, "SELECT count(*) FROM files") == 1
+    assert (incoming / "x.csv").exists()
+
+
+def test_an_interrupted_upload_is_loaded_and_archived_as_a_copy_its_temp_name_cannot_change(
+    daemons: Callable[..., Daemon], spool_dir: Path, database_url: str
+) -> None:
+    """The upload's placing cut short between link and unlink (reconstructed): the file is
+    taken, and archive/ holds a copy, not a second name of the inode .tmp/ still names."""
+    incoming = spool_dir / "incoming" / "siemens"
+    incoming.mkdir(parents=True)
+    (spool_dir / ".tmp").mkdir(exist_ok=True)
+    data = insight_report(["UP.P1"], datetime(2024, 6, 5), 8)
+    temp = spool_dir / ".tmp" / "upload-0123456789abcdef0123456789abcdef.part"
+    temp.write_bytes(data)
+    os.link(temp, incoming / "up.csv")
+    d = daemons()
+    wait_until(lambda: len(files_under(spool_dir / "archive")) == 1, what="the file archived")
+    [archived] = files_under(spool_dir / "archive")
+    assert archived.read_bytes() == data
+    assert os.stat(archived).st_ino != os.stat(temp).st_ino
+    assert ledger(database_url) == {sha(data): "ingested"}
+    assert f"up.csv is also an interrupted upload's temp file: the {len(data)} bytes" in d.text()
+    assert "more than one hard link" not in d.text() and "Traceback" not in d.text()

@@ -159,7 +159,11 @@ class Outcome:
         if linked:  # its other name is someone else's: the copy is ours, this name goes
             path.unlink()
             self.watcher.forget(path)
-            why = "got a second hard link while it was being loaded"
+            why = (
+                "is also an interrupted upload's temp file"
+                if interrupted(root, st)
+                else "got a second hard link while it was being loaded"
+            )
         else:
             self.watcher.settle_again(path)
             gone = not os.path.lexists(path)

@@ -41,23 +41,32 @@ def intend(root: Path, st: os.stat_result, directory: Path) -> Path:
 
 
 def interrupted(root: Path, st: os.stat_result) -> bool:
-    """Whether this inode's other link is a move cut short between link and unlink: the daemon's
-    (its intent names the folder that holds the other link) or the upload's (its temp file)."""
+    """Whether this inode's two names are a move cut short between link and unlink: the daemon's
+    (its intent names the folder that holds the other link) or the upload's (its temp file).
+    A third name is never one: someone's `ln`."""
+    return _own_move(root, st) or (st.st_nlink == 2 and _holds(root / ".tmp", st, "upload-"))
+
+
+def _own_move(root: Path, st: os.stat_result) -> bool:
+    if st.st_nlink != 2:
+        return False
     try:
         directory = root / os.fsdecode(_intent(root, st).read_bytes())
     except OSError:
-        directory = None
+        return False
+    return _holds(directory, st, "")
+
+
+def _holds(directory: Path, st: os.stat_result, prefix: str) -> bool:
     try:
-        return _holds(directory, st, "") or _holds(root / ".tmp", st, "upload-")
+        return any(
+            e.inode() == st.st_ino
+            and e.name.startswith(prefix)
+            and e.is_file(follow_symlinks=False)
+            for e in os.scandir(directory)
+        )
     except OSError:
         return False
-
-
-def _holds(directory: Path | None, st: os.stat_result, prefix: str) -> bool:
-    return directory is not None and any(
-        e.inode() == st.st_ino and e.name.startswith(prefix) and e.is_file(follow_symlinks=False)
-        for e in os.scandir(directory)
-    )
 
 
 def finished(root: Path, st: os.stat_result) -> None:
@@ -97,9 +106,13 @@ def move_read(
 ) -> Path | None:
     """Move the file open as `fd`, named `path` in incoming/, into `directory` as `name` (or a
     free variant that fits the name limit, leaving `room` bytes); None, nothing moved, when `path`
-    no longer names that inode or the inode has other links (the caller copies it instead)."""
+    no longer names that inode or the inode has a name the daemon did not give it — someone's, or
+    an interrupted upload's temp file, which could change it once archived (the caller copies
+    it instead)."""
     st = os.fstat(fd)
-    if not names_it(path, st) or (st.st_nlink > 1 and not interrupted(root, st)):
+    if not names_it(path, st) or (
+        st.st_nlink > 1 and not (st.st_nlink == 2 and _own_move(root, st))
+    ):
         return None
     directory.mkdir(parents=True, exist_ok=True)
     intend(root, st, directory)
