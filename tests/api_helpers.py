@@ -1,8 +1,8 @@
-"""Fixtures for the API tests: load points, readings and ledger rows with direct SQL."""
+"""Helpers for the API tests: load points, readings, the catalog and ledger rows with direct SQL
+(the fixtures `db`, `api_settings`, `app` and `client` are in conftest.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -10,13 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from psycopg import sql
-
-from energy_api import create_app
-from energy_ingest.config import Settings
 
 _files = itertools.count()
 
@@ -87,33 +81,7 @@ def add_file(
     return int(row[0])
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """A writable connection for loading fixtures (autocommit: the API sees rows at once)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def api_settings(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings, cors_origins=("https://dash.example.edu",), timezone="America/Chicago"
-    )
-
-
-@pytest.fixture
-def app(api_settings: Settings) -> Iterator[Flask]:
-    app = create_app(api_settings)
-    yield app
-    app.extensions["energy_db"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def _insert(conn: psycopg.Connection[Any], table: str, **values: Any) -> int:
+def insert_row(conn: psycopg.Connection[Any], table: str, **values: Any) -> int:
     query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, values)),
@@ -124,12 +92,12 @@ def _insert(conn: psycopg.Connection[Any], table: str, **values: Any) -> int:
     return int(row[0])
 
 
-def _tag(
+def tag_item(
     conn: psycopg.Connection[Any], ids: dict[str, int], level: str, owner: int, *names: str
 ) -> None:
     for name in names:
         if f"#{name}" not in ids:
-            ids[f"#{name}"] = _insert(conn, "tags", name=name)
+            ids[f"#{name}"] = insert_row(conn, "tags", name=name)
         conn.execute(
             sql.SQL("INSERT INTO {} ({}, tag_id) VALUES (%s, %s)").format(
                 sql.Identifier(f"{level}_tags"), sql.Identifier(f"{level}_id")
@@ -156,11 +124,11 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
         ("WH", "Watson Hall", [], True),
         ("OLD", "Old Gym", ["GYM"], False),
     ):
-        ids[code] = _insert(
+        ids[code] = insert_row(
             conn, "buildings", code=code, name=name, aliases=aliases, in_site=in_site
         )
-    _tag(conn, ids, "building", ids["HU"], "science")
-    _tag(conn, ids, "building", ids["GH"], "residence")
+    tag_item(conn, ids, "building", ids["HU"], "science")
+    tag_item(conn, ids, "building", ids["GH"], "residence")
     for building, room, floor in (
         ("HU", "B44", -1),
         ("HU", "102", 1),
@@ -168,11 +136,11 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
         ("GH", "102", 1),
         ("HU", "310", 3),
     ):
-        ids[f"{building} {room}"] = _insert(
+        ids[f"{building} {room}"] = insert_row(
             conn, "rooms", building_id=ids[building], name=room, floor=floor
         )
-    _tag(conn, ids, "room", ids["HU B44"], "mech")
-    _tag(conn, ids, "room", ids["HU 310"], "legacy")
+    tag_item(conn, ids, "room", ids["HU B44"], "mech")
+    tag_item(conn, ids, "room", ids["HU 310"], "legacy")
     for device, building, room, kind in (
         ("FCU2", "HU", "HU B44", "FCU"),
         ("ELEC", "HU", None, "ELEC"),
@@ -180,7 +148,7 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
         ("CH1", None, None, "CH"),
         ("FCU9", "HU", "HU 310", "FCU"),
     ):
-        ids[device] = _insert(
+        ids[device] = insert_row(
             conn,
             "devices",
             name=device,
@@ -188,9 +156,9 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
             room_id=ids[room] if room else None,
             type=kind,
         )
-    _tag(conn, ids, "device", ids["FCU2"], "fcu")
-    _tag(conn, ids, "device", ids["ELEC"], "elec", "meter")
-    _tag(conn, ids, "device", ids["AHU3"], "ahu")
+    tag_item(conn, ids, "device", ids["FCU2"], "fcu")
+    tag_item(conn, ids, "device", ids["ELEC"], "elec", "meter")
+    tag_item(conn, ids, "device", ids["AHU3"], "ahu")
     for key, canonical, symbol, quantity, name, spellings in (
         ("degree_Fahrenheit", "degree_Fahrenheit", "°F", "temperature", "degrees fahrenheit",
          ["DEG F", "degF"]),
@@ -198,7 +166,7 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
         ("?DELTA", None, "DELTA", None, None, ["DELTA"]),
         ("percent", "percent", "%", "dimensionless", "percent", ["%"]),
     ):  # fmt: skip
-        ids[symbol] = _insert(
+        ids[symbol] = insert_row(
             conn,
             "units",
             key=key,
@@ -234,8 +202,8 @@ def add_catalog(conn: psycopg.Connection[Any]) -> dict[str, int]:
     ]  # fmt: skip
     for name, columns, tags in points:
         ids[name] = add_point(conn, name, **columns)
-        _tag(conn, ids, "point", ids[name], *tags)
-    _insert(conn, "tags", name="unused")
+        tag_item(conn, ids, "point", ids[name], *tags)
+    insert_row(conn, "tags", name="unused")
     conn.execute(
         "INSERT INTO catalog_site (path, sha256, content) VALUES ('site.toml', %s, '')",
         ("0" * 64,),

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from helpers import Daemon
-from psycopg import sql
+from flask import Flask
+from flask.testing import FlaskClient
+from helpers import Daemon, create_database, drop_database
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from energy_api import create_app
 from energy_ingest.config import Settings
 from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate
+
+pytest_plugins = ("legacy_campus",)  # the legacy campus fixtures: campus_url, campus_app, legacy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -49,49 +55,33 @@ def server_conninfo() -> Iterator[str]:
         cluster.stop()
 
 
-def _create(server: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(server, autocommit=True) as conn:
-        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            query = sql.SQL("{} TEMPLATE {}").format(query, sql.Identifier(template))
-        conn.execute(query)
-    return make_conninfo(server, dbname=name)
-
-
-def _drop(server: str, name: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 @pytest.fixture(scope="session")
 def template_db(server_conninfo: str) -> Iterator[str]:
     """A migrated database that per-test databases are cloned from; dropped at the end."""
     name = f"energy_test_tmpl_{uuid.uuid4().hex[:12]}"
-    url = _create(server_conninfo, name)
+    url = create_database(server_conninfo, name)
     with psycopg.connect(url) as conn:
         migrate(conn)
     yield name
-    _drop(server_conninfo, name)
+    drop_database(server_conninfo, name)
 
 
 @pytest.fixture
 def database_url(server_conninfo: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated, isolated database for one test (never the developer's data)."""
     name = f"energy_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
-    url = _create(server_conninfo, name, template=template_db)
+    url = create_database(server_conninfo, name, template=template_db)
     yield url
-    _drop(server_conninfo, name)
+    drop_database(server_conninfo, name)
 
 
 @pytest.fixture
 def empty_database_url(server_conninfo: str) -> Iterator[str]:
     """A fresh database with no schema at all."""
     name = f"energy_test_empty_{uuid.uuid4().hex[:12]}"
-    url = _create(server_conninfo, name)
+    url = create_database(server_conninfo, name)
     yield url
-    _drop(server_conninfo, name)
+    drop_database(server_conninfo, name)
 
 
 @pytest.fixture
@@ -130,3 +120,36 @@ def daemons(database_url: str, spool_dir: Path, tmp_path: Path) -> Iterator[Call
     for d in started:
         if d.proc and d.proc.poll() is None:
             d.kill()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A writable connection for loading fixtures (autocommit: the API sees rows at once)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def api_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(
+        settings, cors_origins=("https://dash.example.edu",), timezone="America/Chicago"
+    )
+
+
+@pytest.fixture
+def app(api_settings: Settings) -> Iterator[Flask]:
+    app = create_app(api_settings)
+    yield app
+    app.extensions["energy_db"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection whose transactions the test commits itself (not autocommit)."""
+    with psycopg.connect(database_url) as c:
+        yield c

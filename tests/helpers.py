@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import energy_ingest.daemon
@@ -209,3 +210,19 @@ class Daemon:
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def create_database(server: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(server, autocommit=True) as conn:
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query = sql.SQL("{} TEMPLATE {}").format(query, sql.Identifier(template))
+        conn.execute(query)
+    return make_conninfo(server, dbname=name)
+
+
+def drop_database(server: str, name: str) -> None:
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import _create, _drop
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import create_database, drop_database
 
 from energy_api import create_app
 from energy_ingest.catalog.apply import apply_site
@@ -80,11 +80,11 @@ def load_campus(conn: psycopg.Connection[Any], site_text: str | None = None) -> 
 @pytest.fixture(scope="module")
 def campus_url(server_conninfo: str, template_db: str) -> Iterator[str]:
     name = f"energy_test_campus_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    url = _create(server_conninfo, name, template=template_db)
+    url = create_database(server_conninfo, name, template=template_db)
     with psycopg.connect(url, autocommit=True) as conn:
         load_campus(conn)
     yield url
-    _drop(server_conninfo, name)
+    drop_database(server_conninfo, name)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ from typing import Any
 import jsonschema
 import psycopg
 import pytest
-from api_helpers import add_catalog, add_file, add_point, api_settings, app, client, db
+from api_helpers import add_catalog, add_file, add_point
 from flask.testing import FlaskClient
 
 from energy_api.openapi import document
 
-__all__ = ["api_settings", "app", "client", "db"]
 ROUTES = ("buildings", "floors", "rooms", "devices", "tags", "units")
 
 

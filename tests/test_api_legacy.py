@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from api_helpers import api_settings, app, client
 from flask.testing import FlaskClient
-from legacy_campus import T0, campus_app, campus_url, legacy
+from legacy_campus import T0
 
-__all__ = ["api_settings", "app", "campus_app", "campus_url", "client", "legacy"]
 NOTHING = "@2147483647"  # a building id no campus has
 
 

@@ -18,9 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from legacy_campus import T0, campus_app, campus_url, legacy
-
-__all__ = ["campus_app", "campus_url", "legacy"]
+from legacy_campus import T0
 
 HU, GH, FAC = "{b:Hulings Hall}", "{b:Goodhue Hall}", "{b:Faculty Club}"
 ELEC = "{t:elec}"

@@ -12,12 +12,9 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from legacy_campus import campus_app, campus_url
 
 from energy_api import create_app
 from energy_ingest.catalog.search import MAX_DEPTH, MAX_TERMS
-
-__all__ = ["campus_app", "campus_url"]
 
 
 @pytest.fixture(scope="module")

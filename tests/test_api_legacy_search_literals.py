@@ -15,9 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask.testing import FlaskClient
-from legacy_campus import T0, campus_app, campus_url, legacy
-
-__all__ = ["campus_app", "campus_url", "legacy"]
+from legacy_campus import T0
 
 PLAIN = "temperature"
 ODD = [

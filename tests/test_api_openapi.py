@@ -16,25 +16,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import (
-    add_catalog,
-    add_file,
-    add_point,
-    add_readings,
-    api_settings,
-    app,
-    client,
-    db,
-    every,
-)
+from api_helpers import add_catalog, add_file, add_point, add_readings, every
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from werkzeug.serving import make_server
 
 from energy_api.openapi import document
-
-__all__ = ["api_settings", "app", "client", "db"]
 
 
 def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_point, api_settings, app, client, db
+from api_helpers import add_point
 from flask import Flask
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -18,7 +18,6 @@ from energy_api import create_app
 from energy_ingest.config import Settings
 from energy_ingest.store.migrate import available
 
-__all__ = ["api_settings", "app", "client", "db"]
 INSERT = "INSERT INTO points (source, name) VALUES ('siemens', 'INTRUDER.X')"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import psycopg
 import requests
-from api_helpers import add_point, add_readings, db, every
+from api_helpers import add_point, add_readings, every
 from api_server import SlowReader, giant_points, latencies, median_ms, production_api, unit_capacity
 from flask import Flask
 
@@ -23,7 +23,6 @@ from energy_ingest.config import Settings
 LEGACY = "/api/values?point_ids[]={a}&point_ids[]={b}&start_time=0&end_time=2000000000"
 CSV = "/api/v2/values?points={a},{b}&start=2015-01-01&end=2030-01-01&format=csv&layout=long"
 T0 = datetime(2015, 1, 1, tzinfo=UTC)
-__all__ = ["db"]
 SMALL = "/api/v2/values?points={a}&start=2015-01-01T00:00Z&end=2015-01-02T00:00Z"
 
 

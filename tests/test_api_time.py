@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from api_helpers import add_point, add_readings, api_settings, app, client, db, every
+from api_helpers import add_point, add_readings, every
 from flask.testing import FlaskClient
 
 from energy_api.timeparse import TimeError, parse_instant, parse_range, resolve
 from energy_ingest.rollups.calendar import local_edges
 
-__all__ = ["api_settings", "app", "client", "db"]
 CHICAGO = ZoneInfo("America/Chicago")
 QUARTER = timedelta(minutes=15)
 

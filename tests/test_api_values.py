@@ -11,13 +11,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from api_helpers import add_point, add_readings, api_settings, app, client, db
+from api_helpers import add_point, add_readings
 from flask.testing import FlaskClient
 
 from energy_api import create_app
 from energy_ingest.config import Settings
 
-__all__ = ["api_settings", "app", "client", "db"]
 CHICAGO = ZoneInfo("America/Chicago")
 T0 = datetime(2024, 7, 4, tzinfo=CHICAGO)
 HOUR0, HOUR1 = "2024-07-04T00:00:00-05:00", "2024-07-04T01:00:00-05:00"

@@ -21,9 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from legacy_campus import campus_url
 
-__all__ = ["campus_url"]
 PAGE = Path(__file__).resolve().parent / "dashboard"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")

@@ -9,11 +9,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_catalog_store import SITE, apply, conn, put, trend
+from test_catalog_store import SITE, apply, put, trend
 
 from energy_ingest.catalog.site import SiteFileError, parse_site
 
-__all__ = ["conn"]
 BASE = SITE.read_text().split("[[rules]]")[0]  # the example without its rules and [anomalies]
 
 

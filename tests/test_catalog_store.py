@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from rollup_helpers import rollup_differences
 
 from energy_ingest.catalog.apply import apply_site
@@ -94,12 +93,6 @@ def point(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
     assert row is not None, f"no point {name}"
     keys = "id kind states building building_name room floor device symbol quantity unit_name origins tags"
     return dict(zip(keys.split(), row, strict=True))
-
-
-@pytest.fixture
-def conn(database_url: str) -> Any:
-    with psycopg.connect(database_url) as c:
-        yield c
 
 
 def test_the_definition_report_resolves_the_acceptance_points(conn: Any) -> None:

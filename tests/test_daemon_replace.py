@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
-from api_helpers import api_settings, app, client  # noqa: F401 (fixtures)
 from flask.testing import FlaskClient
 from helpers import Daemon, files_under, insight_report, scalar, wait_until
 from test_daemon import drop
@@ -119,7 +118,7 @@ def test_an_interrupted_archive_move_is_finished_not_stranded(
 def test_the_api_shows_why_a_file_failed_but_not_its_content(
     daemons: Callable[..., Daemon],
     spool_dir: Path,
-    client: FlaskClient,  # noqa: F811
+    client: FlaskClient,
 ) -> None:
     d = daemons()
     drop(spool_dir, "x.csv", SECRET)

@@ -126,11 +126,14 @@ def campus(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def module_database_url(server_conninfo: str, template_db: str) -> Iterator[str]:
-    from conftest import _create, _drop  # the per-test fixture's own helpers, at module scope
+    from helpers import (  # the per-test fixture's own helpers, at module scope
+        create_database,
+        drop_database,
+    )
 
     name = f"energy_test_rollups_{random.randrange(1 << 30)}"
-    yield _create(server_conninfo, name, template=template_db)
-    _drop(server_conninfo, name)
+    yield create_database(server_conninfo, name, template=template_db)
+    drop_database(server_conninfo, name)
 
 
 @pytest.fixture(scope="module")

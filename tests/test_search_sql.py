@@ -9,13 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import _insert, _tag, add_point, add_readings, db
+from api_helpers import add_point, add_readings, insert_row, tag_item
 from psycopg import sql
 
 from energy_api.legacy.search_sql import TYPE_SQL, where
 from energy_ingest.catalog.search import And, Not, SearchError, Term, parse
-
-__all__ = ["db"]
 
 TABLES = {
     "buildings": "buildings b",
@@ -41,9 +39,9 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
     """
     ids: dict[str, int] = {}
     for code, name in (("N", "North"), ("S", "South")):
-        ids[code] = _insert(db, "buildings", code=code, name=name)
-    _tag(db, ids, "building", ids["N"], "science")
-    _tag(db, ids, "building", ids["S"], "residence")
+        ids[code] = insert_row(db, "buildings", code=code, name=name)
+    tag_item(db, ids, "building", ids["N"], "science")
+    tag_item(db, ids, "building", ids["S"], "residence")
     for room, building, floor in (
         ("N101", "N", 1),
         ("NB1", "N", -1),
@@ -52,9 +50,9 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
         ("S101", "S", 1),
         ("SX", "S", None),
     ):
-        ids[room] = _insert(db, "rooms", building_id=ids[building], name=room, floor=floor)
-    _tag(db, ids, "room", ids["NB1"], "mech")
-    _tag(db, ids, "room", ids["S101"], "hvac")
+        ids[room] = insert_row(db, "rooms", building_id=ids[building], name=room, floor=floor)
+    tag_item(db, ids, "room", ids["NB1"], "mech")
+    tag_item(db, ids, "room", ids["S101"], "hvac")
     for device, building, room in (
         ("AHU1", "N", "NB1"),
         ("FCU1", "N", "N201"),
@@ -63,23 +61,25 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
         ("FCU2", "S", "SX"),
         ("CH1", None, None),
     ):
-        ids[device] = _insert(
+        ids[device] = insert_row(
             db,
             "devices",
             name=device,
             building_id=ids[building] if building else None,
             room_id=ids[room] if room else None,
         )
-    _tag(db, ids, "device", ids["AHU1"], "hvac")
-    _tag(db, ids, "device", ids["MTR1"], "meter")
-    _tag(db, ids, "device", ids["CH1"], "hvac")
+    tag_item(db, ids, "device", ids["AHU1"], "hvac")
+    tag_item(db, ids, "device", ids["MTR1"], "meter")
+    tag_item(db, ids, "device", ids["CH1"], "hvac")
     for key, quantity in (
         ("degF", "temperature"),
         ("kW", "power"),
         ("pct", "proportion open"),
         ("raw", None),
     ):
-        ids[key] = _insert(db, "units", key=key, quantity=quantity, resolved=quantity is not None)
+        ids[key] = insert_row(
+            db, "units", key=key, quantity=quantity, resolved=quantity is not None
+        )
     n, s = ids["N"], ids["S"]
     points: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("RMT", dict(building_id=n, room_id=ids["N101"], floor=1, unit_id=ids["degF"],
@@ -100,7 +100,7 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
     ]  # fmt: skip
     for name, columns, tags in points:
         ids[name] = add_point(db, name, **columns)
-        _tag(db, ids, "point", ids[name], *tags)
+        tag_item(db, ids, "point", ids[name], *tags)
     for name, values in (
         ("RMT", [68.0, 72.5, 80.0, 85.0]),
         ("KW", [0.5, 1.0]),
