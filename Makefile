@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format bench clean docs
+.PHONY: run test test-fast lint format bench clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 ## test: the whole suite (ENERGY_TEST_DATABASE_URL=postgresql://... to use a server)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-fast: all but the browser, nginx, daemon and slow tests (about a minute; see docs/development.md)
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not (browser or nginx or daemon or slow)" $(PYTEST_ARGS)
 
 ## lint: ruff (lint + format check) and mypy --strict
 lint: $(STAMP)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import shutil
 import uuid
@@ -15,7 +14,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import Daemon, create_database, drop_database
+from helpers import Clones, Daemon, create_database, drop_database
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from energy_api import create_app
@@ -28,7 +27,13 @@ pytest_plugins = ("legacy_campus",)  # the legacy campus fixtures: campus_url, c
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLES = ROOT.parent / "shared" / "samples"
-_counter = itertools.count()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts the daemon through `daemons` is a `daemon` test."""
+    for item in items:
+        if "daemons" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.daemon)
 
 
 def pytest_report_header() -> str:
@@ -66,13 +71,27 @@ def template_db(server_conninfo: str) -> Iterator[str]:
     drop_database(server_conninfo, name)
 
 
+@pytest.fixture(scope="session")
+def clones(server_conninfo: str, template_db: str) -> Iterator[Clones]:
+    pool = Clones(server_conninfo, template_db)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def database_url(server_conninfo: str, template_db: str) -> Iterator[str]:
+def database_url(server_conninfo: str, clones: Clones) -> Iterator[str]:
     """A fresh, migrated, isolated database for one test (never the developer's data)."""
-    name = f"energy_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
-    url = create_database(server_conninfo, name, template=template_db)
-    yield url
-    drop_database(server_conninfo, name)
+    name = clones.take()
+    yield make_conninfo(server_conninfo, dbname=name)
+    clones.drop(name)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(server_conninfo: str, clones: Clones) -> Iterator[str]:
+    """One fresh database for a whole module whose tests only read what its fixtures loaded."""
+    name = clones.take()
+    yield make_conninfo(server_conninfo, dbname=name)
+    clones.drop(name)
 
 
 @pytest.fixture

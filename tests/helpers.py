@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import count
 from pathlib import Path
 
 import psycopg
@@ -226,3 +228,66 @@ def drop_database(server: str, name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+class Clones:
+    """Databases cloned from a migrated template ahead of the tests that take them, and dropped
+    after, by one background thread: a test waits neither for CREATE DATABASE (~0.3 s) nor DROP."""
+
+    def __init__(self, server: str, template: str, ahead: int = 2) -> None:
+        self.server, self.template, self.ahead = server, template, ahead
+        self.ready: list[str] = []
+        self.doomed: list[str] = []
+        self.error: Exception | None = None
+        self.closing = False
+        self.changed = threading.Condition()
+        self.names = (f"energy_test_{os.getpid()}_{n}_{uuid.uuid4().hex[:6]}" for n in count())
+        self.thread = threading.Thread(target=self._work, name="clones", daemon=True)
+        self.thread.start()
+
+    def take(self) -> str:
+        """A fresh clone's name (made now if none is ready)."""
+        with self.changed:
+            while not self.ready and self.error is None:
+                self.changed.wait()
+            if not self.ready:
+                raise RuntimeError("could not clone the template database") from self.error
+            name = self.ready.pop(0)
+            self.changed.notify_all()
+            return name
+
+    def drop(self, name: str) -> None:
+        with self.changed:
+            self.doomed.append(name)
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+        self.thread.join()
+        for name in self.ready + self.doomed:
+            drop_database(self.server, name)
+
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                while not (self.closing or self.doomed or len(self.ready) < self.ahead):
+                    self.changed.wait()
+                if self.closing or self.error is not None:
+                    return
+                doomed = self.doomed.pop() if self.doomed else None
+            try:
+                if doomed is not None:
+                    drop_database(self.server, doomed)
+                    continue
+                name = next(self.names)
+                create_database(self.server, name, template=self.template)
+            except Exception as exc:  # said by take(), in the test that waits for a clone
+                with self.changed:
+                    self.error = exc
+                    self.changed.notify_all()
+                return
+            with self.changed:
+                self.ready.append(name)
+                self.changed.notify_all()

@@ -74,6 +74,7 @@ def test_pending_migrations_are_degraded_the_database_names_them_and_the_reason_
     )
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_is_down_503_with_the_cause_in_both_fields(other_app: Any) -> None:
     body = health(other_app(database_url="postgresql://postgres@127.0.0.1:1/nope"), 503)
     assert body["status"] == "down"
@@ -121,6 +122,7 @@ def _scans(db: psycopg.Connection[Any]) -> int:
     return int(row[0])
 
 
+@pytest.mark.slow
 def test_readings_is_an_estimate_that_never_scans_a_large_table_analysed_or_not(
     other_app: Any, db: psycopg.Connection[Any]
 ) -> None:

@@ -165,6 +165,7 @@ def test_health_is_ok_then_degraded_after_a_failed_file(
     assert body["status"] == "degraded" and "failed" in body["reason"]
 
 
+@pytest.mark.slow
 def test_health_is_503_down_when_the_database_is_unreachable(api_settings: Settings) -> None:
     app = create_app(
         dataclasses.replace(api_settings, database_url="postgresql://postgres@127.0.0.1:1/nope")
@@ -318,6 +319,7 @@ def test_a_body_over_one_mebibyte_is_413(client: FlaskClient, campus: dict[str, 
     assert response.get_json()["error"]["code"] == "request_too_large"
 
 
+@pytest.mark.slow
 def test_a_query_past_the_statement_timeout_is_503_query_timeout(
     api_settings: Settings, db: psycopg.Connection[Any]
 ) -> None:

@@ -71,6 +71,7 @@ def test_the_index_refuses_what_it_cannot_serve_and_unknown_parameters(api: Flas
     assert client.get("/api/no-such-route").status_code == 404
 
 
+@pytest.mark.slow
 def test_the_index_answers_without_a_database(api: Flask) -> None:
     assert api.test_client().get("/api/").status_code == 200
     assert api.test_client().get("/api/v2/health").status_code == 503  # the database is not there

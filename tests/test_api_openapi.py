@@ -114,6 +114,7 @@ def _schemathesis(location: str, cwd: Path, *options: str) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_no_schema_violation_and_no_valid_data_refused(
     live_url: str, tmp_path: Path
 ) -> None:
@@ -134,6 +135,7 @@ def _points_optional(doc: dict[str, Any]) -> str:
     return "GET /values"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("loosen", "param"), [(_any_tz, "tz"), (_points_optional, "points")])
 def test_schemathesis_reports_a_document_that_allows_what_the_api_refuses(
     live_url: str, tmp_path: Path, loosen: Callable[[dict[str, Any]], str], param: str

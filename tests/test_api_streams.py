@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import pytest
 import requests
 from api_helpers import add_point, add_readings, every
 from api_server import SlowReader, giant_points, latencies, median_ms, production_api, unit_capacity
@@ -26,6 +27,7 @@ T0 = datetime(2015, 1, 1, tzinfo=UTC)
 SMALL = "/api/v2/values?points={a}&start=2015-01-01T00:00Z&end=2015-01-02T00:00Z"
 
 
+@pytest.mark.slow
 def test_a_small_request_answers_within_2_s_while_8_giant_streams_are_read_slowly(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -366,6 +366,7 @@ def test_a_50_mb_quoted_field_over_many_lines_is_an_error_not_a_giant_record() -
         parse_points_list(data, name="q.csv")
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_junk_rows_stay_bounded() -> None:
     junk = b"".join(b'"junk %d",,"x"\r\n' % i for i in range(100_000))
     export, peak = peak_mib(report(ACCENTED) + junk)
@@ -432,6 +433,7 @@ AWKWARD = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     rows=st.lists(
@@ -492,6 +494,7 @@ def outcome(data: bytes) -> str:
     return "export"
 
 
+@pytest.mark.slow
 def test_thousands_of_mutated_samples_give_a_point_export_or_a_parse_error() -> None:
     rnd = random.Random(20261202)
     samples = [sample(HULINGS), sample(ACCUWEATHER)]
@@ -505,6 +508,7 @@ def test_thousands_of_mutated_samples_give_a_point_export_or_a_parse_error() -> 
     assert results["error"] > 30
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_give_a_point_export_or_a_parse_error(data: bytes) -> None:

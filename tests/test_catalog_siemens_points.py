@@ -334,6 +334,7 @@ def test_long_fields_and_huge_text_tables_are_cut_with_warnings() -> None:
     assert any(f"states over {MAX_STATES} dropped: 10 (first at line" in w for w in export.warnings)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(point_records, st.sampled_from(["\r\n", "\r", "\n"]), st.booleans())
 def test_a_generated_report_parses_back_to_the_table_it_was_written_from(
@@ -350,6 +351,7 @@ def test_a_generated_report_parses_back_to_the_table_it_was_written_from(
         }
 
 
+@pytest.mark.slow
 def test_sixteen_thousand_generated_records_parse_and_the_time_is_reported(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -411,6 +413,7 @@ def outcome(data: bytes) -> str:
     return "export"
 
 
+@pytest.mark.slow
 def test_thousands_of_mutated_samples_give_an_export_or_a_parse_error() -> None:
     rnd = random.Random(20261202)
     sample = SAMPLE.read_bytes()
@@ -454,6 +457,7 @@ HOSTILE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["field", "states"])
 def test_a_hostile_file_stays_bounded_in_memory(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "hostile.csv"

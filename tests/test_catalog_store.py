@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from rollup_helpers import rollup_differences
 
 from energy_ingest.catalog.apply import apply_site
@@ -130,6 +131,7 @@ def test_the_alc_points_list_resolves_device_room_and_building(conn: Any) -> Non
     assert setpoint["origins"]["building"] == "points list Location"
 
 
+@pytest.mark.slow
 def test_every_order_of_trends_and_exports_gives_the_same_catalog(conn: Any) -> None:
     mode_states = ["OCC", "UNOCC", "OCC"]  # labels a trend report writes for an enum
     files = {
@@ -247,6 +249,7 @@ def test_a_definition_reorders_trended_states_and_their_readings(conn: Any) -> N
     assert conn.execute("SELECT stale_since FROM rollup_state").fetchone() == (None,)
 
 
+@pytest.mark.slow
 def test_a_hostile_export_imports_bounded_and_an_unresolved_one_still_imports(conn: Any) -> None:
     from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_STATES
 

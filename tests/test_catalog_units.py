@@ -213,6 +213,7 @@ def test_resolve_unit_never_raises_and_is_deterministic(raw: str) -> None:
     assert first.resolved == (first.canonical is not None)
 
 
+@pytest.mark.slow
 def test_the_same_string_resolves_the_same_in_every_python_process() -> None:
     # pint's case-insensitive lookup picks among readings in set order, which Python's hash seed
     # changes from process to process (`ma` was milli-ampere in one, milli-year in the next).

@@ -161,6 +161,7 @@ def test_apply_refuses_an_empty_site_file_and_keeps_the_catalog(
     assert scalar(built, "SELECT count(*) FROM points WHERE building_id IS NOT NULL") == buildings
 
 
+@pytest.mark.slow
 def test_apply_and_import_with_a_nested_quantifier_rule_finish_and_hold_the_lock_briefly(
     built: str, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from helpers import Daemon, PgProxy, files_under, insight_report, scalar, wait_until
 
 DATA = Path(__file__).parent / "data"
@@ -262,6 +263,7 @@ def test_under_systemd_it_notifies_and_logs_with_journald_priorities(
     listener.close()
 
 
+@pytest.mark.daemon
 def test_an_outdated_schema_stops_the_daemon_with_a_clear_message(
     empty_database_url: str, spool_dir: Path, tmp_path: Path
 ) -> None:

@@ -81,6 +81,7 @@ CASES: list[tuple[str, Any, str, BaseException]] = [
 FAILS_THE_FILE = {"ParseError", "RuntimeError", "UnicodeEncodeError", "DataError", "MemoryError"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("stage", "module", "name", "exc"),
     [(c[0], c[1], c[2], c[3]) for c in CASES],

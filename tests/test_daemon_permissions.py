@@ -22,6 +22,8 @@ import psycopg
 import pytest
 from helpers import files_under, insight_report, wait_until
 
+pytestmark = pytest.mark.daemon
+
 GROUP = "energy-t"  # the team's group, as energycomps in production
 DAEMON = "energy-t-daemon"  # as the user energy
 OPS = "energy-t-ops"  # a team member: own primary group, member of GROUP

@@ -48,6 +48,7 @@ def test_a_dead_watcher_thread_is_restarted_and_the_spool_rescanned(
     )
 
 
+@pytest.mark.slow
 def test_an_inotify_overflow_triggers_an_immediate_rescan(daemon: Daemon, spool_dir: Path) -> None:
     daemon.observer.unschedule_all()  # events are lost from here on, as in an overflow
     drop(spool_dir, "lost-event.csv")

@@ -50,6 +50,8 @@ from deploy_helpers import env_template, require, unit_settings
 
 from energy_ingest.spool import Spool
 
+pytestmark = pytest.mark.nginx
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "systemd"
 SITE = ROOT / "nginx" / "energy.conf"

@@ -275,6 +275,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_the_python_stack_runs_under_memory_deny_write_execute(tmp_path: Path) -> None:
     """MemoryDenyWriteExecute=yes breaks JITs and some ctypes uses; prove ours do not need W+X.
 

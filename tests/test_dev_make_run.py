@@ -131,6 +131,7 @@ def _answers(url: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_ready_is_printed_only_once_the_listener_answers(
     make_run: Callable[..., Run], database_url: str
 ) -> None:
@@ -143,6 +144,7 @@ def test_ready_is_printed_only_once_the_listener_answers(
     assert run.finish() == 0, run.output()
 
 
+@pytest.mark.slow
 def test_the_dashboards_10_kb_values_get_reaches_the_api(
     make_run: Callable[..., Run], database_url: str
 ) -> None:
@@ -186,6 +188,7 @@ def test_a_busy_port_makes_run_fail_naming_the_port_and_ENERGY_DEV_BIND(
     assert f"127.0.0.1:{port}" in error and "ENERGY_DEV_BIND" in error
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_an_upload_in_flight_stops_everything_without_a_sigkill(
     make_run: Callable[..., Run], database_url: str, tmp_path: Path
 ) -> None:
@@ -217,6 +220,7 @@ def test_ctrl_c_with_an_upload_in_flight_stops_everything_without_a_sigkill(
     assert "Traceback" not in output, output
 
 
+@pytest.mark.slow
 def test_run_on_the_embedded_cluster_stops_it_on_ctrl_c_only_if_it_started_it(
     make_run: Callable[..., Run], cluster_dir: Path
 ) -> None:
@@ -248,6 +252,7 @@ def _daemon_pid(run: Run) -> int:
     raise AssertionError("no ingest daemon in the process group:\n" + run.output())
 
 
+@pytest.mark.slow
 def test_a_part_that_dies_makes_run_stop_the_rest_and_exit_non_zero(
     make_run: Callable[..., Run], database_url: str
 ) -> None:

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def outcome(data: bytes, chunk_rows: int) -> str:
     return "report"
 
 
+@pytest.mark.slow
 def test_thousands_of_mutated_samples_give_a_report_or_a_parse_error() -> None:
     rnd = random.Random(20241103)
     results = {"report": 0, "error": 0}

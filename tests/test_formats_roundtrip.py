@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pytest
 from formats_gen import Variant, expected, insight, slices, tidy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from energy_ingest.formats import parse
+
+pytestmark = pytest.mark.slow
 
 NAME_CHARS = st.sampled_from(list("ABCXYZabc0123456789 .:-_#/"))
 names_st = st.lists(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from helpers import Daemon, files_under, insight_report, scalar, wait_until
 from rollup_helpers import rollup_differences
 from test_daemon import drop
@@ -187,6 +188,7 @@ def _cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_writes_by_other_means_mark_rollups_stale_until_rebuild(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         pid = conn.execute(

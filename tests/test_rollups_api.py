@@ -125,18 +125,6 @@ def campus(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def module_database_url(server_conninfo: str, template_db: str) -> Iterator[str]:
-    from helpers import (  # the per-test fixture's own helpers, at module scope
-        create_database,
-        drop_database,
-    )
-
-    name = f"energy_test_rollups_{random.randrange(1 << 30)}"
-    yield create_database(server_conninfo, name, template=template_db)
-    drop_database(server_conninfo, name)
-
-
-@pytest.fixture(scope="module")
 def client(campus: str) -> Iterator[FlaskClient]:
     settings = Settings(database_url=campus, timezone="America/Chicago", api_max_rows=10_000_000)
     app = create_app(settings)
@@ -209,6 +197,7 @@ def _queries(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.mark.slow
 def test_the_rollup_path_answers_exactly_what_readings_answer(
     client: FlaskClient, campus: str
 ) -> None:

@@ -389,6 +389,7 @@ trees: st.SearchStrategy[Node] = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees)
 def test_render_then_parse_gives_back_the_same_tree(tree: Node) -> None:
@@ -403,6 +404,7 @@ _pieces = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(), st.lists(_pieces, max_size=40).map("".join)))
 def test_any_text_parses_or_raises_a_search_error_and_nothing_else(text: str) -> None:

@@ -4,6 +4,7 @@ value types, measurements, and readings of numbers and enumerations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,13 @@ T0 = datetime(2024, 1, 15, tzinfo=UTC)
 
 
 @pytest.fixture
-def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
+def database_url(module_database_url: str) -> str:
+    """The module's one database: its tests only read the campus (and never change it)."""
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
+def campus(module_database_url: str) -> Iterator[dict[str, int]]:
     """Two buildings, N (North, #science) and S (South, #residence); names → ids.
 
     Rooms: N101 (floor 1), NB1 (-1, #mech), N201 (2), NX (floor unknown), S101 (1, #hvac),
@@ -37,6 +44,12 @@ def campus(db: psycopg.Connection[Any]) -> dict[str, int]:
     enum without states (Boolean) on AHU2; DMP float in S101; MODE enum LOW/HIGH (no numbers) in
     NX; ORPHAN float on CH1, nowhere.
     """
+    with psycopg.connect(module_database_url, autocommit=True) as db:
+        yield load_campus(db)
+
+
+def load_campus(db: psycopg.Connection[Any]) -> dict[str, int]:
+    """The campus `campus` describes, written through `db`; names → ids."""
     ids: dict[str, int] = {}
     for code, name in (("N", "North"), ("S", "South")):
         ids[code] = insert_row(db, "buildings", code=code, name=name)

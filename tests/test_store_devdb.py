@@ -72,6 +72,7 @@ def test_a_command_in_a_folder_without_a_cluster_says_so_and_creates_none(
     assert not EmbeddedPostgres(tmp_path / "var" / "pgdata").pgdata.exists()
 
 
+@pytest.mark.slow
 def test_a_command_with_the_cluster_stopped_says_how_to_start_it_and_leaves_it_stopped(
     cluster_dir: Path, tmp_path: Path
 ) -> None:
@@ -87,6 +88,7 @@ def test_a_command_with_the_cluster_stopped_says_how_to_start_it_and_leaves_it_s
         assert not cluster.is_running()
 
 
+@pytest.mark.slow
 def test_devdb_start_status_and_stop_from_a_0700_folder(private_checkout: Path) -> None:
     cluster = EmbeddedPostgres(private_checkout / "var" / "pgdata")
 
@@ -122,6 +124,7 @@ def test_devdb_start_status_and_stop_from_a_0700_folder(private_checkout: Path) 
         assert not cluster.pgdata.parent.exists()  # nothing of it is left in /var/tmp
 
 
+@pytest.mark.slow
 def test_devdb_stop_and_status_where_there_is_no_cluster_create_nothing(tmp_path: Path) -> None:
     stopped = _cli(tmp_path, "devdb", "stop")
     assert stopped.returncode == 0 and "no development cluster in" in stopped.stdout
@@ -149,6 +152,7 @@ def _test_session(pgdata: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_test_session_stops_the_embedded_cluster_it_started_and_only_that(
     cluster_dir: Path,
 ) -> None:

@@ -9,8 +9,11 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from energy_ingest.store.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 

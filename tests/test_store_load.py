@@ -262,6 +262,7 @@ def test_a_point_never_gets_more_than_max_states_labels(database_url: str) -> No
         assert any(f"already has {MAX_STATES} distinct text states" in w for w in warnings[0])
 
 
+@pytest.mark.slow
 def test_two_loaders_appending_states_to_one_point_keep_each_label_once(
     database_url: str,
 ) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 
 from energy_ingest.store.migrate import available, migrate
 
@@ -54,6 +55,7 @@ def test_a_second_migrate_is_a_no_op(empty_database_url: str) -> None:
     assert "database is up to date" in out
 
 
+@pytest.mark.slow
 def test_two_concurrent_migrations_both_succeed_and_apply_each_once(
     empty_database_url: str,
 ) -> None:

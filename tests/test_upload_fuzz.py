@@ -24,6 +24,8 @@ from energy_ingest.spool import takes
 from energy_ingest.upload.app import create_app
 from energy_ingest.upload.multipart import MultipartError, MultipartParser
 
+pytestmark = pytest.mark.slow
+
 MAX_BYTES = 64 * 1024
 TOKEN = "fuzz-token"
 TCHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?"
