@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from energy_api import cors, errors
+from energy_api import catalog, cors, errors, index, v2
 from energy_api.db import Database
+from energy_api.legacy import catalog as legacy_catalog
+from energy_api.legacy import values as legacy_values
 from energy_api.streams import Streams
 from energy_ingest.config import Settings
 
@@ -24,12 +26,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["energy_clock"] = lambda: datetime.now(UTC)
     errors.register(app)
     cors.register(app, settings.cors_origins)
-
-    # importing catalog adds its routes to the v2 blueprint
-    from energy_api import catalog, index, legacy  # noqa: F401
-    from energy_api.v2 import bp
-
     app.register_blueprint(index.bp, url_prefix="/api")
-    app.register_blueprint(legacy.bp, url_prefix="/api")
-    app.register_blueprint(bp, url_prefix="/api/v2")
+    app.register_blueprint(legacy_catalog.bp, url_prefix="/api")
+    app.register_blueprint(legacy_values.bp, url_prefix="/api")
+    app.register_blueprint(v2.bp, url_prefix="/api/v2")
+    app.register_blueprint(catalog.bp, url_prefix="/api/v2")
     return app

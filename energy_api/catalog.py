@@ -1,6 +1,7 @@
 """The catalog routes of /api/v2: buildings, floors, rooms, devices, tags and units, with counts.
 
-Registered on the v2 blueprint (same errors, paging, ETags and read-only sessions as /points).
+Served under /api/v2 beside energy_api.v2 (same errors, paging, ETags and read-only sessions as
+/points).
 Every list answers {meta: {count, total, limit, offset}, data: [...]}.
 """
 
@@ -9,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
 from energy_api import catalog_queries as cq
-from energy_api import filters
+from energy_api import filters, web
 from energy_api.params import Params
 from energy_api.queries import Conn
-from energy_api.v2 import Conditional, bp, connection, json_response, request_key, require_json
+from energy_api.web import Conditional, json_response, request_key, require_json
 
+bp = Blueprint("catalog", __name__)
 PAGING = ("limit", "offset")
 Page = tuple[int, list[dict[str, Any]]]
 Lister = Callable[[Conn, int, int], Page]
@@ -26,7 +28,7 @@ def _list(params: Params, lister: Lister) -> Response:
     require_json()
     limit = params.int("limit", 500, 1, 10_000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
-    with connection(None) as conn:
+    with web.connection() as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()

@@ -3,106 +3,23 @@ catalog routes, in energy_api.catalog, are added to it)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
-from typing import Any
 
-import orjson
-import psycopg
-import psycopg_pool
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from energy_api import filters, openapi, queries, rollups
-from energy_api.db import Database
+from energy_api import errors, filters, openapi, queries, rollups, web
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.queries import Conn, PointRef
 from energy_api.streams import streamed, take_slot
-from energy_api.timeparse import TimeError, iso, parse_zone, resolve
+from energy_api.timeparse import TimeError, iso, resolve
 from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
-from energy_ingest.config import Settings
-from energy_ingest.errors import EmbeddedDatabaseError
+from energy_api.web import JSON, Conditional, json_response, request_key, require_json
 from energy_ingest.store.migrate import pending
 
 bp = Blueprint("v2", __name__)
 MAX_POINTS = 1000
-JSON = "application/json"
 CSV = "text/csv"
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["energy_settings"]
-    return settings
-
-
-def _db() -> Database:
-    db: Database = current_app.extensions["energy_db"]
-    return db
-
-
-def _now() -> datetime:
-    clock: Callable[[], datetime] = current_app.extensions["energy_clock"]
-    return clock()
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, mimetype=JSON)
-
-
-def require_json() -> None:
-    if "Accept" in request.headers and not request.accept_mimetypes.best_match([JSON]):
-        raise ApiError(406, "not_acceptable", "this route answers application/json only")
-
-
-def _zone(params: Params) -> str:
-    name = params.get("tz") or _settings().timezone
-    try:
-        parse_zone(name)
-    except TimeError as exc:
-        raise bad_param("tz", str(exc)) from None
-    return name
-
-
-class Conditional:
-    """ETag / Last-Modified from the ingest ledger's and the catalog's watermark; 304 when the
-    client is current."""
-
-    def __init__(self, conn: Conn, key: str, *, stable: bool = True) -> None:
-        mark, changed = queries.watermark(conn)
-        digest = hashlib.sha1(f"{mark}|{key}".encode()).hexdigest()[:24]
-        self.etag = digest
-        self.last_modified = changed.replace(microsecond=0) if changed else None
-        self.stable = stable
-
-    def fresh(self) -> bool:
-        if request.if_none_match:
-            return request.if_none_match.contains_weak(self.etag)  # RFC 9110: weak comparison
-        since = request.if_modified_since
-        return bool(self.stable and since and self.last_modified and self.last_modified <= since)
-
-    def apply(self, response: Response) -> Response:
-        response.set_etag(self.etag)
-        if self.last_modified is not None and self.stable:
-            response.last_modified = self.last_modified
-        response.cache_control.no_cache = True
-        return response
-
-    def not_modified(self) -> Response:
-        return self.apply(Response(status=304))
-
-
-def request_key() -> str:
-    """The representation's identity: route, parameters (query and form) and negotiated type."""
-    form = sorted(request.form.items(multi=True)) if request.method == "POST" else []
-    return (
-        f"{request.path}?{sorted(request.args.items(multi=True))}{form}|{request.accept_mimetypes}"
-    )
-
-
-def connection(tz: str | None) -> Any:
-    return _db().connection(tz)
 
 
 # --- index and health --------------------------------------------------------------------------
@@ -129,16 +46,11 @@ def health() -> Response:
     Params(request, ())
     require_json()
     try:
-        with _db().connection(_settings().timezone, timeout=3.0) as conn:
+        with web.connection(web.zone(), timeout=3.0) as conn:
             info = queries.health(conn)
             behind = [m.name for m in pending(conn)]
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout, EmbeddedDatabaseError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _down(f"unreachable: {detail}", f"the database cannot be reached: {detail}")
-    except psycopg.errors.UndefinedTable:
-        return _down(
-            "schema missing", "the database has no energy schema: run `energy-ingest migrate`"
-        )
+    except errors.DATABASE_DOWN as exc:
+        return _down(*errors.database_down(exc))
     problems = []
     database = "ok"
     if behind:
@@ -184,13 +96,13 @@ POINTS_PARAMS = (
 def points() -> Response:
     params = Params(request, POINTS_PARAMS)
     require_json()
-    tz = _zone(params)
+    zone = web.zone(params)
     limit = params.int("limit", 500, 1, 10_000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
     include = params.choice("include", ["latest"])
     kind = params.choice("kind", ["number", "enum"])
     filters.floor(params)  # refused before any query, like every other malformed value
-    with connection(tz) as conn:
+    with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
@@ -201,7 +113,7 @@ def points() -> Response:
             offset=offset,
             include_latest=include == "latest",
         )
-    meta = {"count": len(data), "total": total, "limit": limit, "offset": offset, "tz": tz}
+    meta = {"count": len(data), "total": total, "limit": limit, "offset": offset, "tz": zone.key}
     return cond.apply(json_response({"meta": meta, "data": data}))
 
 
@@ -209,11 +121,11 @@ def points() -> Response:
 def point(ref: str) -> Response:
     params = Params(request, ("include", "tz"))
     require_json()
-    tz = _zone(params)
+    zone = web.zone(params)
     include = params.choice("include", ["latest"])
     if "\x00" in ref:
         raise ApiError(404, "unknown_point", "no such point: a name never contains NUL", "ref")
-    with connection(tz) as conn:
+    with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
@@ -314,8 +226,7 @@ def _format(params: Params) -> str:
 @bp.route("/values", methods=["GET", "POST"])
 def values() -> Response:
     params = Params(request, VALUES_PARAMS)
-    tz = _zone(params)
-    zone = parse_zone(tz)
+    zone = web.zone(params)
     fmt = _format(params)
     interval = params.choice("interval", INTERVALS, "raw") or "raw"
     layout = params.choice("layout", LAYOUTS, "series" if fmt == "json" else "wide") or "series"
@@ -327,17 +238,19 @@ def values() -> Response:
     token = params.get("cursor")
     cursor = Cursor.decode(token) if token else None
     try:
-        span = resolve(params.get("start"), params.get("end"), params.get("range"), zone, _now())
+        span = resolve(params.get("start"), params.get("end"), params.get("range"), zone, web.now())
     except TimeError as exc:
         raise bad_param(exc.param or "range", str(exc)) from None
     stack = ExitStack()
     try:
         if fmt == "csv":
             take_slot(stack)
-        conn = stack.enter_context(connection(tz))
+        conn = stack.enter_context(web.connection(zone))
         selected = _resolve(conn, tokens)
         number_aggs, enum_aggs = parse_aggs(params.get("agg"), {p.kind for p in selected})
-        plan = Plan(selected, span.start, span.end, tz, interval, number_aggs, enum_aggs, layout)
+        plan = Plan(
+            selected, span.start, span.end, zone.key, interval, number_aggs, enum_aggs, layout
+        )
         plan.resolve_fractions()
         if cursor is not None:
             if cursor.digest != plan.digest():
@@ -346,7 +259,7 @@ def values() -> Response:
                 )
             plan.start, plan.end = cursor.start, cursor.end
             plan.cursor = cursor
-        plan.route = rollups.choose(conn, plan.start, plan.end, tz, interval)
+        plan.route = rollups.choose(conn, plan.start, plan.end, zone.key, interval)
         cond = Conditional(
             conn,
             f"{request_key()}|{plan.start.isoformat()}|{plan.end.isoformat()}",
@@ -356,7 +269,7 @@ def values() -> Response:
             return cond.not_modified()
         if fmt == "csv":
             return _sourced(cond.apply(_csv_response(stack, conn, plan)), plan)
-        plan.limit = _settings().api_max_rows
+        plan.limit = web.settings().api_max_rows
         body, next_token = run_json(conn, plan)
     finally:
         stack.close()
@@ -364,7 +277,7 @@ def values() -> Response:
     meta = {
         "start": iso(plan.start, zone),
         "end": iso(plan.end, zone),
-        "tz": tz,
+        "tz": zone.key,
         "interval": interval,
         "agg": agg,
         "layout": layout,
@@ -401,27 +314,27 @@ def _csv_response(stack: ExitStack, conn: Conn, plan: Plan) -> Response:
 def latest() -> Response:
     params = Params(request, ("points", "tz"))
     require_json()
-    tz = _zone(params)
+    zone = web.zone(params)
     tokens = _tokens(params)
-    with connection(tz) as conn:
+    with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         ids = [p.id for p in _resolve(conn, tokens)] if tokens else queries.all_point_ids(conn)
         data = queries.latest(conn, ids)
-    return cond.apply(json_response({"meta": {"count": len(data), "tz": tz}, "data": data}))
+    return cond.apply(json_response({"meta": {"count": len(data), "tz": zone.key}, "data": data}))
 
 
 @bp.get("/files")
 def files() -> Response:
     params = Params(request, ("status", "source", "limit", "offset", "tz"))
     require_json()
-    tz = _zone(params)
+    zone = web.zone(params)
     status = params.choice("status", ["ingested", "failed"])
     source = params.choice("source", ["siemens", "alc"])
     limit = params.int("limit", 50, 1, 1000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
-    with connection(tz) as conn:
+    with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
@@ -434,7 +347,7 @@ def files() -> Response:
         "limit": limit,
         "offset": offset,
         "counts": counts,
-        "tz": tz,
+        "tz": zone.key,
     }
     return cond.apply(json_response({"meta": meta, "data": data}))
 

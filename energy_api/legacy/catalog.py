@@ -12,18 +12,17 @@ from typing import Any
 from flask import Blueprint, Response
 
 from energy_api.legacy import queries as q
-from energy_api.legacy.request import item_id, json, params, search
+from energy_api.legacy.request import BOTH, item_id, params, search
 from energy_api.queries import Conn
-from energy_api.v2 import connection
+from energy_api.web import connection, json_response
 from energy_ingest.catalog.search import Node, Term
 
-bp = Blueprint("legacy", __name__)
-BOTH = ["GET", "POST"]
+bp = Blueprint("legacy_catalog", __name__)
 
 
 def _answer(fetch: Callable[[Conn], Any]) -> Response:
-    with connection(None) as conn:
-        return json(fetch(conn))
+    with connection() as conn:
+        return json_response(fetch(conn))
 
 
 def _listing(endpoint: str, lister: Callable[[Conn, Node | None], Any]) -> Response:
@@ -124,14 +123,14 @@ def tag(raw: str) -> Response:
 @bp.route("/categories", methods=BOTH)
 def categories() -> Response:
     params()  # the catalog has no tag categories: every tag's category is null
-    return json([])
+    return json_response([])
 
 
 @bp.route("/category/<raw>", methods=BOTH)
 def category(raw: str) -> Response:
     params()
     item_id(raw, "category id")
-    return json([])
+    return json_response([])
 
 
 @bp.route("/types", methods=BOTH)
