@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from energy_api import catalog, cors, errors, index, v2
+from energy_api import cors, errors, index
 from energy_api.db import Database
 from energy_api.legacy import catalog as legacy_catalog
 from energy_api.legacy import values as legacy_values
 from energy_api.streams import Streams
+from energy_api.v2 import catalog, routes
 from energy_ingest.config import Settings
 
 
@@ -29,6 +30,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(index.bp, url_prefix="/api")
     app.register_blueprint(legacy_catalog.bp, url_prefix="/api")
     app.register_blueprint(legacy_values.bp, url_prefix="/api")
-    app.register_blueprint(v2.bp, url_prefix="/api/v2")
+    app.register_blueprint(routes.bp, url_prefix="/api/v2")
     app.register_blueprint(catalog.bp, url_prefix="/api/v2")
     return app

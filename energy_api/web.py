@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import orjson
 from flask import Response, current_app, request
 
-from energy_api import queries
 from energy_api.db import Database
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
-from energy_api.queries import Conn
+from energy_api.sql import ledger
+from energy_api.sql.points import Conn
 from energy_api.timeparse import TimeError, parse_zone
 from energy_ingest.config import Settings
 
@@ -73,7 +73,7 @@ class Conditional:
     client is current."""
 
     def __init__(self, conn: Conn, key: str, *, stable: bool = True) -> None:
-        mark, changed = queries.watermark(conn)
+        mark, changed = ledger.watermark(conn)
         digest = hashlib.sha1(f"{mark}|{key}".encode()).hexdigest()[:24]
         self.etag = digest
         self.last_modified = changed.replace(microsecond=0) if changed else None

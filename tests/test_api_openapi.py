@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from werkzeug.serving import make_server
 
-from energy_api.openapi import document
+from energy_api.openapi.document import document
 
 
 def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:

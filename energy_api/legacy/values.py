@@ -29,9 +29,9 @@ from energy_api.legacy.request import (
     search,
     text,
 )
-from energy_api.legacy.search_sql import TYPE_SQL, where
 from energy_api.params import Params
-from energy_api.queries import TAGS_SQL, Conn
+from energy_api.sql.points import TAGS_SQL, Conn
+from energy_api.sql.search import TYPE_SQL, where
 from energy_api.streams import streamed, take_slot
 from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse

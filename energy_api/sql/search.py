@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from psycopg import sql
 
-from energy_api.queries import TAG_LEVELS
+from energy_api.sql.points import TAG_LEVELS
 from energy_ingest.catalog.search import ALLOWED, And, Node, Not, Or, Term
 
 # The legacy value type id of point p: 1 Boolean, 2 Integer, 3 Float, or its enumeration's row.

@@ -19,9 +19,9 @@ import psycopg
 
 from energy_api import csvcells
 from energy_api.errors import bad_param
-from energy_api.queries import PointRef, epoch_sql, iso_sql
-from energy_api.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
+from energy_api.sql.points import PointRef, epoch_sql, iso_sql
 from energy_api.timeparse import from_micros, parse_zone, to_micros
+from energy_api.values.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 

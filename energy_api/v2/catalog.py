@@ -12,10 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from energy_api import catalog_queries as cq
-from energy_api import filters, web
+from energy_api import web
 from energy_api.params import Params
-from energy_api.queries import Conn
+from energy_api.sql import catalog
+from energy_api.sql.points import Conn
+from energy_api.v2 import filters
 from energy_api.web import Conditional, json_response, request_key, require_json
 
 bp = Blueprint("catalog", __name__)
@@ -47,7 +48,7 @@ def buildings() -> Response:
     include_empty = _include_empty(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_buildings(
+        return catalog.list_buildings(
             conn,
             q=params.get("q"),
             tags=filters.tag_names(conn, params.all("tag")),
@@ -64,7 +65,7 @@ def floors() -> Response:
     params = Params(request, ("building", *PAGING))
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_floors(
+        return catalog.list_floors(
             conn, buildings=filters.building_ids(conn, params), limit=limit, offset=offset
         )
 
@@ -78,7 +79,7 @@ def rooms() -> Response:
     floor = filters.floor(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_rooms(
+        return catalog.list_rooms(
             conn,
             buildings=filters.building_ids(conn, params),
             floor=floor,
@@ -100,7 +101,7 @@ def devices() -> Response:
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         buildings = filters.building_ids(conn, params)
-        return cq.list_devices(
+        return catalog.list_devices(
             conn,
             buildings=buildings,
             rooms=filters.named_ids(conn, params, "room", "rooms", buildings),
@@ -122,7 +123,7 @@ def tags() -> Response:
     include_empty = _include_empty(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_tags(
+        return catalog.list_tags(
             conn, q=params.get("q"), include_empty=include_empty, limit=limit, offset=offset
         )
 
@@ -136,7 +137,7 @@ def units() -> Response:
     resolved = params.choice("resolved", ["true", "false"])
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_units(
+        return catalog.list_units(
             conn,
             quantity=filters.quantity(conn, params),
             resolved=None if resolved is None else resolved == "true",

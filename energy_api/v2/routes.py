@@ -7,13 +7,33 @@ from contextlib import ExitStack
 
 from flask import Blueprint, Response, request
 
-from energy_api import errors, filters, openapi, queries, rollups, web
+from energy_api import errors, web
 from energy_api.errors import ApiError, bad_param
+from energy_api.openapi.document import document
 from energy_api.params import Params
-from energy_api.queries import Conn, PointRef
+from energy_api.sql import ledger
+from energy_api.sql.points import (
+    Conn,
+    PointRef,
+    all_point_ids,
+    find_points,
+    get_point,
+    list_points,
+    points_with_latest,
+)
 from energy_api.streams import streamed, take_slot
 from energy_api.timeparse import TimeError, iso, resolve
-from energy_api.values import INTERVALS, LAYOUTS, Cursor, Plan, parse_aggs, run_json, stream_csv
+from energy_api.v2 import filters
+from energy_api.values import rollups
+from energy_api.values.plan import (
+    INTERVALS,
+    LAYOUTS,
+    Cursor,
+    Plan,
+    parse_aggs,
+    run_json,
+    stream_csv,
+)
 from energy_api.web import JSON, Conditional, json_response, request_key, require_json
 from energy_ingest.store.migrate import pending
 
@@ -47,7 +67,7 @@ def health() -> Response:
     require_json()
     try:
         with web.connection(web.zone(), timeout=3.0) as conn:
-            info = queries.health(conn)
+            info = ledger.health(conn)
             behind = [m.name for m in pending(conn)]
     except errors.DATABASE_DOWN as exc:
         return _down(*errors.database_down(exc))
@@ -106,7 +126,7 @@ def points() -> Response:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
-        total, data = queries.list_points(
+        total, data = list_points(
             conn,
             filters.point_filter(conn, params, kind),
             limit=limit,
@@ -131,9 +151,9 @@ def point(ref: str) -> Response:
             return cond.not_modified()
         found = _resolve(conn, [ref], param="ref")
         if include == "latest":
-            data = queries.latest(conn, [found[0].id])[0]
+            data = points_with_latest(conn, [found[0].id])[0]
         else:
-            data = queries.get_point(conn, found[0].id) or {}
+            data = get_point(conn, found[0].id) or {}
     return cond.apply(json_response({"data": data}))
 
 
@@ -159,11 +179,11 @@ def _is_id(token: str) -> bool:
 def _resolve(conn: Conn, tokens: list[str], param: str = "points") -> list[PointRef]:
     """Ids or exact names → points, in the order asked; 404 naming the unknown ones."""
     ids = [int(t) for t in tokens if _is_id(t)]
-    found = queries.find_points(conn, ids, [t for t in tokens if not _is_id(t)])
+    found = find_points(conn, ids, [t for t in tokens if not _is_id(t)])
     known = {p.id for p in found}
     numeric_names = [t for t in tokens if _is_id(t) and int(t) not in known]
     if numeric_names:  # a name made of digits only: rare, so looked up only when needed
-        found += queries.find_points(conn, [], numeric_names)
+        found += find_points(conn, [], numeric_names)
     by_id = {p.id: p for p in found}
     by_name: dict[str, list[PointRef]] = {}
     for p in found:
@@ -320,8 +340,8 @@ def latest() -> Response:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
-        ids = [p.id for p in _resolve(conn, tokens)] if tokens else queries.all_point_ids(conn)
-        data = queries.latest(conn, ids)
+        ids = [p.id for p in _resolve(conn, tokens)] if tokens else all_point_ids(conn)
+        data = points_with_latest(conn, ids)
     return cond.apply(json_response({"meta": {"count": len(data), "tz": zone.key}, "data": data}))
 
 
@@ -338,7 +358,7 @@ def files() -> Response:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
-        total, counts, data = queries.list_files(
+        total, counts, data = ledger.list_files(
             conn, status=status, source=source, limit=limit, offset=offset
         )
     meta = {
@@ -356,4 +376,4 @@ def files() -> Response:
 def openapi_json() -> Response:
     Params(request, ())
     require_json()
-    return json_response(openapi.document())
+    return json_response(document())

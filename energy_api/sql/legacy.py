@@ -10,8 +10,8 @@ from typing import Any
 
 from psycopg import sql
 
-from energy_api.legacy.search_sql import TYPE_SQL, where
-from energy_api.queries import TAGS_SQL, Conn, tags_sql
+from energy_api.sql.points import TAGS_SQL, Conn, tags_sql
+from energy_api.sql.search import TYPE_SQL, where
 from energy_ingest.catalog.search import Node
 
 # A building no longer in the site file is listed only while points still refer to it.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from energy_api.queries import Conn, like_escape
+from energy_api.sql.points import Conn, like_escape
 
 
 def _tags_of(table: str, column: str, id_sql: str) -> str:
