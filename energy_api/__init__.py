@@ -11,7 +11,7 @@ from energy_api.db import Database
 from energy_api.legacy import catalog as legacy_catalog
 from energy_api.legacy import values as legacy_values
 from energy_api.streams import Streams
-from energy_api.v2 import catalog, routes
+from energy_api.v2 import catalog, routes, values
 from energy_ingest.config import Settings
 
 
@@ -31,5 +31,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(legacy_catalog.bp, url_prefix="/api")
     app.register_blueprint(legacy_values.bp, url_prefix="/api")
     app.register_blueprint(routes.bp, url_prefix="/api/v2")
+    app.register_blueprint(values.bp, url_prefix="/api/v2")
     app.register_blueprint(catalog.bp, url_prefix="/api/v2")
     return app

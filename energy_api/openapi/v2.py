@@ -28,7 +28,8 @@ from energy_api.openapi.parts import (
     response,
 )
 from energy_api.sql.points import POINT_KEYS
-from energy_api.values.plan import INTERVALS, LAYOUTS
+from energy_api.values.plan import LAYOUTS
+from energy_api.values.query import INTERVALS
 from energy_ingest.config import zone_names
 
 VALUES_PARAMS = [

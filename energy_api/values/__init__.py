@@ -1,5 +1,5 @@
-"""Readings over a range: what decides the rows (plan), and which table answers them (rollups).
+"""Readings over a range, for /api/v2/values.
 
-Modules: plan (points, range, interval, aggregates, cursor → SQL → JSON or CSV rows), rollups
-(readings or a rollup table, per bucket).
+Modules: plan (what decides the rows: points, range, zone, interval, aggregates, cursor), query
+(a plan's SQL), rows (its rows as JSON or CSV), rollups (which table answers each bucket).
 """

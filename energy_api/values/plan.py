@@ -1,49 +1,28 @@
-"""The /values query: plan (points, range, interval, aggregates, cursor) → SQL → JSON or CSV rows."""
+"""What decides the rows of a /values answer: points, range, zone, interval, aggregates, layout,
+cursor, and which table answers (energy_api.values.rollups)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-import math
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-import psycopg
 
-from energy_api import csvcells
 from energy_api.errors import bad_param
-from energy_api.sql.points import PointRef, epoch_sql, iso_sql
-from energy_api.timeparse import from_micros, parse_zone, to_micros
-from energy_api.values.rollups import RAW_ROUTE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR, Route
-from energy_ingest.rollups.calendar import CALENDAR, local_edges
-from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
+from energy_api.sql.points import PointRef
+from energy_api.timeparse import from_micros, to_micros
+from energy_api.values.rollups import RAW_ROUTE, Route
 
-# date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
-ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
-# interval name → SQL bucket expression over r.ts (local midnight for days, weeks, months)
-INTERVALS: dict[str, str | None] = {
-    "raw": None,
-    "15min": f"date_bin('15 minutes', r.ts, {ORIGIN})",
-    "30min": f"date_bin('30 minutes', r.ts, {ORIGIN})",
-    "1h": f"date_bin('1 hour', r.ts, {ORIGIN})",
-    # Calendar buckets: the local midnights come from Python's zoneinfo as an array; width_bucket
-    # finds a reading's bucket by binary search, far cheaper than a zone conversion per row.
-    "1d": "width_bucket(r.ts, %(edges)s::timestamptz[])",
-    "1w": "width_bucket(r.ts, %(edges)s::timestamptz[])",
-    "1mo": "width_bucket(r.ts, %(edges)s::timestamptz[])",
-}
 NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
 ENUM_AGGS = ("last", "first", "count", "fraction:<STATE>")
 LABELLED = {"raw", "first", "last"}  # enum results that are state labels, not numbers
 LAYOUTS = ("series", "long", "wide")
-CSV_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -126,42 +105,74 @@ class Cursor:
             ) from None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """Everything that decides the rows of a /values answer."""
+    """Everything that decides the rows of a /values answer, made once (Plan.build)."""
 
-    points: list[PointRef]
+    points: tuple[PointRef, ...]
     start: datetime
     end: datetime
-    tz: str
+    zone: ZoneInfo  # the session's TimeZone too: its name is zone.key
     interval: str
-    number_aggs: list[Agg]
-    enum_aggs: list[Agg]
+    number_aggs: tuple[Agg, ...]
+    enum_aggs: tuple[Agg, ...]
     layout: str
     cursor: Cursor | None = None
     limit: int | None = None
-    fraction_index: list[list[int]] = field(default_factory=list)
-    route: Route = RAW_ROUTE  # which table answers the whole buckets (energy_api.rollups)
+    fraction_index: tuple[tuple[int, ...], ...] = ()
+    route: Route = RAW_ROUTE  # which table answers the whole buckets (energy_api.values.rollups)
+
+    @classmethod
+    def build(
+        cls,
+        points: Sequence[PointRef],
+        start: datetime,
+        end: datetime,
+        zone: ZoneInfo,
+        interval: str,
+        aggs: tuple[Sequence[Agg], Sequence[Agg]],
+        layout: str,
+        *,
+        cursor: Cursor | None = None,
+        limit: int | None = None,
+        route: Route = RAW_ROUTE,
+    ) -> Plan:
+        """The plan; a 400 when a fraction names a state that an enum point lacks."""
+        number_aggs, enum_aggs = tuple(aggs[0]), tuple(aggs[1])
+        return cls(
+            tuple(points),
+            start,
+            end,
+            zone,
+            interval,
+            number_aggs,
+            enum_aggs,
+            layout,
+            cursor,
+            limit,
+            _fraction_index(points, enum_aggs),
+            route,
+        )
 
     @property
-    def aggs(self) -> list[Agg]:
+    def aggs(self) -> tuple[Agg, ...]:
         """The aggregate per output column (number points decide when kinds are mixed)."""
         if self.interval == "raw":
-            return [RAW]
+            return (RAW,)
         if any(p.kind == "number" for p in self.points):
             return self.number_aggs
         return self.enum_aggs
 
-    def aggs_for(self, point: PointRef) -> list[Agg]:
+    def aggs_for(self, point: PointRef) -> tuple[Agg, ...]:
         if self.interval == "raw":
-            return [RAW]
+            return (RAW,)
         return self.enum_aggs if point.kind == "enum" else self.number_aggs
 
     def digest(self) -> str:
         key = orjson.dumps(
             [
                 [p.id for p in self.points],
-                self.tz,
+                self.zone.key,
                 self.interval,
                 [str(a) for a in self.number_aggs],
                 [str(a) for a in self.enum_aggs],
@@ -170,199 +181,10 @@ class Plan:
         )
         return hashlib.sha1(key).hexdigest()[:16]
 
-    def resolve_fractions(self) -> None:
-        """Per fraction aggregate, each enum point's index of the state (400 if it lacks it)."""
-        self.fraction_index = []
-        for agg in self.enum_aggs:
-            if agg.name != "fraction":
-                continue
-            column = []
-            for point in self.points:
-                if point.kind != "enum":
-                    column.append(-1)
-                elif agg.state in point.states:
-                    column.append(point.states.index(agg.state))
-                else:
-                    raise bad_param(
-                        "agg",
-                        f"{agg} is not a state of point {point.name!r};"
-                        f" its states are {', '.join(point.states)}",
-                    )
-            self.fraction_index.append(column)
-
     @property
     def stamped(self) -> bool:
         """JSON rows of buckets, whose stamps run_json makes (_Stamps) from epoch seconds."""
         return self.interval != "raw" and self.layout != "wide"
-
-    # --- SQL -------------------------------------------------------------------------------
-
-    def _grouped(
-        self,
-        sel: str,
-        table: str,
-        where: str,
-        bucket: str,
-        table_exprs: dict[str, str],
-        calendar: bool,
-    ) -> str:
-        """Per selected point and output bucket, the aggregates over `table` (readings r or a
-        rollup table h) within `where`. A calendar bucket is found as its index in the array of
-        edges and leaves as the edge itself."""
-        exprs = [self._agg_sql(j, table_exprs) for j in range(len(self.aggs))]
-        group = ["sel.ord"] + [
-            column
-            for column in ("sel.enum", *(f"sel.f{k}" for k in range(len(self.fraction_index))))
-            if any(column in e for e in exprs)
-        ]
-        columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
-        alias = table.split()[-1]
-        query = (
-            f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
-            f" JOIN {table} ON {alias}.point_id = sel.id WHERE {where}"
-            f" GROUP BY {', '.join(group)}, 2"
-        )
-        if not calendar:
-            return query
-        values = ", ".join(f"g.v{j}" for j in range(len(exprs)))
-        return f"SELECT g.ord, (%(edges)s::timestamptz[])[g.ts] AS ts, {values} FROM ({query}) g"
-
-    def _rows(self, sel: str, table: str, where: str) -> str:
-        """The rollup rows of `table` (h) as they are: each is an output bucket."""
-        columns = ", ".join(
-            f"{self._agg_sql(j, ROLLUP_ROW_EXPR)} AS v{j}" for j in range(len(self.aggs))
-        )
-        return (
-            f"SELECT sel.ord, h.bucket AS ts, {columns} FROM {sel}"
-            f" JOIN {table} ON h.point_id = sel.id WHERE {where}"
-        )
-
-    def _agg_sql(self, column: int, table_exprs: dict[str, str]) -> str:
-        kinds = {p.kind for p in self.points}
-        exprs = {}
-        for kind, aggs in (("number", self.number_aggs), ("enum", self.enum_aggs)):
-            if kind in kinds:
-                agg = aggs[column]
-                slot = self._fraction_slot(aggs, column)
-                exprs[kind] = table_exprs[agg.name].format(slot=slot)
-        if len(set(exprs.values())) == 1:
-            return next(iter(exprs.values()))
-        return f"CASE WHEN sel.enum THEN {exprs['enum']} ELSE {exprs['number']} END"
-
-    def _fraction_slot(self, aggs: list[Agg], column: int) -> int:
-        return sum(1 for a in aggs[:column] if a.name == "fraction")
-
-    def sql(self, *, paged: bool, csv_lines: bool = False) -> tuple[str, dict[str, Any]]:
-        """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itself."""
-        width = len(self.aggs)
-        params: dict[str, Any] = {
-            "ids": [p.id for p in self.points],
-            "enum": [p.kind == "enum" for p in self.points],
-            "start": self.start,
-            "end": self.end,
-            "tz": self.tz,
-        }
-        fractions = ""
-        names = "id, enum"
-        for slot, column in enumerate(self.fraction_index):
-            params[f"f{slot}"] = column
-            fractions += f", %(f{slot})s::int[]"
-            names += f", f{slot}"
-        sel = (
-            f"unnest(%(ids)s::int[], %(enum)s::bool[]{fractions})"
-            f" WITH ORDINALITY AS sel({names}, ord)"
-        )
-        wide = self.layout == "wide"
-        inner_cursor = outer_cursor = ""
-        if self.cursor is not None:
-            params["c_ord"] = self.cursor.ord
-            params["c_ts"] = from_micros(self.cursor.ts_us)
-            if wide:
-                inner_cursor = " AND r.ts > %(c_ts)s"
-                outer_cursor = " WHERE s.ts > %(c_ts)s"
-            else:
-                inner_cursor = (
-                    " AND (sel.ord > %(c_ord)s OR (sel.ord = %(c_ord)s AND r.ts > %(c_ts)s))"
-                )
-                outer_cursor = " WHERE (s.ord, s.ts) > (%(c_ord)s, %(c_ts)s)"
-        bucket = INTERVALS[self.interval]
-        if bucket is None:
-            source = (
-                f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel} JOIN readings r"
-                f" ON r.point_id = sel.id WHERE r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
-            )
-        else:
-            calendar = self.interval in CALENDAR
-            spans = self.route.raw_spans(self.start, self.end)
-            whole = self.route.table != READINGS and self.route.whole(self.interval)
-            if calendar and (spans or not whole):  # a grouped part finds buckets among edges
-                params["edges"] = list(
-                    local_edges(self.start, self.end, self.interval, parse_zone(self.tz))
-                )
-            parts = []
-            for k, (lo, hi) in enumerate(spans):
-                params[f"lo{k}"], params[f"hi{k}"] = lo, hi
-                where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
-                parts.append(self._grouped(sel, "readings r", where, bucket, _RAW_EXPR, calendar))
-            if self.route.table != READINGS:
-                params["rlo"], params["rhi"] = self.route.lo, self.route.hi
-                where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s" + inner_cursor.replace(
-                    "r.ts", "h.bucket"
-                )
-                table = f"{self.route.table} h"
-                if whole:
-                    parts.append(self._rows(sel, table, where))
-                else:
-                    on_bucket = (
-                        "h.bucket" if self.interval == "1h" else bucket.replace("r.ts", "h.bucket")
-                    )
-                    parts.append(self._grouped(sel, table, where, on_bucket, ROLLUP_EXPR, calendar))
-            source = " UNION ALL ".join(parts)
-        values = ", ".join(f"s.v{j}" for j in range(width))
-        micros = "(extract(epoch FROM s.ts) * 1000000)::bigint"  # exact, for the cursor
-        if wide:
-            arrays = ", ".join(f"array_agg(s.v{j} ORDER BY s.ord)" for j in range(width))
-            query = (
-                f"SELECT {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')},"
-                f" array_agg(s.ord ORDER BY s.ord), {arrays}"
-                f" FROM ({source}) s{outer_cursor} GROUP BY s.ts ORDER BY s.ts"
-            )
-        elif csv_lines:
-            params["labels"] = [csvcells.quoted(p.name) for p in self.points]
-            cells = " || ',' || ".join(
-                self._csv_cell(j, f"s.v{j}", "p.states") for j in range(width)
-            )
-            query = (
-                f"SELECT (%(labels)s::text[])[s.ord] || ',' || {iso_sql('s.ts')} || ','"
-                f" || {epoch_sql('s.ts')} || ',' || {cells}"
-                f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
-                f"{outer_cursor} ORDER BY s.ord, s.ts"
-            )
-        elif self.stamped:
-            query = (
-                f"SELECT s.ord, date_part('epoch', s.ts), {values}"
-                f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
-            )
-        else:
-            query = (
-                f"SELECT s.ord, {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')}, {values}"
-                f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
-            )
-        if paged and self.limit is not None:
-            query += f" LIMIT {int(self.limit) + 1}"
-        return query, params
-
-    def _csv_cell(self, column: int, value: str, states: str) -> str:
-        """SQL rendering one CSV cell: enum labels quoted as CSV needs, numbers as text."""
-        text = f"coalesce({value}::text, '')"
-        enum_agg = RAW if self.interval == "raw" else self.enum_aggs[column]
-        if enum_agg.name not in LABELLED or not any(p.kind == "enum" for p in self.points):
-            return text
-        label = f"coalesce(({states})[{value}::int + 1], '')"
-        quoted = csvcells.quoted_sql(label)
-        return f"CASE WHEN p.kind = 'enum' THEN {quoted} ELSE {text} END"
-
-    # --- shaping ---------------------------------------------------------------------------
 
     def converters(self) -> list[Callable[[Any], Any] | None]:
         """Per point: None when values pass through, else a function mapping a value row."""
@@ -386,12 +208,28 @@ class Plan:
         return (["point"] if self.layout == "long" else []) + ["ts", "t", *tail]
 
 
-def pg_float(value: Any) -> Any:
-    """Numbers as PostgreSQL writes them (1, not 1.0), so both CSV paths agree."""
-    if isinstance(value, float):
-        text = repr(value)
-        return text[:-2] if text.endswith(".0") else text
-    return value
+def _fraction_index(
+    points: Sequence[PointRef], enum_aggs: tuple[Agg, ...]
+) -> tuple[tuple[int, ...], ...]:
+    """Per fraction aggregate, each enum point's index of the state (400 if it lacks it)."""
+    index = []
+    for agg in enum_aggs:
+        if agg.name != "fraction":
+            continue
+        column = []
+        for point in points:
+            if point.kind != "enum":
+                column.append(-1)
+            elif agg.state in point.states:
+                column.append(point.states.index(agg.state))
+            else:
+                raise bad_param(
+                    "agg",
+                    f"{agg} is not a state of point {point.name!r};"
+                    f" its states are {', '.join(point.states)}",
+                )
+        index.append(tuple(column))
+    return tuple(index)
 
 
 def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
@@ -399,129 +237,3 @@ def _labeller(point: PointRef, labelled: list[bool]) -> Callable[[Any], Any]:
         return [point.label(v) if lab else v for v, lab in zip(values, labelled, strict=True)]
 
     return convert
-
-
-# The aggregates over readings `r` (energy_api.rollups.ROLLUP_EXPR: the same over rollups); sums
-# scaled so that they cannot overflow (energy_ingest.rollups.scale).
-_RAW_EXPR = {
-    "avg": avg_sql(f"sum({scaled_sql('r.value')})", "count(*)"),
-    "min": "min(r.value)",
-    "max": "max(r.value)",
-    "sum": unscaled_sql(f"sum({scaled_sql('r.value')})"),
-    "count": "count(*)",
-    "first": "(array_agg(r.value ORDER BY r.ts))[1]",
-    "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
-    "fraction": "(count(*) FILTER (WHERE r.value = sel.f{slot}))::float8 / count(*)",
-}
-
-
-# --- execution --------------------------------------------------------------------------------
-
-
-def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
-    """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
-    query, params = plan.sql(paged=True)
-    rows = conn.execute(query, params, binary=True).fetchall()
-    next_token = None
-    if plan.limit is not None and len(rows) > plan.limit:
-        rows = rows[: plan.limit]
-        last = rows[-1]
-        if plan.layout == "wide":
-            ord_, ts_us = 0, last[0]
-        else:
-            ord_, ts_us = last[0], round(last[1] * 1_000_000) if plan.stamped else last[1]
-        next_token = Cursor(plan.digest(), plan.start, plan.end, ord_, ts_us).encode()
-    converters = plan.converters()
-    if plan.layout == "wide":
-        data = [_wide_row(plan, converters, r) for r in rows]
-        return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
-    lines = _Lines(plan)
-    by_ord = {
-        ord_: lines(group, converters[ord_ - 1]) for ord_, group in groupby(rows, itemgetter(0))
-    }
-    if plan.layout == "series":
-        series = [
-            {"point": point.as_dict(), "agg": _agg_names(plan, point), "data": by_ord.get(i, [])}
-            for i, point in enumerate(plan.points, start=1)
-        ]
-        return {"series": series, "rows": len(rows)}, next_token
-    data = [[plan.points[i - 1].name, *line] for i, group in by_ord.items() for line in group]
-    return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
-
-
-class _Lines:
-    """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
-    8601, epoch, v…); bucket rows come as (ord, epoch, v…) and are stamped here (_Stamps)."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.stamps = _Stamps(parse_zone(plan.tz)) if plan.stamped else None
-
-    def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
-        stamps = self.stamps
-        if stamps is None:
-            if convert is None:
-                return [r[2:] for r in group]
-            return [[r[2], r[3], *convert(r[4:])] for r in group]
-        if convert is None:
-            return [stamps[r[1]] + r[2:] for r in group]
-        return [[*stamps[r[1]], *convert(r[2:])] for r in group]
-
-
-class _Stamps(dict[float, tuple[str, int]]):
-    """A bucket's epoch seconds → (ISO 8601 in the zone, epoch), each made once: buckets repeat
-    for every point, and stamping them here is cheaper than to_char on every row."""
-
-    def __init__(self, zone: ZoneInfo) -> None:
-        super().__init__()
-        self.zone = zone
-
-    def __missing__(self, epoch: float) -> tuple[str, int]:
-        seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
-        stamp = self[epoch] = (datetime.fromtimestamp(seconds, self.zone).isoformat(), seconds)
-        return stamp
-
-
-def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
-    return None if plan.interval == "raw" else [str(a) for a in plan.aggs_for(point)]
-
-
-def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: Any) -> list[Any]:
-    width = len(plan.aggs)
-    values: list[Any] = [None] * (len(plan.points) * width)
-    ords = row[3]
-    columns = row[4:]
-    for k, ord_ in enumerate(ords):
-        vals = tuple(col[k] for col in columns)
-        convert = converters[ord_ - 1]
-        if convert is not None:
-            vals = convert(vals)
-        base = (ord_ - 1) * width
-        values[base : base + width] = vals
-    return [row[1], row[2], *values]
-
-
-def _wide_csv_line(row: list[Any]) -> str:
-    """ISO 8601, epoch, then cells: numbers as PostgreSQL writes them, labels as csvcells
-    quotes text (csv.writer leaves a lone CR unquoted when lines end in LF)."""
-    cells = [_csv_cell(v) for v in row[2:]]
-    return ",".join([row[0], str(row[1]), *cells])
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return csvcells.quoted(value)
-    return str(pg_float(value))
-
-
-def stream_csv(cursor: psycopg.Cursor[Any], plan: Plan) -> Iterator[bytes]:
-    """CSV text in batches from an executed server-side cursor: constant memory, no cap."""
-    yield (",".join(csvcells.quoted(name) for name in plan.column_names()) + "\n").encode()
-    converters = plan.converters()
-    while rows := cursor.fetchmany(CSV_BATCH):
-        if plan.layout == "long":  # lines rendered by PostgreSQL (Plan.sql(csv_lines=True))
-            lines = [r[0] for r in rows]
-        else:
-            lines = [_wide_csv_line(_wide_row(plan, converters, r)) for r in rows]
-        yield ("\n".join(lines) + "\n").encode()
