@@ -16,7 +16,7 @@ from energy_api.db import Database
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.sql import ledger
-from energy_api.sql.points import Conn
+from energy_api.sql.where import Conn
 from energy_api.timeparse import TimeError, parse_zone
 from energy_ingest.config import Settings
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response
 
 from energy_api.legacy.request import BOTH, item_id, params, search
 from energy_api.sql import legacy
-from energy_api.sql.points import Conn
+from energy_api.sql.where import Conn
 from energy_api.web import connection, json_response
 from energy_ingest.catalog.search import Node, Term
 

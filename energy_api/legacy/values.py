@@ -30,8 +30,9 @@ from energy_api.legacy.request import (
     text,
 )
 from energy_api.params import Params
-from energy_api.sql.points import TAGS_SQL, Conn
 from energy_api.sql.search import TYPE_SQL, where
+from energy_api.sql.tags import POINT_TAGS
+from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
 from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse
@@ -350,7 +351,7 @@ def vent_and_temp() -> Response:
         # what the applied site file says, else (no site file yet) its documented defaults
         tags = {**{k: list(v) for k, v in DEFAULT_ANOMALIES.items()}, **(row[0] if row else {})}
         rows = conn.execute(
-            sql.SQL(ANOMALIES).format(tags=sql.SQL(TAGS_SQL)),
+            sql.SQL(ANOMALIES).format(tags=sql.SQL(POINT_TAGS)),
             {
                 "temp_tags": tags["room_temperature"],
                 "vent_tags": tags["damper"],

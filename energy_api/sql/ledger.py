@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_api.sql.points import Conn, iso_sql
+from energy_api.sql.times import iso_sql
+from energy_api.sql.where import Conn, Where, page
 
 # readings up to this size (~100,000 rows) are counted exactly for /health, larger ones estimated
 EXACT_COUNT_BYTES = 8 * 1024 * 1024
@@ -45,26 +46,15 @@ FILE_COLUMNS = ", ".join(iso_sql(k) if k in _TIME_KEYS else k for k in FILE_KEYS
 def list_files(
     conn: Conn, *, status: str | None, source: str | None, limit: int, offset: int
 ) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
-    where, params = ["true"], []
-    for column, value in (("status", status), ("source", source)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    condition = " AND ".join(where)
-    total_row = conn.execute(f"SELECT count(*) FROM files WHERE {condition}", params).fetchone()
+    where = Where()
+    where.equals("status", status)
+    where.equals("source", source)
     counts = {"ingested": 0, "failed": 0}
     for status_name, n in conn.execute("SELECT status, count(*) FROM files GROUP BY status"):
         counts[status_name] = n
-    rows = conn.execute(
-        f"SELECT {FILE_COLUMNS} FROM files WHERE {condition}"
-        " ORDER BY ingested_at DESC, id DESC LIMIT %s OFFSET %s",
-        [*params, limit, offset],
-    ).fetchall()
-    return (
-        total_row[0] if total_row else 0,
-        counts,
-        [dict(zip(FILE_KEYS, row, strict=True)) for row in rows],
-    )
+    order = "ingested_at DESC, id DESC"
+    total, rows = page(conn, "files", FILE_COLUMNS, where, order, limit, offset)
+    return total, counts, [dict(zip(FILE_KEYS, row, strict=True)) for row in rows]
 
 
 def watermark(conn: Conn) -> tuple[str, Any]:

@@ -5,50 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
-Conn = psycopg.Connection[Any]
-
-
-def iso_sql(expr: str) -> str:
-    """ISO 8601 with offset, on the session's TimeZone (set per request to `tz`)."""
-    return f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
-
-
-def epoch_sql(expr: str) -> str:
-    return f"floor(date_part('epoch', {expr}))::bigint"  # float8: much cheaper than numeric
-
+from energy_api.sql.tags import POINT_TAGS
+from energy_api.sql.times import epoch_sql, iso_sql
+from energy_api.sql.where import Conn, Where, glob_to_like, page
 
 FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"
 LAST_TS = "(SELECT max(r.ts) FROM readings r WHERE r.point_id = p.id)"
-
-
-# The tags an item carries, by its alias: its own and those of everything above it — a room its
-# building's; a device its room's and building's; a point its device's, room's and building's.
-# (level, the column holding that level's id) — tags at a level are in <level>_tags.
-TAG_LEVELS: dict[str, tuple[tuple[str, str], ...]] = {
-    "b": (("building", "b.id"),),
-    "r": (("room", "r.id"), ("building", "r.building_id")),
-    "d": (("device", "d.id"), ("room", "d.room_id"), ("building", "d.building_id")),
-    "p": (
-        ("point", "p.id"),
-        ("device", "p.device_id"),
-        ("room", "p.room_id"),
-        ("building", "p.building_id"),
-    ),
-}
-
-
-def tags_sql(alias: str) -> str:
-    """The sorted names of the tags the item `alias` carries (TAG_LEVELS)."""
-    union = " UNION ALL ".join(
-        f"SELECT tag_id FROM {level}_tags WHERE {level}_id = {column}"
-        for level, column in TAG_LEVELS[alias]
-    )
-    return f'ARRAY(SELECT t.name FROM tags t WHERE t.id IN ({union}) ORDER BY t.name COLLATE "C")'
-
-
-TAGS_SQL = tags_sql("p")
 # The catalog rows a point refers to (LEFT JOINs on primary keys: PostgreSQL drops the unused).
 POINT_JOINS = """
     LEFT JOIN buildings pb ON pb.id = p.building_id
@@ -65,7 +27,7 @@ def point_columns(last_ts: str = LAST_TS) -> str:
     return f"""
     p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, pu.name, pu.quantity,
     pb.code, p.building_id, pb.name, p.floor, pr.name, p.room_id, pd.name, p.device_id,
-    {TAGS_SQL}, p.description, p.descriptor, p.point_type,
+    {POINT_TAGS}, p.description, p.descriptor, p.point_type,
     {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}
 """
 
@@ -153,14 +115,6 @@ def latest_dict(point: dict[str, Any], row: tuple[Any, ...]) -> dict[str, Any] |
     return {"ts": ts, "t": t, "value": value}
 
 
-def like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def glob_to_like(pattern: str) -> str:
-    return like_escape(pattern).replace("*", "%").replace("?", "_")
-
-
 @dataclass(frozen=True)
 class PointFilter:
     """What /points selects; catalog references already resolved to ids (None: no filter)."""
@@ -178,55 +132,38 @@ class PointFilter:
     unit_raw: str | None = None  # also matches points without a resolved unit by their raw unit
     quantity: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
-        where: list[str] = ["true"]
-        params: list[Any] = []
-        if self.q:
-            where.append("(p.name ILIKE %s OR p.description ILIKE %s OR p.descriptor ILIKE %s)")
-            params += [f"%{like_escape(self.q)}%"] * 3
+    def where(self) -> Where:
+        where = Where()
+        where.substring(self.q, "p.name", "p.description", "p.descriptor")
         if self.name:
-            where.append("p.name LIKE %s")
-            params.append(glob_to_like(self.name))
+            where.add("p.name LIKE %s", glob_to_like(self.name))
         for column, value in (("source", self.source), ("kind", self.kind), ("floor", self.floor)):
-            if value is not None:
-                where.append(f"p.{column} = %s")
-                params.append(value)
-        for column, ids in (
-            ("building_id", self.building_ids),
-            ("room_id", self.room_ids),
-            ("device_id", self.device_ids),
-        ):
-            if ids is not None:
-                where.append(f"p.{column} = ANY(%s)")
-                params.append(list(ids))
-        if self.tags:
-            where.append(f"{TAGS_SQL} @> %s::text[]")
-            params.append(list(self.tags))
+            where.equals(f"p.{column}", value)
+        where.ids("p.building_id", self.building_ids)
+        where.ids("p.room_id", self.room_ids)
+        where.ids("p.device_id", self.device_ids)
+        where.tags(POINT_TAGS, self.tags)
         if self.unit_ids is not None:
-            where.append("(p.unit_id = ANY(%s) OR (p.unit_id IS NULL AND p.unit = %s))")
-            params += [list(self.unit_ids), self.unit_raw]
+            where.add(
+                "(p.unit_id = ANY(%s) OR (p.unit_id IS NULL AND p.unit = %s))",
+                list(self.unit_ids),
+                self.unit_raw,
+            )
         if self.quantity is not None:
-            where.append("lower(pu.quantity) = lower(%s)")
-            params.append(self.quantity)
-        return " AND ".join(where), params
+            where.add("lower(pu.quantity) = lower(%s)", self.quantity)
+        return where
 
 
 def list_points(
     conn: Conn, selected: PointFilter, *, limit: int, offset: int, include_latest: bool
 ) -> tuple[int, list[dict[str, Any]]]:
-    condition, params = selected.where()
-    total_row = conn.execute(
-        f"SELECT count(*) FROM points p {POINT_JOINS} WHERE {condition}", params
-    ).fetchone()
-    total = total_row[0] if total_row else 0
-    latest_cols = f", {LATEST_COLUMNS}" if include_latest else ""
-    latest_join = LATEST_JOIN if include_latest else ""
-    columns = point_columns("l.ts") if include_latest else POINT_COLUMNS
-    rows = conn.execute(
-        f"SELECT {columns} {latest_cols} FROM points p {POINT_JOINS} {latest_join}"
-        f" WHERE {condition} ORDER BY p.name, p.id LIMIT %s OFFSET %s",
-        [*params, limit, offset],
-    ).fetchall()
+    points = f"points p {POINT_JOINS}"
+    columns = f"{point_columns('l.ts')}, {LATEST_COLUMNS}" if include_latest else POINT_COLUMNS
+    source = f"{points} {LATEST_JOIN}" if include_latest else points
+    order = "p.name, p.id"
+    total, rows = page(
+        conn, source, columns, selected.where(), order, limit, offset, counted=points
+    )
     return total, [_point_with_latest(row, include_latest) for row in rows]
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 from energy_api import web
 from energy_api.params import Params
 from energy_api.sql import catalog
-from energy_api.sql.points import Conn
+from energy_api.sql.where import Conn
 from energy_api.v2 import filters
 from energy_api.web import Conditional, json_response, request_key, require_json
 

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.sql import catalog
-from energy_api.sql.points import Conn, PointFilter
+from energy_api.sql.points import PointFilter
+from energy_api.sql.where import Conn
 
 FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
-from energy_api.sql.points import Conn, PointRef, find_points
+from energy_api.sql.points import PointRef, find_points
+from energy_api.sql.where import Conn
 
 MAX_POINTS = 1000
 

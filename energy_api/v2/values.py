@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 from energy_api import web
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
-from energy_api.sql.points import Conn
+from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
 from energy_api.timeparse import TimeError, iso, resolve
 from energy_api.v2 import selection

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from energy_api import csvcells
-from energy_api.sql.points import epoch_sql, iso_sql
+from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.timeparse import from_micros
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
 from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
