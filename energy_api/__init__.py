@@ -1,4 +1,11 @@
-"""energy_api: the read-only HTTP API over the stored points and readings (`create_app()`)."""
+"""energy_api: the read-only HTTP API over the stored points and readings (`create_app()`).
+
+Packages: v2 (the /api/v2 routes), legacy (the dashboard's /api/ routes), values (readings over a
+range), sql (the SQL both APIs share), openapi (the /api/v2 document). Modules: web (what every
+route uses: settings, connection, clock, zone, JSON, conditional GETs), errors, params (a
+request's parameters), timeparse, db (the connection pool), streams (streamed answers' slots),
+csvcells, cors, index (GET /api/).
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_api.v2 import filters
+from energy_api.sql import catalog
 
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
 NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
@@ -15,7 +15,7 @@ CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
 TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
 
 
-FLOOR_RANGE = {"minimum": filters.FLOOR_RANGE[0], "maximum": filters.FLOOR_RANGE[1]}
+FLOOR_RANGE = {"minimum": catalog.FLOOR_RANGE[0], "maximum": catalog.FLOOR_RANGE[1]}
 
 # One request's worth: tools send every example at once, so no start/end beside range.
 EXAMPLES = {

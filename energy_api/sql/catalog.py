@@ -14,6 +14,8 @@ from typing import Any
 from energy_api.sql.tags import tag_ids_sql, tags_sql
 from energy_api.sql.where import Conn, Where, like_escape, page
 
+FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
+
 BUILDINGS = f"""
     SELECT b.id, b.code, b.name, b.aliases,
         (SELECT count(*) FROM points p WHERE p.building_id = b.id) AS points,
@@ -218,7 +220,7 @@ def list_units(
     return _page(conn, UNITS, UNIT_KEYS, where, order, limit, offset)
 
 
-# --- lookups for the filters (energy_api.filters) ----------------------------------------------
+# --- lookups for the filters (energy_api.v2.filters) ----------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ from energy_api.sql import catalog
 from energy_api.sql.points import PointFilter
 from energy_api.sql.where import Conn
 
-FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
-
 
 def is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) < 10
@@ -40,7 +38,7 @@ def not_in_catalog(param: str, value: str, what: str, route: str) -> ApiError:
 
 
 def floor(params: Params) -> int | None:
-    return params.int_or_none("floor", *FLOOR_RANGE)
+    return params.int_or_none("floor", *catalog.FLOOR_RANGE)
 
 
 def building_ids(conn: Conn, params: Params, param: str = "building") -> tuple[int, ...] | None:

@@ -183,7 +183,7 @@ class Plan:
 
     @property
     def stamped(self) -> bool:
-        """JSON rows of buckets, whose stamps run_json makes (_Stamps) from epoch seconds."""
+        """JSON rows of buckets, stamped from epoch seconds in energy_api.values.rows."""
         return self.interval != "raw" and self.layout != "wide"
 
     def converters(self) -> list[Callable[[Any], Any] | None]:
