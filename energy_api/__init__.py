@@ -1,4 +1,11 @@
-"""energy_api: the read-only HTTP API over the stored points and readings (`create_app()`)."""
+"""energy_api: the read-only HTTP API over the stored points and readings (`create_app()`).
+
+Packages: v2 (the /api/v2 routes), legacy (the dashboard's /api/ routes), values (readings over a
+range), sql (the SQL both APIs share), openapi (the /api/v2 document). Modules: web (what every
+route uses: settings, connection, clock, zone, JSON, conditional GETs), errors, params (a
+request's parameters), timeparse, db (the connection pool), streams (streamed answers' slots),
+csvcells, cors, index (GET /api/).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,12 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from energy_api import cors, errors
+from energy_api import cors, errors, index
 from energy_api.db import Database
+from energy_api.legacy import catalog as legacy_catalog
+from energy_api.legacy import values as legacy_values
 from energy_api.streams import Streams
+from energy_api.v2 import catalog, routes, values
 from energy_ingest.config import Settings
 
 
@@ -24,12 +34,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["energy_clock"] = lambda: datetime.now(UTC)
     errors.register(app)
     cors.register(app, settings.cors_origins)
-
-    # importing catalog adds its routes to the v2 blueprint
-    from energy_api import catalog, index, legacy  # noqa: F401
-    from energy_api.v2 import bp
-
     app.register_blueprint(index.bp, url_prefix="/api")
-    app.register_blueprint(legacy.bp, url_prefix="/api")
-    app.register_blueprint(bp, url_prefix="/api/v2")
+    app.register_blueprint(legacy_catalog.bp, url_prefix="/api")
+    app.register_blueprint(legacy_values.bp, url_prefix="/api")
+    app.register_blueprint(routes.bp, url_prefix="/api/v2")
+    app.register_blueprint(values.bp, url_prefix="/api/v2")
+    app.register_blueprint(catalog.bp, url_prefix="/api/v2")
     return app

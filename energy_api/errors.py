@@ -25,6 +25,24 @@ HTTP_CODES = {
 }
 
 
+# What says that the database cannot answer at all: a 503 for a route (register), `down` for
+# /health (database_down).
+DATABASE_DOWN = (
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    EmbeddedDatabaseError,
+    psycopg.errors.UndefinedTable,
+)
+
+
+def database_down(exc: BaseException) -> tuple[str, str]:
+    """/health's (database, reason) for an error of DATABASE_DOWN."""
+    if isinstance(exc, psycopg.errors.UndefinedTable):
+        return "schema missing", "the database has no energy schema: run `energy-ingest migrate`"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"unreachable: {detail}", f"the database cannot be reached: {detail}"
+
+
 class ApiError(EnergyError):
     """A request we refuse, with what is wrong and what to do; `param` names the culprit."""
 

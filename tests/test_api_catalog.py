@@ -11,7 +11,7 @@ import pytest
 from api_helpers import add_catalog, add_file, add_point
 from flask.testing import FlaskClient
 
-from energy_api.openapi import document
+from energy_api.openapi.document import document
 
 ROUTES = ("buildings", "floors", "rooms", "devices", "tags", "units")
 

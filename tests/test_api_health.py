@@ -14,7 +14,8 @@ from api_helpers import add_file
 from flask.testing import FlaskClient
 from helpers import wait_until
 
-from energy_api import create_app, openapi
+from energy_api import create_app
+from energy_api.openapi.v2 import HEALTH
 from energy_ingest.config import Settings
 
 
@@ -24,7 +25,7 @@ def health(client: FlaskClient, status: int) -> dict[str, Any]:
     assert reply.status_code == status, reply.get_data(as_text=True)
     assert reply.headers["Cache-Control"] == "no-store"
     body: dict[str, Any] = reply.get_json()
-    jsonschema.validate(body, openapi.HEALTH)
+    jsonschema.validate(body, HEALTH)
     return body
 
 

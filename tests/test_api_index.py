@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.test import Client
 
 from energy_api import create_app
-from energy_api.openapi import document
+from energy_api.openapi.document import document
 from energy_ingest import devapp
 from energy_ingest.config import Settings
 

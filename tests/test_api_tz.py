@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from energy_api import create_app
-from energy_api.openapi import document
+from energy_api.openapi.document import document
 from energy_ingest.config import Settings
 
 # (method, path, other parameters): every route and method that accepts tz

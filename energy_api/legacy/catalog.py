@@ -11,19 +11,18 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from energy_api.legacy import queries as q
-from energy_api.legacy.request import item_id, json, params, search
-from energy_api.queries import Conn
-from energy_api.v2 import connection
+from energy_api.legacy.request import BOTH, item_id, params, search
+from energy_api.sql import legacy
+from energy_api.sql.where import Conn
+from energy_api.web import connection, json_response
 from energy_ingest.catalog.search import Node, Term
 
-bp = Blueprint("legacy", __name__)
-BOTH = ["GET", "POST"]
+bp = Blueprint("legacy_catalog", __name__)
 
 
 def _answer(fetch: Callable[[Conn], Any]) -> Response:
-    with connection(None) as conn:
-        return json(fetch(conn))
+    with connection() as conn:
+        return json_response(fetch(conn))
 
 
 def _listing(endpoint: str, lister: Callable[[Conn, Node | None], Any]) -> Response:
@@ -40,127 +39,129 @@ def _one(raw: str, what: str, kind: str, lister: Callable[[Conn, Node | None], A
 
 @bp.route("/buildings", methods=BOTH)
 def buildings() -> Response:
-    return _listing("buildings", q.buildings)
+    return _listing("buildings", legacy.buildings)
 
 
 @bp.route("/building/<raw>", methods=BOTH)
 def building(raw: str) -> Response:
-    return _one(raw, "building", "building", q.buildings)
+    return _one(raw, "building", "building", legacy.buildings)
 
 
 @bp.route("/floors", methods=BOTH)
 def floors() -> Response:
-    return _listing("floors", q.floors)
+    return _listing("floors", legacy.floors)
 
 
 @bp.route("/all_floors", methods=BOTH)
 def all_floors() -> Response:
     params()
-    return _answer(lambda conn: q.floors(conn, None))
+    return _answer(lambda conn: legacy.floors(conn, None))
 
 
 @bp.route("/building/<raw>/floors", methods=BOTH)
 def building_floors(raw: str) -> Response:
     params()
     node = Term("building", None, item_id(raw, "building id"))
-    return _answer(lambda conn: q.floors(conn, node))
+    return _answer(lambda conn: legacy.floors(conn, node))
 
 
 @bp.route("/rooms", methods=BOTH)
 def rooms() -> Response:
-    return _listing("rooms", q.rooms)
+    return _listing("rooms", legacy.rooms)
 
 
 @bp.route("/room/<raw>", methods=BOTH)
 def room(raw: str) -> Response:
-    return _one(raw, "room", "room", q.rooms)
+    return _one(raw, "room", "room", legacy.rooms)
 
 
 @bp.route("/devices", methods=BOTH)
 def devices() -> Response:
-    return _listing("devices", q.devices)
+    return _listing("devices", legacy.devices)
 
 
 @bp.route("/device/<raw>", methods=BOTH)
 def device(raw: str) -> Response:
-    return _one(raw, "device", "device", q.devices)
+    return _one(raw, "device", "device", legacy.devices)
 
 
 @bp.route("/points", methods=BOTH)
 def points() -> Response:
-    return _listing("points", q.points)
+    return _listing("points", legacy.points)
 
 
 @bp.route("/point/<raw>", methods=BOTH)
 def point(raw: str) -> Response:
-    return _one(raw, "point", "point", q.points)
+    return _one(raw, "point", "point", legacy.points)
 
 
 @bp.route("/points/ids", methods=BOTH)
 def point_ids() -> Response:
     node = search(params("search"), "points", required=True)
-    return _answer(lambda conn: q.point_ids(conn, node))
+    return _answer(lambda conn: legacy.point_ids(conn, node))
 
 
 @bp.route("/points/verify", methods=BOTH)
 def points_verify() -> Response:
     node = search(params("search"), "points", required=True)
-    return _answer(lambda conn: q.verify(conn, node))
+    return _answer(lambda conn: legacy.verify(conn, node))
 
 
 @bp.route("/tags", methods=BOTH)
 def tags() -> Response:
     params()
-    return _answer(q.tags)
+    return _answer(legacy.tags)
 
 
 @bp.route("/tag/<raw>", methods=BOTH)
 def tag(raw: str) -> Response:
     params()
     tag_id = item_id(raw, "tag id")
-    return _answer(lambda conn: next(iter(q.tags(conn, tag_id)), []))
+    return _answer(lambda conn: next(iter(legacy.tags(conn, tag_id)), []))
 
 
 @bp.route("/categories", methods=BOTH)
 def categories() -> Response:
     params()  # the catalog has no tag categories: every tag's category is null
-    return json([])
+    return json_response([])
 
 
 @bp.route("/category/<raw>", methods=BOTH)
 def category(raw: str) -> Response:
     params()
     item_id(raw, "category id")
-    return json([])
+    return json_response([])
 
 
 @bp.route("/types", methods=BOTH)
 def types() -> Response:
     params()
-    return _answer(q.types)
+    return _answer(legacy.types)
 
 
 @bp.route("/type/<raw>", methods=BOTH)
 def value_type(raw: str) -> Response:
     params()
     type_id = item_id(raw, "type id")
-    return _answer(lambda conn: next((t for t in q.types(conn) if t["type_id"] == type_id), []))
+    return _answer(
+        lambda conn: next((t for t in legacy.types(conn) if t["type_id"] == type_id), [])
+    )
 
 
 @bp.route("/units", methods=BOTH)
 def units() -> Response:
     params()
-    return _answer(q.units)
+    return _answer(legacy.units)
 
 
 @bp.route("/unit/<raw>", methods=BOTH)
 def unit(raw: str) -> Response:
     params()
     unit_id = item_id(raw, "unit id")
-    return _answer(lambda conn: next(iter(q.units(conn, unit_id)), []))
+    return _answer(lambda conn: next(iter(legacy.units(conn, unit_id)), []))
 
 
 @bp.route("/measurements", methods=BOTH)
 def measurements() -> Response:
     params()
-    return _answer(q.measurements)
+    return _answer(legacy.measurements)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import orjson
 from flask import Response, request
 
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_ingest.catalog.search import Node, SearchError, parse
 
+BOTH = ["GET", "POST"]  # the old API took both for every route
 JQUERY = ("_",)  # jQuery's cache buster (`cache: false` adds _=<ms>): accepted and ignored
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
@@ -83,10 +82,6 @@ def item_id(text: str, what: str) -> int:
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
         raise bad_param(what, f"{what} {text!r} is not an id (a whole number from 1)")
     return int(text)
-
-
-def json(body: Any) -> Response:
-    return Response(orjson.dumps(body), mimetype="application/json")
 
 
 def text(body: str, status: int = 200) -> Response:

@@ -14,32 +14,32 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from flask import Response
+from flask import Blueprint, Response
 from psycopg import sql
 
 from energy_api.errors import ApiError, bad_param, error_response
-from energy_api.legacy.catalog import BOTH, bp
 from energy_api.legacy.request import (
+    BOTH,
     epoch,
     ids,
     item_id,
-    json,
     number,
     params,
     refused,
     search,
     text,
 )
-from energy_api.legacy.search_sql import TYPE_SQL, where
 from energy_api.params import Params
-from energy_api.queries import TAGS_SQL, Conn
+from energy_api.sql.search import TYPE_SQL, where
+from energy_api.sql.tags import POINT_TAGS
+from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
-from energy_api.timeparse import parse_zone
-from energy_api.v2 import _now, _settings, connection
+from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse
 from energy_ingest.catalog.site import DEFAULT_ANOMALIES
 from energy_ingest.rollups.calendar import local_midnight
 
+bp = Blueprint("legacy_values", __name__)
 BATCH = 5_000
 MAX_POINTS = 10_000
 TICK = timedelta(microseconds=1)
@@ -138,7 +138,7 @@ def _streamed(prepare: Callable[[Conn], Prepared], start: datetime, end: datetim
     stack = ExitStack()
     try:
         take_slot(stack)
-        conn = stack.enter_context(connection(None))
+        conn = stack.enter_context(connection())
         points, query = prepare(conn)
         chunks = _stream(conn, points, start, end, query)
         owned = stack.pop_all()
@@ -179,7 +179,7 @@ def values_verify() -> Response:
     p = params(*VALUES_PARAMS)
     chosen, (start, end) = _point_ids(p), _range(p)
     node = search(p, "values", required=True)
-    with connection(None) as conn:
+    with connection() as conn:
         _selected(conn, chosen)
         found = _count(conn, chosen, start, end, node)
     return text(f"{found} values found")
@@ -224,16 +224,16 @@ def _rules(conn: Conn, rule_id: int | None = None) -> list[dict[str, Any]]:
 @bp.route("/rules", methods=BOTH)
 def rules() -> Response:
     params()
-    with connection(None) as conn:
-        return json(_rules(conn))
+    with connection() as conn:
+        return json_response(_rules(conn))
 
 
 @bp.route("/rule/<raw>", methods=BOTH)
 def rule(raw: str) -> Response:
     params()
     rule_id = _rule_id(raw)
-    with connection(None) as conn:
-        return json(next(iter(_rules(conn, rule_id)), []))
+    with connection() as conn:
+        return json_response(next(iter(_rules(conn, rule_id)), []))
 
 
 def _rule_id(raw: str) -> int:
@@ -256,10 +256,10 @@ def _window(p: Params) -> tuple[datetime, datetime]:
             raise bad_param("since", "give since or start_time and end_time, not both")
         return _range(p)
     if p.get("since") is not None:
-        return epoch(p, "since"), _now()
-    zone = parse_zone(_settings().timezone)
-    today = _now().astimezone(zone).date()
-    return local_midnight(today - timedelta(days=1), zone), local_midnight(today, zone) - TICK
+        return epoch(p, "since"), now()
+    local = zone()
+    today = now().astimezone(local).date()
+    return local_midnight(today - timedelta(days=1), local), local_midnight(today, local) - TICK
 
 
 class _Rule:
@@ -300,7 +300,7 @@ class _Rule:
 def rule_count(raw: str) -> Response:
     p = params("since", "start_time", "end_time")
     start, end = _window(p)
-    with connection(None) as conn:
+    with connection() as conn:
         found = _Rule(conn, raw, start)
         count = _count(conn, [x.id for x in found.points], start, end, found.values)
     return text(str(count))
@@ -346,12 +346,12 @@ def vent_and_temp() -> Response:
     p = params("start_time", "end_time", "temp", "vent")
     start, end = epoch(p, "start_time"), epoch(p, "end_time")
     temp, vent = number(p, "temp", "degrees Fahrenheit"), number(p, "vent", "percent open")
-    with connection(None) as conn:
+    with connection() as conn:
         row = conn.execute("SELECT anomalies FROM catalog_site").fetchone()
         # what the applied site file says, else (no site file yet) its documented defaults
         tags = {**{k: list(v) for k, v in DEFAULT_ANOMALIES.items()}, **(row[0] if row else {})}
         rows = conn.execute(
-            sql.SQL(ANOMALIES).format(tags=sql.SQL(TAGS_SQL)),
+            sql.SQL(ANOMALIES).format(tags=sql.SQL(POINT_TAGS)),
             {
                 "temp_tags": tags["room_temperature"],
                 "vent_tags": tags["damper"],
@@ -380,4 +380,4 @@ def vent_and_temp() -> Response:
         entry["values"]["temp"].append(t)
         entry["values"]["vent"].append(v)
         entry["values"]["timestamp"].append(ts)
-    return json(rooms)
+    return json_response(rooms)

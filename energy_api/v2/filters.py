@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from energy_api import catalog_queries as cq
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
-from energy_api.queries import Conn, PointFilter
-
-FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
+from energy_api.sql import catalog
+from energy_api.sql.points import PointFilter
+from energy_api.sql.where import Conn
 
 
 def is_id(value: str) -> bool:
@@ -39,7 +38,7 @@ def not_in_catalog(param: str, value: str, what: str, route: str) -> ApiError:
 
 
 def floor(params: Params) -> int | None:
-    return params.int_or_none("floor", *FLOOR_RANGE)
+    return params.int_or_none("floor", *catalog.FLOOR_RANGE)
 
 
 def building_ids(conn: Conn, params: Params, param: str = "building") -> tuple[int, ...] | None:
@@ -47,7 +46,7 @@ def building_ids(conn: Conn, params: Params, param: str = "building") -> tuple[i
     value = params.get(param)
     if value is None or value == "":
         return None
-    buildings = cq.building_labels(conn)
+    buildings = catalog.building_labels(conn)
     if is_id(value) and any(b.id == int(value) for b in buildings):
         return (int(value),)
     key = label_key(value)
@@ -74,7 +73,7 @@ def named_ids(
     if value is None or value == "":
         return None
     what = table.removesuffix("s")
-    rows = cq.find_named(conn, table, value, int(value) if is_id(value) else None, buildings)
+    rows = catalog.find_named(conn, table, value, int(value) if is_id(value) else None, buildings)
     by_id = {r.id for r in rows if is_id(value) and r.id == int(value)}
     by_name = {r.id for r in rows if r.name.lower() == value.lower()}
     if by_id and by_name and by_id != by_name:
@@ -98,7 +97,7 @@ def tag_names(conn: Conn, values: Iterable[str], param: str = "tag") -> tuple[st
     asked = list(dict.fromkeys(v for v in values if v != ""))
     if not asked:
         return ()
-    known = cq.tags_named(conn, asked)
+    known = catalog.tags_named(conn, asked)
     unknown = [v for v in asked if v.lower() not in known]
     if unknown:
         listed = ", ".join(_shown(v) for v in unknown)
@@ -117,8 +116,8 @@ def unit_ids(conn: Conn, params: Params) -> tuple[tuple[int, ...] | None, str | 
     value = params.get("unit")
     if value is None or value == "":
         return None, None
-    ids = cq.units_matching(conn, value, int(value) if is_id(value) else None)
-    if not ids and not cq.raw_unit_used(conn, value):
+    ids = catalog.units_matching(conn, value, int(value) if is_id(value) else None)
+    if not ids and not catalog.raw_unit_used(conn, value):
         raise not_in_catalog("unit", value, "unit (by id, symbol, key or spelling)", "units")
     return ids, value
 
@@ -127,7 +126,7 @@ def quantity(conn: Conn, params: Params) -> str | None:
     value = params.get("quantity")
     if value is None or value == "":
         return None
-    known = cq.quantities(conn)
+    known = catalog.quantities(conn)
     if value.lower() not in {q.lower() for q in known}:
         raise bad_param(
             "quantity",

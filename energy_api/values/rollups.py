@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
-from energy_api.timeparse import parse_zone
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
 
@@ -46,8 +46,8 @@ RAW_ROUTE = Route()
 WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 
 # The aggregates over rollup rows `h`, each equal to its counterpart over readings
-# (values._RAW_EXPR) up to the order in which floats are added: sums are added scaled, and an
-# infinite stored sum is its readings' (rollups.scale).
+# (energy_api.values.query.RAW_EXPR) up to the order in which floats are added: sums are added
+# scaled, and an infinite stored sum is its readings' (energy_ingest.rollups.scale).
 _SUM = f"sum({rollup_scaled_sql('h')})"
 ROLLUP_EXPR = {
     "avg": avg_sql(_SUM, "sum(h.n)"),
@@ -81,14 +81,13 @@ def state(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
 
 
 def choose(
-    conn: psycopg.Connection[Any], start: datetime, end: datetime, tz: str, interval: str
+    conn: psycopg.Connection[Any], start: datetime, end: datetime, zone: ZoneInfo, interval: str
 ) -> Route:
     if interval != "1h" and interval not in CALENDAR:
         return RAW_ROUTE
     day_zone, complete = state(conn)
     if not complete:
         return RAW_ROUTE
-    zone = parse_zone(tz)
     if interval == "1h":
         # date_bin's origin is a local midnight of tz: its hours are UTC hours iff it is on one
         origin = datetime(2000, 1, 1, tzinfo=zone).astimezone(UTC)
@@ -100,7 +99,7 @@ def choose(
     inner = [e for e in edges if start <= e <= end]
     if len(inner) < 2:
         return RAW_ROUTE
-    if tz == day_zone:
+    if zone.key == day_zone:
         table = "readings_monthly" if interval == "1mo" else "readings_daily"
         return Route(table, inner[0], inner[-1])
     if all(_on_hour(e) for e in inner):

@@ -10,8 +10,9 @@ from typing import Any
 
 from psycopg import sql
 
-from energy_api.legacy.search_sql import TYPE_SQL, where
-from energy_api.queries import TAGS_SQL, Conn, tags_sql
+from energy_api.sql.search import TYPE_SQL, where
+from energy_api.sql.tags import POINT_TAGS, tags_sql
+from energy_api.sql.where import Conn
 from energy_ingest.catalog.search import Node
 
 # A building no longer in the site file is listed only while points still refer to it.
@@ -34,7 +35,7 @@ DEVICES = f"""
 POINTS = f"""
     SELECT p.id, p.name, p.device_id, d.name, p.room_id, r.name, p.building_id, b.name,
         {{type}} AS type_id, u.id, coalesce(u.quantity, ''), coalesce(u.name, u.symbol),
-        {TAGS_SQL}, coalesce(p.descriptor, p.description)
+        {POINT_TAGS}, coalesce(p.descriptor, p.description)
     FROM points p
         LEFT JOIN devices d ON d.id = p.device_id
         LEFT JOIN rooms r ON r.id = p.room_id

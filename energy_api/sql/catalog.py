@@ -11,16 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from energy_api.queries import Conn, like_escape
+from energy_api.sql.tags import tag_ids_sql, tags_sql
+from energy_api.sql.where import Conn, Where, like_escape, page
 
-
-def _tags_of(table: str, column: str, id_sql: str) -> str:
-    """The tags attached at one level (building, room or device), sorted."""
-    return (
-        f"ARRAY(SELECT t.name FROM {table} lt JOIN tags t ON t.id = lt.tag_id"
-        f' WHERE lt.{column} = {id_sql} ORDER BY t.name COLLATE "C")'
-    )
-
+FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
 
 BUILDINGS = f"""
     SELECT b.id, b.code, b.name, b.aliases,
@@ -29,7 +23,7 @@ BUILDINGS = f"""
             AND EXISTS (SELECT FROM points p WHERE p.room_id = r.id)) AS rooms,
         ARRAY(SELECT DISTINCT p.floor FROM points p
             WHERE p.building_id = b.id AND p.floor IS NOT NULL ORDER BY 1) AS floors,
-        {_tags_of("building_tags", "building_id", "b.id")} AS tags,
+        {tags_sql("b", own=True)} AS tags,
         b.in_site
     FROM buildings b
 """
@@ -47,7 +41,7 @@ FLOOR_KEYS = ("building", "building_id", "floor", "rooms", "points")
 ROOMS = f"""
     SELECT r.id, r.name, b.code AS building, r.building_id, r.floor,
         (SELECT count(*) FROM points p WHERE p.room_id = r.id) AS points,
-        {_tags_of("room_tags", "room_id", "r.id")} AS tags
+        {tags_sql("r", own=True)} AS tags
     FROM rooms r JOIN buildings b ON b.id = r.building_id
 """
 ROOM_KEYS = ("id", "name", "building", "building_id", "floor", "points", "tags")
@@ -55,7 +49,7 @@ ROOM_KEYS = ("id", "name", "building", "building_id", "floor", "points", "tags")
 DEVICES = f"""
     SELECT d.id, d.name, d.type, b.code AS building, d.building_id, r.name AS room, d.room_id,
         (SELECT count(*) FROM points p WHERE p.device_id = d.id) AS points,
-        {_tags_of("device_tags", "device_id", "d.id")} AS tags,
+        {tags_sql("d", own=True)} AS tags,
         r.floor AS room_floor
     FROM devices d
         LEFT JOIN buildings b ON b.id = d.building_id
@@ -73,19 +67,12 @@ DEVICE_KEYS = (
     "tags",
 )
 
-# A point carries a tag attached to it, its device, its room or its building.
-TAGS = """
+# Each tag with the number of points that carry it (energy_api.sql.tags).
+TAGS = f"""
     SELECT t.id, t.name, coalesce(c.points, 0) AS points
     FROM tags t LEFT JOIN (
-        SELECT tag_id, count(DISTINCT point_id) AS points FROM (
-            SELECT point_id, tag_id FROM point_tags
-            UNION ALL SELECT p.id, lt.tag_id FROM device_tags lt
-                JOIN points p ON p.device_id = lt.device_id
-            UNION ALL SELECT p.id, lt.tag_id FROM room_tags lt
-                JOIN points p ON p.room_id = lt.room_id
-            UNION ALL SELECT p.id, lt.tag_id FROM building_tags lt
-                JOIN points p ON p.building_id = lt.building_id
-        ) carried GROUP BY tag_id
+        SELECT c.tag_id, count(DISTINCT p.id) AS points
+        FROM points p CROSS JOIN LATERAL ({tag_ids_sql("p")}) c GROUP BY c.tag_id
     ) c ON c.tag_id = t.id
 """
 TAG_KEYS = ("id", "name", "points")
@@ -108,33 +95,6 @@ UNIT_KEYS = (
 )
 
 
-@dataclass
-class Where:
-    """The outer query's conditions on the inner SELECT's row `x`, and their parameters."""
-
-    conditions: list[str]
-    params: list[Any]
-
-    def add(self, condition: str, *params: Any) -> None:
-        self.conditions.append(condition)
-        self.params.extend(params)
-
-    def substring(self, q: str | None, *columns: str) -> None:
-        if q:
-            pattern = f"%{like_escape(q)}%"
-            self.add(
-                f"({' OR '.join(f'{c} ILIKE %s' for c in columns)})", *[pattern] * len(columns)
-            )
-
-    def ids(self, column: str, ids: Sequence[int] | None) -> None:
-        if ids is not None:
-            self.add(f"x.{column} = ANY(%s)", list(ids))
-
-    def tags(self, names: Sequence[str]) -> None:
-        if names:
-            self.add("x.tags @> %s::text[]", list(names))
-
-
 def _page(
     conn: Conn,
     inner: str,
@@ -144,23 +104,16 @@ def _page(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    condition = " AND ".join(where.conditions) or "true"
-    total_row = conn.execute(
-        f"SELECT count(*) FROM ({inner}) x WHERE {condition}", where.params
-    ).fetchone()
     columns = ", ".join(f"x.{k}" for k in keys)
-    rows = conn.execute(
-        f"SELECT {columns} FROM ({inner}) x WHERE {condition} ORDER BY {order} LIMIT %s OFFSET %s",
-        [*where.params, limit, offset],
-    ).fetchall()
-    return (total_row[0] if total_row else 0), [dict(zip(keys, r, strict=True)) for r in rows]
+    total, rows = page(conn, f"({inner}) x", columns, where, order, limit, offset)
+    return total, [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def list_buildings(
     conn: Conn, *, q: str | None, tags: Sequence[str], include_empty: bool, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     """Buildings of the site file, and any other that points still refer to."""
-    where = Where([], [])
+    where = Where()
     if not include_empty:
         where.add("(x.in_site OR x.points > 0)")
     if q:
@@ -170,15 +123,15 @@ def list_buildings(
             " OR EXISTS (SELECT FROM unnest(x.aliases) a WHERE a ILIKE %s))",
             *[pattern] * 3,
         )
-    where.tags(tags)
+    where.tags("x.tags", tags)
     return _page(conn, BUILDINGS, BUILDING_KEYS, where, "x.code, x.id", limit, offset)
 
 
 def list_floors(
     conn: Conn, *, buildings: Sequence[int] | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    where = Where([], [])
-    where.ids("building_id", buildings)
+    where = Where()
+    where.ids("x.building_id", buildings)
     return _page(conn, FLOORS, FLOOR_KEYS, where, "x.building, x.floor", limit, offset)
 
 
@@ -193,13 +146,13 @@ def list_rooms(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where = Where([], [])
+    where = Where()
     if not include_empty:
         where.add("x.points > 0")
-    where.ids("building_id", buildings)
+    where.ids("x.building_id", buildings)
     if floor is not None:
         where.add("x.floor = %s", floor)
-    where.tags(tags)
+    where.tags("x.tags", tags)
     where.substring(q, "x.name")
     return _page(conn, ROOMS, ROOM_KEYS, where, "x.building, x.name, x.id", limit, offset)
 
@@ -217,11 +170,11 @@ def list_devices(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where = Where([], [])
+    where = Where()
     if not include_empty:
         where.add("x.points > 0")
-    where.ids("building_id", buildings)
-    where.ids("room_id", rooms)
+    where.ids("x.building_id", buildings)
+    where.ids("x.room_id", rooms)
     if floor is not None:  # its room's floor, or the floor of one of its points
         where.add(
             "(x.room_floor = %s OR EXISTS"
@@ -231,7 +184,7 @@ def list_devices(
         )
     if device_type:
         where.add("lower(x.type) = lower(%s)", device_type)
-    where.tags(tags)
+    where.tags("x.tags", tags)
     where.substring(q, "x.name")
     order = "x.building NULLS LAST, x.name, x.id"
     return _page(conn, DEVICES, DEVICE_KEYS, where, order, limit, offset)
@@ -240,7 +193,7 @@ def list_devices(
 def list_tags(
     conn: Conn, *, q: str | None, include_empty: bool, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    where = Where([], [])
+    where = Where()
     if not include_empty:
         where.add("x.points > 0")
     where.substring(q, "x.name")
@@ -256,7 +209,7 @@ def list_units(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where = Where([], [])
+    where = Where()
     if not include_empty:
         where.add("x.points > 0")
     if quantity is not None:
@@ -267,7 +220,7 @@ def list_units(
     return _page(conn, UNITS, UNIT_KEYS, where, order, limit, offset)
 
 
-# --- lookups for the filters (energy_api.filters) ----------------------------------------------
+# --- lookups for the filters (energy_api.v2.filters) ----------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from psycopg import sql
 
-from energy_api.queries import TAG_LEVELS
+from energy_api.sql.tags import TAG_LEVELS, tag_ids_sql
 from energy_ingest.catalog.search import ALLOWED, And, Node, Not, Or, Term
 
 # The legacy value type id of point p: 1 Boolean, 2 Integer, 3 Float, or its enumeration's row.
@@ -34,7 +34,7 @@ TYPE_SQL: sql.Composable = sql.SQL(
 ALIAS = {"buildings": "b", "rooms": "r", "devices": "d", "points": "p", "values": "p"}
 _OPS = {op: sql.SQL(op) for op in ("=", "!=", "<", ">", "<=", ">=")}
 
-# Where an item's own id, building, room and device are (whose tags it has: queries.TAG_LEVELS).
+# Where an item's own id, building, room and device are (whose tags it has: energy_api.sql.tags).
 _COLUMN = {
     ("building", "b"): "b.id",
     ("building", "r"): "r.building_id",
@@ -52,20 +52,9 @@ _COLUMN = {
 }
 
 
-def _tags(alias: str) -> sql.Composable:
-    return sql.SQL("ARRAY({})").format(
-        sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT tag_id FROM {} WHERE {} = {}").format(
-                sql.Identifier(f"{level}_tags"), sql.Identifier(f"{level}_id"), sql.SQL(column)
-            )
-            for level, column in TAG_LEVELS[alias]
-        )
-    )
-
-
 # The facts beyond the row a term reads, by (fact, alias): computed once per row in `s`.
 _FACTS: dict[tuple[str, str], sql.Composable] = {
-    **{("tags", alias): _tags(alias) for alias in TAG_LEVELS},
+    **{("tags", alias): sql.SQL(f"ARRAY({tag_ids_sql(alias)})") for alias in TAG_LEVELS},
     ("floor", "d"): sql.SQL("(SELECT f.floor FROM rooms f WHERE f.id = d.room_id)"),
     ("quantity", "p"): sql.SQL("(SELECT u.quantity FROM units u WHERE u.id = p.unit_id)"),
     ("type", "p"): TYPE_SQL,

@@ -1,6 +1,7 @@
 """The catalog routes of /api/v2: buildings, floors, rooms, devices, tags and units, with counts.
 
-Registered on the v2 blueprint (same errors, paging, ETags and read-only sessions as /points).
+Served under /api/v2 beside energy_api.v2 (same errors, paging, ETags and read-only sessions as
+/points).
 Every list answers {meta: {count, total, limit, offset}, data: [...]}.
 """
 
@@ -9,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
-from energy_api import catalog_queries as cq
-from energy_api import filters
+from energy_api import web
 from energy_api.params import Params
-from energy_api.queries import Conn
-from energy_api.v2 import Conditional, bp, connection, json_response, request_key, require_json
+from energy_api.sql import catalog
+from energy_api.sql.where import Conn
+from energy_api.v2 import filters
+from energy_api.web import Conditional, json_response, request_key, require_json
 
+bp = Blueprint("catalog", __name__)
 PAGING = ("limit", "offset")
 Page = tuple[int, list[dict[str, Any]]]
 Lister = Callable[[Conn, int, int], Page]
@@ -26,7 +29,7 @@ def _list(params: Params, lister: Lister) -> Response:
     require_json()
     limit = params.int("limit", 500, 1, 10_000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
-    with connection(None) as conn:
+    with web.connection() as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
@@ -45,7 +48,7 @@ def buildings() -> Response:
     include_empty = _include_empty(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_buildings(
+        return catalog.list_buildings(
             conn,
             q=params.get("q"),
             tags=filters.tag_names(conn, params.all("tag")),
@@ -62,7 +65,7 @@ def floors() -> Response:
     params = Params(request, ("building", *PAGING))
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_floors(
+        return catalog.list_floors(
             conn, buildings=filters.building_ids(conn, params), limit=limit, offset=offset
         )
 
@@ -76,7 +79,7 @@ def rooms() -> Response:
     floor = filters.floor(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_rooms(
+        return catalog.list_rooms(
             conn,
             buildings=filters.building_ids(conn, params),
             floor=floor,
@@ -98,7 +101,7 @@ def devices() -> Response:
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         buildings = filters.building_ids(conn, params)
-        return cq.list_devices(
+        return catalog.list_devices(
             conn,
             buildings=buildings,
             rooms=filters.named_ids(conn, params, "room", "rooms", buildings),
@@ -120,7 +123,7 @@ def tags() -> Response:
     include_empty = _include_empty(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_tags(
+        return catalog.list_tags(
             conn, q=params.get("q"), include_empty=include_empty, limit=limit, offset=offset
         )
 
@@ -134,7 +137,7 @@ def units() -> Response:
     resolved = params.choice("resolved", ["true", "false"])
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return cq.list_units(
+        return catalog.list_units(
             conn,
             quantity=filters.quantity(conn, params),
             resolved=None if resolved is None else resolved == "true",

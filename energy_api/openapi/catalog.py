@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_api.catalog_queries import (
-    BUILDING_KEYS,
-    DEVICE_KEYS,
-    FLOOR_KEYS,
-    ROOM_KEYS,
-    TAG_KEYS,
-    UNIT_KEYS,
-)
-from energy_api.openapi import (
+from energy_api.openapi.parts import (
     BUILDING,
     FLOOR,
     INCLUDE_EMPTY,
@@ -22,11 +14,19 @@ from energy_api.openapi import (
     OFFSET,
     PAGE_META,
     TAG,
-    _get,
-    _json,
-    _named,
-    _param,
-    _ref,
+    get,
+    named,
+    param,
+    ref,
+    response,
+)
+from energy_api.sql.catalog import (
+    BUILDING_KEYS,
+    DEVICE_KEYS,
+    FLOOR_KEYS,
+    ROOM_KEYS,
+    TAG_KEYS,
+    UNIT_KEYS,
 )
 
 INT: dict[str, Any] = {"type": "integer"}
@@ -44,7 +44,7 @@ def _object(keys: tuple[str, ...], properties: dict[str, Any]) -> dict[str, Any]
     return {"type": "object", "required": list(keys), "properties": properties}
 
 
-def catalog_schemas() -> dict[str, Any]:
+def schemas() -> dict[str, Any]:
     return {
         "Building": _object(
             BUILDING_KEYS,
@@ -130,19 +130,19 @@ def _page(schema: str, description: str) -> dict[str, Any]:
     body = {
         "type": "object",
         "required": ["meta", "data"],
-        "properties": {"meta": meta, "data": {"type": "array", "items": _ref(schema)}},
+        "properties": {"meta": meta, "data": {"type": "array", "items": ref(schema)}},
     }
-    return _json(body, description)
+    return response(body, description)
 
 
-def catalog_paths() -> dict[str, Any]:
+def paths() -> dict[str, Any]:
     paging = [LIMIT, OFFSET]
     return {
         "/buildings": {
-            "get": _get(
+            "get": get(
                 "buildings of the site file, and any other that points still refer to",
                 [
-                    _param("q", "case-insensitive substring of the code, name or an alias"),
+                    param("q", "case-insensitive substring of the code, name or an alias"),
                     {**TAG, "description": "a tag of the building itself; repeat: all of them"},
                     INCLUDE_EMPTY,
                     *paging,
@@ -151,20 +151,20 @@ def catalog_paths() -> dict[str, Any]:
             )
         },
         "/floors": {
-            "get": _get(
+            "get": get(
                 "each building's floors that points are on",
                 [BUILDING, *paging],
                 _page("Floor", "floors by building code and number"),
             )
         },
         "/rooms": {
-            "get": _get(
+            "get": get(
                 "rooms with points (include=empty: all)",
                 [
                     BUILDING,
                     {**FLOOR, "description": "the room's floor"},
                     {**TAG, "description": "a tag of the room itself; repeat: all of them"},
-                    _param("q", "case-insensitive substring of the name"),
+                    param("q", "case-insensitive substring of the name"),
                     INCLUDE_EMPTY,
                     *paging,
                 ],
@@ -172,15 +172,15 @@ def catalog_paths() -> dict[str, Any]:
             )
         },
         "/devices": {
-            "get": _get(
+            "get": get(
                 "devices with points (include=empty: all)",
                 [
                     BUILDING,
-                    _named("room", "room"),
+                    named("room", "room"),
                     {**FLOOR, "description": "its room's floor or a floor of one of its points"},
-                    _param("type", "device type, e.g. FCU (any case)"),
+                    param("type", "device type, e.g. FCU (any case)"),
                     {**TAG, "description": "a tag of the device itself; repeat: all of them"},
-                    _param("q", "case-insensitive substring of the name"),
+                    param("q", "case-insensitive substring of the name"),
                     INCLUDE_EMPTY,
                     *paging,
                 ],
@@ -188,18 +188,18 @@ def catalog_paths() -> dict[str, Any]:
             )
         },
         "/tags": {
-            "get": _get(
+            "get": get(
                 "tags that points carry (include=empty: all)",
-                [_param("q", "case-insensitive substring of the name"), INCLUDE_EMPTY, *paging],
+                [param("q", "case-insensitive substring of the name"), INCLUDE_EMPTY, *paging],
                 _page("Tag", "tags by name"),
             )
         },
         "/units": {
-            "get": _get(
+            "get": get(
                 "units that points use (include=empty: all)",
                 [
-                    _param("quantity", "e.g. temperature (any case); unknown: 400"),
-                    _param(
+                    param("quantity", "e.g. temperature (any case); unknown: 400"),
+                    param(
                         "resolved",
                         "false: units pint could not read",
                         {"type": "string", "enum": ["true", "false"]},

@@ -1,0 +1,153 @@
+"""The pieces every part of the OpenAPI document is made of: parameters, references, responses,
+operations, and the parameters and page shape that several routes share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api.sql import catalog
+
+NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
+TS: dict[str, Any] = {"type": ["string", "null"], "description": "ISO 8601 with offset, in tz"}
+CELL: dict[str, Any] = {"type": ["string", "number", "integer", "null"]}
+# Params refuses a NUL in any parameter; free text says so, or it would promise to take one.
+TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+
+
+FLOOR_RANGE = {"minimum": catalog.FLOOR_RANGE[0], "maximum": catalog.FLOOR_RANGE[1]}
+
+# One request's worth: tools send every example at once, so no start/end beside range.
+EXAMPLES = {
+    "points": "1,2",
+    "range": "last_24h",
+    "tz": "America/Chicago",
+    "agg": "count",
+    "q": "ahu",
+    "name": "BOLIOU.*",
+}
+
+
+def param(
+    name: str, description: str, schema: dict[str, Any] | None = None, *, required: bool = False
+) -> dict[str, Any]:
+    param = {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema or TEXT,
+    }
+    if name in EXAMPLES:
+        param["example"] = EXAMPLES[name]
+    return param
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+TZ = param(
+    "tz",
+    "IANA time zone of the answer's timestamps (default ENERGY_TIMEZONE);"
+    " exactly as the tz database spells it",
+    ref("TimeZone"),
+)
+LIMIT = param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 10000})
+OFFSET = param("offset", "rows to skip", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
+POINTS_DESCRIPTION = "comma-separated point ids and/or exact names (at most 1,000)"
+POINTS = param("points", POINTS_DESCRIPTION + "; none means every point")
+# /values needs at least one: a token that is neither comma nor blank (tokens are stripped)
+SOME_POINTS = param(
+    "points",
+    POINTS_DESCRIPTION,
+    {"type": "string", "pattern": "^[^\\u0000]*[^\\s,\\u0000][^\\u0000]*$"},
+    required=True,
+)
+
+
+def response(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "304": {"description": "not modified since the ETag / Last-Modified the client holds"},
+    "400": response(ref("Error"), "bad or unknown parameter"),
+    "404": response(ref("Error"), "unknown point or route"),
+    "405": response(ref("Error"), "method not allowed (the API is read-only)"),
+    "406": response(ref("Error"), "the Accept header excludes every type this route serves"),
+    "413": response(ref("Error"), "request body too large"),
+    "503": response(
+        ref("Error"), "database unavailable, query timed out, or too many streams (Retry-After)"
+    ),
+}
+
+
+def get(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "parameters": params, "responses": {"200": ok, **ERRORS}}
+
+
+def form(params: list[dict[str, Any]]) -> dict[str, Any]:
+    properties = {p["name"]: p["schema"] for p in params}
+    required = [p["name"] for p in params if p["required"]]
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return {
+        "required": bool(required),
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+    }
+
+
+def post(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": summary + " (POST form for long point lists)",
+        "requestBody": form(params),
+        "responses": {"200": ok, **ERRORS},
+    }
+
+
+PAGE_META: dict[str, Any] = {
+    "type": "object",
+    "required": ["count", "total", "limit", "offset"],
+    "properties": {
+        "count": {"type": "integer"},
+        "total": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+        "tz": {"type": "string"},
+    },
+}
+
+INCLUDE_LATEST = param(
+    "include", "latest: add each point's latest reading", {"type": "string", "enum": ["latest"]}
+)
+# Catalog references: a value naming nothing in the catalog is 400 not_in_catalog.
+BUILDING = param(
+    "building", "building id, code, name or alias (any case and spacing); unknown: 400"
+)
+FLOOR = param("floor", "floor number (-1: basement)", {"type": "integer", **FLOOR_RANGE})
+TAG = {
+    **param("tag", "tag name; repeat it for several: all of them must apply; unknown: 400"),
+    "schema": {"type": "array", "items": TEXT},
+    "style": "form",
+    "explode": True,
+}
+INCLUDE_EMPTY = param(
+    "include",
+    "empty: also entries no point uses (kept, with their ids, after rule changes)",
+    {"type": "string", "enum": ["empty"]},
+)
+
+
+def named(name: str, what: str) -> dict[str, Any]:
+    return param(
+        name,
+        f"{what} id or name (any case; a name in any building unless building is given);"
+        f" unknown: 400; a number that is one {what}'s id and another's name: 400"
+        f" ambiguous_{what}",
+    )

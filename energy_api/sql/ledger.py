@@ -1,0 +1,96 @@
+"""SQL for the ingest ledger: files, health, and the watermark behind every ETag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api.sql.times import iso_sql
+from energy_api.sql.where import Conn, Where, page
+
+# readings up to this size (~100,000 rows) are counted exactly for /health, larger ones estimated
+EXACT_COUNT_BYTES = 8 * 1024 * 1024
+
+FILE_KEYS = (
+    "id",
+    "sha256",
+    "name",
+    "path",
+    "source",
+    "format",
+    "size_bytes",
+    "status",
+    "received_at",
+    "ingested_at",
+    "duration_ms",
+    "points",
+    "readings",
+    "inserted",
+    "updated",
+    "unchanged",
+    "missing_no_data",
+    "missing_data_loss",
+    "missing_blank",
+    "missing_error",
+    "rejected_rows",
+    "rejects",
+    "warnings",
+    "first_ts",
+    "last_ts",
+    "duplicates_seen",
+    "error",
+)
+_TIME_KEYS = {"received_at", "ingested_at", "first_ts", "last_ts"}
+FILE_COLUMNS = ", ".join(iso_sql(k) if k in _TIME_KEYS else k for k in FILE_KEYS)
+
+
+def list_files(
+    conn: Conn, *, status: str | None, source: str | None, limit: int, offset: int
+) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    where = Where()
+    where.equals("status", status)
+    where.equals("source", source)
+    counts = {"ingested": 0, "failed": 0}
+    for status_name, n in conn.execute("SELECT status, count(*) FROM files GROUP BY status"):
+        counts[status_name] = n
+    order = "ingested_at DESC, id DESC"
+    total, rows = page(conn, "files", FILE_COLUMNS, where, order, limit, offset)
+    return total, counts, [dict(zip(FILE_KEYS, row, strict=True)) for row in rows]
+
+
+def watermark(conn: Conn) -> tuple[str, Any]:
+    """What changes whenever the ingest commits a file or `catalog apply` re-resolves the catalog:
+    (max(files.id), max(ingested_at), the applied site file) as text, and the later instant."""
+    row = conn.execute(
+        "SELECT f.max_id, f.max_at, s.sha256, s.applied_at"
+        " FROM (SELECT max(id) AS max_id, max(ingested_at) AS max_at FROM files) f"
+        " LEFT JOIN catalog_site s ON true"
+    ).fetchone()
+    if row is None:
+        return "", None
+    max_id, max_at, sha256, applied_at = row
+    instants = [t for t in (max_at, applied_at) if t is not None]
+    return f"{max_id}|{max_at}|{sha256}|{applied_at}", max(instants) if instants else None
+
+
+def health(conn: Conn) -> dict[str, Any]:
+    """Last ingest, the latest file's status, and the readings count (estimated when large)."""
+    last = conn.execute(
+        f"SELECT {iso_sql('ingested_at')}, status FROM files ORDER BY ingested_at DESC, id DESC LIMIT 1"
+    ).fetchone()
+    return {
+        "last_ingest": last[0] if last else None,
+        "last_status": last[1] if last else None,
+        "readings": readings_count(conn),
+    }
+
+
+def readings_count(conn: Conn) -> int:
+    """Exact while readings is small (counting it is then as cheap as planning), else the
+    planner's estimate: it never scans the table, and it holds before the first ANALYZE too
+    (reltuples -1), scaled from the table's current size as the planner does."""
+    size = conn.execute("SELECT pg_relation_size('readings')").fetchone()
+    if size is None or size[0] <= EXACT_COUNT_BYTES:
+        exact = conn.execute("SELECT count(*) FROM readings").fetchone()
+        return int(exact[0]) if exact else 0
+    plan = conn.execute("EXPLAIN (FORMAT JSON) SELECT FROM readings").fetchone()
+    return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0

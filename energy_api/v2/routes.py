@@ -1,0 +1,190 @@
+"""The /api/v2 routes of points and the ledger: index, health, points, latest, files and the
+OpenAPI document (values and the catalog have modules of their own)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from energy_api import errors, web
+from energy_api.errors import ApiError
+from energy_api.openapi.document import document
+from energy_api.params import Params
+from energy_api.sql import ledger
+from energy_api.sql.points import (
+    all_point_ids,
+    get_point,
+    list_points,
+    points_with_latest,
+)
+from energy_api.v2 import filters, selection
+from energy_api.web import Conditional, json_response, request_key, require_json
+from energy_ingest.store.migrate import pending
+
+bp = Blueprint("v2", __name__)
+
+
+# --- index and health --------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> Response:
+    Params(request, ())
+    require_json()
+    base = request.script_root + "/api/v2"
+    routes = (
+        *("health", "points", "values", "latest", "files"),
+        *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
+    )
+    return json_response(
+        {"api": "energy", "version": 2, "links": {r: f"{base}/{r}" for r in routes}}
+    )
+
+
+@bp.get("/health")
+def health() -> Response:
+    """`status` ok/degraded/down; `reason` why it is not ok (null when ok) and what to do;
+    `database` the database's own state: ok, unreachable: …, schema missing, migrations pending: …"""
+    Params(request, ())
+    require_json()
+    try:
+        with web.connection(web.zone(), timeout=3.0) as conn:
+            info = ledger.health(conn)
+            behind = [m.name for m in pending(conn)]
+    except errors.DATABASE_DOWN as exc:
+        return _down(*errors.database_down(exc))
+    problems = []
+    database = "ok"
+    if behind:
+        database = f"migrations pending: {', '.join(behind)}"
+        problems.append(f"{database}; run `energy-ingest migrate`")
+    if info["last_status"] == "failed":
+        problems.append("the most recent file failed to ingest: see /api/v2/files?status=failed")
+    body = {
+        "status": "degraded" if problems else "ok",
+        "reason": "; ".join(problems) if problems else None,
+        "database": database,
+        "last_ingest": info["last_ingest"],
+        "readings": info["readings"],
+    }
+    response = json_response(body)
+    response.cache_control.no_store = True
+    return response
+
+
+def _down(database: str, reason: str) -> Response:
+    body = {
+        "status": "down",
+        "reason": reason,
+        "database": database,
+        "last_ingest": None,
+        "readings": None,
+    }
+    response = json_response(body, 503)
+    response.cache_control.no_store = True
+    return response
+
+
+# --- points ------------------------------------------------------------------------------------
+
+
+POINTS_PARAMS = (
+    *("q", "name", "source", "kind", "building", "floor", "room", "device", "tag", "unit"),
+    *("quantity", "limit", "offset", "include", "tz"),
+)
+
+
+@bp.get("/points")
+def points() -> Response:
+    params = Params(request, POINTS_PARAMS)
+    require_json()
+    zone = web.zone(params)
+    limit = params.int("limit", 500, 1, 10_000)
+    offset = params.int("offset", 0, 0, 2**31 - 1)
+    include = params.choice("include", ["latest"])
+    kind = params.choice("kind", ["number", "enum"])
+    filters.floor(params)  # refused before any query, like every other malformed value
+    with web.connection(zone) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        total, data = list_points(
+            conn,
+            filters.point_filter(conn, params, kind),
+            limit=limit,
+            offset=offset,
+            include_latest=include == "latest",
+        )
+    meta = {"count": len(data), "total": total, "limit": limit, "offset": offset, "tz": zone.key}
+    return cond.apply(json_response({"meta": meta, "data": data}))
+
+
+@bp.get("/points/<path:ref>")
+def point(ref: str) -> Response:
+    params = Params(request, ("include", "tz"))
+    require_json()
+    zone = web.zone(params)
+    include = params.choice("include", ["latest"])
+    if "\x00" in ref:
+        raise ApiError(404, "unknown_point", "no such point: a name never contains NUL", "ref")
+    with web.connection(zone) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        found = selection.resolve(conn, [ref], param="ref")
+        if include == "latest":
+            data = points_with_latest(conn, [found[0].id])[0]
+        else:
+            data = get_point(conn, found[0].id) or {}
+    return cond.apply(json_response({"data": data}))
+
+
+# --- latest and files --------------------------------------------------------------------------
+
+
+@bp.route("/latest", methods=["GET", "POST"])
+def latest() -> Response:
+    params = Params(request, ("points", "tz"))
+    require_json()
+    zone = web.zone(params)
+    tokens = selection.tokens(params)
+    with web.connection(zone) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        ids = [p.id for p in selection.resolve(conn, tokens)] if tokens else all_point_ids(conn)
+        data = points_with_latest(conn, ids)
+    return cond.apply(json_response({"meta": {"count": len(data), "tz": zone.key}, "data": data}))
+
+
+@bp.get("/files")
+def files() -> Response:
+    params = Params(request, ("status", "source", "limit", "offset", "tz"))
+    require_json()
+    zone = web.zone(params)
+    status = params.choice("status", ["ingested", "failed"])
+    source = params.choice("source", ["siemens", "alc"])
+    limit = params.int("limit", 50, 1, 1000)
+    offset = params.int("offset", 0, 0, 2**31 - 1)
+    with web.connection(zone) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        total, counts, data = ledger.list_files(
+            conn, status=status, source=source, limit=limit, offset=offset
+        )
+    meta = {
+        "count": len(data),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "counts": counts,
+        "tz": zone.key,
+    }
+    return cond.apply(json_response({"meta": meta, "data": data}))
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    Params(request, ())
+    require_json()
+    return json_response(document())

@@ -1,0 +1,208 @@
+"""The SQL of a /values plan: readings or rollup rows per point and bucket, stamped for JSON or
+rendered as CSV lines by PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api import csvcells
+from energy_api.sql.times import epoch_sql, iso_sql
+from energy_api.timeparse import from_micros
+from energy_api.values.plan import LABELLED, RAW, Agg, Plan
+from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
+from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
+
+# date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
+ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
+# interval name → SQL bucket expression over r.ts (local midnight for days, weeks, months)
+INTERVALS: dict[str, str | None] = {
+    "raw": None,
+    "15min": f"date_bin('15 minutes', r.ts, {ORIGIN})",
+    "30min": f"date_bin('30 minutes', r.ts, {ORIGIN})",
+    "1h": f"date_bin('1 hour', r.ts, {ORIGIN})",
+    # Calendar buckets: the local midnights come from Python's zoneinfo as an array; width_bucket
+    # finds a reading's bucket by binary search, far cheaper than a zone conversion per row.
+    "1d": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+    "1w": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+    "1mo": "width_bucket(r.ts, %(edges)s::timestamptz[])",
+}
+
+# The aggregates over readings `r` (energy_api.values.rollups.ROLLUP_EXPR: the same over rollups);
+# sums scaled so that they cannot overflow (energy_ingest.rollups.scale).
+RAW_EXPR = {
+    "avg": avg_sql(f"sum({scaled_sql('r.value')})", "count(*)"),
+    "min": "min(r.value)",
+    "max": "max(r.value)",
+    "sum": unscaled_sql(f"sum({scaled_sql('r.value')})"),
+    "count": "count(*)",
+    "first": "(array_agg(r.value ORDER BY r.ts))[1]",
+    "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
+    "fraction": "(count(*) FILTER (WHERE r.value = sel.f{slot}))::float8 / count(*)",
+}
+
+
+def _grouped(
+    plan: Plan,
+    sel: str,
+    table: str,
+    where: str,
+    bucket: str,
+    table_exprs: dict[str, str],
+    calendar: bool,
+) -> str:
+    """Per selected point and output bucket, the aggregates over `table` (readings r or a
+    rollup table h) within `where`. A calendar bucket is found as its index in the array of
+    edges and leaves as the edge itplan."""
+    exprs = [_agg_sql(plan, j, table_exprs) for j in range(len(plan.aggs))]
+    group = ["sel.ord"] + [
+        column
+        for column in ("sel.enum", *(f"sel.f{k}" for k in range(len(plan.fraction_index))))
+        if any(column in e for e in exprs)
+    ]
+    columns = ", ".join(f"{e} AS v{j}" for j, e in enumerate(exprs))
+    alias = table.split()[-1]
+    query = (
+        f"SELECT sel.ord, {bucket} AS ts, {columns} FROM {sel}"
+        f" JOIN {table} ON {alias}.point_id = sel.id WHERE {where}"
+        f" GROUP BY {', '.join(group)}, 2"
+    )
+    if not calendar:
+        return query
+    values = ", ".join(f"g.v{j}" for j in range(len(exprs)))
+    return f"SELECT g.ord, (%(edges)s::timestamptz[])[g.ts] AS ts, {values} FROM ({query}) g"
+
+
+def _rows(plan: Plan, sel: str, table: str, where: str) -> str:
+    """The rollup rows of `table` (h) as they are: each is an output bucket."""
+    columns = ", ".join(
+        f"{_agg_sql(plan, j, ROLLUP_ROW_EXPR)} AS v{j}" for j in range(len(plan.aggs))
+    )
+    return (
+        f"SELECT sel.ord, h.bucket AS ts, {columns} FROM {sel}"
+        f" JOIN {table} ON h.point_id = sel.id WHERE {where}"
+    )
+
+
+def _agg_sql(plan: Plan, column: int, table_exprs: dict[str, str]) -> str:
+    kinds = {p.kind for p in plan.points}
+    exprs = {}
+    for kind, aggs in (("number", plan.number_aggs), ("enum", plan.enum_aggs)):
+        if kind in kinds:
+            agg = aggs[column]
+            slot = _fraction_slot(aggs, column)
+            exprs[kind] = table_exprs[agg.name].format(slot=slot)
+    if len(set(exprs.values())) == 1:
+        return next(iter(exprs.values()))
+    return f"CASE WHEN sel.enum THEN {exprs['enum']} ELSE {exprs['number']} END"
+
+
+def _fraction_slot(aggs: tuple[Agg, ...], column: int) -> int:
+    return sum(1 for a in aggs[:column] if a.name == "fraction")
+
+
+def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, dict[str, Any]]:
+    """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itplan."""
+    width = len(plan.aggs)
+    params: dict[str, Any] = {
+        "ids": [p.id for p in plan.points],
+        "enum": [p.kind == "enum" for p in plan.points],
+        "start": plan.start,
+        "end": plan.end,
+        "tz": plan.zone.key,
+    }
+    fractions = ""
+    names = "id, enum"
+    for slot, column in enumerate(plan.fraction_index):
+        params[f"f{slot}"] = list(column)
+        fractions += f", %(f{slot})s::int[]"
+        names += f", f{slot}"
+    sel = (
+        f"unnest(%(ids)s::int[], %(enum)s::bool[]{fractions}) WITH ORDINALITY AS sel({names}, ord)"
+    )
+    wide = plan.layout == "wide"
+    inner_cursor = outer_cursor = ""
+    if plan.cursor is not None:
+        params["c_ord"] = plan.cursor.ord
+        params["c_ts"] = from_micros(plan.cursor.ts_us)
+        if wide:
+            inner_cursor = " AND r.ts > %(c_ts)s"
+            outer_cursor = " WHERE s.ts > %(c_ts)s"
+        else:
+            inner_cursor = " AND (sel.ord > %(c_ord)s OR (sel.ord = %(c_ord)s AND r.ts > %(c_ts)s))"
+            outer_cursor = " WHERE (s.ord, s.ts) > (%(c_ord)s, %(c_ts)s)"
+    bucket = INTERVALS[plan.interval]
+    if bucket is None:
+        source = (
+            f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel} JOIN readings r"
+            f" ON r.point_id = sel.id WHERE r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
+        )
+    else:
+        calendar = plan.interval in CALENDAR
+        spans = plan.route.raw_spans(plan.start, plan.end)
+        whole = plan.route.table != READINGS and plan.route.whole(plan.interval)
+        if calendar and (spans or not whole):  # a grouped part finds buckets among edges
+            params["edges"] = list(local_edges(plan.start, plan.end, plan.interval, plan.zone))
+        parts = []
+        for k, (lo, hi) in enumerate(spans):
+            params[f"lo{k}"], params[f"hi{k}"] = lo, hi
+            where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
+            parts.append(_grouped(plan, sel, "readings r", where, bucket, RAW_EXPR, calendar))
+        if plan.route.table != READINGS:
+            params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
+            where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s" + inner_cursor.replace(
+                "r.ts", "h.bucket"
+            )
+            table = f"{plan.route.table} h"
+            if whole:
+                parts.append(_rows(plan, sel, table, where))
+            else:
+                on_bucket = (
+                    "h.bucket" if plan.interval == "1h" else bucket.replace("r.ts", "h.bucket")
+                )
+                parts.append(_grouped(plan, sel, table, where, on_bucket, ROLLUP_EXPR, calendar))
+        source = " UNION ALL ".join(parts)
+    values = ", ".join(f"s.v{j}" for j in range(width))
+    micros = "(extract(epoch FROM s.ts) * 1000000)::bigint"  # exact, for the cursor
+    if wide:
+        arrays = ", ".join(f"array_agg(s.v{j} ORDER BY s.ord)" for j in range(width))
+        query = (
+            f"SELECT {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')},"
+            f" array_agg(s.ord ORDER BY s.ord), {arrays}"
+            f" FROM ({source}) s{outer_cursor} GROUP BY s.ts ORDER BY s.ts"
+        )
+    elif csv_lines:
+        params["labels"] = [csvcells.quoted(p.name) for p in plan.points]
+        cells = " || ',' || ".join(
+            _csv_cell_sql(plan, j, f"s.v{j}", "p.states") for j in range(width)
+        )
+        query = (
+            f"SELECT (%(labels)s::text[])[s.ord] || ',' || {iso_sql('s.ts')} || ','"
+            f" || {epoch_sql('s.ts')} || ',' || {cells}"
+            f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
+            f"{outer_cursor} ORDER BY s.ord, s.ts"
+        )
+    elif plan.stamped:
+        query = (
+            f"SELECT s.ord, date_part('epoch', s.ts), {values}"
+            f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
+        )
+    else:
+        query = (
+            f"SELECT s.ord, {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')}, {values}"
+            f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
+        )
+    if paged and plan.limit is not None:
+        query += f" LIMIT {int(plan.limit) + 1}"
+    return query, params
+
+
+def _csv_cell_sql(plan: Plan, column: int, value: str, states: str) -> str:
+    """SQL rendering one CSV cell: enum labels quoted as CSV needs, numbers as text."""
+    text = f"coalesce({value}::text, '')"
+    enum_agg = RAW if plan.interval == "raw" else plan.enum_aggs[column]
+    if enum_agg.name not in LABELLED or not any(p.kind == "enum" for p in plan.points):
+        return text
+    label = f"coalesce(({states})[{value}::int + 1], '')"
+    quoted = csvcells.quoted_sql(label)
+    return f"CASE WHEN p.kind = 'enum' THEN {quoted} ELSE {text} END"

@@ -1,0 +1,138 @@
+"""A /values plan's rows shaped for the answer: JSON series, long or wide rows (capped, with a
+cursor), or CSV text streamed from a server-side cursor."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from energy_api import csvcells
+from energy_api.sql.points import PointRef
+from energy_api.values.plan import Cursor, Plan
+from energy_api.values.query import plan_sql
+
+CSV_BATCH = 10_000
+
+
+def pg_float(value: Any) -> Any:
+    """Numbers as PostgreSQL writes them (1, not 1.0), so both CSV paths agree."""
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return value
+
+
+def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
+    """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
+    query, params = plan_sql(plan, paged=True)
+    rows = conn.execute(query, params, binary=True).fetchall()
+    next_token = None
+    if plan.limit is not None and len(rows) > plan.limit:
+        rows = rows[: plan.limit]
+        last = rows[-1]
+        if plan.layout == "wide":
+            ord_, ts_us = 0, last[0]
+        else:
+            ord_, ts_us = last[0], round(last[1] * 1_000_000) if plan.stamped else last[1]
+        next_token = Cursor(plan.digest(), plan.start, plan.end, ord_, ts_us).encode()
+    converters = plan.converters()
+    if plan.layout == "wide":
+        data = [_wide_row(plan, converters, r) for r in rows]
+        return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+    lines = _Lines(plan)
+    by_ord = {
+        ord_: lines(group, converters[ord_ - 1]) for ord_, group in groupby(rows, itemgetter(0))
+    }
+    if plan.layout == "series":
+        series = [
+            {"point": point.as_dict(), "agg": _agg_names(plan, point), "data": by_ord.get(i, [])}
+            for i, point in enumerate(plan.points, start=1)
+        ]
+        return {"series": series, "rows": len(rows)}, next_token
+    data = [[plan.points[i - 1].name, *line] for i, group in by_ord.items() for line in group]
+    return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+
+
+class _Lines:
+    """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
+    8601, epoch, v…); bucket rows come as (ord, epoch, v…) and are stamped here (_Stamps)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.stamps = _Stamps(plan.zone) if plan.stamped else None
+
+    def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
+        stamps = self.stamps
+        if stamps is None:
+            if convert is None:
+                return [r[2:] for r in group]
+            return [[r[2], r[3], *convert(r[4:])] for r in group]
+        if convert is None:
+            return [stamps[r[1]] + r[2:] for r in group]
+        return [[*stamps[r[1]], *convert(r[2:])] for r in group]
+
+
+class _Stamps(dict[float, tuple[str, int]]):
+    """A bucket's epoch seconds → (ISO 8601 in the zone, epoch), each made once: buckets repeat
+    for every point, and stamping them here is cheaper than to_char on every row."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def __missing__(self, epoch: float) -> tuple[str, int]:
+        seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
+        stamp = self[epoch] = (datetime.fromtimestamp(seconds, self.zone).isoformat(), seconds)
+        return stamp
+
+
+def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
+    return None if plan.interval == "raw" else [str(a) for a in plan.aggs_for(point)]
+
+
+def _wide_row(plan: Plan, converters: list[Callable[[Any], Any] | None], row: Any) -> list[Any]:
+    width = len(plan.aggs)
+    values: list[Any] = [None] * (len(plan.points) * width)
+    ords = row[3]
+    columns = row[4:]
+    for k, ord_ in enumerate(ords):
+        vals = tuple(col[k] for col in columns)
+        convert = converters[ord_ - 1]
+        if convert is not None:
+            vals = convert(vals)
+        base = (ord_ - 1) * width
+        values[base : base + width] = vals
+    return [row[1], row[2], *values]
+
+
+def _wide_csv_line(row: list[Any]) -> str:
+    """ISO 8601, epoch, then cells: numbers as PostgreSQL writes them, labels as csvcells
+    quotes text (csv.writer leaves a lone CR unquoted when lines end in LF)."""
+    cells = [_csv_cell(v) for v in row[2:]]
+    return ",".join([row[0], str(row[1]), *cells])
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csvcells.quoted(value)
+    return str(pg_float(value))
+
+
+def stream_csv(cursor: psycopg.Cursor[Any], plan: Plan) -> Iterator[bytes]:
+    """CSV text in batches from an executed server-side cursor: constant memory, no cap."""
+    yield (",".join(csvcells.quoted(name) for name in plan.column_names()) + "\n").encode()
+    converters = plan.converters()
+    while rows := cursor.fetchmany(CSV_BATCH):
+        if plan.layout == "long":  # lines rendered by PostgreSQL (plan_sql(csv_lines=True))
+            lines = [r[0] for r in rows]
+        else:
+            lines = [_wide_csv_line(_wide_row(plan, converters, r)) for r in rows]
+        yield ("\n".join(lines) + "\n").encode()
