@@ -14,8 +14,10 @@ from werkzeug.test import Client
 
 from energy_api import create_app
 from energy_api.openapi.document import document
-from energy_ingest import devapp
 from energy_ingest.config import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))  # make run's listener
+import devapp
 
 LINKS = {
     "api": "/api/v2/",
