@@ -36,6 +36,14 @@ class MigrationError(EnergyError):
     pass
 
 
+class Cancelled(EnergyError):
+    """The caller asked to stop between chunks; the transaction rolls back, the file stays put."""
+
+
+class SourceChanged(Cancelled):
+    """The file changed while it was being loaded (still being written): rolled back."""
+
+
 class ParseError(EnergyError):
     """A file that cannot be read as any report: `file line N: what — hint`.
 

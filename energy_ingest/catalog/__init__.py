@@ -7,8 +7,10 @@
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
     site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
     resolve.py         one point → building, room, floor, device, tags, with their origins
-    apply.py           the catalog in the database: the applied site file, resolved points
-    importer.py        an export into the catalog, in one transaction with its ledger row
+    regex.py           the site rules' bounded (RE2) patterns
+    search.py          the point search language
+
+Pure rules: the write layer stores what they decide.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.apply import apply_site
 from energy_ingest.catalog.site import Site, SiteFileError, read_site
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
@@ -41,6 +40,7 @@ from energy_ingest.spool.files import remove_stale_temps
 from energy_ingest.spool.moving import remove_stale_intents
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
+from energy_ingest.write.catalog import CatalogSite, apply_site
 
 log = logging.getLogger("energy_ingest.daemon")
 
@@ -58,6 +58,7 @@ class Daemon:
         self.watcher = Watcher(self.spool, settings.settle_seconds)
         self.db = Database("", backlog=lambda: len(self.watcher.candidates))
         self.outcome = Outcome(settings, self.spool, self.watcher, self.db)
+        self.site = CatalogSite()  # read from ENERGY_SITE_FILE once, or from the catalog
         self.progress = Progress(
             self.spool,
             settings.progress_seconds,
@@ -71,6 +72,7 @@ class Daemon:
             self.outcome,
             self.progress,
             self._should_stop,
+            self.site,
         )
 
     @property
@@ -135,7 +137,7 @@ class Daemon:
             )
             return
         try:
-            applied = apply_site(self.db.conn, *site)
+            applied = apply_site(self.db.conn, *site, held=self.site)
         except psycopg.Error as exc:
             self.db.conn.rollback()
             log.error("could not apply the site file %s: %s", self.settings.site_file, exc)

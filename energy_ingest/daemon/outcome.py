@@ -20,16 +20,16 @@ from pathlib import Path
 
 import psycopg
 
-from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import MAX_BACKOFF, Database
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
+from energy_ingest.pipeline import Loaded, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, shown
 from energy_ingest.spool.files import open_regular, place, write_note
 from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
-from energy_ingest.store.ingest import Loaded, summary
-from energy_ingest.store.load import FileInfo, first_warnings, over_cap_warning, record_failure
+from energy_ingest.write.exports import ExportResult
+from energy_ingest.write.ledger import FileInfo, first_warnings, over_cap_warning, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 

@@ -11,11 +11,11 @@ import psycopg
 from energy_ingest.config import Settings
 from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
-from energy_ingest.rollups import state as rollup_state
 from energy_ingest.spool import SOURCES, Spool, shown, takes, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
+from energy_ingest.write import rollup_state
 
 
 def _backlog(spool: Spool) -> tuple[dict[str, int], list[dict[str, Any]]]:
@@ -86,7 +86,7 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
                 )
             else:
                 out["last_files"] = _last_files(conn, last)
-                out["rollups"] = rollup_state.read(conn).as_dict(settings.timezone)
+                out["rollups"] = rollup_state.read_state(conn).as_dict(settings.timezone)
                 out["database"]["reachable"] = True
     except (EnergyError, psycopg.Error) as exc:
         out["database"]["error"] = first_line(exc)

@@ -20,19 +20,24 @@ from typing import BinaryIO
 import psycopg
 from psycopg import errors as pg_errors
 
-from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings
 from energy_ingest.daemon.database import Database
 from energy_ingest.daemon.outcome import Outcome
 from energy_ingest.daemon.progress import Progress
 from energy_ingest.daemon.watch import Candidate, Watcher
-from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
-from energy_ingest.formats.report import Report
+from energy_ingest.errors import (
+    Cancelled,
+    DatabaseUnavailable,
+    ParseError,
+    SourceChanged,
+    first_line,
+)
+from energy_ingest.pipeline import Loaded, describe_file, load, parse_for
 from energy_ingest.spool import Spool, shown
 from energy_ingest.spool.files import has_writer, open_regular
 from energy_ingest.spool.stranded import judge
-from energy_ingest.store.ingest import Loaded, describe_file, load, parse_file
-from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged
+from energy_ingest.write.catalog import CatalogSite
+from energy_ingest.write.ledger import FileInfo
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
@@ -51,6 +56,7 @@ class Taker:
         outcome: Outcome,
         progress: Progress,
         should_stop: Callable[[], bool],
+        site: CatalogSite,
     ) -> None:
         self.settings = settings
         self.spool = spool
@@ -59,6 +65,7 @@ class Taker:
         self.outcome = outcome
         self.progress = progress
         self.should_stop = should_stop
+        self.site = site
 
     def take(self, path: Path, candidate: Candidate) -> None:
         try:
@@ -152,19 +159,21 @@ class Taker:
         """The file's transaction; None when it did not commit (and what became of the file)."""
         assert self.db.conn is not None
         try:
-            report = parse_file(
-                fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path)
-            )
-            if _unfinished(report) and self._may_still_grow(candidate):
+            report = parse_for(fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path))
+            if report.unfinished and self._may_still_grow(candidate):
                 return None
-            values = _values_of(report)
 
             def between_chunks() -> bool:
-                self.progress.tick(values)
+                self.progress.tick(lambda: report.values)
                 return self.should_stop()
 
             return load(
-                self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
+                self.db.conn,
+                report,
+                info,
+                site=self.site,
+                should_stop=between_chunks,
+                still_same=still_same,
             )
         except ParseError as exc:
             self.outcome.fail(path, info, str(exc.with_file(label)), fp.fileno(), exc.excerpt)
@@ -225,19 +234,6 @@ class Taker:
             )
         else:  # e.g. a deadlock, a lock or statement timeout
             self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
-
-
-def _unfinished(report: Report | PointExport) -> bool:
-    """No End of Report footer (yet) in a Siemens report or Point Definition report."""
-    if isinstance(report, PointExport):
-        return report.source == "siemens" and not report.complete
-    return report.footer is False
-
-
-def _values_of(report: Report | PointExport) -> Callable[[], int]:
-    if isinstance(report, PointExport):
-        return lambda: len(report.records)
-    return lambda: report.values
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

@@ -14,17 +14,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import psycopg
 
-from energy_ingest.catalog import export_parser
 from energy_ingest.catalog.export import PointExport
-from energy_ingest.catalog.importer import ExportResult, import_export
-from energy_ingest.formats import parse
 from energy_ingest.formats.report import Report
-from energy_ingest.formats.source import head
+from energy_ingest.parsing import parse_file
 from energy_ingest.spool import shown
-from energy_ingest.store.load import FileInfo, LoadResult, load_report
-
-# Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
-CHUNK_ROWS = 2000
+from energy_ingest.write.catalog import CatalogSite
+from energy_ingest.write.exports import ExportResult, import_export
+from energy_ingest.write.ledger import FileInfo
+from energy_ingest.write.readings import LoadResult, load_report
 
 
 @dataclass
@@ -62,12 +59,20 @@ def parse_and_load(
     *,
     tz: str,
     hint: str | None,
+    site: CatalogSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
-    report = parse_file(fp, info, tz=tz, hint=hint)
-    return load(conn, report, info, should_stop=should_stop, still_same=still_same)
+    report = parse_for(fp, info, tz=tz, hint=hint)
+    return load(conn, report, info, site=site, should_stop=should_stop, still_same=still_same)
+
+
+def parse_for(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report | PointExport:
+    """Parse the file `info` describes; its source becomes the content's, not its folder's."""
+    parsed = parse_file(fp, info.name, tz=tz, hint=hint)
+    info.source = parsed.source
+    return parsed
 
 
 def load(
@@ -75,27 +80,19 @@ def load(
     report: Report | PointExport,
     info: FileInfo,
     *,
+    site: CatalogSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
-    """A trend report's readings, or a point export into the catalog: one transaction."""
+    """A trend report's readings, or a point export into the catalog: one transaction; new
+    points are resolved with `site` (the process's copy of the applied site file)."""
     if isinstance(report, PointExport):
-        return Loaded(report, import_export(conn, report, info, still_same=still_same), info)
-    result = load_report(conn, report, info, should_stop=should_stop, still_same=still_same)
-    return Loaded(report, result, info)
-
-
-def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report | PointExport:
-    """Parse (a trend report lazily) and take the file's source from its content, not its folder."""
-    fp.seek(0)
-    parser = export_parser(head(fp))
-    parsed: Report | PointExport
-    if parser is not None:
-        parsed = parser(fp, name=info.name)
-    else:
-        parsed = parse(fp, name=info.name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)
-    info.source = parsed.source
-    return parsed
+        result = import_export(conn, report, info, site=site, still_same=still_same)
+        return Loaded(report, result, info)
+    loaded = load_report(
+        conn, report, info, site=site, should_stop=should_stop, still_same=still_same
+    )
+    return Loaded(report, loaded, info)
 
 
 def summary(loaded: Loaded, tz: str, label: str) -> str:

@@ -15,21 +15,20 @@ from typing import TYPE_CHECKING, Any
 import click
 import psycopg
 
-from energy_ingest.catalog.commands import catalog
-from energy_ingest.catalog.importer import ExportResult
-from energy_ingest.check import check
+from energy_ingest.cli.catalog import catalog
+from energy_ingest.cli.check import check
+from energy_ingest.cli.rollups import rollups
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.errors import EnergyError, ParseError, first_line, friendly
-from energy_ingest.rollups.commands import rollups
+from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line, friendly
+from energy_ingest.pipeline import Loaded, describe_file, parse_and_load, summary
 from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
 from energy_ingest.spool.files import NotRegularFile, open_regular, place
 from energy_ingest.spool.stranded import Stranded, report_files
 from energy_ingest.store import db
 from energy_ingest.store.embedded import EmbeddedPostgres
-from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, summary
-from energy_ingest.store.load import SourceChanged
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import require_current
+from energy_ingest.write.exports import ExportResult
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar

@@ -7,13 +7,12 @@ stored. The ledger row (`files`, sha256 unique) commits with the readings or not
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
@@ -23,19 +22,25 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from energy_ingest.catalog.apply import lock_writers, resolve_points, stored_site
 from energy_ingest.catalog.site import Site
-from energy_ingest.formats.report import MAX_STATES, PointInfo, Reject, Report
-from energy_ingest.rollups.chunk import Prepared, Rollups, Touched
+from energy_ingest.errors import Cancelled, SourceChanged
+from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
+from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, unframed
+from energy_ingest.write.catalog import CatalogSite
+from energy_ingest.write.ledger import (
+    MAX_STORED_WARNINGS,
+    FileInfo,
+    claim_ledger_row,
+    complete_ledger_row,
+    first_warnings,
+    over_cap_warning,
+)
+from energy_ingest.write.lock import lock_writers
+from energy_ingest.write.resolution import resolve_points
+from energy_ingest.write.rollups import Prepared, Rollups, Touched
 
 log = logging.getLogger("energy_ingest.load")
 
-MAX_STORED_REJECTS = 200
-MAX_STORED_WARNINGS = 100  # a header with thousands of odd lines must not flood the ledger
-UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds: binary COPY's timestamp zero
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-COPY_TRAILER = b"\xff\xff"
 ROW = np.dtype(
     [
         ("n", ">i2"),
@@ -80,26 +85,6 @@ RETURNING p.id, p.states
 """
 
 
-class Cancelled(Exception):
-    """The caller asked to stop between chunks; the transaction rolls back, the file stays put."""
-
-
-class SourceChanged(Cancelled):
-    """The file changed while it was being loaded (still being written): rolled back."""
-
-
-@dataclass
-class FileInfo:
-    """What the spool knows about a file before it is loaded."""
-
-    sha256: str
-    name: str
-    source: str
-    size: int
-    path: str | None = None
-    received_at: datetime | None = None
-
-
 @dataclass
 class LoadResult:
     status: str  # "ingested" or "duplicate"
@@ -139,10 +124,12 @@ def load_report(
     report: Report,
     info: FileInfo,
     *,
+    site: CatalogSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> LoadResult:
-    """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`."""
+    """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`.
+    New points are resolved with the applied site (`site`: the process's copy of it)."""
     started = time.monotonic()
     with conn.transaction():
         # One writer at a time: an export import may re-index states, and rollups are recomputed
@@ -151,7 +138,7 @@ def load_report(
         file_id, seen, first_ts = claim_ledger_row(conn, info)
         if seen:
             return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
-        loader = _Loader(conn, report)
+        loader = _Loader(conn, report, site or CatalogSite())
         # Parse and encode the next chunk while the database stores the previous one.
         with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
             in_flight: Future[None] | None = None
@@ -174,58 +161,11 @@ def load_report(
     return result
 
 
-def record_failure(conn: psycopg.Connection[Any], info: FileInfo, error: str) -> None:
-    """Note a file that could not be ingested (it is moved to failed/ by the caller)."""
-    with conn.transaction():
-        conn.execute(
-            """
-            INSERT INTO files (sha256, name, path, source, size_bytes, status, received_at, error)
-            VALUES (%s, %s, %s, %s, %s, 'failed', %s, %s)
-            ON CONFLICT (sha256) DO UPDATE SET
-                status = 'failed', error = EXCLUDED.error, name = EXCLUDED.name,
-                path = EXCLUDED.path, ingested_at = now()
-            WHERE files.status = 'failed'
-            """,
-            (info.sha256, info.name, info.path, info.source, info.size, info.received_at, error),
-        )
-
-
-def claim_ledger_row(
-    conn: psycopg.Connection[Any], info: FileInfo
-) -> tuple[int, bool, datetime | None]:
-    """Insert the ledger row; (id, True, its first_ts) if the same bytes were ingested before."""
-    row = conn.execute(
-        """
-        INSERT INTO files (sha256, name, path, source, size_bytes, status, received_at)
-        VALUES (%s, %s, %s, %s, %s, 'ingested', %s)
-        ON CONFLICT (sha256) DO NOTHING RETURNING id
-        """,
-        (info.sha256, info.name, info.path, info.source, info.size, info.received_at),
-    ).fetchone()
-    if row:
-        return row[0], False, None
-    old = conn.execute(
-        "SELECT id, status, first_ts FROM files WHERE sha256 = %s FOR UPDATE", (info.sha256,)
-    ).fetchone()
-    assert old is not None
-    if old[1] == "ingested":
-        conn.execute(
-            "UPDATE files SET duplicates_seen = duplicates_seen + 1 WHERE id = %s", (old[0],)
-        )
-        return old[0], True, old[2]
-    # It failed before (and was retried): this attempt replaces that ledger row.
-    conn.execute(
-        "UPDATE files SET status = 'ingested', error = NULL, name = %s, path = %s,"
-        " ingested_at = now() WHERE id = %s",
-        (info.name, info.path, old[0]),
-    )
-    return old[0], False, None
-
-
 class _Loader:
-    def __init__(self, conn: psycopg.Connection[Any], report: Report):
+    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: CatalogSite):
         self.conn = conn
         self.report = report
+        self.held = held
         self.points: dict[str, _Point] = {}
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
         self.over_cap = 0  # enum values whose label would take a point past MAX_STATES
@@ -237,7 +177,7 @@ class _Loader:
     def site(self) -> Site:
         """The site file the catalog was applied with, read once per file."""
         if self._site is None:
-            self._site = stored_site(self.conn)
+            self._site = self.held.current(self.conn)
         return self._site
 
     def prepare(self, chunk: pd.DataFrame) -> _Batch | None:
@@ -323,12 +263,12 @@ class _Loader:
         lo, hi = self.rollups.span(int(batch.ts.min()), int(batch.ts.max()))
         query = sql.SQL(EXISTING).format(
             pids=sql.Literal(np.unique(batch.pids).tolist()),
-            lo=sql.Literal(_from_us(lo)),
-            hi=sql.Literal(_from_us(hi)),
+            lo=sql.Literal(from_us(lo)),
+            hi=sql.Literal(from_us(hi)),
         )
         with self.conn.cursor().copy(query) as copy:
             data = b"".join(bytes(block) for block in copy)
-        body = data[len(COPY_HEADER) : -len(COPY_TRAILER)]
+        body = unframed(data)
         rows = np.frombuffer(body, dtype=ROW)
         out = np.empty(len(rows), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
         out["pid"], out["ts"], out["v"] = rows["pid"], rows["ts"] + PG_EPOCH_US, rows["v"]
@@ -506,14 +446,14 @@ class _Loader:
         query = f"COPY {table} (point_id, ts, value) FROM STDIN WITH (FORMAT binary)"
         cursor = self.conn.cursor()
         with cursor.copy(query, writer=QueuedLibpqWriter(cursor)) as copy:
-            copy.write(COPY_HEADER + rows.tobytes() + COPY_TRAILER)
+            copy.write(framed(rows.tobytes()))
             return meanwhile() if meanwhile is not None else None
 
     def _describe(self, batch: _Batch, before: np.ndarray, changed: np.ndarray) -> list[str]:
         by_id = {p.id: name for name, p in self.points.items()}
         out = []
         for i in np.flatnonzero(changed)[:3]:
-            when = _from_us(int(batch.ts[i])).isoformat()
+            when = from_us(int(batch.ts[i])).isoformat()
             out.append(
                 f"{by_id.get(int(batch.pids[i]))} at {when}: {before[i]:g} → {batch.values[i]:g}"
             )
@@ -537,27 +477,6 @@ def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
     if keys is None or keys.is_unique:
         return None
     return np.asarray(keys.duplicated(keep="last"))
-
-
-def first_warnings(warnings: list[str], most: int) -> list[str]:
-    """The first `most` warnings, and a last one that says how many more there were."""
-    if len(warnings) <= most:
-        return list(warnings)
-    return [
-        *warnings[:most],
-        f"… and {len(warnings) - most} more warnings (energy-ingest check shows them all)",
-    ]
-
-
-def over_cap_warning(count: int) -> str:
-    return (
-        f"{count} values were not stored: their point already has {MAX_STATES} distinct text "
-        "states, more than an enumeration has (a free-text trend?)"
-    )
-
-
-def _from_us(us: int) -> datetime:
-    return UNIX_EPOCH + timedelta(microseconds=us)  # exact, unlike a float of seconds
 
 
 def _complete_trend_row(
@@ -585,51 +504,6 @@ def _complete_trend_row(
         counts=(result.readings, result.inserted, result.updated, result.unchanged),
         missing=report.missing_totals(),
         span=(_ts(report.first_ts), _ts(report.last_ts)),
-    )
-
-
-def complete_ledger_row(
-    conn: psycopg.Connection[Any],
-    file_id: int,
-    *,
-    format: str,
-    points: int,
-    rejected: int,
-    rejects: list[Reject],
-    warnings: list[str],
-    footer: bool | None,
-    seconds: float,
-    counts: tuple[int, int, int, int] = (0, 0, 0, 0),  # readings, inserted, updated, unchanged
-    missing: dict[str, int] | None = None,
-    span: tuple[datetime | None, datetime | None] = (None, None),
-) -> None:
-    """Fill in the ledger row a load claimed: what the file was and what loading it did."""
-    missing = missing or {}
-    stored = [{"line": r.line, "reason": r.reason} for r in rejects[:MAX_STORED_REJECTS]]
-    conn.execute(
-        """
-        UPDATE files SET format = %s, points = %s, readings = %s, inserted = %s, updated = %s,
-            unchanged = %s, missing_no_data = %s, missing_data_loss = %s, missing_blank = %s,
-            missing_error = %s, rejected_rows = %s, rejects = %s, warnings = %s, footer = %s,
-            first_ts = %s, last_ts = %s, duration_ms = %s, ingested_at = now()
-        WHERE id = %s
-        """,
-        (
-            format,
-            points,
-            *counts,
-            missing.get("no_data", 0),
-            missing.get("data_loss", 0),
-            missing.get("blank", 0),
-            missing.get("error", 0),
-            rejected,
-            json.dumps(stored),
-            first_warnings(warnings, MAX_STORED_WARNINGS + 3),
-            footer,
-            *span,
-            int(seconds * 1000),
-            file_id,
-        ),
     )
 
 
