@@ -3,7 +3,7 @@
 upload/    the upload endpoint (its own process): POSTed files → the spool, nothing more
 spool/     the spool's layout and the one rule for names, shared by upload and daemon
 daemon/    `energy-ingest run`: watch the spool, take each complete file once, archive or fail it
-cli/       `energy-ingest` and its command groups (catalog, rollups, check)
+cli/       `energy-ingest` and its command groups (catalog, rollups); check.py: `check`, no database
 pipeline.py  one file end to end for the daemon and `import`: hash, parse, load, describe
 parsing.py   the one pure parse: bytes → a trend report or a point export
 formats/   pure parsers: Siemens Insight and ALC WebCTRL bytes → tidy readings

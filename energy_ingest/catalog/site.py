@@ -35,6 +35,7 @@ from energy_ingest.catalog import search
 from energy_ingest.catalog.regex import Pattern, PatternError, compile_rule
 from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.errors import ConfigError
+from energy_ingest.file_kinds import SOURCES
 
 # Bounds that keep reading and applying the file (under the writers' lock) short: every rule is
 # tried on every point, an apply re-resolves them all (docs/catalog.md#limits).
@@ -47,7 +48,6 @@ MAX_ENTRIES: Mapping[str, int] = {
     "rules": 1_000,
 }
 MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
-SOURCES = ("siemens", "alc")
 GROUPS = frozenset({"building", "room", "device", "point"})
 NAME_FIELDS = {"siemens": ("name",), "alc": ("control_program", "name", "location")}
 TAG_ON = ("point", "name", "descriptor", "alc_name")

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 import click
 import psycopg
 
+from energy_ingest.check import check
 from energy_ingest.cli.catalog import catalog
-from energy_ingest.cli.check import check
 from energy_ingest.cli.rollups import rollups
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line, friendly
+from energy_ingest.file_kinds import SOURCES
 from energy_ingest.pipeline import Loaded, describe_file, parse_and_load, summary
-from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
+from energy_ingest.spool import NOTE_SUFFIX, Spool, shown, takes
 from energy_ingest.spool.files import NotRegularFile, open_regular, place
 from energy_ingest.spool.stranded import Stranded, report_files
 from energy_ingest.store import db
@@ -402,7 +403,3 @@ def _failed_key(name: str, failed: dict[str, Path]) -> str:
 main.add_command(check)
 main.add_command(catalog)
 main.add_command(rollups)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

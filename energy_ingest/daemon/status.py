@@ -11,7 +11,8 @@ import psycopg
 from energy_ingest.config import Settings
 from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
-from energy_ingest.spool import SOURCES, Spool, shown, takes, unknown_folder_advice
+from energy_ingest.file_kinds import SOURCES
+from energy_ingest.spool import Spool, shown, takes, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending

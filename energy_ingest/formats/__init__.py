@@ -17,6 +17,7 @@ from typing import BinaryIO
 import pandas as pd
 
 from energy_ingest.errors import ParseError
+from energy_ingest.file_kinds import SOURCES
 from energy_ingest.formats import alc, siemens, siemens_header
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import (
@@ -28,7 +29,6 @@ from energy_ingest.formats.source import (
     show,
 )
 
-SOURCES = ("siemens", "alc")
 _SOAP_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d(:\d\d)?\s*[AP]M$", re.IGNORECASE)
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-SOURCES = ("siemens", "alc")
+from energy_ingest.file_kinds import SOURCES
+
 MAX_NAME_BYTES = 200
 NOTE_SUFFIX = ".error"  # failed/<name>.error: why <name> failed
 # Names a file is given while still being written: left alone until renamed.

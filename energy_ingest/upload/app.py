@@ -30,7 +30,8 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.spool import SOURCES, Spool
+from energy_ingest.file_kinds import SOURCES
+from energy_ingest.spool import Spool
 from energy_ingest.spool.files import fsync_dir, remove_stale_temps
 from energy_ingest.upload.receive import (
     CHUNK,

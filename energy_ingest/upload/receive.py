@@ -21,8 +21,8 @@ from typing import IO
 from flask import request
 
 from energy_ingest.config import Settings
-from energy_ingest.content import HEAD_BYTES, not_a_report
 from energy_ingest.errors import EnergyError
+from energy_ingest.file_kinds import HEAD_BYTES, not_a_report
 from energy_ingest.spool import Spool, safe_name, shown, takeable, takes
 from energy_ingest.spool.files import place
 from energy_ingest.upload.multipart import (
@@ -266,7 +266,7 @@ def stored_name(filename: str) -> tuple[str, str | None]:
 
 def not_delimited_text(head: bytes) -> str | None:
     """Why the first bytes of a file are not a delimited text report, or None if they may be one:
-    what `energy_ingest.content` finds them to be (in the daemon's words), else text without any
+    what `energy_ingest.file_kinds` finds them to be (in the daemon's words), else text without any
     delimiter."""
     found = not_a_report(head)
     if found is not None:

@@ -13,7 +13,7 @@ import click
 from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
-from energy_ingest.formats import SOURCES
+from energy_ingest.file_kinds import SOURCES
 from energy_ingest.formats.report import MISSING_KINDS, Report
 from energy_ingest.parsing import parse_file
 from energy_ingest.spool import shown
