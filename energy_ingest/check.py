@@ -16,7 +16,7 @@ from energy_ingest.errors import ParseError
 from energy_ingest.file_kinds import SOURCES
 from energy_ingest.formats.report import MISSING_KINDS, Report
 from energy_ingest.parsing import parse_file
-from energy_ingest.spool import shown
+from energy_ingest.spool import printable_name
 from energy_ingest.spool.files import NotRegularFile, open_regular
 from energy_ingest.spool.stranded import Stranded, report_files
 
@@ -25,7 +25,7 @@ SHOW_REJECTS = 5
 
 def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     """The JSON summary of one file (and the parsed report, with its chunks consumed)."""
-    name = shown(path)
+    name = printable_name(path)
     summary: dict[str, Any] = {
         "file": name,
         "format": None,
@@ -157,9 +157,9 @@ def check(
             for line in human(summary, report):
                 click.echo(line)
     for entry in skipped:
-        click.echo(f"skipped {shown(entry.path)}: {entry.why}", err=True)
+        click.echo(f"skipped {printable_name(entry.path)}: {entry.why}", err=True)
     if not seen:
-        raise click.ClickException("no files found under " + ", ".join(map(shown, paths)))
+        raise click.ClickException("no files found under " + ", ".join(map(printable_name, paths)))
     if failed:
         if not as_json:
             click.echo(f"{failed} of {seen} file(s) would not load", err=True)

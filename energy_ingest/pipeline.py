@@ -17,9 +17,9 @@ import psycopg
 from energy_ingest.catalog.export import PointExport
 from energy_ingest.formats.report import Report
 from energy_ingest.parsing import parse_file
-from energy_ingest.spool import shown
-from energy_ingest.write.catalog import CatalogSite
-from energy_ingest.write.exports import ExportResult, import_export
+from energy_ingest.spool import printable_name
+from energy_ingest.write.applied_site import AppliedSite
+from energy_ingest.write.importer import ExportResult, import_export
 from energy_ingest.write.ledger import FileInfo
 from energy_ingest.write.readings import LoadResult, load_report
 
@@ -33,7 +33,7 @@ class Loaded:
 
 def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None) -> FileInfo:
     """sha256 of the whole file, its size and mtime (read through the already open `fp`); the
-    name and path as `spool.shown` writes them (any bytes, safe to store and log)."""
+    name and path as `spool.printable_name` writes them (any bytes, safe to store and log)."""
     digest = hashlib.sha256()
     fp.seek(0)
     size = 0
@@ -44,10 +44,10 @@ def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None)
     mtime = os.fstat(fp.fileno()).st_mtime
     return FileInfo(
         sha256=digest.hexdigest(),
-        name=shown(path.name),
+        name=printable_name(path.name),
         source=source,
         size=size,
-        path=rel if rel is not None else shown(path),
+        path=rel if rel is not None else printable_name(path),
         received_at=datetime.fromtimestamp(mtime, UTC),
     )
 
@@ -59,7 +59,7 @@ def parse_and_load(
     *,
     tz: str,
     hint: str | None,
-    site: CatalogSite | None = None,
+    site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
@@ -80,7 +80,7 @@ def load(
     report: Report | PointExport,
     info: FileInfo,
     *,
-    site: CatalogSite | None = None,
+    site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from energy_ingest.catalog.site import parse_site
 from energy_ingest.pipeline import load, parse_file
-from energy_ingest.write.catalog import apply_site
+from energy_ingest.write.applied_site import apply_site
 from energy_ingest.write.ledger import FileInfo
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,6 +2,15 @@
 
 `parse()` is the one boundary where csv, Unicode, pandas and numpy errors become ParseError; it
 never raises anything else, neither while reading metadata nor while the chunks are consumed.
+
+    siemens.py, siemens_header.py  Siemens Insight trend reports (rows, then the header)
+    alc.py         ALC WebCTRL trend reports
+    report.py      what a parser returns (Report, PointInfo, Reject)
+    cells.py       each point's cells so far, as readings (PointCells)
+    produced.py    the readings already produced, for repeats across chunks
+    timestamps.py  the timestamp formats and their parsing
+    source.py      the raw bytes: encoding, lines, heads, binary refusal
+    records.py     CSV records of bounded length
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
+from energy_ingest.formats.produced import ProducedReadings
 from energy_ingest.formats.report import (
     MAX_FILE_STATES,
     MAX_POINTS,
@@ -17,7 +18,6 @@ from energy_ingest.formats.report import (
     Report,
     empty_chunk,
 )
-from energy_ingest.formats.seen import Seen
 
 ObjArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]
@@ -84,7 +84,7 @@ def _float(text: object) -> float:
         return float("nan")
 
 
-class Tally:
+class PointCells:
     """The points of a report by index, what their cells held so far, and the readings produced.
 
     Every per-cell step is vectorised and every per-label step is a set lookup, so the work for
@@ -104,7 +104,7 @@ class Tally:
         self._full = np.zeros(0, dtype=bool)  # per point: MAX_STATES labels reached
         self._names = np.asarray(self.names, dtype=object)
         self._mixed_warned: set[int] = set()
-        self.seen = Seen()
+        self.seen = ProducedReadings()
         self.duplicates = 0  # readings whose (point, ts) came again: dropped in a chunk or repeat
 
     def point(self, name: str, *, line: int | None = None, **info: str | None) -> int:

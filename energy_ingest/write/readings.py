@@ -26,7 +26,7 @@ from energy_ingest.catalog.site import Site
 from energy_ingest.errors import Cancelled, SourceChanged
 from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
 from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, unframed
-from energy_ingest.write.catalog import CatalogSite
+from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import (
     MAX_STORED_WARNINGS,
     FileInfo,
@@ -37,7 +37,7 @@ from energy_ingest.write.ledger import (
 )
 from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import resolve_points
-from energy_ingest.write.rollups import Prepared, Rollups, Touched
+from energy_ingest.write.rollup_buckets import Prepared, Rollups, Touched
 
 log = logging.getLogger("energy_ingest.load")
 
@@ -124,7 +124,7 @@ def load_report(
     report: Report,
     info: FileInfo,
     *,
-    site: CatalogSite | None = None,
+    site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> LoadResult:
@@ -138,7 +138,7 @@ def load_report(
         file_id, seen, first_ts = claim_ledger_row(conn, info)
         if seen:
             return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
-        loader = _Loader(conn, report, site or CatalogSite())
+        loader = _Loader(conn, report, site or AppliedSite())
         # Parse and encode the next chunk while the database stores the previous one.
         with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
             in_flight: Future[None] | None = None
@@ -162,7 +162,7 @@ def load_report(
 
 
 class _Loader:
-    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: CatalogSite):
+    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: AppliedSite):
         self.conn = conn
         self.report = report
         self.held = held

@@ -21,14 +21,14 @@ from pathlib import Path
 import psycopg
 
 from energy_ingest.config import Settings
-from energy_ingest.daemon.database import MAX_BACKOFF, Database
+from energy_ingest.daemon.database_link import MAX_BACKOFF, DatabaseLink
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
 from energy_ingest.pipeline import Loaded, summary
-from energy_ingest.spool import NOTE_SUFFIX, Spool, shown
+from energy_ingest.spool import NOTE_SUFFIX, Spool, printable_name
 from energy_ingest.spool.files import open_regular, place, write_note
 from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
-from energy_ingest.write.exports import ExportResult
+from energy_ingest.write.importer import ExportResult
 from energy_ingest.write.ledger import FileInfo, first_warnings, over_cap_warning, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
@@ -48,8 +48,10 @@ class Archived:
     label: str
 
 
-class Outcome:
-    def __init__(self, settings: Settings, spool: Spool, watcher: Watcher, db: Database) -> None:
+class Archiver:
+    def __init__(
+        self, settings: Settings, spool: Spool, watcher: Watcher, db: DatabaseLink
+    ) -> None:
         self.settings = settings
         self.spool = spool
         self.watcher = watcher
@@ -86,7 +88,7 @@ class Outcome:
         log.info("%s", summary(loaded, self.settings.timezone, label))
         if result.status == "ingested":
             self._warnings(loaded, label)
-        log.debug("archived %s as %s", label, shown(target))
+        log.debug("archived %s as %s", label, printable_name(target))
 
     def _warnings(self, loaded: Loaded, label: str) -> None:
         report, result = loaded.report, loaded.result
@@ -183,7 +185,7 @@ class Outcome:
             label,
             why,
             info.size,
-            shown(kept.relative_to(root)),
+            printable_name(kept.relative_to(root)),
             "" if linked or gone else f"; the new file at {label} is taken as a new file",
         )
         return kept
@@ -260,7 +262,7 @@ class Outcome:
             "grown file waits in incoming/ and will be ingested again as a new version",
             label,
             info.size,
-            shown(kept.relative_to(self.spool.root)),
+            printable_name(kept.relative_to(self.spool.root)),
         )
 
     # --- failed or deferred -------------------------------------------------------------
@@ -274,8 +276,8 @@ class Outcome:
         target = self._move_read(fd, path, info, label, directory, room=len(NOTE_SUFFIX))
         if target is None:
             return
-        name, starts = shown(target.name), f"{excerpt}\n\n" if excerpt else ""
-        self.last_file = f"{shown(info.name)} failed {datetime.now():%H:%M:%S}"
+        name, starts = printable_name(target.name), f"{excerpt}\n\n" if excerpt else ""
+        self.last_file = f"{printable_name(info.name)} failed {datetime.now():%H:%M:%S}"
         log.error("failed %s — moved to failed/%s/%s", reason, source, name)
         try:
             write_note(

@@ -33,7 +33,7 @@ class Applied:
     seconds: float = 0.0
 
 
-class CatalogSite:
+class AppliedSite:
     """One process's copy of the site the catalog was last applied with, parsed once."""
 
     def __init__(self) -> None:
@@ -53,7 +53,7 @@ class CatalogSite:
         return self.site
 
 
-def apply_site(conn: Conn, site: Site, content: str, held: CatalogSite | None = None) -> Applied:
+def apply_site(conn: Conn, site: Site, content: str, held: AppliedSite | None = None) -> Applied:
     """Store `site` (already checked, read from `content`) and re-resolve every point with it,
     in one transaction; `held` (the process's copy) holds it from then on."""
     started = time.monotonic()

@@ -14,7 +14,7 @@ from energy_ingest.config import Settings
 from energy_ingest.errors import friendly
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
-from energy_ingest.write.catalog import apply_site_file
+from energy_ingest.write.applied_site import apply_site_file
 
 JSON_HELP = "Print JSON instead of text."
 EXPORTED = {"representation", "decimals", "cov_limit", "text_table", "control_program", "alc_name"}
