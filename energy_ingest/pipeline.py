@@ -64,15 +64,8 @@ def parse_and_load(
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
-    report = parse_for(fp, info, tz=tz, hint=hint)
+    report = parse_file(fp, info.name, tz=tz, hint=hint)
     return load(conn, report, info, site=site, should_stop=should_stop, still_same=still_same)
-
-
-def parse_for(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report | PointExport:
-    """Parse the file `info` describes; its source becomes the content's, not its folder's."""
-    parsed = parse_file(fp, info.name, tz=tz, hint=hint)
-    info.source = parsed.source
-    return parsed
 
 
 def load(
@@ -85,7 +78,9 @@ def load(
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """A trend report's readings, or a point export into the catalog: one transaction; new
-    points are resolved with `site` (the process's copy of the applied site file)."""
+    points are resolved with `site` (the process's copy of the applied site file). The file's
+    source is its content's, not its folder's."""
+    info.source = report.source
     if isinstance(report, PointExport):
         result = import_export(conn, report, info, site=site, still_same=still_same)
         return Loaded(report, result, info)

@@ -3,9 +3,11 @@
 
     export.py          what an export parser returns (PointExport) — shared by the two below
     siemens_points.py  Siemens Insight Point Definition report → one record per point
+    siemens_point_record.py  one Point Definition record: fields cleaned, bounded, checked
     alc_points.py      ALC WebCTRL Points List report → one record per row
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
     site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
+    site_fields.py     the site file's TOML values read and checked, with their lines
     resolve.py         one point → building, room, floor, device, tags, with their origins
     regex.py           the site rules' bounded (RE2) patterns
     search.py          the point search language

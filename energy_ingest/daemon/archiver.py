@@ -87,50 +87,8 @@ class Archiver:
         self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
         if result.status == "ingested":
-            self._warnings(loaded, label)
+            log_warnings(loaded, label)
         log.debug("archived %s as %s", label, printable_name(target))
-
-    def _warnings(self, loaded: Loaded, label: str) -> None:
-        report, result = loaded.report, loaded.result
-        rejected = report.rejected
-        if rejected:
-            shown_rejects = "; ".join(
-                f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
-            )
-            more = rejected - min(SHOW_REJECTS, len(report.rejects))
-            log.warning(
-                "%s: %d rows rejected — %s%s",
-                label,
-                rejected,
-                shown_rejects,
-                f" (and {more} more)" if more > 0 else "",
-            )
-        for warning in first_warnings(report.warnings, SHOW_WARNINGS):
-            log.warning("%s: %s", label, warning)
-        if isinstance(result, ExportResult):
-            for line in result.changes:
-                log.info("%s: %s", label, line)
-            more = result.updated + result.resolved_changes - len(result.changes)
-            if more > 0:
-                log.info(
-                    "%s: … and %d more changes (energy-ingest catalog show POINT)", label, more
-                )
-            return
-        if result.updated:
-            log.warning(
-                "%s: %d stored values changed (the later file wins), e.g. %s",
-                label,
-                result.updated,
-                ", ".join(result.changed_examples),
-            )
-        if result.skipped:
-            log.warning(
-                "%s: %d values did not fit their point's kind and were skipped",
-                label,
-                result.skipped,
-            )
-        if result.over_cap:
-            log.warning("%s: %s", label, over_cap_warning(result.over_cap))
 
     def _archive_dir(self, loaded: Loaded) -> Path:
         # By the month of the data (the file name's date is only when the report ran).
@@ -314,6 +272,48 @@ class Archiver:
         (log.debug if quiet else log.error)(
             "%s; the file stays in incoming/, retrying in %.0f s", reason, delay
         )
+
+
+def log_warnings(loaded: Loaded, label: str) -> None:
+    """What an ingested file's parse and load found worth saying, as log lines."""
+    report, result = loaded.report, loaded.result
+    rejected = report.rejected
+    if rejected:
+        shown_rejects = "; ".join(
+            f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
+        )
+        more = rejected - min(SHOW_REJECTS, len(report.rejects))
+        log.warning(
+            "%s: %d rows rejected — %s%s",
+            label,
+            rejected,
+            shown_rejects,
+            f" (and {more} more)" if more > 0 else "",
+        )
+    for warning in first_warnings(report.warnings, SHOW_WARNINGS):
+        log.warning("%s: %s", label, warning)
+    if isinstance(result, ExportResult):
+        for line in result.changes:
+            log.info("%s: %s", label, line)
+        more = result.updated + result.resolved_changes - len(result.changes)
+        if more > 0:
+            log.info("%s: … and %d more changes (energy-ingest catalog show POINT)", label, more)
+        return
+    if result.updated:
+        log.warning(
+            "%s: %d stored values changed (the later file wins), e.g. %s",
+            label,
+            result.updated,
+            ", ".join(result.changed_examples),
+        )
+    if result.skipped:
+        log.warning(
+            "%s: %d values did not fit their point's kind and were skipped",
+            label,
+            result.skipped,
+        )
+    if result.over_cap:
+        log.warning("%s: %s", label, over_cap_warning(result.over_cap))
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

@@ -32,7 +32,8 @@ from energy_ingest.errors import (
     SourceChanged,
     first_line,
 )
-from energy_ingest.pipeline import Loaded, describe_file, load, parse_for
+from energy_ingest.parsing import parse_file
+from energy_ingest.pipeline import Loaded, describe_file, load
 from energy_ingest.spool import Spool, printable_name
 from energy_ingest.spool.files import has_writer, open_regular
 from energy_ingest.spool.stranded import judge
@@ -163,7 +164,9 @@ class Taker:
         """The file's transaction; None when it did not commit (and what became of the file)."""
         assert self.db.conn is not None
         try:
-            report = parse_for(fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path))
+            report = parse_file(
+                fp, info.name, tz=self.settings.timezone, hint=self.spool.source_of(path)
+            )
             if report.unfinished and self._may_still_grow(candidate):
                 return None
 

@@ -2,7 +2,8 @@
 
 lock.py            the writers' lock (one advisory lock per transaction)
 ledger.py          the `files` ledger: a file's row claimed, completed or marked failed
-readings.py        a trend report's points and readings in one transaction
+readings.py        a trend report's readings in one transaction
+points.py          the points a report's load meets: registered, resolved, states indexed
 importer.py        a point export into the catalog, in one transaction with its ledger row
 applied_site.py    the site file applied, and each process's parsed copy of it (AppliedSite)
 resolution.py      points resolved with a site: buildings, rooms, devices, units, tags

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,8 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from energy_ingest.catalog.site import Site
 from energy_ingest.errors import Cancelled, SourceChanged
-from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
+from energy_ingest.formats.report import Report
 from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, unframed
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import (
@@ -36,7 +35,7 @@ from energy_ingest.write.ledger import (
     over_cap_warning,
 )
 from energy_ingest.write.lock import lock_writers
-from energy_ingest.write.resolution import resolve_points
+from energy_ingest.write.points import FilePoints
 from energy_ingest.write.rollup_buckets import Prepared, Rollups, Touched
 
 log = logging.getLogger("energy_ingest.load")
@@ -65,24 +64,6 @@ UPDATE = """
 UPDATE readings r SET value = s.value FROM energy_stage s
 WHERE r.point_id = s.point_id AND r.ts = s.ts
 """
-# Append a chunk's new state labels to their points in one statement, in order of first
-# appearance. The SET expression is evaluated on the row as locked, so labels another loader
-# appended meanwhile are not appended twice; a point never grows past MAX_STATES.
-APPEND_STATES = """
-UPDATE points p SET
-    states = p.states || ARRAY(
-        SELECT x.label FROM unnest(n.labels) WITH ORDINALITY AS x(label, ord)
-        WHERE x.label <> ALL(p.states) ORDER BY x.ord
-        LIMIT greatest(0, %(max)s - cardinality(p.states))),
-    updated_at = now()
-FROM (
-    SELECT t.id, array_agg(t.label ORDER BY t.ord) AS labels
-    FROM unnest(%(ids)s::int[], %(labels)s::text[], %(ords)s::int[]) AS t(id, label, ord)
-    GROUP BY t.id
-) n
-WHERE p.id = n.id
-RETURNING p.id, p.states
-"""
 
 
 @dataclass
@@ -100,23 +81,6 @@ class LoadResult:
     changed_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
     first_ts: datetime | None = None  # of the data (for a duplicate: as the ledger remembers it)
-
-
-@dataclass
-class _Point:
-    id: int
-    kind: str
-    states: list[str]
-    numbers: dict[float, int] = field(default_factory=dict)  # text table's `1 - ON` → ON's index
-    index: dict[str, int] = field(init=False)  # state label → its position in `states`
-
-    def __post_init__(self) -> None:
-        self.index = {label: i for i, label in enumerate(self.states)}
-
-    def know(self, states: list[str]) -> None:
-        for label in states[len(self.states) :]:
-            self.index.setdefault(label, len(self.states))
-            self.states.append(label)
 
 
 def load_report(
@@ -162,29 +126,20 @@ def load_report(
 
 
 class _Loader:
-    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: AppliedSite):
+    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: AppliedSite) -> None:
         self.conn = conn
         self.report = report
-        self.held = held
-        self.points: dict[str, _Point] = {}
+        self.points = FilePoints(conn, report, held)
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
-        self.over_cap = 0  # enum values whose label would take a point past MAX_STATES
         self.examples: list[str] = []
-        self._site: Site | None = None
         conn.execute(STAGE)
         self.rollups = Rollups(conn)
-
-    def site(self) -> Site:
-        """The site file the catalog was applied with, read once per file."""
-        if self._site is None:
-            self._site = self.held.current(self.conn)
-        return self._site
 
     def prepare(self, chunk: pd.DataFrame) -> _Batch | None:
         """Points registered, values encoded and de-duplicated (the later row wins)."""
         if chunk.empty:
             return None
-        self._ensure_points(chunk)
+        self.points.ensure(chunk)
         pids, values, keep = self._encode(chunk)
         ts = chunk["ts"].to_numpy(dtype="datetime64[us]").view("int64")[keep]
         repeat = chunk["repeat"].to_numpy(dtype=bool)[keep]
@@ -278,7 +233,7 @@ class _Loader:
         # Points the report names but that had no values at all (e.g. `Error:` definitions).
         missing = [n for n in self.report.points if n not in self.points]
         if missing:
-            self._upsert_points(missing, kinds={n: "number" for n in missing})
+            self.points.upsert(missing, kinds={n: "number" for n in missing})
 
     def result(self, file_id: int) -> LoadResult:
         return LoadResult(
@@ -291,87 +246,9 @@ class _Loader:
             points=len(self.points),
             skipped=self.skipped,
             repeated=self.duplicates,
-            over_cap=self.over_cap,
+            over_cap=self.points.over_cap,
             changed_examples=self.examples,
         )
-
-    # --- points -------------------------------------------------------------------------
-
-    def _ensure_points(self, chunk: pd.DataFrame) -> None:
-        names = chunk["point"].unique()
-        new = [str(n) for n in names if n not in self.points]
-        if not new:
-            return
-        has_state = set(chunk.loc[chunk["state"].notna(), "point"].unique())
-        self._upsert_points(new, kinds={n: "enum" if n in has_state else "number" for n in new})
-
-    def _upsert_points(self, names: list[str], kinds: dict[str, str]) -> None:
-        """Create missing points; refresh metadata only where it changed, so that rows of points
-        other loaders share are not locked for the length of this file's transaction."""
-        names = sorted(names)  # a stable lock order: concurrent loaders cannot deadlock here
-        infos = [self.report.points.get(n) or PointInfo(name=n) for n in names]
-        source = self.report.source
-        definitions = [i.trend_definition for i in infos]
-        units = [i.unit for i in infos]
-        descriptions = [i.description for i in infos]
-        created = self.conn.execute(
-            """
-            INSERT INTO points (source, name, kind, location, trend_definition, unit, description)
-            SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            ON CONFLICT (source, name) DO NOTHING RETURNING id
-            """,
-            (
-                source,
-                names,
-                [kinds[n] for n in names],
-                [i.location for i in infos],
-                definitions,
-                units,
-                descriptions,
-            ),
-        ).fetchall()
-        refreshed = self.conn.execute(
-            """
-            UPDATE points p SET
-                trend_definition = coalesce(t.definition, p.trend_definition),
-                unit = coalesce(p.unit, t.unit),
-                description = coalesce(p.description, t.description),
-                updated_at = now()
-            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS t(name, definition, unit, description)
-            WHERE p.source = %s AND p.name = t.name AND (
-                (t.definition IS NOT NULL AND p.trend_definition IS DISTINCT FROM t.definition)
-                OR (p.unit IS NULL AND t.unit IS NOT NULL)
-                OR (p.description IS NULL AND t.description IS NOT NULL))
-            RETURNING p.id
-            """,
-            (names, definitions, units, descriptions, source),
-        ).fetchall()
-        if created or refreshed:  # new points, or a unit now known: resolved with the site file
-            resolve_points(self.conn, self.site(), [r[0] for r in [*created, *refreshed]])
-        rows = self.conn.execute(
-            """
-            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id),
-                   coalesce(defined_states, '{}'), coalesce(defined_values, '{}')
-            FROM points p WHERE source = %s AND name = ANY(%s)
-            """,
-            (source, names),
-        ).fetchall()
-        for pid, name, kind, states, has_readings, table, numbers in rows:
-            point = _Point(pid, kind, list(states))
-            point.numbers = {
-                float(n): point.index[label]
-                for label, n in zip(table, numbers, strict=False)
-                if label in point.index
-            }
-            if kinds[name] == "enum" and kind == "number" and not has_readings:
-                # Created before its first state was seen (e.g. an all-`No Data` column earlier).
-                flipped = self.conn.execute(
-                    "UPDATE points p SET kind = 'enum' WHERE id = %s AND kind = 'number'"
-                    " AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id) RETURNING id",
-                    (pid,),
-                ).fetchone()
-                point.kind = "enum" if flipped else point.kind
-            self.points[name] = point
 
     # --- values -------------------------------------------------------------------------
 
@@ -385,9 +262,11 @@ class _Loader:
         values = chunk["value"].to_numpy(dtype="float64", copy=True)
         states = chunk["state"]
         has_state = states.notna().to_numpy()
-        over_cap = self.over_cap
+        over_cap = self.points.over_cap
         if has_state.any():
-            values[has_state] = self._state_indexes(chunk["point"][has_state], states[has_state])
+            values[has_state] = self.points.state_indexes(
+                chunk["point"][has_state], states[has_state]
+            )
         for k, p in enumerate(points):
             if p.numbers and p.kind == "enum":  # `1` written for the text table's `1 - ON`
                 rows = (codes == k) & ~has_state & ~np.isnan(values)
@@ -395,43 +274,8 @@ class _Loader:
                     values[rows] = pd.Series(values[rows]).map(p.numbers).to_numpy(dtype="float64")
                     has_state = has_state | rows
         keep = np.where(is_enum, has_state & ~np.isnan(values), ~has_state & ~np.isnan(values))
-        self.skipped += int(len(keep) - keep.sum()) - (self.over_cap - over_cap)
+        self.skipped += int(len(keep) - keep.sum()) - (self.points.over_cap - over_cap)
         return pid_of[codes][keep], values[keep], keep
-
-    def _state_indexes(self, names: pd.Series, labels: pd.Series) -> np.ndarray:
-        """Each label's index in its point's states (NaN: not an enum point, or over the cap);
-        labels not yet stored are appended in one statement for the whole chunk."""
-        out = np.full(len(names), np.nan)
-        pairs = pd.DataFrame({"n": names.to_numpy(), "s": labels.to_numpy()})
-        groups = pairs.groupby(["n", "s"], sort=False).indices
-        fresh: dict[int, list[str]] = {}
-        for key in groups:
-            name, label = cast(tuple[str, str], key)
-            point = self.points[str(name)]
-            if point.kind == "enum" and str(label) not in point.index:
-                fresh.setdefault(point.id, []).append(str(label))
-        if fresh:
-            self._append_states(fresh)
-        for key, idx in groups.items():
-            name, label = cast(tuple[str, str], key)
-            point = self.points[str(name)]
-            at = point.index.get(str(label)) if point.kind == "enum" else None
-            if at is not None:
-                out[idx] = at
-            elif point.kind == "enum":
-                self.over_cap += len(idx)
-        return out
-
-    def _append_states(self, fresh: dict[int, list[str]]) -> None:
-        ids = [pid for pid, labels in fresh.items() for _ in labels]
-        labels = [label for labels in fresh.values() for label in labels]
-        ords = list(range(len(labels)))
-        rows = self.conn.execute(
-            APPEND_STATES, {"ids": ids, "labels": labels, "ords": ords, "max": MAX_STATES}
-        ).fetchall()
-        by_id = {p.id: p for p in self.points.values()}
-        for pid, states in rows:
-            by_id[pid].know(list(states))
 
     def _copy(
         self, table: str, batch: _Batch, meanwhile: Callable[[], Prepared] | None = None
