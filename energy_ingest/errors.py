@@ -21,9 +21,9 @@ EnergyError                 every error we raise on purpose; str() is the messag
 └── MultipartError          upload/multipart.py: a malformed multipart body
 
 ValueError
-└── SearchError             catalog/search.py: a search that does not parse; that module
-                            imports the standard library alone (the API loads it), so it
-                            stays outside EnergyError
+└── SearchError             catalog/search_tokens.py: a search that does not parse; the
+                            language imports the standard library alone (the API loads it),
+                            so it stays outside EnergyError
 """
 
 from __future__ import annotations

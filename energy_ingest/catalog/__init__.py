@@ -10,7 +10,8 @@
     site_fields.py     the site file's TOML values read and checked, with their lines
     resolve.py         one point → building, room, floor, device, tags, with their origins
     regex.py           the site rules' bounded (RE2) patterns
-    search.py          the point search language
+    search.py          the point search language: text → a small AST, and back
+    search_tokens.py   its tokens, and the SearchError with advice for what is no token
 
 Pure rules: the write layer stores what they decide.
 """
