@@ -34,6 +34,7 @@ from energy_ingest.store import db
 from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import require_current
+from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.importer import ExportResult
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
     totals = {"ingested": 0, "duplicate": 0, "failed": 0}
     readings = inserted = updated = 0
     problems: list[str] = []
+    site = AppliedSite()  # the applied site file, parsed once for all the files
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
         with (
@@ -172,7 +174,7 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
             for n, path in enumerate(bar):
                 # The per-file boundary: whatever happens to one file, the others go on.
                 try:
-                    loaded = _import_one(conn, path, settings, source)
+                    loaded = _import_one(conn, path, settings, source, site)
                 except psycopg.Error as exc:
                     if conn.broken or conn.closed:
                         raise click.ClickException(
@@ -205,7 +207,11 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
 
 
 def _import_one(
-    conn: psycopg.Connection[Any], path: Path, settings: Settings, source: str | None
+    conn: psycopg.Connection[Any],
+    path: Path,
+    settings: Settings,
+    source: str | None,
+    site: AppliedSite,
 ) -> Loaded:
     # A file named on the command line may be a link the operator chose; below it, never.
     with os.fdopen(open_regular(path.resolve()), "rb") as fp:
@@ -217,7 +223,7 @@ def _import_one(
 
         info = describe_file(fp, path, source or "siemens")
         return parse_and_load(
-            conn, fp, info, tz=settings.timezone, hint=source, still_same=still_same
+            conn, fp, info, tz=settings.timezone, hint=source, site=site, still_same=still_same
         )
 
 
