@@ -10,14 +10,13 @@ from typing import Any
 
 import click
 
-from energy_ingest.catalog import export_parser
 from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
-from energy_ingest.formats import SOURCES, parse
+from energy_ingest.file_kinds import SOURCES
 from energy_ingest.formats.report import MISSING_KINDS, Report
-from energy_ingest.formats.source import head
-from energy_ingest.spool import shown
+from energy_ingest.parsing import parse_file
+from energy_ingest.spool import printable_name
 from energy_ingest.spool.files import NotRegularFile, open_regular
 from energy_ingest.spool.stranded import Stranded, report_files
 
@@ -26,7 +25,7 @@ SHOW_REJECTS = 5
 
 def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     """The JSON summary of one file (and the parsed report, with its chunks consumed)."""
-    name = shown(path)
+    name = printable_name(path)
     summary: dict[str, Any] = {
         "file": name,
         "format": None,
@@ -45,10 +44,10 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
     try:
         # A file named on the command line may be a link the user chose; never a FIFO.
         with os.fdopen(open_regular(path.resolve()), "rb") as f:
-            parser = export_parser(head(f))
-            if parser is not None:
-                return _export_summary(name, parser(f, name=name)), None
-            report = parse(f, name=name, tz=tz, hint=hint)
+            parsed = parse_file(f, name, tz=tz, hint=hint)
+            if isinstance(parsed, PointExport):
+                return _export_summary(name, parsed), None
+            report = parsed
             for _ in report.chunks():
                 pass
     except ParseError as exc:
@@ -158,9 +157,9 @@ def check(
             for line in human(summary, report):
                 click.echo(line)
     for entry in skipped:
-        click.echo(f"skipped {shown(entry.path)}: {entry.why}", err=True)
+        click.echo(f"skipped {printable_name(entry.path)}: {entry.why}", err=True)
     if not seen:
-        raise click.ClickException("no files found under " + ", ".join(map(shown, paths)))
+        raise click.ClickException("no files found under " + ", ".join(map(printable_name, paths)))
     if failed:
         if not as_json:
             click.echo(f"{failed} of {seen} file(s) would not load", err=True)

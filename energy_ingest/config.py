@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from energy_ingest.errors import ConfigError
+from energy_ingest.errors import ConfigError, EnergyError
 
 T = TypeVar("T")
 
@@ -114,7 +114,7 @@ def _timezone(raw: str) -> str:
 DEFAULT_ZONE = "America/Chicago"
 
 
-class ZoneNameError(ValueError):
+class ZoneNameError(EnergyError, ValueError):
     """A zone name that is not in the tz database; str() shows it (shortened) and a zone to use."""
 
     def __init__(self, name: object) -> None:

@@ -2,10 +2,28 @@
 
 EnergyError                 every error we raise on purpose; str() is the message for a human
 ├── ConfigError             bad ENERGY_* variables (all listed at once)
+│   └── SiteFileError       catalog/site.py: every problem of the site file, with its line
+├── ZoneNameError           config.py: not an IANA zone (also a ValueError), with one to use
 ├── DatabaseUnavailable     PostgreSQL cannot be reached or failed transiently: retry later
 ├── EmbeddedDatabaseError   the development cluster is missing, stopped, or cannot start
 ├── MigrationError          a migration failed; the database is left at the previous version
-└── ParseError              a report cannot be parsed: carries file, line and what to do
+├── ParseError              a report cannot be parsed: carries file, line and what to do
+├── _Overlong               formats/records.py: a record over MAX_LINE_BYTES (caught there)
+├── PatternError            catalog/regex.py: a site rule's pattern RE2 refuses (a ValueError)
+├── Cancelled               a load asked to stop between chunks: rolled back, the file stays
+│   └── SourceChanged       the file changed while it was loaded: rolled back, taken again
+├── RollupError             write/rollup_state.py: a rebuild that cannot be done as asked
+├── UnknownPoint            cli/catalog_report.py: `catalog show` of a point not (once) there
+├── NotRegularFile          spool/files.py: a link, FIFO or device where a file was expected
+│                           (also an OSError)
+├── UploadRejected          upload/receive.py: the upload's 4xx answer, with its status
+├── ClientGone              upload/receive.py: the client hung up mid-request
+└── MultipartError          upload/multipart.py: a malformed multipart body
+
+ValueError
+└── SearchError             catalog/search_tokens.py: a search that does not parse; the
+                            language imports the standard library alone (the API loads it),
+                            so it stays outside EnergyError
 """
 
 from __future__ import annotations
@@ -34,6 +52,14 @@ class EmbeddedDatabaseError(EnergyError):
 
 class MigrationError(EnergyError):
     pass
+
+
+class Cancelled(EnergyError):
+    """The caller asked to stop between chunks; the transaction rolls back, the file stays put."""
+
+
+class SourceChanged(Cancelled):
+    """The file changed while it was being loaded (still being written): rolled back."""
 
 
 class ParseError(EnergyError):

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from flask.testing import FlaskClient
 
-from energy_ingest.catalog.apply import apply_site
 from energy_ingest.catalog.site import parse_site
-from energy_ingest.store.ingest import load, parse_file
-from energy_ingest.store.load import FileInfo
+from energy_ingest.pipeline import load, parse_file
+from energy_ingest.write.applied_site import apply_site
+from energy_ingest.write.ledger import FileInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

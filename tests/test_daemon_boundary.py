@@ -22,7 +22,7 @@ import pytest
 from helpers import daemon_in_thread, files_under, insight_report, scalar, wait_until, watching
 from psycopg import errors as pg_errors
 
-import energy_ingest.daemon.outcome as outcome_module
+import energy_ingest.daemon.archiver as archiver_module
 import energy_ingest.daemon.take as take_module
 from energy_ingest.config import Settings
 from energy_ingest.daemon import Daemon
@@ -71,8 +71,8 @@ CASES: list[tuple[str, Any, str, BaseException]] = [
     ("load", take_module, "load", pg_errors.LockNotAvailable("lock timeout")),
     ("load", take_module, "load", DatabaseUnavailable("connection lost")),
     ("load", take_module, "load", MemoryError()),
-    ("archive", outcome_module, "move_read", OSError(28, "No space left on device")),
-    ("archive", outcome_module, "summary", ValueError("a bug while logging")),
+    ("archive", archiver_module, "move_read", OSError(28, "No space left on device")),
+    ("archive", archiver_module, "summary", ValueError("a bug while logging")),
     ("open", take_module, "open_regular", PermissionError(13, "Permission denied")),
     ("open", take_module, "describe_file", OSError(5, "Input/output error")),
     ("boundary", take_module, "has_writer", KeyError("a bug before anything happened")),
@@ -130,8 +130,8 @@ def test_a_failure_while_failing_a_file_still_keeps_it_and_goes_on(
     daemon: Daemon, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bad file whose note cannot be written and whose ledger row cannot be recorded."""
-    once(monkeypatch, outcome_module, "write_note", OSError(28, "No space left on device"))
-    once(monkeypatch, outcome_module, "record_failure", RuntimeError("ledger bug"))
+    once(monkeypatch, archiver_module, "write_note", OSError(28, "No space left on device"))
+    once(monkeypatch, archiver_module, "record_failure", RuntimeError("ledger bug"))
     bad = spool_dir / "incoming" / "siemens" / "bad.csv"
     bad.write_text("not a report\n")
     wait_until(lambda: (spool_dir / "failed" / "siemens" / "bad.csv").exists(), what="failed/")
@@ -142,7 +142,7 @@ def test_a_failure_while_failing_a_file_still_keeps_it_and_goes_on(
 def test_a_slow_writer_is_waited_for_without_leases(
     daemon: Daemon, spool_dir: Path, database_url: str
 ) -> None:
-    """Seen being written and not closed: never taken, however long the pause (3x settle)."""
+    """ProducedReadings being written and not closed: never taken, however long the pause (3x settle)."""
     path = spool_dir / "incoming" / "alc" / "slow.csv"
     with open(path, "w") as writer:
         writer.write("Time,HUL.VAV1.DAT\n")

@@ -10,8 +10,8 @@ import pandas as pd
 from formats_gen import Variant, insight
 
 from energy_ingest.formats import parse
+from energy_ingest.formats.produced import DENSE_FLOOR, ProducedReadings
 from energy_ingest.formats.report import Report
-from energy_ingest.formats.seen import DENSE_FLOOR, Seen
 
 T0 = datetime(2024, 1, 8)
 
@@ -135,7 +135,7 @@ def test_alc_long_trends_at_unaligned_times_are_marked_exactly() -> None:
 
 def test_seen_marks_the_same_pairs_as_a_set_would_across_the_switch_to_sparse_keys() -> None:
     rng = np.random.default_rng(3)
-    seen, reference = Seen(), set()
+    seen, reference = ProducedReadings(), set()
     switched = False
     for _ in range(40):
         ts = rng.integers(0, 200_000, 2_000).astype(np.int64) * 1_000_000_000
@@ -153,7 +153,7 @@ def test_seen_marks_the_same_pairs_as_a_set_would_across_the_switch_to_sparse_ke
 
 def test_seen_keeps_one_bit_per_reading_for_trends_at_aligned_times_given_trend_by_trend() -> None:
     # The ALC long layout as exported trend after trend: every trend at the same 33,000 times.
-    seen = Seen()
+    seen = ProducedReadings()
     times = np.arange(33_000, dtype=np.int64) * 900_000_000_000
     readings = [(p, times) for p in range(50)]
     for p, ts in readings:

@@ -26,7 +26,8 @@ from rollup_helpers import rollup_differences
 from energy_api import create_app
 from energy_ingest.config import Settings
 from energy_ingest.formats.report import PointInfo, Report
-from energy_ingest.store.load import FileInfo, load_report
+from energy_ingest.write.ledger import FileInfo
+from energy_ingest.write.readings import load_report
 
 START = datetime(2024, 2, 20, tzinfo=UTC)
 END = datetime(2024, 11, 20, tzinfo=UTC)

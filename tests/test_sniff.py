@@ -14,8 +14,8 @@ import pytest
 from helpers import Daemon, wait_until
 
 from energy_ingest.config import Settings
-from energy_ingest.content import not_a_report
 from energy_ingest.errors import ParseError
+from energy_ingest.file_kinds import not_a_report
 from energy_ingest.formats import parse
 from energy_ingest.upload.app import create_app
 
@@ -118,7 +118,7 @@ def test_the_daemons_failure_notes_say_what_the_upload_says(
 
 def test_the_sniff_loads_neither_pandas_nor_psycopg() -> None:
     code = (
-        "import sys, energy_ingest.content, energy_ingest.upload.app; "
+        "import sys, energy_ingest.file_kinds, energy_ingest.upload.app; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'psycopg'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

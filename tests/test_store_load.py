@@ -13,10 +13,12 @@ import psycopg
 import pytest
 from helpers import insight_report
 
-from energy_ingest.catalog.apply import apply_site_file
+from energy_ingest.errors import Cancelled
 from energy_ingest.formats import parse
-from energy_ingest.formats.report import PointInfo, Report
-from energy_ingest.store.load import MAX_STATES, Cancelled, FileInfo, load_report, record_failure
+from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
+from energy_ingest.write.applied_site import apply_site_file
+from energy_ingest.write.ledger import FileInfo, record_failure
+from energy_ingest.write.readings import load_report
 
 
 def make_report(

@@ -16,7 +16,7 @@ import pytest
 import requests
 from upload_server import UploadServer, start
 
-from energy_ingest.spool import takes
+from energy_ingest.spool import is_report_name
 
 DATA = Path(__file__).resolve().parent / "data"
 REPORT = DATA / "REAL_siemens_insight_RECCNTR.AUDIT.TRENDRPT_171016_excerpt.csv"
@@ -419,7 +419,7 @@ def test_a_name_the_daemon_would_not_take_is_stored_under_one_it_takes(
     reply = post(server, multipart(("file", filename, data)), headers=JSON)
     assert reply.status_code == 200, reply.text
     (entry,) = reply.json()["stored"]
-    assert takes(entry["name"])
+    assert is_report_name(entry["name"])
     stem, dot, ext = expected.rpartition(".")
     stem, ext = (stem, dot + ext) if stem else (expected, "")
     assert re.fullmatch(re.escape(stem) + r"(-\d+)?" + re.escape(ext), entry["name"])

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from energy_ingest.config import Settings
-from energy_ingest.spool import takes
+from energy_ingest.spool import is_report_name
 from energy_ingest.upload.app import create_app
 from energy_ingest.upload.multipart import MultipartError, MultipartParser
 
@@ -252,7 +252,7 @@ def test_every_hostile_request_is_answered_2xx_or_4xx_and_leaves_no_stray_file(
             data = path.read_bytes()
             assert len(data) == entry["bytes"] > 0
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-            assert takes(path.name), f"{path.name} would never be taken by the daemon"
+            assert is_report_name(path.name), f"{path.name} would never be taken by the daemon"
     finally:
         spool.clear()
 
@@ -299,7 +299,7 @@ def test_any_client_file_name_is_refused_or_stored_under_a_name_the_daemon_takes
         assert reply.status_code == 200, reply.get_data()
         assert reply.json is not None
         (entry,) = reply.json["stored"]
-        assert takes(entry["name"]), entry
+        assert is_report_name(entry["name"]), entry
         assert (spool.root / entry["path"]).read_bytes() == b"a,b\r\n1,2"
     finally:
         spool.clear()

@@ -3,12 +3,17 @@
 
     export.py          what an export parser returns (PointExport) — shared by the two below
     siemens_points.py  Siemens Insight Point Definition report → one record per point
+    siemens_point_record.py  one Point Definition record: fields cleaned, bounded, checked
     alc_points.py      ALC WebCTRL Points List report → one record per row
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
     site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
+    site_fields.py     the site file's TOML values read and checked, with their lines
     resolve.py         one point → building, room, floor, device, tags, with their origins
-    apply.py           the catalog in the database: the applied site file, resolved points
-    importer.py        an export into the catalog, in one transaction with its ledger row
+    regex.py           the site rules' bounded (RE2) patterns
+    search.py          the point search language: text → a small AST, and back
+    search_tokens.py   its tokens, and the SearchError with advice for what is no token
+
+Pure rules: the write layer stores what they decide.
 """
 
 from __future__ import annotations

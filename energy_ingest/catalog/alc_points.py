@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from energy_ingest import content
+from energy_ingest import file_kinds
 from energy_ingest.catalog.export import (
     MAX_FIELD_CHARS,
     MAX_REJECTS,
@@ -100,10 +100,10 @@ def parse_points_list(data: bytes | BinaryIO, *, name: str = "") -> PointExport:
 
 
 def _refuse_non_text(raw: BinaryIO, name: str) -> None:
-    start = head(raw, content.HEAD_BYTES)
+    start = head(raw, file_kinds.HEAD_BYTES)
     if not start.lstrip(codecs.BOM_UTF8).strip(b" \t\r\n\x00"):
         raise ParseError("the file is empty", file=name, hint="export the report again")
-    found = content.not_a_report(start)
+    found = file_kinds.not_a_report(start)
     if found is not None:
         raise ParseError(
             f"this is {found.what}, not a CSV Points List report", file=name, line=1, hint=HINT

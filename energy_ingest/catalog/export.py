@@ -40,6 +40,16 @@ class PointExport:
     complete: bool = True  # Siemens: the End of Report footer was seen; ALC: always True
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def values(self) -> int:
+        """What a progress count counts: records."""
+        return len(self.records)
+
+    @property
+    def unfinished(self) -> bool:
+        """No End of Report footer (yet) in a Siemens Point Definition report."""
+        return self.source == "siemens" and not self.complete
+
 
 def parse_export(
     data: bytes | BinaryIO,

@@ -15,6 +15,8 @@ from typing import Any
 
 import re2
 
+from energy_ingest.errors import EnergyError
+
 MAX_PROGRAM = 1_000  # instructions one pattern compiles to; the example's longest takes 35
 MAX_TEXT = 256  # characters of the longest name a rule reads; no BAS name comes near
 MAX_MEMORY = 32 << 10  # bytes of program and DFA per pattern; any MAX_PROGRAM program fits
@@ -72,7 +74,7 @@ class Pattern:
         return None if found is None else Match(found)
 
 
-class PatternError(ValueError):
+class PatternError(EnergyError, ValueError):
     """A pattern RE2 cannot compile; the message says why and, if known, which construct."""
 
 

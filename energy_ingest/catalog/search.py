@@ -13,17 +13,33 @@ else escapes parse() for any string.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+
+from energy_ingest.catalog.search_tokens import (
+    BAD_OPS,
+    OPS,
+    SIGILS,
+    SPACE,
+    SearchError,
+    Token,
+    not_a_term,
+    search_error,
+    shown_text,
+    tokens,
+)
+
+__all__ = [
+    "ALLOWED", "MAX_DEPTH", "MAX_LENGTH", "MAX_TERMS", "OPS", "SIGILS", "And", "Node", "Not", "Or",
+    "SearchError", "Term", "kinds", "parse", "render",
+]  # fmt: skip
 
 MAX_LENGTH = 65_536
 MAX_DEPTH = 64  # parentheses and `not`s, nested
 MAX_TERMS = 1_000  # @N, #N, :floor … each counts, repeated or not
 MAX_ID = 2_147_483_647
 MIN_FLOOR = -2_147_483_648
-OPS = ("=", "!=", "<", ">", "<=", ">=")
 
 # kind → how the term is written, in the order every list of them is shown
 SYNTAX = {
@@ -38,7 +54,6 @@ SYNTAX = {
     "measurement": ":measurement 'text'",
     "value": "~OP number",
 }
-SIGILS = {"@": "building", "#": "tag", "$": "room", "%": "device", "*": "point"}
 _SIGIL_OF = {kind: sigil for sigil, kind in SIGILS.items()}
 FIELDS = ("floor", "type", "unit", "measurement")
 _ROUTE = {
@@ -61,15 +76,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "points": frozenset(_POINT_KINDS),
     "values": frozenset(_POINT_KINDS | {"value"}),
 }
-
-
-class SearchError(ValueError):
-    """A search that does not parse, or uses a term its endpoint does not allow."""
-
-    def __init__(self, message: str, position: int, token: str) -> None:
-        super().__init__(message)
-        self.position = position  # 1-based
-        self.token = token  # '' at the end of the text
 
 
 @dataclass(frozen=True)
@@ -99,176 +105,6 @@ class Or:
 Node = Term | Not | And | Or
 
 
-# --- tokens ------------------------------------------------------------------------------
-
-
-class _Token(NamedTuple):
-    kind: str  # ( ) keyword word sigil field colon tilde op number quoted end bad
-    text: str  # the source text, or the keyword / sigil / field name
-    start: int  # 0-based, into the search
-    end: int
-    value: str = ""  # quoted: the text between the quotes; bad: the advice
-
-
-_SPACE = " \t\r\n"
-_DIGITS = "0123456789"
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_KEYWORDS = ("and", "or", "not")
-_OP_CHARS = "=!<>"
-_BAD_OPS = {"==": "=", "<>": "!=", "=<": "<=", "=>": ">="}
-_PUNCTUATION = {
-    "&": "write 'and'",
-    "&&": "write 'and'",
-    "|": "write 'or'",
-    "||": "write 'or'",
-    "!": "write 'not'",
-    ";": "a search is terms joined by and, or, not: remove it",
-    "--": "a search has no comments: remove it",
-    "/*": "a search has no comments: remove it",
-    '"': "quote text with single quotes: :measurement 'temperature'",
-    "‘": "quote text with straight single quotes: :measurement 'temperature'",
-    "’": "quote text with straight single quotes: :measurement 'temperature'",
-    "“": "quote text with straight single quotes: :measurement 'temperature'",
-    "”": "quote text with straight single quotes: :measurement 'temperature'",
-}
-_GENERIC = "write terms such as '@1', '#2' or ':floor = 3' joined by and, or, not"
-
-
-def _is_control(ch: str) -> bool:
-    code = ord(ch)
-    return code < 32 or 127 <= code < 160 or 0xD800 <= code < 0xE000  # C0, DEL, C1, surrogates
-
-
-def _keywords(word: str) -> list[str] | None:
-    """`word` split into and/or/not (`andnot` → and, not: no spaces are needed), or None."""
-    out: list[str] = []
-    rest = word
-    while rest:
-        keyword = next((k for k in _KEYWORDS if rest.startswith(k)), None)
-        if keyword is None:
-            return None
-        out.append(keyword)
-        rest = rest[len(keyword) :]
-    return out
-
-
-def _run(text: str, i: int, chars: str) -> int:
-    while i < len(text) and text[i] in chars:
-        i += 1
-    return i
-
-
-def _number_end(text: str, i: int) -> int:
-    """The end of -?(\\d+(\\.\\d*)?|\\.\\d+) at i, or i when there is none."""
-    j = i + 1 if text.startswith("-", i) else i
-    if j < len(text) and text[j] in _DIGITS:
-        j = _run(text, j, _DIGITS)
-        return _run(text, j + 1, _DIGITS) if text.startswith(".", j) else j
-    if text.startswith(".", j) and j + 1 < len(text) and text[j + 1] in _DIGITS:
-        return _run(text, j + 1, _DIGITS)
-    return i
-
-
-def _quoted(text: str, i: int) -> _Token:
-    j = i + 1
-    parts: list[str] = []
-    while j < len(text):
-        ch = text[j]
-        if ch == "'":
-            if text.startswith("'", j + 1):
-                parts.append("'")
-                j += 2
-                continue
-            return _Token("quoted", text[i : j + 1], i, j + 1, "".join(parts))
-        if _is_control(ch):
-            return _Token("bad", ch, j, j + 1, "quoted text cannot hold control characters")
-        parts.append(ch)
-        j += 1
-    return _Token(
-        "bad",
-        text[i:],
-        i,
-        len(text),
-        "the quote is not closed: end the text with ' (and write '' for a quote inside it)",
-    )
-
-
-def _tokens(text: str) -> Iterator[_Token]:  # one branch per character class
-    i = 0
-    while True:
-        i = _run(text, i, _SPACE)
-        if i >= len(text):
-            yield _Token("end", "", len(text), len(text))
-            return
-        ch = text[i]
-        two = text[i : i + 2]
-        if ch in "()":
-            yield _Token(ch, ch, i, i + 1)
-            i += 1
-        elif ch in _LETTERS:
-            j = _run(text, i, _LETTERS)
-            split = _keywords(text[i:j])
-            if split is None:
-                yield _Token("word", text[i:j], i, j)
-            else:
-                for keyword in split:
-                    yield _Token("keyword", keyword, i, i + len(keyword))
-                    i += len(keyword)
-            i = j
-        elif (j := _number_end(text, i)) > i:
-            yield _Token("number", text[i:j], i, j)
-            i = j
-        elif ch in SIGILS:
-            yield _Token("sigil", ch, i, i + 1)
-            i += 1
-        elif ch == ":":
-            j = _run(text, i + 1, _LETTERS)
-            yield _Token("field" if j > i + 1 else "colon", text[i:j], i, max(j, i + 1))
-            i = max(j, i + 1)
-        elif ch == "~":
-            yield _Token("tilde", ch, i, i + 1)
-            i += 1
-        elif ch in _OP_CHARS:
-            op = two if two in OPS or two in _BAD_OPS else ch
-            if op == "!":
-                yield _Token("bad", op, i, i + 1, _PUNCTUATION["!"])
-            else:
-                yield _Token("op", op, i, i + len(op))
-            i += len(op)
-        elif ch == "'":
-            token = _quoted(text, i)
-            yield token
-            i = token.end
-        elif two in _PUNCTUATION or ch in _PUNCTUATION:
-            sign = two if two in _PUNCTUATION else ch
-            yield _Token("bad", sign, i, i + len(sign), _PUNCTUATION[sign])
-            i += len(sign)
-        elif _is_control(ch):
-            advice = f"control characters (U+{ord(ch):04X}) are not allowed: remove it"
-            yield _Token("bad", ch, i, i + 1, advice)
-            i += 1
-        elif not ch.isascii():
-            advice = "outside quotes write only ASCII: terms, numbers, and, or, not"
-            yield _Token("bad", ch, i, i + 1, advice)
-            i += 1
-        else:
-            yield _Token("bad", ch, i, i + 1, _GENERIC)
-            i += 1
-
-
-# --- the parser --------------------------------------------------------------------------
-
-
-def _shown(text: str) -> str:
-    """Text quoted for a message (repr: control characters escaped), cut when long."""
-    return repr(text if len(text) <= 60 else text[:60] + "…")
-
-
-def _error(start: int, token: str, advice: str, what: str = "unexpected") -> SearchError:
-    shown = _shown(token) if token else "end of the search"
-    return SearchError(f"search: {what} {shown} at {start + 1}; {advice}", start + 1, token)
-
-
 def _number(text: str) -> int | float | None:
     """A number as written (int without a '.', else float); None when it is too large."""
     number = float(text)
@@ -285,12 +121,12 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.stream = _tokens(text)
-        self.previous: _Token | None = None
+        self.stream = tokens(text)
+        self.previous: Token | None = None
         self.tok = next(self.stream)
         self.terms: list[tuple[Term, str]] = []  # every term in order, with its source text
 
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
         self.previous, self.tok = self.tok, next(self.stream, self.tok)
         return self.previous
 
@@ -298,13 +134,13 @@ class _Parser:
         return self.tok.kind == "keyword" and self.tok.text == keyword
 
     def since(self, start: int, end: int) -> str:
-        return self.text[start:end].strip(_SPACE)
+        return self.text[start:end].strip(SPACE)
 
     def fail(self, start: int, advice: str, end: int | None = None) -> SearchError:
         """An error naming the text from `start` to the end of the current token (or `end`)."""
-        return _error(start, self.since(start, self.tok.end if end is None else end), advice)
+        return search_error(start, self.since(start, self.tok.end if end is None else end), advice)
 
-    def glued_end(self, after: _Token) -> int:
+    def glued_end(self, after: Token) -> int:
         """Where the mistake after `after` ends: the current token's end when it touches `after`
         (`@x` is one mistake, `@ x` names only the `@`)."""
         touching = self.tok.kind not in ("end", "(", ")", "keyword") and self.tok.start == after.end
@@ -337,7 +173,7 @@ class _Parser:
         opens = tok.kind == "(" or self.at("not")
         if opens and depth >= MAX_DEPTH:
             raise SearchError(
-                f"search: {_shown(tok.text)} at {tok.start + 1} nests deeper than {MAX_DEPTH};"
+                f"search: {shown_text(tok.text)} at {tok.start + 1} nests deeper than {MAX_DEPTH};"
                 f" write a flatter search (at most {MAX_DEPTH} parentheses and nots inside one"
                 " another)",
                 tok.start + 1,
@@ -353,7 +189,9 @@ class _Parser:
             node = self.parse_or(depth + 1)
             if self.tok.kind != ")":  # parse_and stops only at ')', 'or' or the end
                 inside = self.since(tok.start + 1, self.tok.start)
-                raise _error(tok.start, "(", f"write ')' after {_shown(inside)}", "unclosed")
+                raise search_error(
+                    tok.start, "(", f"write ')' after {shown_text(inside)}", "unclosed"
+                )
             self.advance()
             return node
         return self.parse_term()
@@ -364,61 +202,13 @@ class _Parser:
         if tok.kind in ("sigil", "field", "tilde"):
             self.parse_term()
             right = self.terms[-1][1]
-            both = f"{_shown(f'{left} or {right}')} or {_shown(f'{left} and {right}')}"
-            return _error(tok.start, right, f"write {both}")
+            both = f"{shown_text(f'{left} or {right}')} or {shown_text(f'{left} and {right}')}"
+            return search_error(tok.start, right, f"write {both}")
         if tok.kind == "(" or self.at("not"):
-            return _error(tok.start, tok.text, f"write 'and' or 'or' between {_shown(left)} and it")
-        return self.not_a_term()
-
-    def not_a_term(self) -> SearchError:
-        """The error for the current token where a term, `not` or `(` should be."""
-        tok, prev = self.tok, self.previous
-        if tok.kind == "bad":
-            return _error(tok.start, tok.text, tok.value)
-        if tok.kind in ("end", ")") and prev is not None and prev.kind == "keyword":
-            what = (
-                "ends the search" if tok.kind == "end" else f"is followed by ')' at {tok.start + 1}"
+            return search_error(
+                tok.start, tok.text, f"write 'and' or 'or' between {shown_text(left)} and it"
             )
-            example = "'not @1'" if prev.text == "not" else f"'@1 {prev.text} @2'"
-            return SearchError(
-                f"search: {_shown(prev.text)} at {prev.start + 1} {what}; write a term after it"
-                f" ({example}) or remove it",
-                prev.start + 1,
-                prev.text,
-            )
-        if tok.kind == ")":
-            return _error(tok.start, ")", "no '(' opens it: remove it")
-        if tok.kind == "end":
-            return _error(tok.start, "", "write a term such as '@1'")
-        if tok.kind == "keyword":
-            if prev is None or prev.kind == "(":
-                advice = f"write a term before it ('@1 {tok.text} @2')"
-            else:
-                advice = f"write a term between {_shown(prev.text)} and {_shown(tok.text)}"
-            return _error(tok.start, tok.text, advice)
-        if tok.kind == "word":
-            split = _keywords(tok.text.lower())
-            if split is not None:
-                return _error(tok.start, tok.text, f"write {_shown(' '.join(split))} (lower case)")
-            return _error(tok.start, tok.text, _GENERIC)
-        if tok.kind == "number":
-            n = tok.text
-            return _error(
-                tok.start,
-                n,
-                f"a number alone is not a term: write '@{n}' (building), '#{n}' (tag), '${n}'"
-                f" (room), '%{n}' (device) or '*{n}' (point)",
-            )
-        if tok.kind == "quoted":
-            advice = f"quoted text goes after :measurement: {_shown(':measurement ' + tok.text)}"
-            return _error(tok.start, tok.text, advice)
-        if tok.kind == "op":
-            advice = f"an operator goes after :floor or ~: ':floor {tok.text} 3', '~{tok.text}80'"
-            return _error(tok.start, tok.text, advice)
-        if tok.kind == "colon":
-            advice = "write :floor, :type, :unit or :measurement (no space after ':')"
-            return _error(tok.start, ":", advice)
-        return _error(tok.start, tok.text, _GENERIC)  # pragma: no cover - every kind is above
+        return not_a_term(self.tok, self.previous)
 
     # terms
 
@@ -431,11 +221,11 @@ class _Parser:
         elif tok.kind == "tilde":
             term = self.value_term(tok)
         else:
-            raise self.not_a_term()
+            raise not_a_term(self.tok, self.previous)
         self.terms.append((term, self.since(tok.start, self.previous_end())))
         if len(self.terms) > MAX_TERMS:  # each term is a test in SQL: a bound on the query's cost
             raise SearchError(
-                f"search: {_shown(self.terms[-1][1])} at {tok.start + 1} is one of more than"
+                f"search: {shown_text(self.terms[-1][1])} at {tok.start + 1} is one of more than"
                 f" {MAX_TERMS:,} terms; write at most {MAX_TERMS:,} — split it into several"
                 " searches",
                 tok.start + 1,
@@ -452,23 +242,23 @@ class _Parser:
         tok = self.tok
         if tok.kind != "number":
             end = self.glued_end(self.previous) if self.previous else tok.end
-            raise self.fail(start, f"write {what} after it: {_shown(example)}", end)
+            raise self.fail(start, f"write {what} after it: {shown_text(example)}", end)
         if "." in tok.text:
-            raise self.fail(start, f"{what} is a whole number: {_shown(example)}")
+            raise self.fail(start, f"{what} is a whole number: {shown_text(example)}")
         digits = tok.text.removeprefix("-").lstrip("0") or "0"
         number = int(digits) if len(digits) <= 10 else MAX_ID + 1  # no 65,536-digit int()
         number = -number if tok.text.startswith("-") else number
         if not low <= number <= high:
-            raise self.fail(start, f"{what} is from {low} to {high}: {_shown(example)}")
+            raise self.fail(start, f"{what} is from {low} to {high}: {shown_text(example)}")
         self.advance()
         return number
 
-    def id_term(self, tok: _Token, kind: str, example: str) -> Term:
+    def id_term(self, tok: Token, kind: str, example: str) -> Term:
         self.advance()
         value = self.whole(tok.start, f"a {kind} id", example, 1, MAX_ID)
         return Term(kind, None, value, tok.start + 1)
 
-    def field_term(self, tok: _Token) -> Term:
+    def field_term(self, tok: Token) -> Term:
         name = tok.text[1:]
         if name not in FIELDS:
             if name.lower() in FIELDS:
@@ -476,7 +266,9 @@ class _Parser:
             return self.fail_now(tok, "write :floor, :type, :unit or :measurement", "unknown")
         if name == "floor":
             self.advance()
-            op = self.operator(tok, lambda n: f"write {_shown(f':floor = {n}')}", "':floor = 3'")
+            op = self.operator(
+                tok, lambda n: f"write {shown_text(f':floor = {n}')}", "':floor = 3'"
+            )
             floor = self.whole(tok.start, "a floor", f":floor {op} 3", MIN_FLOOR, MAX_ID)
             return Term("floor", op, floor, tok.start + 1)
         if name == "measurement":
@@ -490,48 +282,50 @@ class _Parser:
             n = self.tok.text if self.tok.kind == "number" else example.split()[1]
             end = self.tok.end if self.tok.kind == "number" else self.previous_end()
             raise self.fail(
-                tok.start, f"write {_shown(f':{name} {n}')} (no operator; {where})", end
+                tok.start, f"write {shown_text(f':{name} {n}')} (no operator; {where})", end
             )
         if self.tok.kind in ("quoted", "word"):
-            advice = f":{name} takes a {name} id: write {_shown(example)} ({where})"
+            advice = f":{name} takes a {name} id: write {shown_text(example)} ({where})"
             raise self.fail(tok.start, advice)
         value = self.whole(tok.start, f"a {name} id", f"{example} ({where})", 1, MAX_ID)
         return Term(name, None, value, tok.start + 1)
 
-    def fail_now(self, tok: _Token, advice: str, what: str = "unexpected") -> Term:
-        raise _error(tok.start, tok.text, advice, what)
+    def fail_now(self, tok: Token, advice: str, what: str = "unexpected") -> Term:
+        raise search_error(tok.start, tok.text, advice, what)
 
-    def operator(self, tok: _Token, with_number: Callable[[str], str], example: str) -> str:
+    def operator(self, tok: Token, with_number: Callable[[str], str], example: str) -> str:
         """The comparison operator after `tok` (:floor or ~)."""
         if self.tok.kind == "op" and self.tok.text in OPS:
             return self.advance().text
         if self.tok.kind == "op":
-            better = _BAD_OPS[self.tok.text]
-            raise self.fail(tok.start, f"write {_shown(better)} for {_shown(self.tok.text)}")
+            better = BAD_OPS[self.tok.text]
+            raise self.fail(
+                tok.start, f"write {shown_text(better)} for {shown_text(self.tok.text)}"
+            )
         if self.tok.kind == "number":
             raise self.fail(tok.start, with_number(self.tok.text))
         advice = f"write a comparison such as {example} (an operator = != < > <= >=, then a number)"
         raise self.fail(tok.start, advice, self.glued_end(tok))
 
-    def measurement(self, tok: _Token) -> Term:
+    def measurement(self, tok: Token) -> Term:
         if self.tok.kind == "quoted":
             return Term("measurement", None, self.advance().value, tok.start + 1)
         if self.tok.kind == "bad":
-            raise _error(self.tok.start, self.tok.text, self.tok.value)
+            raise search_error(self.tok.start, self.tok.text, self.tok.value)
         if self.tok.kind == "word":
             words = [self.tok.text]
             while self.advance() and self.tok.kind == "word":
                 words.append(self.tok.text)
             quoted = "'" + " ".join(words) + "'"
             raise self.fail(
-                tok.start, f"quote it: {_shown(':measurement ' + quoted)}", self.previous_end()
+                tok.start, f"quote it: {shown_text(':measurement ' + quoted)}", self.previous_end()
             )
         advice = "write the measurement in quotes: :measurement 'temperature'"
         if self.tok.kind == "op":
             raise self.fail(tok.start, advice + " (no operator)")
         raise self.fail(tok.start, advice, self.glued_end(tok))
 
-    def value_term(self, tok: _Token) -> Term:
+    def value_term(self, tok: Token) -> Term:
         self.advance()
         op = self.operator(tok, lambda n: f"write '~={n}' or '~>{n}'", "'~>80' or '~ <= 0.5'")
         if self.tok.kind != "number":
@@ -561,19 +355,19 @@ def parse(text: str | None, endpoint: str | None = None) -> Node | None:
             MAX_LENGTH + 1,
             text[MAX_LENGTH : MAX_LENGTH + 1],
         )
-    if not text.strip(_SPACE):
+    if not text.strip(SPACE):
         return None
     parser = _Parser(text)
     node = parser.parse_or(0)
     if parser.tok.kind == ")":
-        raise _error(parser.tok.start, ")", "no '(' opens it: remove it")
+        raise search_error(parser.tok.start, ")", "no '(' opens it: remove it")
     if endpoint is not None:
         allowed = ALLOWED[endpoint]
         for term, source in parser.terms:
             if term.kind not in allowed:
                 there = ", ".join(s for k, s in SYNTAX.items() if k in allowed)
                 raise SearchError(
-                    f"search: {_shown(source)} at {term.pos} is not allowed on /api/{endpoint};"
+                    f"search: {shown_text(source)} at {term.pos} is not allowed on /api/{endpoint};"
                     f" there: {there}",
                     term.pos,
                     source,

@@ -5,9 +5,11 @@ rescans the spool periodically, restarts a dead observer thread and pings system
 
     watch.py     which files are complete (inotify, rescans, settle time, write leases)
     take.py      one file: open without following links, claim (flock), parse, load
-    outcome.py   after the transaction: archive/, failed/ with a note, or wait and retry
+    archiver.py  after the transaction: archive/, failed/ with a note, or wait and retry
     progress.py  the file in progress: log lines, state for `status`, STATUS= for systemd
-    database.py  the connection, its outages and backoff
+    status.py    what `energy-ingest status` gathers (spool, ledger, rollups)
+    notify.py    systemd's READY=, STATUS= and watchdog pings
+    database_link.py  the connection, its outages and backoff
 
 A file is claimed with an exclusive flock, so several daemons can share a spool; the ledger's
 unique sha256 is the final guard. A file leaves incoming/ only after its transaction committed
@@ -27,20 +29,20 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.apply import apply_site
 from energy_ingest.catalog.site import Site, SiteFileError, read_site
 from energy_ingest.config import Settings
-from energy_ingest.daemon.database import Database
+from energy_ingest.daemon.archiver import Archiver
+from energy_ingest.daemon.database_link import DatabaseLink
 from energy_ingest.daemon.notify import Notifier
-from energy_ingest.daemon.outcome import Outcome
 from energy_ingest.daemon.progress import Progress, remove_stale_states
 from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
-from energy_ingest.spool import Spool, shown
+from energy_ingest.spool import Spool, printable_name
 from energy_ingest.spool.files import remove_stale_temps
 from energy_ingest.spool.moving import remove_stale_intents
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
+from energy_ingest.write.applied_site import AppliedSite, apply_site
 
 log = logging.getLogger("energy_ingest.daemon")
 
@@ -56,8 +58,9 @@ class Daemon:
         self.notifier = Notifier(settings)
         self.stop = threading.Event()
         self.watcher = Watcher(self.spool, settings.settle_seconds)
-        self.db = Database("", backlog=lambda: len(self.watcher.candidates))
-        self.outcome = Outcome(settings, self.spool, self.watcher, self.db)
+        self.db = DatabaseLink("", backlog=lambda: len(self.watcher.candidates))
+        self.archiver = Archiver(settings, self.spool, self.watcher, self.db)
+        self.site = AppliedSite()  # read from ENERGY_SITE_FILE once, or from the catalog
         self.progress = Progress(
             self.spool,
             settings.progress_seconds,
@@ -68,9 +71,10 @@ class Daemon:
             self.spool,
             self.watcher,
             self.db,
-            self.outcome,
+            self.archiver,
             self.progress,
             self._should_stop,
+            self.site,
         )
 
     @property
@@ -111,7 +115,7 @@ class Daemon:
         self.notifier.ready(self._status_text())
         log.info(
             "watching %s (backlog %d files; settle %.1f s, rescan every %.0f s)",
-            shown(self.spool.root / "incoming"),
+            printable_name(self.spool.root / "incoming"),
             len(self.candidates),
             self.settings.settle_seconds,
             self.settings.rescan_seconds,
@@ -135,7 +139,7 @@ class Daemon:
             )
             return
         try:
-            applied = apply_site(self.db.conn, *site)
+            applied = apply_site(self.db.conn, *site, held=self.site)
         except psycopg.Error as exc:
             self.db.conn.rollback()
             log.error("could not apply the site file %s: %s", self.settings.site_file, exc)
@@ -182,7 +186,7 @@ class Daemon:
                 next_scan = now + self.settings.rescan_seconds
             self.watcher.check_observer()
             if self.watcher.archive_events:
-                self._guarded("checking archived files", self.outcome.check_archive)
+                self._guarded("checking archived files", self.archiver.check_archive)
             for path, candidate in self.watcher.ready():
                 if self.stop.is_set() or self.db.down:
                     break
@@ -197,9 +201,9 @@ class Daemon:
         try:
             self.taker.take(path, candidate)
         except Exception as exc:
-            log.exception("unexpected error while taking %s", shown(path))
-            reason = f"{shown(path)}: {type(exc).__name__}: {exc}"
-            self._guarded("keeping the file", lambda: self.outcome.defer(path, candidate, reason))
+            log.exception("unexpected error while taking %s", printable_name(path))
+            reason = f"{printable_name(path)}: {type(exc).__name__}: {exc}"
+            self._guarded("keeping the file", lambda: self.archiver.defer(path, candidate, reason))
 
     @staticmethod
     def _guarded(what: str, step: Any) -> None:
@@ -217,4 +221,4 @@ class Daemon:
         loading = self.progress.text()
         if loading:
             state += f"{loading}; "
-        return f"{state}backlog {len(self.candidates)} files; last: {self.outcome.last_file}"
+        return f"{state}backlog {len(self.candidates)} files; last: {self.archiver.last_file}"

@@ -11,11 +11,12 @@ import psycopg
 from energy_ingest.config import Settings
 from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
-from energy_ingest.rollups import state as rollup_state
-from energy_ingest.spool import SOURCES, Spool, shown, takes, unknown_folder_advice
+from energy_ingest.file_kinds import SOURCES
+from energy_ingest.spool import Spool, is_report_name, printable_name, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
+from energy_ingest.write import rollup_state
 
 
 def _backlog(spool: Spool) -> tuple[dict[str, int], list[dict[str, Any]]]:
@@ -31,7 +32,7 @@ def _backlog(spool: Spool) -> tuple[dict[str, int], list[dict[str, Any]]]:
             if folder is not None:
                 waiting[folder] = waiting.get(folder, 0) + 1
     unknown = [
-        {"folder": f"incoming/{shown(f)}/", "files": n, "why": unknown_folder_advice(f)}
+        {"folder": f"incoming/{printable_name(f)}/", "files": n, "why": unknown_folder_advice(f)}
         for f, n in sorted(waiting.items())
     ]
     return counts, unknown
@@ -54,7 +55,9 @@ def _unknown_folders(spool: Spool) -> list[str]:
 
 def _failed(spool: Spool, source: str) -> int:
     try:
-        return sum(1 for e in os.scandir(spool.failed(source)) if e.is_file() and takes(e.name))
+        return sum(
+            1 for e in os.scandir(spool.failed(source)) if e.is_file() and is_report_name(e.name)
+        )
     except FileNotFoundError:
         return 0
 
@@ -63,12 +66,12 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     spool = Spool(settings.spool_dir)
     backlog, unknown = _backlog(spool)
     out: dict[str, Any] = {
-        "spool": shown(spool.root.resolve()),
+        "spool": printable_name(spool.root.resolve()),
         "backlog": backlog,
         "loading": in_progress(spool),
         "unknown_folders": unknown,
         "stranded": [
-            {"path": shown(s.path.relative_to(spool.root)), "why": s.why, "fix": s.fix}
+            {"path": printable_name(s.path.relative_to(spool.root)), "why": s.why, "fix": s.fix}
             for s in stranded(spool.root)
         ],
         "failed": {s: _failed(spool, s) for s in SOURCES},
@@ -86,7 +89,7 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
                 )
             else:
                 out["last_files"] = _last_files(conn, last)
-                out["rollups"] = rollup_state.read(conn).as_dict(settings.timezone)
+                out["rollups"] = rollup_state.read_state(conn).as_dict(settings.timezone)
                 out["database"]["reachable"] = True
     except (EnergyError, psycopg.Error) as exc:
         out["database"]["error"] = first_line(exc)

@@ -20,19 +20,25 @@ from typing import BinaryIO
 import psycopg
 from psycopg import errors as pg_errors
 
-from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings
-from energy_ingest.daemon.database import Database
-from energy_ingest.daemon.outcome import Outcome
+from energy_ingest.daemon.archiver import Archiver
+from energy_ingest.daemon.database_link import DatabaseLink
 from energy_ingest.daemon.progress import Progress
 from energy_ingest.daemon.watch import Candidate, Watcher
-from energy_ingest.errors import DatabaseUnavailable, ParseError, first_line
-from energy_ingest.formats.report import Report
-from energy_ingest.spool import Spool, shown
+from energy_ingest.errors import (
+    Cancelled,
+    DatabaseUnavailable,
+    ParseError,
+    SourceChanged,
+    first_line,
+)
+from energy_ingest.parsing import parse_file
+from energy_ingest.pipeline import Loaded, describe_file, load
+from energy_ingest.spool import Spool, printable_name
 from energy_ingest.spool.files import has_writer, open_regular
 from energy_ingest.spool.stranded import judge
-from energy_ingest.store.ingest import Loaded, describe_file, load, parse_file
-from energy_ingest.store.load import Cancelled, FileInfo, SourceChanged
+from energy_ingest.write.applied_site import AppliedSite
+from energy_ingest.write.ledger import FileInfo
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
@@ -47,31 +53,35 @@ class Taker:
         settings: Settings,
         spool: Spool,
         watcher: Watcher,
-        db: Database,
-        outcome: Outcome,
+        db: DatabaseLink,
+        archiver: Archiver,
         progress: Progress,
         should_stop: Callable[[], bool],
+        site: AppliedSite,
     ) -> None:
         self.settings = settings
         self.spool = spool
         self.watcher = watcher
         self.db = db
-        self.outcome = outcome
+        self.archiver = archiver
         self.progress = progress
         self.should_stop = should_stop
+        self.site = site
 
     def take(self, path: Path, candidate: Candidate) -> None:
         try:
             fd = open_regular(path)
         except FileNotFoundError:
             self.watcher.forget(path)
-            log.warning("%s disappeared from the spool while it was being taken", shown(path))
+            log.warning(
+                "%s disappeared from the spool while it was being taken", printable_name(path)
+            )
             return
         except OSError as exc:
             # Swapped for a link or a FIFO since it was seen, or made unreadable: never read it.
             # Else (an I/O error): keep it, try again later.
             if not self._strand(path):
-                self.outcome.defer(path, candidate, f"{shown(path)}: {exc}")
+                self.archiver.defer(path, candidate, f"{printable_name(path)}: {exc}")
             return
         with os.fdopen(fd, "rb") as fp:
             if judge(self.spool.root / "incoming", path, os.fstat(fd)) is not None:
@@ -108,14 +118,16 @@ class Taker:
 
     def _take_claimed(self, fp: BinaryIO, path: Path, candidate: Candidate) -> None:
         if has_writer(fp.fileno()):
-            log.debug("%s is still open for writing; waiting for it to be closed", shown(path))
+            log.debug(
+                "%s is still open for writing; waiting for it to be closed", printable_name(path)
+            )
             self.watcher.wait_for_close(path)
             return
         before = _key(os.fstat(fp.fileno()))
         rel = path.relative_to(self.spool.root / "incoming")
         hint = self.spool.source_of(path)
-        label = shown(rel if hint else Path("incoming") / rel)
-        info = describe_file(fp, path, hint or "siemens", shown(rel))
+        label = printable_name(rel if hint else Path("incoming") / rel)
+        info = describe_file(fp, path, hint or "siemens", printable_name(rel))
         if info.size == 0 and self._may_still_grow(candidate):
             return
         if self.db.conn is None:
@@ -136,9 +148,9 @@ class Taker:
         if loaded is None:
             return
         if _key(os.fstat(fp.fileno())) != before:
-            self.outcome.grew_before_the_move(path, loaded, label, fp.fileno())
+            self.archiver.grew_before_the_move(path, loaded, label, fp.fileno())
         else:
-            self.outcome.archive(path, loaded, label, fp.fileno())
+            self.archiver.archive(path, loaded, label, fp.fileno())
 
     def _load(
         self,
@@ -153,21 +165,25 @@ class Taker:
         assert self.db.conn is not None
         try:
             report = parse_file(
-                fp, info, tz=self.settings.timezone, hint=self.spool.source_of(path)
+                fp, info.name, tz=self.settings.timezone, hint=self.spool.source_of(path)
             )
-            if _unfinished(report) and self._may_still_grow(candidate):
+            if report.unfinished and self._may_still_grow(candidate):
                 return None
-            values = _values_of(report)
 
             def between_chunks() -> bool:
-                self.progress.tick(values)
+                self.progress.tick(lambda: report.values)
                 return self.should_stop()
 
             return load(
-                self.db.conn, report, info, should_stop=between_chunks, still_same=still_same
+                self.db.conn,
+                report,
+                info,
+                site=self.site,
+                should_stop=between_chunks,
+                still_same=still_same,
             )
         except ParseError as exc:
-            self.outcome.fail(path, info, str(exc.with_file(label)), fp.fileno(), exc.excerpt)
+            self.archiver.fail(path, info, str(exc.with_file(label)), fp.fileno(), exc.excerpt)
         except SourceChanged:
             log.info(
                 "%s changed while it was being loaded: rolled back; it is taken again once its "
@@ -182,10 +198,10 @@ class Taker:
         except psycopg.Error as exc:
             self._database_error(exc, fp, path, info, candidate, label)
         except OSError as exc:  # the file could not be read to the end: keep it, retry later
-            self.outcome.defer(path, candidate, f"{label}: {exc.strerror or exc}")
+            self.archiver.defer(path, candidate, f"{label}: {exc.strerror or exc}")
         except Exception as exc:  # a bug of ours must not stop the daemon, nor lose the file
             log.exception("unexpected error on %s", label)
-            self.outcome.fail(
+            self.archiver.fail(
                 path,
                 info,
                 f"{label}: internal error ({type(exc).__name__}: {exc}); please report it",
@@ -217,27 +233,16 @@ class Taker:
         if self.db.broken():
             self.db.mark_down(exc)
         elif isinstance(exc, psycopg.DataError | pg_errors.ProgramLimitExceeded):
-            self.outcome.fail(
+            self.archiver.fail(
                 path,
                 info,
                 f"{label}: the database cannot store this file's content: {first_line(exc)}",
                 fp.fileno(),
             )
         else:  # e.g. a deadlock, a lock or statement timeout
-            self.outcome.defer(path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}")
-
-
-def _unfinished(report: Report | PointExport) -> bool:
-    """No End of Report footer (yet) in a Siemens report or Point Definition report."""
-    if isinstance(report, PointExport):
-        return report.source == "siemens" and not report.complete
-    return report.footer is False
-
-
-def _values_of(report: Report | PointExport) -> Callable[[], int]:
-    if isinstance(report, PointExport):
-        return lambda: len(report.records)
-    return lambda: report.values
+            self.archiver.defer(
+                path, candidate, f"{label}: {type(exc).__name__}: {first_line(exc)}"
+            )
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from energy_ingest.spool import Spool, shown, unknown_folder_advice
+from energy_ingest.spool import Spool, printable_name, unknown_folder_advice
 from energy_ingest.spool.files import has_writer, open_regular
 from energy_ingest.spool.stranded import Stranded, judge, walk_incoming
 
@@ -222,7 +222,7 @@ class Watcher:
         self._stranded.add(stranded.path)
         log.warning(
             "%s is %s; it is left in place and never read: %s",
-            shown(stranded.path.relative_to(self.spool.root)),
+            printable_name(stranded.path.relative_to(self.spool.root)),
             stranded.why,
             stranded.fix,
         )

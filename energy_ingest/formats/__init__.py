@@ -2,6 +2,15 @@
 
 `parse()` is the one boundary where csv, Unicode, pandas and numpy errors become ParseError; it
 never raises anything else, neither while reading metadata nor while the chunks are consumed.
+
+    siemens.py, siemens_header.py  Siemens Insight trend reports (rows, then the header)
+    alc.py         ALC WebCTRL trend reports
+    report.py      what a parser returns (Report, PointInfo, Reject)
+    cells.py       each point's cells so far, as readings (PointCells)
+    produced.py    the readings already produced, for repeats across chunks
+    timestamps.py  the timestamp formats and their parsing
+    source.py      the raw bytes: encoding, lines, heads, binary refusal
+    records.py     CSV records of bounded length
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import BinaryIO
 import pandas as pd
 
 from energy_ingest.errors import ParseError
+from energy_ingest.file_kinds import SOURCES
 from energy_ingest.formats import alc, siemens, siemens_header
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import (
@@ -28,7 +38,6 @@ from energy_ingest.formats.source import (
     show,
 )
 
-SOURCES = ("siemens", "alc")
 _SOAP_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d(:\d\d)?\s*[AP]M$", re.IGNORECASE)
 
 

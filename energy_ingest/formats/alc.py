@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.cells import BLOCK_CHARS, PointCells, block_size
 from energy_ingest.formats.records import Records
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import Lines, first_lines, show
@@ -87,7 +87,7 @@ class AlcReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="alc-wide", source="alc", points={})
-        self.tally = Tally(self.report, digital=True)
+        self.tally = PointCells(self.report, digital=True)
         self._times = TimeParser(WITH_ISO)
 
     def scan(self) -> Report:

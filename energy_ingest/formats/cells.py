@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from energy_ingest.errors import ParseError
+from energy_ingest.formats.produced import ProducedReadings
 from energy_ingest.formats.report import (
     MAX_FILE_STATES,
     MAX_POINTS,
@@ -17,7 +18,6 @@ from energy_ingest.formats.report import (
     Report,
     empty_chunk,
 )
-from energy_ingest.formats.seen import Seen
 
 ObjArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]
@@ -47,6 +47,38 @@ def digital_words(seen: set[str], pair: tuple[str, str]) -> tuple[str, str]:
     style = str.upper if sample.isupper() else str.title if sample.istitle() else str.lower
     on, off = pair
     return written.get(on, style(on)), written.get(off, style(off))
+
+
+def spell_digital(
+    labels: list[set[str]],
+    pidx: IntArray,
+    values: npt.NDArray[np.float64],
+    kinds: npt.NDArray[np.int8],
+    state: ObjArray,
+    where: IntArray,
+) -> None:
+    """A trend whose words are one digital pair (On/Off, true/false, Active/Inactive) and
+    whose numbers are all 1/0: write its numbers as those words (ALC digital trends); `labels`:
+    each point's labels known so far."""
+    points = np.unique(pidx[where])
+    order = np.argsort(pidx, kind="stable")  # the cells of each point side by side
+    ordered = pidx[order]
+    starts = np.searchsorted(ordered, points, "left").tolist()
+    ends = np.searchsorted(ordered, points, "right").tolist()
+    for p, start, end in zip(points.tolist(), starts, ends, strict=True):
+        cells = order[start:end]
+        number_cells = cells[kinds[cells] == NUMBER]
+        if not number_cells.size:
+            continue
+        words = set(state[cells[kinds[cells] == LABEL]].tolist()) | labels[p]
+        pairs = {DIGITAL.get(w.lower()) for w in words}
+        if len(pairs) != 1 or None in pairs:
+            continue
+        if not np.isin(values[number_cells], (0.0, 1.0)).all():
+            continue
+        on, off = digital_words(words, pairs.pop())  # type: ignore[arg-type]
+        state[number_cells] = np.where(values[number_cells] == 1.0, on, off)
+        kinds[number_cells] = LABEL
 
 
 def block_size(chunk_rows: int, width: int) -> int:
@@ -84,7 +116,7 @@ def _float(text: object) -> float:
         return float("nan")
 
 
-class Tally:
+class PointCells:
     """The points of a report by index, what their cells held so far, and the readings produced.
 
     Every per-cell step is vectorised and every per-label step is a set lookup, so the work for
@@ -104,7 +136,7 @@ class Tally:
         self._full = np.zeros(0, dtype=bool)  # per point: MAX_STATES labels reached
         self._names = np.asarray(self.names, dtype=object)
         self._mixed_warned: set[int] = set()
-        self.seen = Seen()
+        self.seen = ProducedReadings()
         self.duplicates = 0  # readings whose (point, ts) came again: dropped in a chunk or repeat
 
     def point(self, name: str, *, line: int | None = None, **info: str | None) -> int:
@@ -165,7 +197,7 @@ class Tally:
             state[where] = unique_texts[codes[where]]
             if where.size:
                 if self.digital:
-                    self._digital(pidx, values, kinds, state, where)
+                    spell_digital(self._labels, pidx, values, kinds, state, where)
                 self._record_labels(pidx, kinds, state, lines, rows)
         numeric = kinds == NUMBER
         reading = numeric | (kinds == LABEL)
@@ -200,36 +232,6 @@ class Tally:
                 "repeat": pd.Series(repeat, dtype=bool),
             }
         )
-
-    def _digital(
-        self,
-        pidx: IntArray,
-        values: npt.NDArray[np.float64],
-        kinds: npt.NDArray[np.int8],
-        state: ObjArray,
-        where: IntArray,
-    ) -> None:
-        """A trend whose words are one digital pair (On/Off, true/false, Active/Inactive) and
-        whose numbers are all 1/0: write its numbers as those words (ALC digital trends)."""
-        points = np.unique(pidx[where])
-        order = np.argsort(pidx, kind="stable")  # the cells of each point side by side
-        ordered = pidx[order]
-        starts = np.searchsorted(ordered, points, "left").tolist()
-        ends = np.searchsorted(ordered, points, "right").tolist()
-        for p, start, end in zip(points.tolist(), starts, ends, strict=True):
-            cells = order[start:end]
-            number_cells = cells[kinds[cells] == NUMBER]
-            if not number_cells.size:
-                continue
-            words = set(state[cells[kinds[cells] == LABEL]].tolist()) | self._labels[p]
-            pairs = {DIGITAL.get(w.lower()) for w in words}
-            if len(pairs) != 1 or None in pairs:
-                continue
-            if not np.isin(values[number_cells], (0.0, 1.0)).all():
-                continue
-            on, off = digital_words(words, pairs.pop())  # type: ignore[arg-type]
-            state[number_cells] = np.where(values[number_cells] == 1.0, on, off)
-            kinds[number_cells] = LABEL
 
     def _record_labels(
         self,

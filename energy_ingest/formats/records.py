@@ -11,7 +11,7 @@ import csv
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from energy_ingest.errors import ParseError
+from energy_ingest.errors import EnergyError, ParseError
 from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, too_long
 
 SEARCH_RECORDS = 500
@@ -19,7 +19,7 @@ SEARCH_CHARS = 4 << 20  # of the records read to find the layout
 Record = list[str] | str  # the fields, or why the line cannot be read
 
 
-class _Overlong(Exception):
+class _Overlong(EnergyError):
     """A line, or a record spanning lines, went over MAX_LINE_BYTES."""
 
 

@@ -122,6 +122,11 @@ class Report:
         """Text cells not stored because a state limit was reached (MAX_STATES and co.)."""
         return sum(p.refused for p in self.points.values())
 
+    @property
+    def unfinished(self) -> bool:
+        """No End-of-Report footer (yet) in a Siemens report."""
+        return self.footer is False
+
     def missing_totals(self) -> dict[str, int]:
         return {k: sum(p.missing[k] for p in self.points.values()) for k in MISSING_KINDS}
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.cells import BLOCK_CHARS, Tally, block_size
+from energy_ingest.formats.cells import BLOCK_CHARS, PointCells, block_size
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.siemens_header import (
     POINT_RE,
@@ -52,7 +52,7 @@ class SiemensReader:
         self.tz = tz
         self.chunk_rows = max(1, chunk_rows)
         self.report = Report(format="siemens-insight", source="siemens", points={})
-        self.tally = Tally(self.report)
+        self.tally = PointCells(self.report)
         self.sections: list[Section] = []
         self.headers = HeaderReader(self.report, self.tally)
         self._times = TimeParser(COMBINED)

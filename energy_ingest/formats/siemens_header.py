@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from energy_ingest.formats.cells import Tally
+from energy_ingest.formats.cells import PointCells
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.timestamps import COMBINED, choose_format, parse_with
 
@@ -119,9 +119,9 @@ def parse_range(text: str) -> tuple[datetime, datetime] | None:
 
 
 class HeaderReader:
-    """Reads the header lines of each report of one file into its Report and Tally."""
+    """Reads the header lines of each report of one file into its Report and PointCells."""
 
-    def __init__(self, report: Report, tally: Tally) -> None:
+    def __init__(self, report: Report, tally: PointCells) -> None:
         self.report = report
         self.tally = tally
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from energy_ingest import content
+from energy_ingest import file_kinds
 from energy_ingest.errors import ParseError
 
 BLOCK = 1 << 20
@@ -182,13 +182,13 @@ def show(lines: list[str]) -> str:
 def reject_binary(raw: BinaryIO, name: str) -> None:
     """ParseError for empty inputs, and for binary files and HTML/XML pages as `energy_ingest.content`
     names them (the upload endpoint refuses those with the same words): no reader should see them."""
-    start = head(raw, content.HEAD_BYTES)
+    start = head(raw, file_kinds.HEAD_BYTES)
     if not start.strip(b" \t\r\n\x00") or not start.lstrip(codecs.BOM_UTF8).strip():
         raise ParseError(
             "the file is empty",
             file=name,
             hint="the export or the upload produced no data; export the report again",
         )
-    found = content.not_a_report(start)
+    found = file_kinds.not_a_report(start)
     if found is not None:
         raise ParseError(f"this {found.sentence()}", file=name, line=1, hint=found.hint)

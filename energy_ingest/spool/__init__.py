@@ -5,6 +5,10 @@ the daemon (which names are taken, how a name is shown, how a client's name is m
 <root>/incoming/<source>/...               drop zone; subfolders allowed
 <root>/archive/<source>/YYYY/MM/<name>     ingested files, kept forever
 <root>/failed/<source>/<name>              beside <name>.error (why, and how to retry)
+
+    files.py     opening without following links, placing, fsync, stale temporary files
+    moving.py    moves to archive/ and failed/ that an interruption cannot leave half done
+    stranded.py  files the daemon will never take, and why (for `status` and `import`)
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-SOURCES = ("siemens", "alc")
+from energy_ingest.file_kinds import SOURCES
+
 MAX_NAME_BYTES = 200
 NOTE_SUFFIX = ".error"  # failed/<name>.error: why <name> failed
 # Names a file is given while still being written: left alone until renamed.
 TEMPORARY = re.compile(r"(^\.|~$|\.(part|tmp|crdownload|swp)$)", re.IGNORECASE)
-# What `takeable` strips from the end of a name, repeatedly.
+# What `report_name` strips from the end of a name, repeatedly.
 _LEAVE_ALONE_SUFFIX = re.compile(r"(~+|\.(part|tmp|crdownload|swp|error))$", re.IGNORECASE)
 WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 
@@ -81,7 +86,7 @@ def unknown_folder_advice(folder: str) -> str:
     close = difflib.get_close_matches(folder.lower(), SOURCES, n=1, cutoff=0.6)
     guess = f"; did you mean {close[0]}?" if close else ""
     return (
-        f"incoming/{shown(folder)}/ is not a source folder (known: {', '.join(SOURCES)}{guess}): "
+        f"incoming/{printable_name(folder)}/ is not a source folder (known: {', '.join(SOURCES)}{guess}): "
         "its files are ingested all the same, each by what its content is; drop files into "
         f"{' or '.join(f'incoming/{s}/' for s in SOURCES)} instead"
     )
@@ -91,20 +96,20 @@ def is_temporary(name: str) -> bool:
     return bool(TEMPORARY.search(name))
 
 
-def takes(name: str) -> bool:
+def is_report_name(name: str) -> bool:
     """The one rule for names: whether the daemon takes a file called `name`.
 
     Hidden and temporary names (`.x`, `x~`, `x.part`, `x.tmp`, `x.crdownload`, `x.swp`) are files
     still being written, taken once renamed; `x.error` is a failure note. The upload endpoint
-    asks the same question before it answers 200 (see `takeable`).
+    asks the same question before it answers 200 (see `report_name`).
     """
     return not is_temporary(name) and not name.lower().endswith(NOTE_SUFFIX)
 
 
-def takeable(name: str) -> str | None:
+def report_name(name: str) -> str | None:
     """`name` made into one the daemon takes (`report.csv.tmp` → `report.csv`), or None if
     nothing is left of it."""
-    while name and not takes(name):
+    while name and not is_report_name(name):
         shorter = _LEAVE_ALONE_SUFFIX.sub("", name).lstrip(".").strip()
         if shorter == name:
             return None
@@ -112,12 +117,12 @@ def takeable(name: str) -> str | None:
     return name or None
 
 
-def shown(name: str | os.PathLike[str]) -> str:
+def printable_name(name: str | os.PathLike[str]) -> str:
     """A file name (or path) as text that is safe to log, store and print, and loses nothing.
 
     Linux names are bytes: those that are not UTF-8 become `\\xNN`; control and other
     unprintable characters become `\\n`, `\\t`, `\\x1b` or `\\u200b`; a backslash is doubled.
-    `from_shown` maps the text back to exactly the one name.
+    `from_printable` maps the text back to exactly the one name.
     """
     text = os.fsdecode(name)
     if text.isprintable() and "\\" not in text:
@@ -146,8 +151,8 @@ _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ESCAPE = re.compile(r"\\(\\|n|r|t|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 
-def from_shown(text: str) -> str:
-    """The file name that `shown` turned into `text` (for names typed back, e.g. to retry)."""
+def from_printable(text: str) -> str:
+    """The file name that `printable_name` turned into `text` (for names typed back, e.g. to retry)."""
     raw = bytearray()
     at = 0
     for m in _ESCAPE.finditer(text):

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from energy_ingest.errors import EnergyError
 from energy_ingest.spool import Spool
 
 
@@ -130,7 +131,7 @@ def open_regular(path: Path) -> int:
     return fd
 
 
-class NotRegularFile(OSError):
+class NotRegularFile(EnergyError, OSError):
     """What open_regular refuses: a FIFO, socket, device or directory where a report should be."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from energy_ingest.spool import NOTE_SUFFIX, is_temporary, shown, takeable
+from energy_ingest.spool import NOTE_SUFFIX, is_temporary, printable_name, report_name
 from energy_ingest.spool.moving import interrupted
 
 
@@ -54,9 +54,9 @@ def _name_fix(name: str) -> tuple[str, str, bool] | None:
         note = "a failure note, not a report", "remove it (notes belong beside files in failed/)"
         return (*note, False)
     if is_temporary(name):
-        better = takeable(name)
+        better = report_name(name)
         fix = (
-            f"once it is complete, rename it to {shown(better)!r}"
+            f"once it is complete, rename it to {printable_name(better)!r}"
             if better
             else "rename it to a name without a leading dot or temporary suffix"
         )
@@ -185,12 +185,12 @@ def _lstat_gid(path: Path) -> int:
 
 
 def _quoted(path: Path) -> str:
-    """`path` as one shell word that means exactly it; bash's $'…' (with `shown`'s escapes) for
+    """`path` as one shell word that means exactly it; bash's $'…' (with `printable_name`'s escapes) for
     names a terminal cannot show."""
     text = os.fsdecode(path)
-    if shown(text) == text:
+    if printable_name(text) == text:
         return shlex.quote(text)
-    return "$'" + shown(text).replace("'", "\\'") + "'"
+    return "$'" + printable_name(text).replace("'", "\\'") + "'"
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -228,7 +228,7 @@ def stranded(root: Path) -> list[Stranded]:
 
 def report_files(paths: Iterable[Path], skipped: list[Stranded] | None = None) -> Iterator[Path]:
     """The files named, and every file below the folders named, sorted: the candidates a person
-    means by "these reports". Below a folder, names the daemon would not take (`takes`), hidden
+    means by "these reports". Below a folder, names the daemon would not take (`is_report_name`), hidden
     folders and anything that is not a regular file (links are not followed) are left out, and
     listed in `skipped` when given. A file named explicitly is read as named."""
     for path in paths:

@@ -1,2 +1,7 @@
-"""The store: PostgreSQL connections, migrations, the loader that writes one report in one
-transaction, and the embedded development cluster."""
+"""The store: PostgreSQL connections, migrations and binary COPY, below the write layer.
+
+db.py        connections (ENERGY_DATABASE_URL, or the embedded cluster)
+migrate.py   the numbered migrations in sql/
+binary.py    binary COPY framing and Unix-microsecond instants
+embedded.py  the embedded development cluster
+"""

@@ -8,7 +8,7 @@ GET  /upload/health          spool writable? free space?
 It has no database credentials and imports nothing that talks to PostgreSQL. Bodies are parsed as
 they arrive (upload/multipart.py) and written straight to spool/.tmp/ (upload/receive.py), so
 memory use does not grow with the upload; nothing reaches incoming/ until the whole request was
-good, and only under a name the ingest daemon takes (`spool.takes`): `report.csv.tmp` is stored as
+good, and only under a name the ingest daemon takes (`spool.is_report_name`): `report.csv.tmp` is stored as
 `report.csv`.
 
 A refusal is answered as soon as it is decided, before the rest of the body is read; see `_refusal`.
@@ -30,17 +30,18 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.spool import SOURCES, Spool
+from energy_ingest.file_kinds import SOURCES
+from energy_ingest.spool import Spool
 from energy_ingest.spool.files import fsync_dir, remove_stale_temps
 from energy_ingest.upload.receive import (
     CHUNK,
     FORM_OVERHEAD,
     TEMP_PREFIX,
     ClientGone,
-    Outcome,
+    Received,
     UploadRejected,
     not_delimited_text,
-    printable,
+    quoted,
     receive,
     unlink_quietly,
 )
@@ -99,20 +100,20 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
     @bp.post("/<source>")
     def upload(source: str) -> Response:
         started = time.monotonic()
-        outcome = Outcome()
+        received = Received()
         try:
             if source not in SOURCES:
                 raise UploadRejected(
                     404, f"unknown source {source!r}; post to /upload/siemens or /upload/alc"
                 )
-            receive(settings, spool, source, outcome)
+            receive(settings, spool, source, received)
         except UploadRejected as exc:
-            _log(source, exc.status, exc.reason, outcome, started)
-            return _refusal(exc.status, exc.reason, outcome, settings)
+            _log(source, exc.status, exc.reason, received, started)
+            return _refusal(exc.status, exc.reason, received, settings)
         except ClientGone as exc:
-            _log(source, 400, str(exc), outcome, started)
+            _log(source, 400, str(exc), received, started)
             return _reply(400, str(exc))
-        _log(source, 200, "stored", outcome, started)
+        _log(source, 200, "stored", received, started)
         if _wants_json():
             files = [
                 {
@@ -124,7 +125,7 @@ def _blueprint(settings: Settings, spool: Spool) -> Blueprint:
                     "sha256": s.sha256,
                     "renamed": s.renamed,
                 }
-                for s in outcome.stored
+                for s in received.stored
             ]
             return Response(json.dumps({"stored": files}) + "\n", mimetype="application/json")
         return Response("OK", mimetype="text/plain")
@@ -169,7 +170,7 @@ def _reply(status: int, reason: str) -> Response:
     return Response(reason + "\n", status=status, mimetype="text/plain")
 
 
-def _refusal(status: int, reason: str, outcome: Outcome, settings: Settings) -> Response:
+def _refusal(status: int, reason: str, received: Received, settings: Settings) -> Response:
     """The answer to a refused request, sent at once; then the rest of the body is dropped.
 
     The answer goes out before another byte of the body is read: a client that sends its headers
@@ -182,9 +183,9 @@ def _refusal(status: int, reason: str, outcome: Outcome, settings: Settings) -> 
     """
     answer = _reply(status, reason)
     body = answer.get_data()
-    budget = settings.max_upload_bytes + FORM_OVERHEAD - outcome.body_bytes
+    budget = settings.max_upload_bytes + FORM_OVERHEAD - received.body_bytes
     length = request.content_length
-    if length is not None and length - outcome.body_bytes > budget:
+    if length is not None and length - received.body_bytes > budget:
         budget = 0  # more is coming than we would ever read: gunicorn closes the connection
     stream = request.stream
     # gunicorn hands the app its socket; the drain needs it for a read timeout (None elsewhere,
@@ -226,14 +227,14 @@ def _drain(stream: IO[bytes], sock: socket.socket | None, budget: int) -> None:
                 sock.settimeout(prior)
 
 
-def _log(source: str, status: int, result: str, outcome: Outcome, started: float) -> None:
+def _log(source: str, status: int, result: str, received: Received, started: float) -> None:
     files = (
         ", ".join(
-            f"{printable(s.filename)} -> {s.path.name} ({s.size} bytes"
+            f"{quoted(s.filename)} -> {s.path.name} ({s.size} bytes"
             + (f", renamed: {s.renamed})" if s.renamed else ")")
             if status == 200
-            else f"{printable(s.filename)} ({s.size} bytes)"
-            for s in outcome.stored
+            else f"{quoted(s.filename)} ({s.size} bytes)"
+            for s in received.stored
         )
         or "no file"
     )
@@ -246,6 +247,6 @@ def _log(source: str, status: int, result: str, outcome: Outcome, started: float
         status,
         result,
         files,
-        outcome.body_bytes,
+        received.body_bytes,
         time.monotonic() - started,
     )

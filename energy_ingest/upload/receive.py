@@ -21,9 +21,9 @@ from typing import IO
 from flask import request
 
 from energy_ingest.config import Settings
-from energy_ingest.content import HEAD_BYTES, not_a_report
 from energy_ingest.errors import EnergyError
-from energy_ingest.spool import Spool, safe_name, shown, takeable, takes
+from energy_ingest.file_kinds import HEAD_BYTES, not_a_report
+from energy_ingest.spool import Spool, is_report_name, printable_name, report_name, safe_name
 from energy_ingest.spool.files import place
 from energy_ingest.upload.multipart import (
     MultipartError,
@@ -75,12 +75,12 @@ class Stored:
 
 
 @dataclass
-class Outcome:
+class Received:
     stored: list[Stored] = field(default_factory=list)
     body_bytes: int = 0
 
 
-def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> None:
+def receive(settings: Settings, spool: Spool, source: str, received: Received) -> None:
     """Stream the request's file parts into .tmp, check them all, then place them in incoming/."""
     token_required = settings.upload_token is not None
     if token_required and "Authorization" in request.headers:
@@ -94,24 +94,24 @@ def receive(settings: Settings, spool: Spool, source: str, outcome: Outcome) -> 
 
     try:
         form_token = _stream_parts(
-            spool, boundary, limit, outcome, settings if token_required else None
+            spool, boundary, limit, received, settings if token_required else None
         )
         if token_required:
             _check_token(settings, form_token)
-        if not outcome.stored:
+        if not received.stored:
             raise UploadRejected(
                 400, "no file part in the form; send the report in a part named file"
             )
-        _place_all(spool, source, outcome.stored)
+        _place_all(spool, source, received.stored)
     except BaseException:
-        for stored in outcome.stored:
+        for stored in received.stored:
             if stored.path.parent == spool.tmp:
                 unlink_quietly(stored.path)
         raise
 
 
 def _stream_parts(
-    spool: Spool, boundary: bytes, limit: int, outcome: Outcome, check_token: Settings | None
+    spool: Spool, boundary: bytes, limit: int, received: Received, check_token: Settings | None
 ) -> str | None:
     """Write every file part to its own temp file; return the `token` form field, if any.
 
@@ -129,8 +129,8 @@ def _stream_parts(
         except MultipartError as exc:
             raise UploadRejected(400, f"malformed multipart body: {exc}") from None
         for chunk in _chunks(stream):
-            outcome.body_bytes += len(chunk)
-            if outcome.body_bytes > limit + FORM_OVERHEAD:
+            received.body_bytes += len(chunk)
+            if received.body_bytes > limit + FORM_OVERHEAD:
                 raise UploadRejected(413, f"upload larger than the {limit}-byte limit")
             try:
                 events = parser.feed(chunk)
@@ -141,10 +141,10 @@ def _stream_parts(
                     if event.filename is None:
                         field_name, field_value = event.name, bytearray()
                         continue
-                    if len(outcome.stored) >= MAX_FILES:
+                    if len(received.stored) >= MAX_FILES:
                         raise UploadRejected(413, f"more than {MAX_FILES} files in one request")
                     sink = _Sink.open(spool, event.name, event.filename)
-                    outcome.stored.append(sink.stored)
+                    received.stored.append(sink.stored)
                 elif isinstance(event, PartData):
                     if sink is not None:
                         file_bytes += len(event.data)
@@ -243,19 +243,19 @@ def stored_name(filename: str) -> tuple[str, str | None]:
     simply the client's name made safe; UploadRejected(400) when nothing usable is left.
 
     An uploader that answers 200 moves its copy away: a name the daemon skips (`report.csv.tmp`)
-    would strand the report, so it is stored under the name `spool.takeable` makes of it.
+    would strand the report, so it is stored under the name `spool.report_name` makes of it.
     """
     name = safe_name(filename)
     if name is None:
-        raise UploadRejected(400, f"file name {printable(filename)} has no usable characters")
-    if takes(name):
+        raise UploadRejected(400, f"file name {quoted(filename)} has no usable characters")
+    if is_report_name(name):
         return name, None
-    better = takeable(name)
+    better = report_name(name)
     stored = safe_name(better) if better else None  # `nul~` leaves `nul`: made safe again
-    if better is None or stored is None or not takes(stored):
+    if better is None or stored is None or not is_report_name(stored):
         raise UploadRejected(
             400,
-            f"file name {printable(filename)}: the daemon does not take it, and nothing is left "
+            f"file name {quoted(filename)}: the daemon does not take it, and nothing is left "
             "once the temporary suffixes are removed; send the report under its own name",
         )
     if name.startswith("."):
@@ -266,7 +266,7 @@ def stored_name(filename: str) -> tuple[str, str | None]:
 
 def not_delimited_text(head: bytes) -> str | None:
     """Why the first bytes of a file are not a delimited text report, or None if they may be one:
-    what `energy_ingest.content` finds them to be (in the daemon's words), else text without any
+    what `energy_ingest.file_kinds` finds them to be (in the daemon's words), else text without any
     delimiter."""
     found = not_a_report(head)
     if found is not None:
@@ -350,11 +350,11 @@ def _check_token(settings: Settings, given: str | None) -> None:
         )
 
 
-def printable(text: str) -> str:
-    """A client-supplied name, quoted, for one log line or answer: rendered by `spool.shown`, the
+def quoted(text: str) -> str:
+    """A client-supplied name, quoted, for one log line or answer: rendered by `spool.printable_name`, the
     one rule for showing names (control characters escaped, nothing lost), and cut at 120
     characters."""
-    return f"'{shown(text[:120])}" + ("…'" if len(text) > 120 else "'")
+    return f"'{printable_name(text[:120])}" + ("…'" if len(text) > 120 else "'")
 
 
 def unlink_quietly(path: Path) -> None:

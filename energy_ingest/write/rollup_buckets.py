@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,10 @@ import psycopg
 
 from energy_ingest.rollups.calendar import local_edges, local_midnight
 from energy_ingest.rollups.scale import SCALE, plain
+from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, to_us
+from energy_ingest.write.rollup_state import RollupError, read_state
 
 HOUR_US = 3_600_000_000
-UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PG_EPOCH_US = 946_684_800_000_000  # binary COPY's timestamp zero, 2000-01-01, in Unix µs
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-COPY_TRAILER = b"\xff\xff"
 INT4_OID = 23
 COLUMNS = "point_id, bucket, n, sum, min, max, first_ts, first, last_ts, last, states"
 STAGE = (
@@ -100,22 +98,24 @@ class Rollups:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        zone, stale = conn.execute(
-            "SELECT day_zone, stale_since IS NOT NULL FROM rollup_state"
-        ).fetchone() or ("UTC", True)
+        try:
+            state = read_state(conn)
+            zone, stale = state.day_zone, state.stale_since is not None
+        except RollupError:  # no row: nothing can be assumed about the rollup tables
+            zone, stale = "UTC", True
         self.zone = zoneinfo.ZoneInfo(zone)
-        self.stale = bool(stale)  # some rollup rows may lack readings: always upsert
+        self.stale = stale  # some rollup rows may lack readings: always upsert
         maintained(conn)
         conn.execute(STAGE)
 
     def span(self, lo_us: int, hi_us: int) -> tuple[int, int]:
         """[start, end) in Unix µs of every hour and local day holding an instant in [lo, hi]."""
-        day_lo = local_midnight(_dt(lo_us).astimezone(self.zone).date(), self.zone)
+        day_lo = local_midnight(from_us(lo_us).astimezone(self.zone).date(), self.zone)
         day_hi = local_midnight(
-            _dt(hi_us).astimezone(self.zone).date() + timedelta(days=1), self.zone
+            from_us(hi_us).astimezone(self.zone).date() + timedelta(days=1), self.zone
         )
-        start = _us(day_lo) // HOUR_US * HOUR_US
-        end = -(-_us(day_hi) // HOUR_US) * HOUR_US
+        start = to_us(day_lo) // HOUR_US * HOUR_US
+        end = -(-to_us(day_hi) // HOUR_US) * HOUR_US
         return min(start, lo_us // HOUR_US * HOUR_US), max(end, (hi_us // HOUR_US + 1) * HOUR_US)
 
     def prepare(self, t: Touched, enum_ids: set[int]) -> Prepared:
@@ -126,7 +126,7 @@ class Rollups:
         pid, ts, v, before = _merged(t)
         first, last = int(ts.min()), int(ts.max())
         edges = np.array(
-            [_us(e) for e in local_edges(_dt(first), _dt(last + 1), "1d", self.zone)],
+            [to_us(e) for e in local_edges(from_us(first), from_us(last + 1), "1d", self.zone)],
             dtype=np.int64,
         )
         wrote_pid, wrote_ts = t.pid[t.wrote], t.ts[t.wrote]
@@ -167,7 +167,7 @@ class Rollups:
     def _copy(self, table: str, body: bytes) -> None:
         query = f"COPY {table} ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
         with self.conn.cursor().copy(query) as copy:
-            copy.write(COPY_HEADER + body + COPY_TRAILER)
+            copy.write(framed(body))
 
 
 class _Groups:
@@ -300,12 +300,3 @@ def _hour(ts: np.ndarray) -> np.ndarray:
 def _key(pid: np.ndarray, bucket: np.ndarray) -> np.ndarray:
     """One int64 per (point, bucket); buckets are at least an hour apart."""
     return np.asarray(pid.astype(np.int64) * (1 << 40) + bucket // HOUR_US)
-
-
-def _dt(us: int) -> datetime:
-    return UNIX_EPOCH + timedelta(microseconds=us)
-
-
-def _us(moment: datetime) -> int:
-    delta = moment - UNIX_EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

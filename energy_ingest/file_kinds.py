@@ -1,5 +1,6 @@
-"""What a file is when its first bytes show it is no text report: the one rule for the upload's 415
-and the parsers' ParseError, so that both say the same ("is a PDF document").
+"""What kind of file it is: the sources a report comes from, and what a file is when its first
+bytes show it is no text report — the one rule for the upload's 415 and the parsers' ParseError,
+so that both say the same ("is a PDF document").
 
 It lives here, beside errors.py, and imports only the standard library: the upload worker is
 small and sandboxed and must not load pandas, and importing any `energy_ingest.formats.*` module
@@ -12,6 +13,7 @@ import codecs
 import re
 from typing import NamedTuple
 
+SOURCES = ("siemens", "alc")  # the building-automation systems, and their spool folders
 HEAD_BYTES = 8192  # how much of the start both look at
 BINARY_HINT = (
     "export the trend report as CSV text; a workbook, a PDF, an archive or other binary file"

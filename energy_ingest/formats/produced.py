@@ -92,7 +92,7 @@ class SlotIndex:
         self.slots.append(values)
 
 
-class Seen:
+class ProducedReadings:
     """The row timestamps and the (point, ts) readings of the chunks produced so far.
 
     `rows()` registers a chunk's row timestamps (one slot per distinct timestamp of the file);

@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.apply import lock_writers
 from energy_ingest.errors import EnergyError
+from energy_ingest.write.lock import lock_writers
 
 BATCH_POINTS = 25  # points per transaction: each commits exact rollups for its points
 
@@ -52,7 +52,8 @@ class State:
         }
 
 
-def read(conn: psycopg.Connection[Any]) -> State:
+def read_state(conn: psycopg.Connection[Any]) -> State:
+    """The one row of rollup_state: its day zone, and whether and since when it is stale."""
     row = conn.execute(
         "SELECT day_zone, stale_since, stale_writes, built_at FROM rollup_state"
     ).fetchone()
@@ -84,7 +85,7 @@ def rebuild(
     the loader meanwhile. Daily rollups move to `timezone` (ENERGY_TIMEZONE) in a full rebuild."""
     started = time.monotonic()
     full = ids is None and since is None
-    state = read(conn)
+    state = read_state(conn)
     conn.rollback()
     if state.day_zone != timezone and not full:
         raise RollupError(

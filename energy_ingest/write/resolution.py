@@ -1,129 +1,24 @@
-"""The catalog in the database: the site file it is resolved with, and every point's building,
-room, floor, device, unit and tags written from `resolve()`.
-
-Rows of buildings, rooms, devices, units and tags are keyed by their natural key and never
-deleted, so an id once given keeps meaning the same thing across restarts, re-imports and rule
-changes. Writers — trend loads, export imports and `apply_site` — serialise on one advisory lock
-held for their transaction: an import may reorder a point's states, which the readings index, and
-a load recomputes rollups from what readings holds.
-"""
+"""Every point's building, room, floor, device, unit and tags, resolved with a site and written
+where they changed; rows of buildings, rooms, devices, units and tags are keyed by their natural
+key and never deleted, so an id keeps meaning the same thing across re-imports and rule changes."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from energy_ingest.catalog.resolve import Resolved, resolve
-from energy_ingest.catalog.site import Site, floor_of, parse_site, read_site
+from energy_ingest.catalog.site import Site, floor_of
 from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
 
 Conn = psycopg.Connection[Any]
-CATALOG_LOCK = 0x636174616C6F67  # "catalog"
 SHOW_CHANGES = 20  # change lines a caller logs; the count is always complete
 _DEVICE_TYPE = re.compile(r"^[A-Za-z]+")
-_sites: dict[str, Site] = {}  # parsed site files by sha256
-
-
-def lock_writers(conn: Conn) -> None:
-    """The writers' lock, held until the transaction ends."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (CATALOG_LOCK,))
-
-
-@dataclass
-class Applied:
-    """What `apply_site` did."""
-
-    path: str
-    sha256: str
-    points: int = 0  # points re-resolved
-    changed: int = 0  # points whose building, room, floor, device, unit or tags changed
-    changes: list[str] = field(default_factory=list)  # the first SHOW_CHANGES of them
-    buildings: int = 0
-    retired: list[str] = field(default_factory=list)  # building codes no longer in the site
-    seconds: float = 0.0
-
-
-def stored_site(conn: Conn) -> Site:
-    """The site file the catalog was last applied with (an empty site before the first)."""
-    row = conn.execute("SELECT sha256, path, content FROM catalog_site").fetchone()
-    if row is None:
-        return Site()
-    sha, path, content = row
-    if sha not in _sites:
-        _sites.clear()
-        _sites[sha] = parse_site(content, Path(path))
-    return _sites[sha]
-
-
-def apply_site(conn: Conn, site: Site, content: str) -> Applied:
-    """Store `site` (already checked, read from `content`) and re-resolve every point with it,
-    in one transaction."""
-    started = time.monotonic()
-    path = str(site.path or "site.toml")
-    sha = hashlib.sha256(content.encode()).hexdigest()
-    with conn.transaction():
-        lock_writers(conn)
-        conn.execute(
-            "INSERT INTO catalog_site (path, sha256, content) VALUES (%s, %s, %s)"
-            " ON CONFLICT (one) DO UPDATE SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256,"
-            " content = EXCLUDED.content, applied_at = now()",
-            (path, sha, content),
-        )
-        _sites.clear()
-        _sites[sha] = site
-        applied = Applied(path, sha, buildings=len(site.buildings))
-        applied.retired = _sync_buildings(conn, site, retire=True)
-        _sync_rules(conn, site)
-        changes = resolve_points(conn, site, None)
-        applied.points = changes.points
-        applied.changed = changes.count
-        applied.changes = changes.lines
-    applied.seconds = time.monotonic() - started
-    return applied
-
-
-def _sync_rules(conn: Conn, site: Site) -> None:
-    """The site's rules by name (ids kept; a rule no longer in the file is no longer served) and
-    its anomaly tags, which the API reads."""
-    rules = [
-        {
-            "name": r.name,
-            "priority": r.priority,
-            "url": r.url,
-            "point_search": r.point_search,
-            "value_search": r.value_search,
-        }
-        for r in site.rules
-    ]
-    conn.execute(
-        "UPDATE rules SET in_site = false WHERE NOT name = ANY(%s)", ([r.name for r in site.rules],)
-    )
-    conn.execute(
-        "INSERT INTO rules (name, priority, url, point_search, value_search)"
-        " SELECT name, priority, url, point_search, value_search"
-        " FROM jsonb_to_recordset(%s::jsonb) AS x(name text, priority int, url text,"
-        " point_search text, value_search text)"
-        " ON CONFLICT (name) DO UPDATE SET priority = EXCLUDED.priority, url = EXCLUDED.url,"
-        " point_search = EXCLUDED.point_search, value_search = EXCLUDED.value_search,"
-        " in_site = true",
-        (json.dumps(rules),),
-    )
-    anomalies = {k: list(v) for k, v in site.anomalies.items()}
-    conn.execute("UPDATE catalog_site SET anomalies = %s::jsonb", (json.dumps(anomalies),))
-
-
-def apply_site_file(conn: Conn, path: Path) -> Applied:
-    """Check the site file at `path` (SiteFileError lists every problem) and apply it."""
-    site, text = read_site(path)
-    return apply_site(conn, site, text)
 
 
 @dataclass
@@ -170,7 +65,7 @@ def resolve_points(
     buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
     missing = {b.code for b in site.buildings} - set(buildings)
     if missing:
-        _sync_buildings(conn, site, retire=False)
+        sync_buildings(conn, site, retire=False)
         buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
     plan = _Plan(site, buildings)
     for row in rows:
@@ -350,7 +245,7 @@ def _shown(value: Any) -> str:
     return str(value).lstrip("?")
 
 
-def _sync_buildings(conn: Conn, site: Site, *, retire: bool) -> list[str]:
+def sync_buildings(conn: Conn, site: Site, *, retire: bool) -> list[str]:
     """Every site building as a row (code → name, aliases); with `retire`, the rows of
     buildings no longer in the site are marked so; returns their codes."""
     codes = [b.code for b in site.buildings]

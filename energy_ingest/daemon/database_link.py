@@ -17,7 +17,7 @@ log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon s
 MAX_BACKOFF = 60.0
 
 
-class Database:
+class DatabaseLink:
     """`conn` while PostgreSQL answers; while it does not, `down_since` and a capped backoff."""
 
     def __init__(self, conninfo: str, backlog: Callable[[], int]) -> None:

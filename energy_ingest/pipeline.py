@@ -14,17 +14,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import psycopg
 
-from energy_ingest.catalog import export_parser
 from energy_ingest.catalog.export import PointExport
-from energy_ingest.catalog.importer import ExportResult, import_export
-from energy_ingest.formats import parse
 from energy_ingest.formats.report import Report
-from energy_ingest.formats.source import head
-from energy_ingest.spool import shown
-from energy_ingest.store.load import FileInfo, LoadResult, load_report
-
-# Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
-CHUNK_ROWS = 2000
+from energy_ingest.parsing import parse_file
+from energy_ingest.spool import printable_name
+from energy_ingest.write.applied_site import AppliedSite
+from energy_ingest.write.importer import ExportResult, import_export
+from energy_ingest.write.ledger import FileInfo
+from energy_ingest.write.readings import LoadResult, load_report
 
 
 @dataclass
@@ -36,7 +33,7 @@ class Loaded:
 
 def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None) -> FileInfo:
     """sha256 of the whole file, its size and mtime (read through the already open `fp`); the
-    name and path as `spool.shown` writes them (any bytes, safe to store and log)."""
+    name and path as `spool.printable_name` writes them (any bytes, safe to store and log)."""
     digest = hashlib.sha256()
     fp.seek(0)
     size = 0
@@ -47,10 +44,10 @@ def describe_file(fp: BinaryIO, path: Path, source: str, rel: str | None = None)
     mtime = os.fstat(fp.fileno()).st_mtime
     return FileInfo(
         sha256=digest.hexdigest(),
-        name=shown(path.name),
+        name=printable_name(path.name),
         source=source,
         size=size,
-        path=rel if rel is not None else shown(path),
+        path=rel if rel is not None else printable_name(path),
         received_at=datetime.fromtimestamp(mtime, UTC),
     )
 
@@ -62,12 +59,13 @@ def parse_and_load(
     *,
     tz: str,
     hint: str | None,
+    site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
-    report = parse_file(fp, info, tz=tz, hint=hint)
-    return load(conn, report, info, should_stop=should_stop, still_same=still_same)
+    report = parse_file(fp, info.name, tz=tz, hint=hint)
+    return load(conn, report, info, site=site, should_stop=should_stop, still_same=still_same)
 
 
 def load(
@@ -75,27 +73,21 @@ def load(
     report: Report | PointExport,
     info: FileInfo,
     *,
+    site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
-    """A trend report's readings, or a point export into the catalog: one transaction."""
+    """A trend report's readings, or a point export into the catalog: one transaction; new
+    points are resolved with `site` (the process's copy of the applied site file). The file's
+    source is its content's, not its folder's."""
+    info.source = report.source
     if isinstance(report, PointExport):
-        return Loaded(report, import_export(conn, report, info, still_same=still_same), info)
-    result = load_report(conn, report, info, should_stop=should_stop, still_same=still_same)
-    return Loaded(report, result, info)
-
-
-def parse_file(fp: BinaryIO, info: FileInfo, *, tz: str, hint: str | None) -> Report | PointExport:
-    """Parse (a trend report lazily) and take the file's source from its content, not its folder."""
-    fp.seek(0)
-    parser = export_parser(head(fp))
-    parsed: Report | PointExport
-    if parser is not None:
-        parsed = parser(fp, name=info.name)
-    else:
-        parsed = parse(fp, name=info.name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)
-    info.source = parsed.source
-    return parsed
+        result = import_export(conn, report, info, site=site, still_same=still_same)
+        return Loaded(report, result, info)
+    loaded = load_report(
+        conn, report, info, site=site, should_stop=should_stop, still_same=still_same
+    )
+    return Loaded(report, loaded, info)
 
 
 def summary(loaded: Loaded, tz: str, label: str) -> str:

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import psycopg
 
-from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.config import Settings
-from energy_ingest.daemon.database import MAX_BACKOFF, Database
+from energy_ingest.daemon.database_link import MAX_BACKOFF, DatabaseLink
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
-from energy_ingest.spool import NOTE_SUFFIX, Spool, shown
+from energy_ingest.pipeline import Loaded, summary
+from energy_ingest.spool import NOTE_SUFFIX, Spool, printable_name
 from energy_ingest.spool.files import open_regular, place, write_note
 from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
-from energy_ingest.store.ingest import Loaded, summary
-from energy_ingest.store.load import FileInfo, first_warnings, over_cap_warning, record_failure
+from energy_ingest.write.importer import ExportResult
+from energy_ingest.write.ledger import FileInfo, first_warnings, over_cap_warning, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
@@ -48,8 +48,10 @@ class Archived:
     label: str
 
 
-class Outcome:
-    def __init__(self, settings: Settings, spool: Spool, watcher: Watcher, db: Database) -> None:
+class Archiver:
+    def __init__(
+        self, settings: Settings, spool: Spool, watcher: Watcher, db: DatabaseLink
+    ) -> None:
         self.settings = settings
         self.spool = spool
         self.watcher = watcher
@@ -85,50 +87,8 @@ class Outcome:
         self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
         if result.status == "ingested":
-            self._warnings(loaded, label)
-        log.debug("archived %s as %s", label, shown(target))
-
-    def _warnings(self, loaded: Loaded, label: str) -> None:
-        report, result = loaded.report, loaded.result
-        rejected = report.rejected
-        if rejected:
-            shown_rejects = "; ".join(
-                f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
-            )
-            more = rejected - min(SHOW_REJECTS, len(report.rejects))
-            log.warning(
-                "%s: %d rows rejected — %s%s",
-                label,
-                rejected,
-                shown_rejects,
-                f" (and {more} more)" if more > 0 else "",
-            )
-        for warning in first_warnings(report.warnings, SHOW_WARNINGS):
-            log.warning("%s: %s", label, warning)
-        if isinstance(result, ExportResult):
-            for line in result.changes:
-                log.info("%s: %s", label, line)
-            more = result.updated + result.resolved_changes - len(result.changes)
-            if more > 0:
-                log.info(
-                    "%s: … and %d more changes (energy-ingest catalog show POINT)", label, more
-                )
-            return
-        if result.updated:
-            log.warning(
-                "%s: %d stored values changed (the later file wins), e.g. %s",
-                label,
-                result.updated,
-                ", ".join(result.changed_examples),
-            )
-        if result.skipped:
-            log.warning(
-                "%s: %d values did not fit their point's kind and were skipped",
-                label,
-                result.skipped,
-            )
-        if result.over_cap:
-            log.warning("%s: %s", label, over_cap_warning(result.over_cap))
+            log_warnings(loaded, label)
+        log.debug("archived %s as %s", label, printable_name(target))
 
     def _archive_dir(self, loaded: Loaded) -> Path:
         # By the month of the data (the file name's date is only when the report ran).
@@ -183,7 +143,7 @@ class Outcome:
             label,
             why,
             info.size,
-            shown(kept.relative_to(root)),
+            printable_name(kept.relative_to(root)),
             "" if linked or gone else f"; the new file at {label} is taken as a new file",
         )
         return kept
@@ -260,7 +220,7 @@ class Outcome:
             "grown file waits in incoming/ and will be ingested again as a new version",
             label,
             info.size,
-            shown(kept.relative_to(self.spool.root)),
+            printable_name(kept.relative_to(self.spool.root)),
         )
 
     # --- failed or deferred -------------------------------------------------------------
@@ -274,8 +234,8 @@ class Outcome:
         target = self._move_read(fd, path, info, label, directory, room=len(NOTE_SUFFIX))
         if target is None:
             return
-        name, starts = shown(target.name), f"{excerpt}\n\n" if excerpt else ""
-        self.last_file = f"{shown(info.name)} failed {datetime.now():%H:%M:%S}"
+        name, starts = printable_name(target.name), f"{excerpt}\n\n" if excerpt else ""
+        self.last_file = f"{printable_name(info.name)} failed {datetime.now():%H:%M:%S}"
         log.error("failed %s — moved to failed/%s/%s", reason, source, name)
         try:
             write_note(
@@ -312,6 +272,48 @@ class Outcome:
         (log.debug if quiet else log.error)(
             "%s; the file stays in incoming/, retrying in %.0f s", reason, delay
         )
+
+
+def log_warnings(loaded: Loaded, label: str) -> None:
+    """What an ingested file's parse and load found worth saying, as log lines."""
+    report, result = loaded.report, loaded.result
+    rejected = report.rejected
+    if rejected:
+        shown_rejects = "; ".join(
+            f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
+        )
+        more = rejected - min(SHOW_REJECTS, len(report.rejects))
+        log.warning(
+            "%s: %d rows rejected — %s%s",
+            label,
+            rejected,
+            shown_rejects,
+            f" (and {more} more)" if more > 0 else "",
+        )
+    for warning in first_warnings(report.warnings, SHOW_WARNINGS):
+        log.warning("%s: %s", label, warning)
+    if isinstance(result, ExportResult):
+        for line in result.changes:
+            log.info("%s: %s", label, line)
+        more = result.updated + result.resolved_changes - len(result.changes)
+        if more > 0:
+            log.info("%s: … and %d more changes (energy-ingest catalog show POINT)", label, more)
+        return
+    if result.updated:
+        log.warning(
+            "%s: %d stored values changed (the later file wins), e.g. %s",
+            label,
+            result.updated,
+            ", ".join(result.changed_examples),
+        )
+    if result.skipped:
+        log.warning(
+            "%s: %d values did not fit their point's kind and were skipped",
+            label,
+            result.skipped,
+        )
+    if result.over_cap:
+        log.warning("%s: %s", label, over_cap_warning(result.over_cap))
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

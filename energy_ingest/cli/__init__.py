@@ -1,4 +1,9 @@
-"""The `energy-ingest` command line: library errors become one clear message and an exit code."""
+"""The `energy-ingest` command line: library errors become one clear message and an exit code.
+
+catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
+catalog_report.py    what `catalog coverage` and `show` read from the catalog
+rollup_commands.py   `energy-ingest rollups rebuild`
+"""
 
 from __future__ import annotations
 
@@ -15,21 +20,22 @@ from typing import TYPE_CHECKING, Any
 import click
 import psycopg
 
-from energy_ingest.catalog.commands import catalog
-from energy_ingest.catalog.importer import ExportResult
 from energy_ingest.check import check
+from energy_ingest.cli.catalog_commands import catalog
+from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.errors import EnergyError, ParseError, first_line, friendly
-from energy_ingest.rollups.commands import rollups
-from energy_ingest.spool import NOTE_SUFFIX, SOURCES, Spool, shown, takes
+from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line, friendly
+from energy_ingest.file_kinds import SOURCES
+from energy_ingest.pipeline import Loaded, describe_file, parse_and_load, summary
+from energy_ingest.spool import NOTE_SUFFIX, Spool, is_report_name, printable_name
 from energy_ingest.spool.files import NotRegularFile, open_regular, place
 from energy_ingest.spool.stranded import Stranded, report_files
 from energy_ingest.store import db
 from energy_ingest.store.embedded import EmbeddedPostgres
-from energy_ingest.store.ingest import Loaded, describe_file, parse_and_load, summary
-from energy_ingest.store.load import SourceChanged
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import require_current
+from energy_ingest.write.applied_site import AppliedSite
+from energy_ingest.write.importer import ExportResult
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -148,14 +154,15 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
     skipped: list[Stranded] = []
     files = list(report_files(paths, skipped))
     for entry in skipped:
-        click.echo(f"skipped {shown(entry.path)}: {entry.why}", err=True)
+        click.echo(f"skipped {printable_name(entry.path)}: {entry.why}", err=True)
     if not files:
         raise click.ClickException(
-            "no report files found under " + ", ".join(shown(p) for p in paths)
+            "no report files found under " + ", ".join(printable_name(p) for p in paths)
         )
     totals = {"ingested": 0, "duplicate": 0, "failed": 0}
     readings = inserted = updated = 0
     problems: list[str] = []
+    site = AppliedSite()  # the applied site file, parsed once for all the files
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
         with (
@@ -167,14 +174,16 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
             for n, path in enumerate(bar):
                 # The per-file boundary: whatever happens to one file, the others go on.
                 try:
-                    loaded = _import_one(conn, path, settings, source)
+                    loaded = _import_one(conn, path, settings, source, site)
                 except psycopg.Error as exc:
                     if conn.broken or conn.closed:
                         raise click.ClickException(
                             f"lost the database after {n} of {len(files)} files ({first_line(exc)}); "
                             "run the same command again: files already imported are skipped as duplicates"
                         ) from exc
-                    problems.append(f"{shown(path)}: the database refused it: {first_line(exc)}")
+                    problems.append(
+                        f"{printable_name(path)}: the database refused it: {first_line(exc)}"
+                    )
                 except Exception as exc:
                     problems.append(_problem(path, exc))
                 else:
@@ -184,7 +193,7 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
                     if not isinstance(loaded.result, ExportResult):  # there: points, not readings
                         updated += loaded.result.updated
                     logging.getLogger("energy_ingest.import").info(
-                        "%s", summary(loaded, settings.timezone, shown(path))
+                        "%s", summary(loaded, settings.timezone, printable_name(path))
                     )
     totals["failed"] = len(problems)
     for problem in problems:
@@ -198,7 +207,11 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
 
 
 def _import_one(
-    conn: psycopg.Connection[Any], path: Path, settings: Settings, source: str | None
+    conn: psycopg.Connection[Any],
+    path: Path,
+    settings: Settings,
+    source: str | None,
+    site: AppliedSite,
 ) -> Loaded:
     # A file named on the command line may be a link the operator chose; below it, never.
     with os.fdopen(open_regular(path.resolve()), "rb") as fp:
@@ -210,13 +223,13 @@ def _import_one(
 
         info = describe_file(fp, path, source or "siemens")
         return parse_and_load(
-            conn, fp, info, tz=settings.timezone, hint=source, still_same=still_same
+            conn, fp, info, tz=settings.timezone, hint=source, site=site, still_same=still_same
         )
 
 
 def _problem(path: Path, exc: Exception) -> str:
     """What went wrong with one imported file, for the summary."""
-    name = shown(path)
+    name = printable_name(path)
     if isinstance(exc, ParseError):
         return exc.with_file(name).detailed()
     if isinstance(exc, SourceChanged):
@@ -238,7 +251,7 @@ CLEAR_LINE = "\r\x1b[K"
 
 
 def _name(path: Path | None) -> str:
-    name = shown(path.name) if path else ""
+    name = printable_name(path.name) if path else ""
     return name if len(name) <= SHOW_NAME else "…" + name[1 - SHOW_NAME :]
 
 
@@ -348,11 +361,11 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
     """Move failed files back to incoming/ so the daemon tries them again."""
     spool = Spool(settings.spool_dir)
     failed = {
-        f"{source}/{shown(path.name)}": path
+        f"{source}/{printable_name(path.name)}": path
         for source in SOURCES
         if spool.failed(source).is_dir()
         for path in sorted(spool.failed(source).iterdir())
-        if stat.S_ISREG(path.lstat().st_mode) and takes(path.name)
+        if stat.S_ISREG(path.lstat().st_mode) and is_report_name(path.name)
     }
     if not names and not everything:
         raise click.UsageError(
@@ -363,7 +376,7 @@ def retry(settings: Settings, names: tuple[str, ...], everything: bool) -> None:
         source = key.partition("/")[0]
         path = failed[key]
         target = _move_back(path, spool.incoming(source))
-        click.echo(f"retrying {key} → incoming/{source}/{shown(target.name)}")
+        click.echo(f"retrying {key} → incoming/{source}/{printable_name(target.name)}")
     if not wanted:
         click.echo("no failed files")
 
@@ -382,28 +395,26 @@ def _move_back(path: Path, incoming: Path) -> Path:
     except OSError as exc:
         if text is not None and not note.exists():
             note.write_bytes(text)
-        raise click.ClickException(f"could not move {shown(path)} back: {exc}") from exc
+        raise click.ClickException(f"could not move {printable_name(path)} back: {exc}") from exc
 
 
 def _failed_key(name: str, failed: dict[str, Path]) -> str:
     """`siemens/x.csv` as given, or the one failed file called `x.csv` (ambiguous: say so).
-    Names are matched as `status` and the notes show them (`spool.shown`) or as typed raw."""
-    given = {name, shown(name)}
+    Names are matched as `status` and the notes show them (`spool.printable_name`) or as typed raw."""
+    given = {name, printable_name(name)}
     matches = [k for k in failed if k in given or k.split("/", 1)[1] in given]
     if len(matches) == 1:
         return matches[0]
     listing = ", ".join(failed) or "none"
     if not matches:
-        raise click.ClickException(f"not in failed/: {shown(name)} (failed files: {listing})")
+        raise click.ClickException(
+            f"not in failed/: {printable_name(name)} (failed files: {listing})"
+        )
     raise click.ClickException(
-        f"{shown(name)} failed in several sources: say which, e.g. {matches[0]}"
+        f"{printable_name(name)} failed in several sources: say which, e.g. {matches[0]}"
     )
 
 
 main.add_command(check)
 main.add_command(catalog)
 main.add_command(rollups)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from energy_ingest.catalog import report
-from energy_ingest.catalog.apply import apply_site_file
+from energy_ingest.cli import catalog_report
 from energy_ingest.config import Settings
 from energy_ingest.errors import friendly
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
+from energy_ingest.write.applied_site import apply_site_file
 
 JSON_HELP = "Print JSON instead of text."
 EXPORTED = {"representation", "decimals", "cov_limit", "text_table", "control_program", "alc_name"}
@@ -37,7 +37,7 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
     pint could not read; the most common shapes of names no naming rule matched."""
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
-        info = report.coverage(conn, top)
+        info = catalog_report.coverage(conn, top)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -71,7 +71,7 @@ def show(settings: Settings, point: str, as_json: bool) -> None:
     report, points list, a site rule's line or an override's."""
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
-        info = report.show(conn, point)
+        info = catalog_report.show(conn, point)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
         return

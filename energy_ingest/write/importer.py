@@ -20,15 +20,13 @@ from typing import Any, cast
 
 import psycopg
 
-from energy_ingest.catalog.apply import SHOW_CHANGES, lock_writers, resolve_points, stored_site
 from energy_ingest.catalog.export import PointExport
-from energy_ingest.rollups.chunk import maintained
-from energy_ingest.store.load import (
-    FileInfo,
-    SourceChanged,
-    claim_ledger_row,
-    complete_ledger_row,
-)
+from energy_ingest.errors import SourceChanged
+from energy_ingest.write.applied_site import AppliedSite
+from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row
+from energy_ingest.write.lock import lock_writers
+from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
+from energy_ingest.write.rollup_buckets import maintained
 
 Conn = psycopg.Connection[Any]
 
@@ -108,6 +106,7 @@ def import_export(
     export: PointExport,
     info: FileInfo,
     *,
+    site: AppliedSite | None = None,
     still_same: Callable[[], bool] = lambda: True,
 ) -> ExportResult:
     """Import `export` in one transaction; a byte-identical file already ingested is a duplicate;
@@ -123,7 +122,7 @@ def import_export(
         result = ExportResult(status="ingested", file_id=file_id, repeated=repeated)
         result.points = len(facts)
         touched, created = _store(conn, export.source, facts, file_id, result)
-        changes = resolve_points(conn, stored_site(conn), touched, new=created)
+        changes = resolve_points(conn, (site or AppliedSite()).current(conn), touched, new=created)
         result.resolved_changes = changes.count
         result.changes += changes.lines[: max(0, SHOW_CHANGES - len(result.changes))]
         result.changed_examples = result.changes[:3]

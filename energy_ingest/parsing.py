@@ -1,0 +1,25 @@
+"""One file's bytes → a trend report or a point export: the one parse the daemon, `import` and
+`check` share (pure: no database)."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from energy_ingest.catalog import export_parser
+from energy_ingest.catalog.export import PointExport
+from energy_ingest.formats import parse
+from energy_ingest.formats.report import Report
+from energy_ingest.formats.source import head
+
+# Rows of a report per chunk: small enough to overlap parsing with storing, and to bound memory.
+CHUNK_ROWS = 2000
+
+
+def parse_file(fp: BinaryIO, name: str, *, tz: str, hint: str | None) -> Report | PointExport:
+    """Parse `fp` from its start: a point export at once, a trend report lazily (by `chunks()`);
+    the source is the content's, `hint` (the spool folder) only breaks a tie."""
+    fp.seek(0)
+    parser = export_parser(head(fp))
+    if parser is not None:
+        return parser(fp, name=name)
+    return parse(fp, name=name, tz=tz, hint=hint, chunk_rows=CHUNK_ROWS)

@@ -1,0 +1,12 @@
+"""The write layer: everything that changes the database, above the store and below the processes.
+
+lock.py            the writers' lock (one advisory lock per transaction)
+ledger.py          the `files` ledger: a file's row claimed, completed or marked failed
+readings.py        a trend report's readings in one transaction
+points.py          the points a report's load meets: registered, resolved, states indexed
+importer.py        a point export into the catalog, in one transaction with its ledger row
+applied_site.py    the site file applied, and each process's parsed copy of it (AppliedSite)
+resolution.py      points resolved with a site: buildings, rooms, devices, units, tags
+rollup_buckets.py  the buckets a loader's chunk touched, recomputed in its transaction
+rollup_state.py    whether rollups are complete (read_state), and rebuilding them
+"""

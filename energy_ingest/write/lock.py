@@ -1,0 +1,16 @@
+"""The writers' lock: trend loads, export imports, site applications and rollup rebuilds
+serialise on one advisory lock held for their transaction — an import may reorder a point's
+states, which the readings index, and a load recomputes rollups from what readings holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+WRITERS_LOCK = 0x636174616C6F67  # "catalog"
+
+
+def lock_writers(conn: psycopg.Connection[Any]) -> None:
+    """The writers' lock, held until the transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITERS_LOCK,))
