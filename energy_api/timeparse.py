@@ -163,12 +163,3 @@ def _named(func: Callable[..., T], *args: Any, param: str) -> T:
 
 def iso(moment: datetime, zone: zoneinfo.ZoneInfo) -> str:
     return moment.astimezone(zone).isoformat()
-
-
-def to_micros(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(micros: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)

@@ -12,7 +12,7 @@ EnergyError                 every error we raise on purpose; str() is the messag
 ├── PatternError            catalog/regex.py: a site rule's pattern RE2 refuses (a ValueError)
 ├── Cancelled               a load asked to stop between chunks: rolled back, the file stays
 │   └── SourceChanged       the file changed while it was loaded: rolled back, taken again
-├── RollupError             write/rollup_state.py: a rebuild that cannot be done as asked
+├── RollupError             write/rollup_rebuild.py: a rebuild that cannot be done as asked
 ├── UnknownPoint            cli/catalog_report.py: `catalog show` of a point not (once) there
 ├── NotRegularFile          spool/files.py: a link, FIFO or device where a file was expected
 │                           (also an OSError)

@@ -16,8 +16,8 @@ import orjson
 
 from energy_api.errors import bad_param
 from energy_api.sql.points import PointRef
-from energy_api.timeparse import from_micros, to_micros
 from energy_api.values.rollups import RAW_ROUTE, Route
+from energy_ingest.store.binary import from_us, to_us
 
 NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
 ENUM_AGGS = ("last", "first", "count", "fraction:<STATE>")
@@ -83,9 +83,7 @@ class Cursor:
     ts_us: int
 
     def encode(self) -> str:
-        raw = orjson.dumps(
-            [self.digest, to_micros(self.start), to_micros(self.end), self.ord, self.ts_us]
-        )
+        raw = orjson.dumps([self.digest, to_us(self.start), to_us(self.end), self.ord, self.ts_us])
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -98,7 +96,7 @@ class Cursor:
                 and all(isinstance(v, int) for v in (start, end, ord_, ts_us))
             ):
                 raise ValueError("bad cursor")
-            return cls(digest, from_micros(start), from_micros(end), ord_, ts_us)
+            return cls(digest, from_us(start), from_us(end), ord_, ts_us)
         except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
             raise bad_param(
                 "cursor", "cursor is not one this API issued; use meta.next as it was given"

@@ -7,11 +7,11 @@ from typing import Any
 
 from energy_api import csvcells
 from energy_api.sql.times import epoch_sql, iso_sql
-from energy_api.timeparse import from_micros
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
 from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
+from energy_ingest.store.binary import from_us
 
 # date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
 ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
@@ -124,7 +124,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
     inner_cursor = outer_cursor = ""
     if plan.cursor is not None:
         params["c_ord"] = plan.cursor.ord
-        params["c_ts"] = from_micros(plan.cursor.ts_us)
+        params["c_ts"] = from_us(plan.cursor.ts_us)
         if wide:
             inner_cursor = " AND r.ts > %(c_ts)s"
             outer_cursor = " WHERE s.ts > %(c_ts)s"

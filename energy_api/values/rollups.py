@@ -18,6 +18,7 @@ import psycopg
 
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
+from energy_ingest.store.rollup_state import read_state
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
@@ -74,20 +75,15 @@ ROLLUP_ROW_EXPR = {
 }
 
 
-def state(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
-    """(the zone of the daily and monthly rollups, whether the rollups are complete)."""
-    row = conn.execute("SELECT day_zone, stale_since IS NULL FROM rollup_state").fetchone()
-    return (row[0], bool(row[1])) if row else ("UTC", False)
-
-
 def choose(
     conn: psycopg.Connection[Any], start: datetime, end: datetime, zone: ZoneInfo, interval: str
 ) -> Route:
     if interval != "1h" and interval not in CALENDAR:
         return RAW_ROUTE
-    day_zone, complete = state(conn)
-    if not complete:
+    state = read_state(conn)
+    if state is None or state.stale_since is not None:
         return RAW_ROUTE
+    day_zone = state.day_zone
     if interval == "1h":
         # date_bin's origin is a local midnight of tz: its hours are UTC hours iff it is on one
         origin = datetime(2000, 1, 1, tzinfo=zone).astimezone(UTC)

@@ -14,7 +14,7 @@ from energy_ingest.config import Settings, lookup_zone
 from energy_ingest.errors import friendly
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
-from energy_ingest.write import rollup_state
+from energy_ingest.write import rollup_rebuild
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -43,11 +43,11 @@ def rebuild(settings: Settings, names: tuple[str, ...], since: str | None, as_js
     start = _instant(since, settings.timezone) if since else None
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
-        ids = rollup_state.point_ids(conn, names) if names else None
-        total = len(ids) if ids is not None else len(rollup_state.point_ids(conn))
+        ids = rollup_rebuild.point_ids(conn, names) if names else None
+        total = len(ids) if ids is not None else len(rollup_rebuild.point_ids(conn))
         bar: ProgressBar[int]
         with click.progressbar(length=total, label="rebuilding rollups", file=sys.stderr) as bar:
-            done = rollup_state.rebuild(conn, settings.timezone, ids, start, bar.update)
+            done = rollup_rebuild.rebuild(conn, settings.timezone, ids, start, bar.update)
     if as_json:
         click.echo(json.dumps(done.__dict__, indent=2))
         return

@@ -16,7 +16,7 @@ from energy_ingest.spool import Spool, is_report_name, printable_name, unknown_f
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
 from energy_ingest.store.migrate import pending
-from energy_ingest.write import rollup_state
+from energy_ingest.store.rollup_state import read_state
 
 
 def _backlog(spool: Spool) -> tuple[dict[str, int], list[dict[str, Any]]]:
@@ -89,7 +89,9 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
                 )
             else:
                 out["last_files"] = _last_files(conn, last)
-                out["rollups"] = rollup_state.read_state(conn).as_dict(settings.timezone)
+                state = read_state(conn)
+                if state is not None:
+                    out["rollups"] = state.as_dict(settings.timezone)
                 out["database"]["reachable"] = True
     except (EnergyError, psycopg.Error) as exc:
         out["database"]["error"] = first_line(exc)

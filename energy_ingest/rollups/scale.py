@@ -17,13 +17,9 @@ the same rules in SQL (energy_scaled, energy_plain, energy_rollups_months).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the API imports the SQL here and must not load numpy
-    import numpy as np
 
 SCALE = 2.0**-64
-_UNSCALE = 2.0**64
+UNSCALE = 2.0**64
 _LIMIT = sys.float_info.max * SCALE  # the largest scaled sum whose unscaled value is a float8
 _TINY = 2.0**-1011  # at most this, times 2^-64, rounds to 0
 
@@ -35,7 +31,7 @@ def scaled_sql(expr: str) -> str:
 
 def unscaled_sql(expr: str) -> str:
     """SQL of the scaled sum `expr` times 2^64; NULL when that is not a float8 (nor is NaN)."""
-    return f"CASE WHEN abs({expr}) <= {_LIMIT!r}::float8 THEN {expr} * {_UNSCALE!r}::float8 END"
+    return f"CASE WHEN abs({expr}) <= {_LIMIT!r}::float8 THEN {expr} * {UNSCALE!r}::float8 END"
 
 
 def avg_sql(scaled_sum: str, count: str) -> str:
@@ -43,7 +39,7 @@ def avg_sql(scaled_sum: str, count: str) -> str:
     unscaling while the sum is a float8 (a tiny scaled sum divided could underflow)."""
     return (
         f"CASE WHEN abs({scaled_sum}) <= {_LIMIT!r}::float8"
-        f" THEN {scaled_sum} * {_UNSCALE!r}::float8 / {count}"
+        f" THEN {scaled_sum} * {UNSCALE!r}::float8 / {count}"
         f" ELSE {unscaled_sql(f'({scaled_sum}) / {count}')} END"
     )
 
@@ -56,11 +52,3 @@ def rollup_scaled_sql(row: str) -> str:
         f" ELSE (SELECT sum({scaled_sql('x.value')}) FROM readings x WHERE x.point_id ="
         f" {row}.point_id AND x.ts >= {row}.first_ts AND x.ts <= {row}.last_ts) END"
     )
-
-
-def plain(scaled: np.ndarray) -> np.ndarray:
-    """Scaled sums as the rollups store them: times 2^64, ±Infinity beyond the float8 range."""
-    import numpy as np
-
-    with np.errstate(over="ignore"):
-        return np.asarray(scaled * _UNSCALE)

@@ -3,5 +3,6 @@
 db.py        connections (ENERGY_DATABASE_URL, or the embedded cluster)
 migrate.py   the numbered migrations in sql/
 binary.py    binary COPY framing and Unix-microsecond instants
+rollup_state.py  whether rollups are complete, and their day zone (the loader, status, the API)
 embedded.py  the embedded development cluster
 """

@@ -8,5 +8,5 @@ importer.py        a point export into the catalog, in one transaction with its 
 applied_site.py    the site file applied, and each process's parsed copy of it (AppliedSite)
 resolution.py      points resolved with a site: buildings, rooms, devices, units, tags
 rollup_buckets.py  the buckets a loader's chunk touched, recomputed in its transaction
-rollup_state.py    whether rollups are complete (read_state), and rebuilding them
+rollup_rebuild.py  rollups rebuilt from readings, a batch of points per transaction
 """

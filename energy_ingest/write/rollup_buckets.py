@@ -19,9 +19,9 @@ import numpy as np
 import psycopg
 
 from energy_ingest.rollups.calendar import local_edges, local_midnight
-from energy_ingest.rollups.scale import SCALE, plain
+from energy_ingest.rollups.scale import SCALE, UNSCALE
 from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, to_us
-from energy_ingest.write.rollup_state import RollupError, read_state
+from energy_ingest.store.rollup_state import read_state
 
 HOUR_US = 3_600_000_000
 INT4_OID = 23
@@ -98,11 +98,9 @@ class Rollups:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        try:
-            state = read_state(conn)
-            zone, stale = state.day_zone, state.stale_since is not None
-        except RollupError:  # no row: nothing can be assumed about the rollup tables
-            zone, stale = "UTC", True
+        state = read_state(conn)
+        zone = "UTC" if state is None else state.day_zone
+        stale = state is None or state.stale_since is not None
         self.zone = zoneinfo.ZoneInfo(zone)
         self.stale = stale  # some rollup rows may lack readings: always upsert
         maintained(conn)
@@ -300,3 +298,9 @@ def _hour(ts: np.ndarray) -> np.ndarray:
 def _key(pid: np.ndarray, bucket: np.ndarray) -> np.ndarray:
     """One int64 per (point, bucket); buckets are at least an hour apart."""
     return np.asarray(pid.astype(np.int64) * (1 << 40) + bucket // HOUR_US)
+
+
+def plain(scaled: np.ndarray) -> np.ndarray:
+    """Scaled sums as the rollups store them: times 2^64, ±Infinity beyond the float8 range."""
+    with np.errstate(over="ignore"):
+        return np.asarray(scaled * UNSCALE)

@@ -1,4 +1,4 @@
-"""Whether rollups are complete, and rebuilding them from readings (energy_rollups_refresh)."""
+"""Rebuilding rollups from readings (energy_rollups_refresh), in batches of points."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from energy_ingest.errors import EnergyError
+from energy_ingest.store.rollup_state import read_state
 from energy_ingest.write.lock import lock_writers
 
 BATCH_POINTS = 25  # points per transaction: each commits exact rollups for its points
@@ -18,48 +19,6 @@ BATCH_POINTS = 25  # points per transaction: each commits exact rollups for its 
 
 class RollupError(EnergyError):
     """A rebuild that cannot be done as asked; the message says what to run instead."""
-
-
-@dataclass(frozen=True)
-class State:
-    day_zone: str
-    stale_since: datetime | None
-    stale_writes: int
-    built_at: datetime | None
-
-    def describe(self, timezone: str) -> str:
-        """One line for `status`: complete, or why not and what to run."""
-        if self.stale_since is not None:
-            return (
-                f"STALE since {self.stale_since.isoformat(timespec='seconds')}: readings were"
-                " written by something other than the loader; the API answers from readings"
-                " alone until `energy-ingest rollups rebuild`"
-            )
-        if self.day_zone != timezone:
-            return (
-                f"complete, but daily and monthly rollups are local to {self.day_zone}, not to"
-                f" ENERGY_TIMEZONE {timezone}: `energy-ingest rollups rebuild` moves them"
-            )
-        return f"complete (hourly, and daily and monthly in {self.day_zone})"
-
-    def as_dict(self, timezone: str) -> dict[str, Any]:
-        return {
-            "complete": self.stale_since is None,
-            "day_zone": self.day_zone,
-            "stale_since": self.stale_since.isoformat() if self.stale_since else None,
-            "built_at": self.built_at.isoformat() if self.built_at else None,
-            "summary": self.describe(timezone),
-        }
-
-
-def read_state(conn: psycopg.Connection[Any]) -> State:
-    """The one row of rollup_state: its day zone, and whether and since when it is stale."""
-    row = conn.execute(
-        "SELECT day_zone, stale_since, stale_writes, built_at FROM rollup_state"
-    ).fetchone()
-    if row is None:
-        raise RollupError("rollup_state is empty: run `energy-ingest migrate`")
-    return State(*row)
 
 
 @dataclass
@@ -87,6 +46,8 @@ def rebuild(
     full = ids is None and since is None
     state = read_state(conn)
     conn.rollback()
+    if state is None:
+        raise RollupError("rollup_state is empty: run `energy-ingest migrate`")
     if state.day_zone != timezone and not full:
         raise RollupError(
             f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is"

@@ -1,0 +1,52 @@
+"""What rollup_state says: the zone of the daily and monthly rollups, and whether they are
+complete. The loader, `status` and the API read it here, with one rule for a missing row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class State:
+    day_zone: str
+    stale_since: datetime | None
+    stale_writes: int
+    built_at: datetime | None
+
+    def describe(self, timezone: str) -> str:
+        """One line for `status`: complete, or why not and what to run."""
+        if self.stale_since is not None:
+            return (
+                f"STALE since {self.stale_since.isoformat(timespec='seconds')}: readings were"
+                " written by something other than the loader; the API answers from readings"
+                " alone until `energy-ingest rollups rebuild`"
+            )
+        if self.day_zone != timezone:
+            return (
+                f"complete, but daily and monthly rollups are local to {self.day_zone}, not to"
+                f" ENERGY_TIMEZONE {timezone}: `energy-ingest rollups rebuild` moves them"
+            )
+        return f"complete (hourly, and daily and monthly in {self.day_zone})"
+
+    def as_dict(self, timezone: str) -> dict[str, Any]:
+        return {
+            "complete": self.stale_since is None,
+            "day_zone": self.day_zone,
+            "stale_since": self.stale_since.isoformat() if self.stale_since else None,
+            "built_at": self.built_at.isoformat() if self.built_at else None,
+            "summary": self.describe(timezone),
+        }
+
+
+def read_state(conn: psycopg.Connection[Any]) -> State | None:
+    """The one row of rollup_state: its day zone, and whether and since when it is stale; None
+    when there is none (a database `energy-ingest migrate` has not finished), which every reader
+    takes as stale rollups in UTC: nothing can be assumed about the rollup tables."""
+    row = conn.execute(
+        "SELECT day_zone, stale_since, stale_writes, built_at FROM rollup_state"
+    ).fetchone()
+    return None if row is None else State(*row)
