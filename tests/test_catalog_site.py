@@ -301,3 +301,17 @@ def test_a_nul_character_anywhere_is_refused_with_its_line_since_postgresql_cann
     assert len(nul) == 1, caught.value
     assert nul[0].startswith(f"line {line}: "), caught.value
     assert "PostgreSQL cannot store" in nul[0]
+
+
+def test_a_text_names_a_building_by_code_then_name_then_alias_then_location() -> None:
+    from energy_ingest.catalog.labels import BuildingIndex
+    from energy_ingest.catalog.site import Building
+
+    old = Building("HX", "Old Hulings", aliases=("HU", "Goodhue Hall"), alc_location="North")
+    hulings = Building("HU", "Hulings Hall", aliases=("north",))
+    goodhue = Building("GH", "Goodhue  hall")
+    index = BuildingIndex([old, hulings, goodhue])
+    assert index.named(" hu ") == [hulings]  # a code before another's alias
+    assert index.named("GOODHUE HALL") == [goodhue]  # a name before another's alias
+    assert index.named("North") == [hulings]  # an alias before another's Location
+    assert index.named("old  hulings") == [old] and index.named("nowhere") == []

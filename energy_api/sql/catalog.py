@@ -229,6 +229,7 @@ class BuildingLabels:
     code: str
     name: str
     aliases: tuple[str, ...]
+    alc_location: str | None = None  # not stored: the API matches codes, names and aliases
 
 
 def building_labels(conn: Conn) -> list[BuildingLabels]:

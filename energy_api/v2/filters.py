@@ -14,15 +14,11 @@ from energy_api.params import Params
 from energy_api.sql import catalog
 from energy_api.sql.points import PointFilter
 from energy_api.sql.where import Conn
+from energy_ingest.catalog.labels import BuildingIndex
 
 
 def is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) < 10
-
-
-def label_key(text: str) -> str:
-    """How the site file compares building labels: case and spacing never matter."""
-    return " ".join(text.split()).casefold()
 
 
 def _shown(value: str) -> str:
@@ -49,15 +45,9 @@ def building_ids(conn: Conn, params: Params, param: str = "building") -> tuple[i
     buildings = catalog.building_labels(conn)
     if is_id(value) and any(b.id == int(value) for b in buildings):
         return (int(value),)
-    key = label_key(value)
-    for labels in (  # a code beats another building's name, a name another's alias
-        lambda b: (b.code,),
-        lambda b: (b.name,),
-        lambda b: b.aliases,
-    ):
-        found = tuple(b.id for b in buildings if key in {label_key(t) for t in labels(b)})
-        if found:
-            return found
+    found = BuildingIndex(buildings).named(value)  # a code beats a name, a name an alias
+    if found:
+        return tuple(b.id for b in found)
     raise not_in_catalog(param, value, "building (by id, code, name or alias)", "buildings")
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
+from energy_ingest.catalog.labels import BuildingIndex, label_key
 from energy_ingest.catalog.regex import Pattern
 from energy_ingest.catalog.site_fields import TomlFields
 from energy_ingest.catalog.units import resolve_unit
@@ -137,20 +138,14 @@ class Site:
     )
 
     def building(self, text: str | None) -> Building | None:
-        """The building a code, alias, name or ALC Location segment names (case and spacing
-        do not matter), or None."""
-        if not text:
-            return None
-        return self._index.get(_key(text))
+        """The building a code, name, alias or ALC Location segment names (catalog/labels.py),
+        or None."""
+        found = self._index.named(text) if text else []
+        return found[0] if found else None
 
     @functools.cached_property
-    def _index(self) -> dict[str, Building]:
-        index: dict[str, Building] = {}
-        for b in self.buildings:
-            for label in (b.code, b.name, b.alc_location, *b.aliases):
-                if label:
-                    index.setdefault(_key(label), b)
-        return index
+    def _index(self) -> BuildingIndex[Building]:
+        return BuildingIndex(self.buildings)
 
     def override(self, name: str, source: str) -> PointOverride | None:
         for o in self._overrides.get(name, ()):
@@ -232,10 +227,10 @@ class _Checker(TomlFields):
         seen: dict[str, Building] = {}
         for b in buildings:
             for label in (b.code, b.name, b.alc_location, *b.aliases):
-                if label and (other := seen.get(_key(label))) is not None and other is not b:
+                if label and (other := seen.get(label_key(label))) is not None and other is not b:
                     self.problem(b.line, f"{label!r} names both {other.code} and {b.code}")
                 elif label:
-                    seen[_key(label)] = b
+                    seen[label_key(label)] = b
         site = Site(
             path=self.path,
             buildings=buildings,
@@ -425,7 +420,3 @@ class _Checker(TomlFields):
 def _line_number(problem: str) -> int:
     match = re.match(r"line (\d+):", problem)
     return int(match.group(1)) if match else 0
-
-
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
