@@ -24,11 +24,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not (browser or nginx or daemon or slow)" $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check) and mypy --strict
+## lint: ruff (lint + format check), mypy --strict and the import layers (lint-imports)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -304,8 +304,8 @@ def test_a_nul_character_anywhere_is_refused_with_its_line_since_postgresql_cann
 
 
 def test_a_text_names_a_building_by_code_then_name_then_alias_then_location() -> None:
-    from energy_ingest.catalog.labels import BuildingIndex
     from energy_ingest.catalog.site import Building
+    from energy_ingest.catalog.vocabulary import BuildingIndex
 
     old = Building("HX", "Old Hulings", aliases=("HU", "Goodhue Hall"), alc_location="North")
     hulings = Building("HU", "Hulings Hall", aliases=("north",))

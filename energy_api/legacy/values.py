@@ -36,7 +36,7 @@ from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
 from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse
-from energy_ingest.catalog.site import DEFAULT_ANOMALIES
+from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES
 from energy_ingest.rollups.calendar import local_midnight
 
 bp = Blueprint("legacy_values", __name__)

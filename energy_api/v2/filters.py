@@ -14,7 +14,7 @@ from energy_api.params import Params
 from energy_api.sql import catalog
 from energy_api.sql.points import PointFilter
 from energy_api.sql.where import Conn
-from energy_ingest.catalog.labels import BuildingIndex
+from energy_ingest.catalog.vocabulary import BuildingIndex
 
 
 def is_id(value: str) -> bool:

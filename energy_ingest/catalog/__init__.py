@@ -8,7 +8,7 @@
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
     site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
     site_fields.py     the site file's TOML values read and checked, with their lines
-    labels.py          how a text names a building: code, then name, alias, ALC Location
+    vocabulary.py      what the site file and the API mean alike: building labels, anomaly tags
     resolve.py         one point → building, room, floor, device, tags, with their origins
     regex.py           the site rules' bounded (RE2) patterns
     search.py          the point search language: text → a small AST, and back

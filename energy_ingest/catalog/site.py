@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
-from energy_ingest.catalog.labels import BuildingIndex, label_key
 from energy_ingest.catalog.regex import Pattern
 from energy_ingest.catalog.site_fields import TomlFields
 from energy_ingest.catalog.units import resolve_unit
+from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, BuildingIndex, label_key
 from energy_ingest.errors import ConfigError
 
 # Bounds that keep reading and applying the file (under the writers' lock) short: every rule is
@@ -56,11 +56,6 @@ LEVELS = ("point", "device", "room", "building")
 TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
 OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
 DEFAULT_FLOOR_PREFIXES: Mapping[str, int] = {"B": -1, "G": 0}
-# A room temperature is a zone air temperature sensor (not its setpoint); a damper, a damper.
-DEFAULT_ANOMALIES: Mapping[str, tuple[str, ...]] = {
-    "room_temperature": ("zone", "air", "temp", "sensor"),
-    "damper": ("damper",),
-}
 
 
 class SiteFileError(ConfigError):
@@ -138,7 +133,7 @@ class Site:
     )
 
     def building(self, text: str | None) -> Building | None:
-        """The building a code, name, alias or ALC Location segment names (catalog/labels.py),
+        """The building a code, name, alias or ALC Location segment names (catalog/vocabulary.py),
         or None."""
         found = self._index.named(text) if text else []
         return found[0] if found else None

@@ -1,10 +1,11 @@
-"""How a text names a building — one rule for the site file, the resolver and the API's
-`building=`: by code, else by name, else by alias, else by ALC Location segment; case and spacing
-never matter. So a code always beats another building's alias."""
+"""What the site file and the read API must mean alike: how a text names a building — by code,
+else by name, else by alias, else by ALC Location segment, case and spacing never mattering (so
+a code always beats another building's alias) — and the tags that make a point a room
+temperature or a damper when the site file's [anomalies] does not say."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
 
@@ -19,6 +20,11 @@ class Labelled(Protocol):
     def alc_location(self) -> str | None: ...
 
 
+# A room temperature is a zone air temperature sensor (not its setpoint); a damper, a damper.
+DEFAULT_ANOMALIES: Mapping[str, tuple[str, ...]] = {
+    "room_temperature": ("zone", "air", "temp", "sensor"),
+    "damper": ("damper",),
+}
 B = TypeVar("B", bound=Labelled)
 LEVELS: tuple[Callable[[Labelled], Iterable[str | None]], ...] = (
     lambda b: (b.code,),
