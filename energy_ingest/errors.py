@@ -18,20 +18,14 @@ EnergyError                 every error we raise on purpose; str() is the messag
 │                           (also an OSError)
 ├── UploadRejected          upload/receive.py: the upload's 4xx answer, with its status
 ├── ClientGone              upload/receive.py: the client hung up mid-request
-└── MultipartError          upload/multipart.py: a malformed multipart body
+├── MultipartError          upload/multipart.py: a malformed multipart body
+└── SearchError             catalog/search_tokens.py: a search that does not parse, or a term
+                            its endpoint does not allow (also a ValueError)
 
-ValueError
-└── SearchError             catalog/search_tokens.py: a search that does not parse; the
-                            language imports the standard library alone (the API loads it),
-                            so it stays outside EnergyError
+This module imports the standard library alone: the search language and the read API load it.
 """
 
 from __future__ import annotations
-
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 
 class EnergyError(Exception):
@@ -107,31 +101,3 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (psycopg's carry DETAIL/HINT lines after it)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(func: F) -> F:
-    """For a command: our own errors become `Error: <what, where, what to do>` and exit status 1
-    (click is imported only then, so this module stays free of dependencies)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EnergyError as exc:
-            import click
-
-            raise click.ClickException(str(exc)) from exc
-        except Exception as exc:
-            psycopg = sys.modules.get("psycopg")  # loaded by whatever talked to the database
-            if psycopg is None or not isinstance(exc, psycopg.Error):
-                raise
-            import click
-
-            raise click.ClickException(
-                f"the database refused: {first_line(exc)} (its transaction was rolled back)"
-            ) from exc
-
-    return wrapper  # type: ignore[return-value]

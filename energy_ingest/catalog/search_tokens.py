@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from energy_ingest.errors import EnergyError
+
 OPS = ("=", "!=", "<", ">", "<=", ">=")
 SIGILS = {"@": "building", "#": "tag", "$": "room", "%": "device", "*": "point"}
 
 
-class SearchError(ValueError):
+class SearchError(EnergyError, ValueError):
     """A search that does not parse, or uses a term its endpoint does not allow."""
 
     def __init__(self, message: str, position: int, token: str) -> None:

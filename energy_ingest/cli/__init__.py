@@ -3,6 +3,7 @@
 catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
 rollup_commands.py   `energy-ingest rollups rebuild`
+boundary.py          the one error boundary: our errors and the database's become one line
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import click
 import psycopg
 
 from energy_ingest.check import check
+from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.catalog_commands import catalog
 from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line, friendly
+from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line
 from energy_ingest.file_kinds import SOURCES
 from energy_ingest.pipeline import Loaded, describe_file, parse_and_load, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, is_report_name, printable_name

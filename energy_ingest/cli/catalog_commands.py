@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from energy_ingest.cli import catalog_report
+from energy_ingest.cli.boundary import friendly
 from energy_ingest.config import Settings
-from energy_ingest.errors import friendly
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import apply_site_file

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from energy_ingest.cli.boundary import friendly
 from energy_ingest.config import Settings, lookup_zone
-from energy_ingest.errors import friendly
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write import rollup_rebuild
