@@ -14,6 +14,8 @@ from typing import Any
 from energy_api.sql.tags import tag_ids_sql, tags_sql
 from energy_api.sql.where import Conn, Where, like_escape, page
 
+Page = tuple[int, list[dict[str, Any]]]  # (total, rows)
+
 FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
 
 BUILDINGS = f"""
@@ -135,57 +137,53 @@ def list_floors(
     return _page(conn, FLOORS, FLOOR_KEYS, where, "x.building, x.floor", limit, offset)
 
 
-def list_rooms(
-    conn: Conn,
-    *,
-    buildings: Sequence[int] | None,
-    floor: int | None,
-    tags: Sequence[str],
-    q: str | None,
-    include_empty: bool,
-    limit: int,
-    offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    where = Where()
-    if not include_empty:
-        where.add("x.points > 0")
-    where.ids("x.building_id", buildings)
-    if floor is not None:
-        where.add("x.floor = %s", floor)
-    where.tags("x.tags", tags)
-    where.substring(q, "x.name")
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the rooms and devices lists filter alike: buildings, tags, a name substring, and
+    whether items without points are listed (each list reads `floor` its own way)."""
+
+    buildings: Sequence[int] | None
+    floor: int | None
+    tags: Sequence[str]
+    q: str | None
+    include_empty: bool
+
+    def where(self) -> Where:
+        where = Where()
+        if not self.include_empty:
+            where.add("x.points > 0")
+        where.ids("x.building_id", self.buildings)
+        where.tags("x.tags", self.tags)
+        where.substring(self.q, "x.name")
+        return where
+
+
+def list_rooms(conn: Conn, items: ItemFilter, limit: int, offset: int) -> Page:
+    where = items.where()
+    if items.floor is not None:
+        where.add("x.floor = %s", items.floor)
     return _page(conn, ROOMS, ROOM_KEYS, where, "x.building, x.name, x.id", limit, offset)
 
 
 def list_devices(
     conn: Conn,
-    *,
-    buildings: Sequence[int] | None,
+    items: ItemFilter,
     rooms: Sequence[int] | None,
-    floor: int | None,
     device_type: str | None,
-    tags: Sequence[str],
-    q: str | None,
-    include_empty: bool,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    where = Where()
-    if not include_empty:
-        where.add("x.points > 0")
-    where.ids("x.building_id", buildings)
+) -> Page:
+    where = items.where()
     where.ids("x.room_id", rooms)
-    if floor is not None:  # its room's floor, or the floor of one of its points
+    if items.floor is not None:  # its room's floor, or the floor of one of its points
         where.add(
             "(x.room_floor = %s OR EXISTS"
             " (SELECT FROM points p WHERE p.device_id = x.id AND p.floor = %s))",
-            floor,
-            floor,
+            items.floor,
+            items.floor,
         )
     if device_type:
         where.add("lower(x.type) = lower(%s)", device_type)
-    where.tags("x.tags", tags)
-    where.substring(q, "x.name")
     order = "x.building NULLS LAST, x.name, x.id"
     return _page(conn, DEVICES, DEVICE_KEYS, where, order, limit, offset)
 

@@ -8,20 +8,19 @@ Every list answers {meta: {count, total, limit, offset}, data: [...]}.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, Response, request
 
 from energy_api import web
 from energy_api.params import Params
 from energy_api.sql import catalog
+from energy_api.sql.catalog import ItemFilter, Page
 from energy_api.sql.where import Conn
 from energy_api.v2 import filters
 from energy_api.web import Conditional, json_response, request_key, require_json
 
 bp = Blueprint("catalog", __name__)
 PAGING = ("limit", "offset")
-Page = tuple[int, list[dict[str, Any]]]
 Lister = Callable[[Conn, int, int], Page]
 
 
@@ -79,16 +78,10 @@ def rooms() -> Response:
     floor = filters.floor(params)
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
-        return catalog.list_rooms(
-            conn,
-            buildings=filters.building_ids(conn, params),
-            floor=floor,
-            tags=filters.tag_names(conn, params.all("tag")),
-            q=params.get("q"),
-            include_empty=include_empty,
-            limit=limit,
-            offset=offset,
-        )
+        buildings = filters.building_ids(conn, params)
+        tags = filters.tag_names(conn, params.all("tag"))
+        items = ItemFilter(buildings, floor, tags, params.get("q"), include_empty)
+        return catalog.list_rooms(conn, items, limit, offset)
 
     return _list(params, lister)
 
@@ -101,18 +94,10 @@ def devices() -> Response:
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         buildings = filters.building_ids(conn, params)
-        return catalog.list_devices(
-            conn,
-            buildings=buildings,
-            rooms=filters.named_ids(conn, params, "room", "rooms", buildings),
-            floor=floor,
-            device_type=params.get("type"),
-            tags=filters.tag_names(conn, params.all("tag")),
-            q=params.get("q"),
-            include_empty=include_empty,
-            limit=limit,
-            offset=offset,
-        )
+        rooms = filters.named_ids(conn, params, "room", "rooms", buildings)
+        tags = filters.tag_names(conn, params.all("tag"))
+        items = ItemFilter(buildings, floor, tags, params.get("q"), include_empty)
+        return catalog.list_devices(conn, items, rooms, params.get("type"), limit, offset)
 
     return _list(params, lister)
 
