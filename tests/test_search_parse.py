@@ -379,15 +379,15 @@ def _flat(kind: type[And] | type[Or], items: list[Node]) -> Node:
     return kind(tuple(x for i in items for x in (i.items if isinstance(i, kind) else (i,))))
 
 
-trees: st.SearchStrategy[Node] = st.recursive(
-    terms,
-    lambda inner: st.one_of(
+def _extend(inner: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    return st.one_of(
         st.builds(Not, inner),
         st.lists(inner, min_size=2, max_size=4).map(lambda xs: _flat(And, xs)),
         st.lists(inner, min_size=2, max_size=4).map(lambda xs: _flat(Or, xs)),
-    ),
-    max_leaves=12,
-)
+    )
+
+
+trees: st.SearchStrategy[Node] = st.recursive(terms, _extend, max_leaves=12)
 
 
 @pytest.mark.slow
