@@ -232,18 +232,25 @@ def drop_database(server: str, name: str) -> None:
 
 class Clones:
     """Databases cloned from a migrated template ahead of the tests that take them, and dropped
-    after, by one background thread: a test waits neither for CREATE DATABASE (~0.3 s) nor DROP."""
+    after, by background threads: a test waits neither for CREATE DATABASE (~0.2 s) nor DROP.
+    Three: PostgreSQL clones several at once faster than one after another (make test-fast on 2
+    cores: 135 s with none ahead, 105 s with two threads, 91 s with three)."""
 
-    def __init__(self, server: str, template: str, ahead: int = 2) -> None:
+    def __init__(self, server: str, template: str, ahead: int = 4, threads: int = 3) -> None:
         self.server, self.template, self.ahead = server, template, ahead
+        self.making = 0
         self.ready: list[str] = []
         self.doomed: list[str] = []
         self.error: Exception | None = None
         self.closing = False
         self.changed = threading.Condition()
         self.names = (f"energy_test_{os.getpid()}_{n}_{uuid.uuid4().hex[:6]}" for n in count())
-        self.thread = threading.Thread(target=self._work, name="clones", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._work, name=f"clones-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def take(self) -> str:
         """A fresh clone's name (made now if none is ready)."""
@@ -265,29 +272,35 @@ class Clones:
         with self.changed:
             self.closing = True
             self.changed.notify_all()
-        self.thread.join()
+        for thread in self.threads:
+            thread.join()
         for name in self.ready + self.doomed:
             drop_database(self.server, name)
 
     def _work(self) -> None:
         while True:
             with self.changed:
-                while not (self.closing or self.doomed or len(self.ready) < self.ahead):
+                wanted = len(self.ready) + self.making < self.ahead
+                while not (self.closing or self.doomed or wanted):
                     self.changed.wait()
+                    wanted = len(self.ready) + self.making < self.ahead
                 if self.closing or self.error is not None:
                     return
                 doomed = self.doomed.pop() if self.doomed else None
+                name = next(self.names) if doomed is None else ""
+                self.making += doomed is None
             try:
                 if doomed is not None:
                     drop_database(self.server, doomed)
                     continue
-                name = next(self.names)
                 create_database(self.server, name, template=self.template)
             except Exception as exc:  # said by take(), in the test that waits for a clone
                 with self.changed:
                     self.error = exc
+                    self.making -= doomed is None
                     self.changed.notify_all()
                 return
             with self.changed:
+                self.making -= 1
                 self.ready.append(name)
                 self.changed.notify_all()
