@@ -91,23 +91,11 @@ def load(
 
 
 def summary(loaded: Loaded, tz: str, label: str) -> str:
-    """`ingested siemens/x.csv: 2,880 readings (2,870 new, 10 changed), 30 points, <range>, 0.14 s`."""
-    r = loaded.result
+    """The one log line of a file: what loading or importing it did, or that it was a duplicate."""
+    r, report = loaded.result, loaded.report
     if r.status == "duplicate":
         return f"duplicate {label}: byte-identical to a file already ingested (ledger id {r.file_id}); nothing changed"
-    if isinstance(r, ExportResult):
-        return export_summary(r, loaded.report, label)
-    parts = [f"{r.inserted:,} new"]
-    if r.updated:
-        parts.append(f"{r.updated:,} changed")
-    if r.unchanged:
-        parts.append(f"{r.unchanged:,} unchanged")
-    text = f"ingested {label}: {r.readings:,} readings ({', '.join(parts)}), {r.points:,} points"
-    report = loaded.report
-    span = time_span(report.first_ts, report.last_ts, tz) if isinstance(report, Report) else ""
-    if span:
-        text += f", {span}"
-    return text + f", {r.seconds:.2f} s"
+    return r.summary(label, report.format, time_span(report.first_ts, report.last_ts, tz))
 
 
 def time_span(first: pd.Timestamp | None, last: pd.Timestamp | None, tz: str) -> str:
@@ -119,16 +107,3 @@ def time_span(first: pd.Timestamp | None, last: pd.Timestamp | None, tz: str) ->
     if a.date() == b.date():
         return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} {b:%Z}"
     return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b:%Z}"
-
-
-def export_summary(r: ExportResult, export: Report | PointExport, label: str) -> str:
-    """`imported siemens/points.csv (siemens-point-definitions): 912 points (3 new, 2 changed,
-    907 unchanged), 2 resolved differently, 0.31 s`."""
-    parts = [f"{r.created:,} new"]
-    if r.updated:
-        parts.append(f"{r.updated:,} changed")
-    parts.append(f"{r.unchanged:,} unchanged")
-    text = f"imported {label} ({export.format}): {r.points:,} points ({', '.join(parts)})"
-    if r.resolved_changes:
-        text += f", {r.resolved_changes:,} resolved differently"
-    return text + f", {r.seconds:.2f} s"

@@ -50,6 +50,10 @@ class PointExport:
         """No End of Report footer (yet) in a Siemens Point Definition report."""
         return self.source == "siemens" and not self.complete
 
+    # An export has no data time (what a trend report's first and last readings are).
+    first_ts: None = None
+    last_ts: None = None
+
 
 def parse_export(
     data: bytes | BinaryIO,

@@ -37,7 +37,6 @@ from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate as apply_migrations
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import AppliedSite
-from energy_ingest.write.importer import ExportResult
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -192,8 +191,7 @@ def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> 
                     totals[loaded.result.status] += 1
                     readings += loaded.result.readings
                     inserted += loaded.result.inserted
-                    if not isinstance(loaded.result, ExportResult):  # there: points, not readings
-                        updated += loaded.result.updated
+                    updated += loaded.result.changed_values
                     logging.getLogger("energy_ingest.import").info(
                         "%s", summary(loaded, settings.timezone, printable_name(path))
                     )

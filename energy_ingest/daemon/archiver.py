@@ -28,8 +28,7 @@ from energy_ingest.pipeline import Loaded, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, printable_name
 from energy_ingest.spool.files import open_regular, place, write_note
 from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
-from energy_ingest.write.importer import ExportResult
-from energy_ingest.write.ledger import FileInfo, first_warnings, over_cap_warning, record_failure
+from energy_ingest.write.ledger import FileInfo, first_warnings, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
@@ -292,28 +291,8 @@ def log_warnings(loaded: Loaded, label: str) -> None:
         )
     for warning in first_warnings(report.warnings, SHOW_WARNINGS):
         log.warning("%s: %s", label, warning)
-    if isinstance(result, ExportResult):
-        for line in result.changes:
-            log.info("%s: %s", label, line)
-        more = result.updated + result.resolved_changes - len(result.changes)
-        if more > 0:
-            log.info("%s: … and %d more changes (energy-ingest catalog show POINT)", label, more)
-        return
-    if result.updated:
-        log.warning(
-            "%s: %d stored values changed (the later file wins), e.g. %s",
-            label,
-            result.updated,
-            ", ".join(result.changed_examples),
-        )
-    if result.skipped:
-        log.warning(
-            "%s: %d values did not fit their point's kind and were skipped",
-            label,
-            result.skipped,
-        )
-    if result.over_cap:
-        log.warning("%s: %s", label, over_cap_warning(result.over_cap))
+    for level, note in result.notes():
+        log.log(level, "%s: %s", label, note)
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:

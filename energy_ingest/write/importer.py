@@ -12,6 +12,7 @@ exports and trends in either order give the same catalog.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -99,6 +100,33 @@ class ExportResult:
     skipped: int = 0
     over_cap: int = 0
     changed_examples: list[str] = field(default_factory=list)
+
+    @property
+    def changed_values(self) -> int:
+        """Stored readings this file changed: none (an export changes points, not readings)."""
+        return 0
+
+    def summary(self, label: str, report_format: str, span: str) -> str:
+        """`imported siemens/points.csv (siemens-point-definitions): 912 points (3 new, 2 changed,
+        907 unchanged), 2 resolved differently, 0.31 s` (an export has no data `span`)."""
+        parts = [f"{self.created:,} new"]
+        if self.updated:
+            parts.append(f"{self.updated:,} changed")
+        parts.append(f"{self.unchanged:,} unchanged")
+        text = f"imported {label} ({report_format}): {self.points:,} points ({', '.join(parts)})"
+        if self.resolved_changes:
+            text += f", {self.resolved_changes:,} resolved differently"
+        return text + f", {self.seconds:.2f} s"
+
+    def notes(self) -> list[tuple[int, str]]:
+        """What else the import did worth saying: (logging level, text)."""
+        out = [(logging.INFO, line) for line in self.changes]
+        more = self.updated + self.resolved_changes - len(self.changes)
+        if more > 0:
+            out.append(
+                (logging.INFO, f"… and {more} more changes (energy-ingest catalog show POINT)")
+            )
+        return out
 
 
 def import_export(
