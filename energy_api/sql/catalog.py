@@ -105,7 +105,7 @@ def _page(
     order: str,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> Page:
     columns = ", ".join(f"x.{k}" for k in keys)
     total, rows = page(conn, f"({inner}) x", columns, where, order, limit, offset)
     return total, [dict(zip(keys, r, strict=True)) for r in rows]
@@ -113,7 +113,7 @@ def _page(
 
 def list_buildings(
     conn: Conn, *, q: str | None, tags: Sequence[str], include_empty: bool, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+) -> Page:
     """Buildings of the site file, and any other that points still refer to."""
     where = Where()
     if not include_empty:
@@ -129,9 +129,7 @@ def list_buildings(
     return _page(conn, BUILDINGS, BUILDING_KEYS, where, "x.code, x.id", limit, offset)
 
 
-def list_floors(
-    conn: Conn, *, buildings: Sequence[int] | None, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+def list_floors(conn: Conn, *, buildings: Sequence[int] | None, limit: int, offset: int) -> Page:
     where = Where()
     where.ids("x.building_id", buildings)
     return _page(conn, FLOORS, FLOOR_KEYS, where, "x.building, x.floor", limit, offset)
@@ -188,9 +186,7 @@ def list_devices(
     return _page(conn, DEVICES, DEVICE_KEYS, where, order, limit, offset)
 
 
-def list_tags(
-    conn: Conn, *, q: str | None, include_empty: bool, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+def list_tags(conn: Conn, *, q: str | None, include_empty: bool, limit: int, offset: int) -> Page:
     where = Where()
     if not include_empty:
         where.add("x.points > 0")
@@ -206,7 +202,7 @@ def list_units(
     include_empty: bool,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> Page:
     where = Where()
     if not include_empty:
         where.add("x.points > 0")
