@@ -1,8 +1,9 @@
 """The legacy reading routes: /values (streamed), /values/verify, rules and the vent-and-temp check.
 
 `/values` has no row limit (the old API had none): each point's readings are read through a
-server-side cursor and written out as they come, so a year of a hundred points streams in
-constant memory; a worker streams at most ENERGY_API_STREAMS answers at once. Its ends are inclusive, its order point name then time.
+server-side cursor and written out as they come (energy_api.values: a raw Plan, as v2's, read
+point by point), so a year of a hundred points streams in constant memory; a worker streams at
+most ENERGY_API_STREAMS answers at once. Its ends are inclusive, its order point name then time.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from energy_api.legacy.request import (
     text,
 )
 from energy_api.params import Params
-from energy_api.sql.search import TYPE_SQL, where
+from energy_api.sql.points import UNIT_SQL, PointRef
+from energy_api.sql.search import TYPE_SQL, Predicate, where
 from energy_api.sql.tags import POINT_TAGS
 from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
+from energy_api.values.plan import Plan
+from energy_api.values.query import matching_count_sql, matching_sql
 from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse
 from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES
@@ -43,7 +47,6 @@ bp = Blueprint("legacy_values", __name__)
 BATCH = 5_000
 MAX_POINTS = 10_000
 TICK = timedelta(microseconds=1)
-Query = tuple[sql.Composed, dict[str, Any]]  # a query and its parameters
 SITE_RULES = (
     "rules are defined in the site file's [[rules]] (ENERGY_SITE_FILE) and take effect with"
     " `energy-ingest catalog apply`; this API is read-only"
@@ -51,12 +54,17 @@ SITE_RULES = (
 
 
 @dataclass(frozen=True)
-class Selected:
-    """A point whose readings are read, and how its stored value becomes the answer's `value`."""
+class Selection:
+    """The points whose readings are read, as a raw plan's (ordered by name), and per point how
+    its stored value becomes the answer's `value` (the legacy types: Boolean, Integer, Float or
+    a state label)."""
 
-    id: int
-    name: str
-    convert: Callable[[float], Any]
+    points: tuple[PointRef, ...]
+    converters: tuple[Callable[[float], Any], ...]
+
+    def plan(self, start: datetime, end: datetime) -> Plan:
+        """The raw plan of [start, end], both ends inclusive as the old API's were."""
+        return Plan.raw(self.points, start, end + TICK)
 
 
 def _converter(type_id: int, states: list[str]) -> Callable[[float], Any]:
@@ -69,14 +77,15 @@ def _converter(type_id: int, states: list[str]) -> Callable[[float], Any]:
     return lambda v: states[int(v)] if 0 <= v < len(states) else None
 
 
-def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None) -> list[Selected]:
+def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None) -> Selection:
     """The points by id (400 naming unknown ones) or by search, ordered by name."""
     predicate = where(node, "points")
     query = sql.SQL(
-        "SELECT p.id, p.name, {} AS type_id, p.states FROM points p"
+        "SELECT p.id, p.name, p.source, p.kind, p.states, {}, {} AS type_id FROM points p"
+        " LEFT JOIN units pu ON pu.id = p.unit_id"
         " WHERE (%(point_ids)s::integer[] IS NULL OR p.id = ANY(%(point_ids)s::integer[])) AND {}"
         ' ORDER BY p.name COLLATE "C", p.id'
-    ).format(TYPE_SQL, predicate.sql)
+    ).format(sql.SQL(UNIT_SQL), TYPE_SQL, predicate.sql)
     rows = conn.execute(query, {"point_ids": point_ids, **predicate.params}).fetchall()
     if point_ids is not None and len(rows) < len(point_ids):
         unknown = sorted(set(point_ids) - {r[0] for r in rows})
@@ -86,32 +95,23 @@ def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None)
             f"{', …' if len(unknown) > 20 else ''} ({len(unknown)} of the {len(point_ids)}"
             " asked for); ids are at /api/points",
         )
-    return [Selected(i, name, _converter(t, states)) for i, name, t, states in rows]
-
-
-def _values_sql(node: Node | None, only_matching: bool) -> Query:
-    """One point's readings (`id`, `start`, `end` to be bound) with whether each matches."""
-    matches = where(node, "values")
-    query = sql.SQL(
-        "SELECT floor(date_part('epoch', x.ts))::bigint, x.value, {} FROM readings x"
-        " JOIN points p ON p.id = x.point_id"
-        " WHERE x.point_id = %(id)s AND x.ts >= %(start)s AND x.ts <= %(end)s"
-    ).format(matches.sql)
-    if only_matching:
-        query += sql.SQL(" AND {}").format(matches.sql)
-    return query + sql.SQL(" ORDER BY x.ts"), matches.params
+    return Selection(
+        tuple(PointRef(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]) for r in rows),
+        tuple(_converter(r[6], r[4]) for r in rows),
+    )
 
 
 def _stream(
-    conn: Conn, points: list[Selected], start: datetime, end: datetime, query: Query
+    conn: Conn, selection: Selection, plan: Plan, matches: Predicate, only_matching: bool
 ) -> Iterator[bytes]:
     """The JSON array, a batch at a time, from one server-side cursor per point."""
     yield b"["
     value_id = 0
-    for point in points:
+    for one, convert in zip(plan.each(), selection.converters, strict=True):
+        query, bound = matching_sql(one, matches, only_matching=only_matching)
         with conn.cursor(name="energy_legacy_values") as cursor:
-            cursor.execute(query[0], {"id": point.id, "start": start, "end": end, **query[1]})
-            name, convert = point.name, point.convert
+            cursor.execute(query, bound)
+            name = one.points[0].name
             while rows := cursor.fetchmany(BATCH):
                 items = [
                     {
@@ -119,28 +119,30 @@ def _stream(
                         "point_name": name,
                         "timestamp": ts,
                         "value": convert(value),
-                        "matches": matches,
+                        "matches": matched,
                     }
-                    for n, (ts, value, matches) in enumerate(rows, start=1)
+                    for n, (ts, value, matched) in enumerate(rows, start=1)
                 ]
                 yield (b"," if value_id else b"") + orjson.dumps(items)[1:-1]
                 value_id += len(rows)
     yield b"]"
 
 
-Prepared = tuple[list[Selected], Query]
+Prepared = tuple[Selection, Predicate]  # the points, and the search their readings answer
 
 
-def _streamed(prepare: Callable[[Conn], Prepared], start: datetime, end: datetime) -> Response:
+def _streamed(
+    prepare: Callable[[Conn], Prepared], start: datetime, end: datetime, only_matching: bool
+) -> Response:
     """A streamed /values-shaped answer, in one of the worker's stream slots (energy_api.streams);
-    `prepare` picks the points and the query on the connection, which goes back to the pool
+    `prepare` picks the points and the search on the connection, which goes back to the pool
     after the last byte (or when the client goes away)."""
     stack = ExitStack()
     try:
         take_slot(stack)
         conn = stack.enter_context(connection())
-        points, query = prepare(conn)
-        chunks = _stream(conn, points, start, end, query)
+        selection, matches = prepare(conn)
+        chunks = _stream(conn, selection, selection.plan(start, end), matches, only_matching)
         owned = stack.pop_all()
     finally:
         stack.close()
@@ -171,7 +173,8 @@ def values() -> Response:
     p = params(*VALUES_PARAMS)
     chosen, (start, end) = _point_ids(p), _range(p)
     node = search(p, "values")
-    return _streamed(lambda conn: (_selected(conn, chosen), _values_sql(node, False)), start, end)
+    matches = where(node, "values")
+    return _streamed(lambda conn: (_selected(conn, chosen), matches), start, end, False)
 
 
 @bp.route("/values/verify", methods=BOTH)
@@ -180,20 +183,14 @@ def values_verify() -> Response:
     chosen, (start, end) = _point_ids(p), _range(p)
     node = search(p, "values", required=True)
     with connection() as conn:
-        _selected(conn, chosen)
-        found = _count(conn, chosen, start, end, node)
+        found = _count(conn, _selected(conn, chosen), start, end, node)
     return text(f"{found} values found")
 
 
 def _count(
-    conn: Conn, point_ids: list[int], start: datetime, end: datetime, node: Node | None
+    conn: Conn, selection: Selection, start: datetime, end: datetime, node: Node | None
 ) -> int:
-    matches = where(node, "values")
-    query = sql.SQL(
-        "SELECT count(*) FROM readings x JOIN points p ON p.id = x.point_id"
-        " WHERE x.point_id = ANY(%(ids)s) AND x.ts >= %(start)s AND x.ts <= %(end)s AND {}"
-    ).format(matches.sql)
-    bound = {"ids": point_ids, "start": start, "end": end, **matches.params}
+    query, bound = matching_count_sql(selection.plan(start, end), where(node, "values"))
     row = conn.execute(query, bound).fetchone()
     return int(row[0]) if row else 0
 
@@ -277,20 +274,20 @@ class _Rule:
             raise ApiError(
                 500, "invalid_rule", f"rule {raw} in the site file: {exc}; fix it and apply"
             ) from None
-        self.points = _selected(conn, None, points)
-        if not self.points:
+        self.selection = _selected(conn, None, points)
+        if not self.selection.points:
             raise ApiError(
                 404, "no_readings", f"rule {raw}: its point_search selects no point; fix it"
             )
         row = conn.execute(
             "SELECT EXISTS (SELECT FROM readings WHERE point_id = ANY(%s) AND ts >= %s)",
-            ([p.id for p in self.points], start),
+            ([p.id for p in self.selection.points], start),
         ).fetchone()
         if not (row and row[0]):
             raise ApiError(
                 404,
                 "no_readings",
-                f"rule {raw}: none of its {len(self.points)} points has a reading since"
+                f"rule {raw}: none of its {len(self.selection.points)} points has a reading since"
                 f" {start.isoformat()}; the pipeline may be stalled, so a count would be a false"
                 " all-clear (see /api/v2/health)",
             )
@@ -302,7 +299,7 @@ def rule_count(raw: str) -> Response:
     start, end = _window(p)
     with connection() as conn:
         found = _Rule(conn, raw, start)
-        count = _count(conn, [x.id for x in found.points], start, end, found.values)
+        count = _count(conn, found.selection, start, end, found.values)
     return text(str(count))
 
 
@@ -313,9 +310,9 @@ def rule_matches(raw: str) -> Response:
 
     def prepare(conn: Conn) -> Prepared:
         found = _Rule(conn, raw, start)
-        return found.points, _values_sql(found.values, True)
+        return found.selection, where(found.values, "values")
 
-    return _streamed(prepare, start, end)
+    return _streamed(prepare, start, end, True)
 
 
 # --- anomalies -----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
 ENUM_AGGS = ("last", "first", "count", "fraction:<STATE>")
 LABELLED = {"raw", "first", "last"}  # enum results that are state labels, not numbers
 LAYOUTS = ("series", "long", "wide")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,18 @@ class Plan:
             _fraction_index(points, enum_aggs),
             route,
         )
+
+    @classmethod
+    def raw(cls, points: Sequence[PointRef], start: datetime, end: datetime) -> Plan:
+        """The readings themselves of `points` in [start, end), in UTC."""
+        return cls.build(points, start, end, UTC_ZONE, "raw", ((RAW,), (RAW,)), "long")
+
+    def each(self) -> Iterator[Plan]:
+        """The plan of each point alone, in order: one read by its primary key, from the first
+        row (energy_api.values.query), where the rows of several points are sorted first."""
+        for i, point in enumerate(self.points):
+            fractions = tuple((column[i],) for column in self.fraction_index)
+            yield replace(self, points=(point,), fraction_index=fractions)
 
     @property
     def aggs(self) -> tuple[Agg, ...]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg import sql
+
 from energy_api import csvcells
+from energy_api.sql.search import Predicate
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
 from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 from energy_ingest.store.binary import from_us
+
+Query = tuple[sql.Composed, dict[str, Any]]  # a query and its parameters
 
 # date_bin's origin: a local midnight of tz, so hours of half-hour zones align to the wall clock
 ORIGIN = "(timestamp '2000-01-01' AT TIME ZONE %(tz)s)"
@@ -53,7 +58,7 @@ def _grouped(
 ) -> str:
     """Per selected point and output bucket, the aggregates over `table` (readings r or a
     rollup table h) within `where`. A calendar bucket is found as its index in the array of
-    edges and leaves as the edge itplan."""
+    edges and leaves as the edge itself."""
     exprs = [_agg_sql(plan, j, table_exprs) for j in range(len(plan.aggs))]
     group = ["sel.ord"] + [
         column
@@ -102,24 +107,9 @@ def _fraction_slot(aggs: tuple[Agg, ...], column: int) -> int:
 
 
 def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, dict[str, Any]]:
-    """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itplan."""
+    """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itself."""
     width = len(plan.aggs)
-    params: dict[str, Any] = {
-        "ids": [p.id for p in plan.points],
-        "enum": [p.kind == "enum" for p in plan.points],
-        "start": plan.start,
-        "end": plan.end,
-        "tz": plan.zone.key,
-    }
-    fractions = ""
-    names = "id, enum"
-    for slot, column in enumerate(plan.fraction_index):
-        params[f"f{slot}"] = list(column)
-        fractions += f", %(f{slot})s::int[]"
-        names += f", f{slot}"
-    sel = (
-        f"unnest(%(ids)s::int[], %(enum)s::bool[]{fractions}) WITH ORDINALITY AS sel({names}, ord)"
-    )
+    params, sel = _inputs(plan)
     wide = plan.layout == "wide"
     inner_cursor = outer_cursor = ""
     if plan.cursor is not None:
@@ -195,6 +185,59 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
     if paged and plan.limit is not None:
         query += f" LIMIT {int(plan.limit) + 1}"
     return query, params
+
+
+def matching_sql(plan: Plan, matches: Predicate, *, only_matching: bool) -> Query:
+    """A raw plan's readings as the legacy API answers them: (epoch seconds, value, whether the
+    reading matches), `matches` being a search over the reading `x` and its point `p`
+    (energy_api.sql.search); `only_matching` keeps only those that do."""
+    readings, params = _matching(plan, matches)
+    query = sql.SQL("SELECT floor(date_part('epoch', x.ts))::bigint, x.value, {} FROM {}").format(
+        matches.sql, readings
+    )
+    if only_matching:
+        query += sql.SQL(" WHERE {}").format(matches.sql)
+    return query + sql.SQL(" ORDER BY x.ord, x.ts"), params
+
+
+def matching_count_sql(plan: Plan, matches: Predicate) -> Query:
+    """How many of a raw plan's readings match `matches` (as in matching_sql)."""
+    readings, params = _matching(plan, matches)
+    return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(readings, matches.sql), params
+
+
+def _matching(plan: Plan, matches: Predicate) -> Query:
+    """A raw plan's readings `x` (ord, id, ts, value) joined to their points `p`."""
+    params, sel = _inputs(plan)
+    source = (
+        f"SELECT sel.ord, sel.id, r.ts, r.value FROM {sel} JOIN readings r ON r.point_id = sel.id"
+        " WHERE r.ts >= %(start)s AND r.ts < %(end)s"
+    )
+    readings = sql.SQL("(" + source + ") x JOIN points p ON p.id = x.id")
+    return sql.Composed([readings]), {**params, **matches.params}
+
+
+def _inputs(plan: Plan) -> tuple[dict[str, Any], str]:
+    """The plan's parameters, and its points as rows `sel`: id, enum, f0… (each fraction's
+    state index) and ord (the 1-based place). One point is a row of constants, so PostgreSQL
+    reads its readings by the primary key in time order, streaming from the first row; the
+    rows of several points are sorted."""
+    params: dict[str, Any] = {
+        "ids": [p.id for p in plan.points],
+        "enum": [p.kind == "enum" for p in plan.points],
+        "start": plan.start,
+        "end": plan.end,
+        "tz": plan.zone.key,
+    }
+    arrays = {"id": "%(ids)s::int[]", "enum": "%(enum)s::bool[]"}
+    for slot, column in enumerate(plan.fraction_index):
+        params[f"f{slot}"] = list(column)
+        arrays[f"f{slot}"] = f"%(f{slot})s::int[]"
+    if len(plan.points) == 1:
+        columns = ", ".join(f"({array})[1] AS {name}" for name, array in arrays.items())
+        return params, f"(SELECT {columns}, 1::bigint AS ord) sel"
+    unnested = f"unnest({', '.join(arrays.values())})"
+    return params, f"{unnested} WITH ORDINALITY AS sel({', '.join(arrays)}, ord)"
 
 
 def _csv_cell_sql(plan: Plan, column: int, value: str, states: str) -> str:
