@@ -10,23 +10,31 @@ from typing import Any
 
 import click
 
-from energy_ingest.catalog.export import PointExport
 from energy_ingest.config import Settings, ZoneNameError, lookup_zone
 from energy_ingest.errors import ParseError
 from energy_ingest.file_kinds import SOURCES
-from energy_ingest.formats.report import MISSING_KINDS, Report
+from energy_ingest.formats.report import MISSING_KINDS, Description
 from energy_ingest.parsing import parse_file
 from energy_ingest.spool import printable_name
 from energy_ingest.spool.files import NotRegularFile, open_regular
 from energy_ingest.spool.stranded import Stranded, report_files
 
-SHOW_REJECTS = 5
 
-
-def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
-    """The JSON summary of one file (and the parsed report, with its chunks consumed)."""
+def describe(path: Path, tz: str) -> Description:
+    """What one file would load, or why it would not (its `errors`)."""
     name = printable_name(path)
-    summary: dict[str, Any] = {
+    hint = path.parent.name if path.parent.name in SOURCES else None
+    try:
+        # A file named on the command line may be a link the user chose; never a FIFO.
+        with os.fdopen(open_regular(path.resolve()), "rb") as f:
+            return parse_file(f, name, tz=tz, hint=hint).describe(name, zoneinfo.ZoneInfo(tz))
+    except ParseError as exc:
+        error = exc.detailed()
+    except NotRegularFile:
+        error = f"{name}: not a regular file"
+    except OSError as exc:
+        error = f"{name}: cannot read: {exc.strerror or exc}"
+    facts: dict[str, Any] = {
         "file": name,
         "format": None,
         "points": 0,
@@ -38,96 +46,9 @@ def summarize(path: Path, tz: str) -> tuple[dict[str, Any], Report | None]:
         "first_ts": None,
         "last_ts": None,
         "footer": None,
-        "errors": [],
+        "errors": [error],
     }
-    hint = path.parent.name if path.parent.name in SOURCES else None
-    try:
-        # A file named on the command line may be a link the user chose; never a FIFO.
-        with os.fdopen(open_regular(path.resolve()), "rb") as f:
-            parsed = parse_file(f, name, tz=tz, hint=hint)
-            if isinstance(parsed, PointExport):
-                return _export_summary(name, parsed), None
-            report = parsed
-            for _ in report.chunks():
-                pass
-    except ParseError as exc:
-        summary["errors"].append(exc.detailed())
-        return summary, None
-    except NotRegularFile:
-        summary["errors"].append(f"{name}: not a regular file")
-        return summary, None
-    except OSError as exc:
-        summary["errors"].append(f"{name}: cannot read: {exc.strerror or exc}")
-        return summary, None
-    zone = zoneinfo.ZoneInfo(tz)
-    summary.update(
-        format=report.format,
-        points=len(report.points),
-        rows=report.rows,
-        values=report.values,
-        missing=report.missing_totals(),
-        rejected=report.rejected,
-        refused=report.refused,
-        first_ts=report.first_ts.tz_convert(zone).isoformat() if report.first_ts else None,
-        last_ts=report.last_ts.tz_convert(zone).isoformat() if report.last_ts else None,
-        footer=report.footer,
-    )
-    return summary, report
-
-
-def _export_summary(name: str, export: PointExport) -> dict[str, Any]:
-    """A point export: what the catalog would import (records, one per point), what it rejects."""
-    return {
-        "file": name,
-        "format": export.format,
-        "records": len(export.records),
-        "rejected": export.rejected,
-        "rejects": [{"line": r.line, "reason": r.reason} for r in export.rejects[:SHOW_REJECTS]],
-        "fields_seen": list(export.fields_seen),
-        "footer": export.complete if export.source == "siemens" else None,
-        "warnings": export.warnings,
-        "errors": [],
-    }
-
-
-def _export_lines(summary: dict[str, Any]) -> list[str]:
-    footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
-    lines = [
-        f"{summary['file']}: {summary['format']} (point export for the catalog), "
-        f"{summary['records']} records, {summary['rejected']} rejected, {footer[summary['footer']]}",
-        f"  fields seen: {', '.join(summary['fields_seen']) or 'none'}",
-    ]
-    lines += [f"  warning: {w}" for w in summary["warnings"]]
-    lines += [f"  rejected line {r['line']}: {r['reason']}" for r in summary["rejects"]]
-    if summary["rejected"] > SHOW_REJECTS:
-        lines.append(f"  … and {summary['rejected'] - SHOW_REJECTS} more rejected records")
-    return lines
-
-
-def human(summary: dict[str, Any], report: Report | None) -> list[str]:
-    name = summary["file"]
-    if "records" in summary:
-        return _export_lines(summary)
-    if report is None:
-        return [f"ERROR {e}" for e in summary["errors"]]
-    missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["missing"].items() if v)
-    footer = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
-    refused = (
-        f" ({summary['refused']} text values over the state limits)" if summary["refused"] else ""
-    )
-    lines = [
-        f"{name}: {summary['format']}, {summary['points']} points, {summary['rows']} rows, "
-        f"{summary['values']} values, missing: {missing or 'none'}, "
-        f"{summary['rejected']} rejected{refused}, {summary['first_ts']} → {summary['last_ts']}, "
-        f"{footer[summary['footer']]}"
-    ]
-    if report.reports > 1:
-        lines.append(f"  {report.reports} appended reports in one file")
-    lines += [f"  warning: {w}" for w in report.warnings]
-    lines += [f"  rejected line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]]
-    if report.rejected > SHOW_REJECTS:
-        lines.append(f"  … and {report.rejected - SHOW_REJECTS} more rejected rows")
-    return lines
+    return Description(facts, [f"ERROR {error}"])
 
 
 @click.command(short_help="Parse reports without a database; list what would fail.")
@@ -149,12 +70,12 @@ def check(
     skipped: list[Stranded] = []
     for path in report_files(paths, skipped):
         seen += 1
-        summary, report = summarize(path, zone_name)
-        failed += bool(summary["errors"])
+        described = describe(path, zone_name)
+        failed += bool(described.facts["errors"])
         if as_json:
-            click.echo(json.dumps(summary, ensure_ascii=False))
+            click.echo(json.dumps(described.facts, ensure_ascii=False))
         else:
-            for line in human(summary, report):
+            for line in described.lines:
                 click.echo(line)
     for entry in skipped:
         click.echo(f"skipped {printable_name(entry.path)}: {entry.why}", err=True)

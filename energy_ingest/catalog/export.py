@@ -6,11 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from energy_ingest.errors import ParseError
-from energy_ingest.formats.report import MAX_REJECTS, Reject
+from energy_ingest.formats.report import (
+    FOOTER,
+    MAX_REJECTS,
+    SHOW_REJECTS,
+    Description,
+    Reject,
+    notes,
+)
 from energy_ingest.formats.source import guess_encoding, head, seekable
 
 __all__ = ["MAX_FIELD_CHARS", "MAX_REJECTS", "MAX_STATES", "PointExport", "Reject", "parse_export"]
@@ -49,6 +57,29 @@ class PointExport:
     def unfinished(self) -> bool:
         """No End of Report footer (yet) in a Siemens Point Definition report."""
         return self.source == "siemens" and not self.complete
+
+    def describe(self, name: str, zone: ZoneInfo) -> Description:
+        """What `energy-ingest check` says of the file: the records the catalog would import."""
+        footer = self.complete if self.source == "siemens" else None
+        facts = {
+            "file": name,
+            "format": self.format,
+            "records": len(self.records),
+            "rejected": self.rejected,
+            "rejects": [{"line": r.line, "reason": r.reason} for r in self.rejects[:SHOW_REJECTS]],
+            "fields_seen": list(self.fields_seen),
+            "footer": footer,
+            "warnings": self.warnings,
+            "errors": [],
+        }
+        lines = [
+            f"{name}: {self.format} (point export for the catalog), {len(self.records)} records,"
+            f" {self.rejected} rejected, {FOOTER[footer]}",
+            f"  fields seen: {', '.join(self.fields_seen) or 'none'}",
+        ]
+        return Description(
+            facts, lines + notes(self.warnings, self.rejects, self.rejected, "records")
+        )
 
     # An export has no data time (what a trend report's first and last readings are).
     first_ts: None = None

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -41,6 +43,8 @@ MISSING_KINDS = ("no_data", "data_loss", "blank", "error")
 MAX_STATES = 256
 MAX_STATE_CHARS = 200  # the longest text kept as a state label
 MAX_FILE_STATES = 65_536  # all points' labels together: bounds memory for very wide reports
+SHOW_REJECTS = 5  # rejected rows a description lists
+FOOTER = {True: "footer seen", False: "NO footer", None: "no footer in this format"}
 MAX_REJECTS = 1_000  # Reject objects kept per report (a report where every row is bad stays small)
 MAX_POINTS = 50_000  # points per file: 10x a whole campus (DESIGN.md); ~820 bytes each here
 
@@ -129,6 +133,54 @@ class Report:
 
     def missing_totals(self) -> dict[str, int]:
         return {k: sum(p.missing[k] for p in self.points.values()) for k in MISSING_KINDS}
+
+    def describe(self, name: str, zone: ZoneInfo) -> Description:
+        """What `energy-ingest check` says of the file: its readings are read to the end."""
+        for _ in self.chunks():
+            pass
+        stamps = (self.first_ts, self.last_ts)
+        first, last = (t.tz_convert(zone).isoformat() if t else None for t in stamps)
+        totals = self.missing_totals()
+        facts: dict[str, Any] = {
+            "file": name,
+            "format": self.format,
+            "points": len(self.points),
+            "rows": self.rows,
+            "values": self.values,
+            "missing": totals,
+            "rejected": self.rejected,
+            "refused": self.refused,
+            "first_ts": first,
+            "last_ts": last,
+            "footer": self.footer,
+            "errors": [],
+        }
+        missing = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals.items() if v)
+        refused = f" ({self.refused} text values over the state limits)" if self.refused else ""
+        lines = [
+            f"{name}: {self.format}, {len(self.points)} points, {self.rows} rows, "
+            f"{self.values} values, missing: {missing or 'none'}, "
+            f"{self.rejected} rejected{refused}, {first} → {last}, {FOOTER[self.footer]}"
+        ]
+        if self.reports > 1:
+            lines.append(f"  {self.reports} appended reports in one file")
+        return Description(facts, lines + notes(self.warnings, self.rejects, self.rejected, "rows"))
+
+
+class Description(NamedTuple):
+    """A parsed file as `energy-ingest check` shows it: JSON facts, and lines for people."""
+
+    facts: dict[str, Any]
+    lines: list[str]
+
+
+def notes(warnings: list[str], rejects: list[Reject], rejected: int, what: str) -> list[str]:
+    """A description's warnings and first rejects, indented under its first line."""
+    lines = [f"  warning: {w}" for w in warnings]
+    lines += [f"  rejected line {r.line}: {r.reason}" for r in rejects[:SHOW_REJECTS]]
+    if rejected > SHOW_REJECTS:
+        lines.append(f"  … and {rejected - SHOW_REJECTS} more rejected {what}")
+    return lines
 
 
 def empty_chunk() -> pd.DataFrame:
