@@ -120,10 +120,15 @@ def spool_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(database_url: str, spool_dir: Path) -> Settings:
-    return Settings(
-        database_url=database_url, spool_dir=spool_dir, settle_seconds=0.2, rescan_seconds=1.0
-    )
+def settings(request: pytest.FixtureRequest, spool_dir: Path) -> Settings:
+    """Settings on a fresh database, or (a test marked `no_database`) on a database name that
+    does not exist, so that a test claiming to need none fails if it connects after all."""
+    if request.node.get_closest_marker("no_database"):
+        server = request.getfixturevalue("server_conninfo")
+        url = make_conninfo(server, dbname="energy_test_no_such_database")
+    else:
+        url = request.getfixturevalue("database_url")
+    return Settings(database_url=url, spool_dir=spool_dir, settle_seconds=0.2, rescan_seconds=1.0)
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ def test_with_star_a_read_from_any_origin_gets_star_and_no_credentials(
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
+@pytest.mark.no_database
 def test_with_star_an_error_answer_carries_star_too_so_the_page_can_read_it(
     any_origin: FlaskClient,
 ) -> None:
@@ -57,6 +58,7 @@ def test_with_star_an_error_answer_carries_star_too_so_the_page_can_read_it(
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
+@pytest.mark.no_database
 def test_with_star_a_preflight_for_a_form_post_allows_get_and_post(
     any_origin: FlaskClient,
 ) -> None:

@@ -87,12 +87,14 @@ def test_an_unreachable_database_is_down_503_with_the_cause_in_both_fields(other
     assert (body["last_ingest"], body["readings"]) == (None, None)
 
 
+@pytest.mark.no_database
 def test_no_dev_cluster_is_down_and_says_how_to_start_one(other_app: Any, tmp_path: Path) -> None:
     body = health(other_app(database_url=None, pgdata_dir=tmp_path / "pgdata"), 503)
     assert body["status"] == "down" and body["database"].startswith("unreachable: ")
     assert "energy-ingest devdb start" in body["reason"]
 
 
+@pytest.mark.no_database
 def test_a_database_without_the_schema_is_down_and_says_to_migrate(
     other_app: Any, empty_database_url: str
 ) -> None:

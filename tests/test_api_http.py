@@ -183,6 +183,7 @@ def test_health_is_503_down_when_the_database_is_unreachable(api_settings: Setti
         app.extensions["energy_db"].close()
 
 
+@pytest.mark.no_database
 def test_without_a_database_url_or_a_dev_cluster_every_route_is_503_saying_how_to_start_one(
     api_settings: Settings, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from energy_api.openapi.document import document
 
 
+@pytest.mark.no_database
 def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
     served = client.get("/api/v2/openapi.json").get_json()
     assert served == document()
@@ -32,6 +33,7 @@ def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
     validate(served)
 
 
+@pytest.mark.no_database
 def test_every_flask_route_and_method_is_documented(app: Flask) -> None:
     paths = document()["paths"]
     routes = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v2/")]
