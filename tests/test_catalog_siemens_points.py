@@ -252,7 +252,6 @@ def test_a_record_without_a_name_is_rejected_with_its_line_and_the_rest_import()
         record('"Point System Name:","A.ONE"', '"Point Name:","A.ONE"')
         + record('"Point System Name:","B.TWO"', '"Point Type:","LAI"')
         + record('"Point Name:","C.THREE"')
-        + record('"Point System Name:","D.FOUR"', '"Point Name:","D.FOUR"', '"Slope:","1,5"')
         + record('"Point System Name:","E"', '"Point Name:","E"', '"Point Name:","F"')
     )
     export = parse(data.encode())
@@ -260,11 +259,38 @@ def test_a_record_without_a_name_is_rejected_with_its_line_and_the_rest_import()
     assert [(r.line, r.reason) for r in export.rejects] == [
         (7, "record without a Point Name"),
         (12, "record without a Point System Name"),
-        (16, "line 18: slope '1,5' is not a number"),
-        (22, "line 24: 'Point Name' given twice (also line 23)"),
+        (16, "line 18: 'Point Name' given twice (also line 17)"),
     ]
-    assert export.rejected == 4
+    assert export.rejected == 3
     assert not export.complete
+
+
+def test_a_number_field_without_a_number_keeps_the_point_its_text_and_warns() -> None:
+    data = (
+        record('"Point System Name:","A.ONE"', '"Point Name:","A.ONE"', '"COV Limit:","Dynamic"')
+        + record('"Point System Name:","B.TWO"', '"Point Name:","B.TWO"', '"Slope:","1,5"',
+                 '"COV Limit:","0.5"', '"# of decimal places:","two"')
+        + record('"Point System Name:","C.3"', '"Point Name:","C.3"', '"COV Limit:","Dynamic"')
+    )  # fmt: skip
+    export = parse(data.encode())
+    assert export.rejects == [] and export.rejected == 0
+    one, two, three = rows(export)
+    assert (one["name"], one["cov_limit"], one["extras"]) == (
+        "A.ONE",
+        None,
+        {"COV Limit": "Dynamic"},
+    )
+    assert (two["slope"], two["cov_limit"], two["decimals"]) == (None, 0.5, None)
+    assert two["extras"] == {"Slope": "1,5", "# of decimal places": "two"}
+    assert three["extras"] == {"COV Limit": "Dynamic"}
+    assert export.warnings[1:] == [
+        "COV Limit not a number (kept as text in the point's other fields, the number left"
+        " empty): 2 (first at line 4)",
+        "Slope not a number (kept as text in the point's other fields, the number left empty):"
+        " 1 (first at line 10)",
+        "# of decimal places not a number (kept as text in the point's other fields, the number"
+        " left empty): 1 (first at line 12)",
+    ]
 
 
 def test_a_text_table_is_ordered_by_n_and_keeps_n_that_skip_or_start_late() -> None:

@@ -20,37 +20,42 @@ COLUMNS = (
     "totalization", "alarm_type", "object_name", "object_id", "informational_text", "extras",
 )  # fmt: skip
 # Field labels (compared case-insensitively, without the colon) → column.
-KNOWN = {
-    label.casefold(): column
-    for label, column in {
-        "Point System Name": "system_name",
-        "Point Name": "name",
-        "Point Type": "point_type",
-        "Classification": "classification",
-        "Descriptor": "descriptor",
-        "Panel Name": "panel",
-        "Point Address": "address",
-        "Sensor Type": "sensor_type",
-        "Slope": "slope",
-        "Intercept": "intercept",
-        "COV Limit": "cov_limit",
-        "Gain": "gain",
-        "Engineering Units": "engineering_units",
-        "Analog Representation": "representation",
-        "# of decimal places": "decimals",
-        "Text Table": "text_table",
-        "Totalization": "totalization",
-        "Alarm Type": "alarm_type",
-        "Object Name": "object_name",
-        "Object ID": "object_id",
-        "Informational Text": "informational_text",
-    }.items()
+KNOWN_LABELS = {
+    "Point System Name": "system_name",
+    "Point Name": "name",
+    "Point Type": "point_type",
+    "Classification": "classification",
+    "Descriptor": "descriptor",
+    "Panel Name": "panel",
+    "Point Address": "address",
+    "Sensor Type": "sensor_type",
+    "Slope": "slope",
+    "Intercept": "intercept",
+    "COV Limit": "cov_limit",
+    "Gain": "gain",
+    "Engineering Units": "engineering_units",
+    "Analog Representation": "representation",
+    "# of decimal places": "decimals",
+    "Text Table": "text_table",
+    "Totalization": "totalization",
+    "Alarm Type": "alarm_type",
+    "Object Name": "object_name",
+    "Object ID": "object_id",
+    "Informational Text": "informational_text",
 }
+KNOWN = {label.casefold(): column for label, column in KNOWN_LABELS.items()}
 FLOATS = ("slope", "intercept", "cov_limit", "gain")
+LABELS = {column: label for label, column in KNOWN_LABELS.items()}
 NO_TEXT = "<< No Text Defined >>"
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
 _STATE_RE = re.compile(r"^\s*(-?\d{1,9})\s+-(?:\s(.*))?$", re.DOTALL)
 _PANEL_LABEL_RE = re.compile(r"^\((.*)\)$", re.DOTALL)
+
+
+def _is_number(column: str, text: str) -> bool:
+    if column == "decimals":
+        return text.isascii() and text.isdigit() and len(text) <= MAX_DECIMALS_DIGITS
+    return bool(_NUMBER_RE.match(text))
 
 
 def field_label(field: str) -> tuple[str, str | None]:
@@ -193,25 +198,27 @@ class Record:
         for column, label in (("system_name", "Point System Name"), ("name", "Point Name")):
             if self.fields.get(column, (0, None))[1] is None:
                 return f"record without a {label}"
-        for column in (*FLOATS, "decimals"):
-            number, text = self.fields.get(column, (0, None))
-            if text is None:
-                continue
-            if column == "decimals":
-                good = text.isascii() and text.isdigit() and len(text) <= MAX_DECIMALS_DIGITS
-            else:
-                good = bool(_NUMBER_RE.match(text))
-            if not good:
-                return f"line {number}: {column} {text[:40]!r} is not a number"
         return None
 
     def row(self) -> dict[str, object]:
+        """The record's columns. A number field that holds no number (`COV Limit: Dynamic`)
+        costs the point nothing: its text is kept in `extras` by its label, the number left
+        empty, and the file warned."""
         row: dict[str, object] = {column: value for column, (_, value) in self.fields.items()}
-        for column in FLOATS:
+        for column in (*FLOATS, "decimals"):
             text = row.get(column)
-            row[column] = float(text) if isinstance(text, str) else None
-        decimals = row.get("decimals")
-        row["decimals"] = int(decimals) if isinstance(decimals, str) else None
+            if not isinstance(text, str):
+                row[column] = None
+            elif _is_number(column, text):
+                row[column] = int(text) if column == "decimals" else float(text)
+            else:
+                row[column] = None
+                self.extras.setdefault(LABELS[column], text)
+                self.bounds.note(
+                    f"{LABELS[column]} not a number (kept as text in the point's other fields,"
+                    " the number left empty)",
+                    self.fields[column][0],
+                )
         if self.table is not None:
             ordered = sorted(self.table, key=lambda state: state[0])
             row["states"] = tuple(label for _, label in ordered)

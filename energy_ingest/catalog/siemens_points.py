@@ -44,9 +44,10 @@ Columns of `records`, in this order (strings are stripped, None when absent or e
     extras              dict    every other field by its label without the colon, e.g.
                                 {"Initial Value": "37.5", "Actuator Type": "Voltage"}
 
-Bad input: a record without a Point Name or Point System Name, with a number that is not one, a
-field given twice with different values or a line too long to be a field is a rejected record
-(its first line and why); the rest import. A file without a single Point Name line is a
+Bad input: a record without a Point Name or Point System Name, a field given twice with different
+values or a line too long to be a field is a rejected record (its first line and why); the rest
+import. A number field that holds no number (`COV Limit: Dynamic`) costs the point nothing: its
+text stays in `extras`, the number is empty, and a warning counts them. A file without a single Point Name line is a
 ParseError. Bounds: field values are cut at MAX_FIELD_CHARS, a text table keeps MAX_STATES
 states, a record MAX_EXTRAS extra fields, the file MAX_LABELS distinct labels and at most
 MAX_RECORDS records (more is a ParseError); a missing footer gives complete=False and a warning.
