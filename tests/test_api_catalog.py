@@ -343,6 +343,8 @@ def test_a_point_carries_its_resolved_building_room_device_unit_and_all_its_tags
         "description": None,
         "descriptor": None,
         "point_type": "BAV",
+        "alias": None,
+        "retired": None,
         "first_ts": None,
         "last_ts": None,
     }

@@ -89,6 +89,8 @@ def test_a_point_has_the_documented_shape_and_latest_on_request(
             "description": "Supply air temp",
             "descriptor": None,
             "point_type": None,
+            "alias": None,
+            "retired": None,
             "first_ts": "2024-07-04T00:00:00-05:00",
             "last_ts": "2024-07-04T00:15:00-05:00",
             "latest": {"ts": "2024-07-04T00:15:00-05:00", "t": 1720070100, "value": 56.5},

@@ -83,17 +83,17 @@ OFF_ON = [
     "BOLIOU.AHU1.SF.S", "GH.GENRUN", "GHA1SS", "GHA2SS", "HU.R102.OCC", "HU.R109.OCC",
     "HU.R213B.NACSWT", "HU.R213B.SACSWT",
 ]  # fmt: skip
-BOOLEANS = [
+BOOLEANS = [  # BALM alarms and BNI inputs too: binary ALC types are enumerations of no states
+    "Crossover damper D-4 / Damper Fail Alarm", "Crossover damper D-4 / Damper In Hand Alarm",
     "Crossover damper D-4 / Damper Open CTRL", "Crossover damper D-4 / Damper Status",
+    "Crossover damper D-5 / Damper Fail Alarm", "Crossover damper D-5 / Damper In Hand Alarm",
     "Crossover damper D-5 / Damper Open CTRL", "Crossover damper D-5 / Damper Status",
     "HUL-EVAV-B-27-Vivarium / HUL-AHU1-VAV-B-27.VIVARIUM.OCC",
+    "HUL-EVAV-B-27-Vivarium / Override",  # a BNI, binary network input
     "HUL-EVAV-B-29-Vivarium / HUL-AHU1-VAV-B-29.VIVARIUM.OCC",
+    "HUL-EVAV-B-29-Vivarium / Override",
 ]  # fmt: skip
-NUMERIC_DAMPERS = [
-    "Crossover damper D-4 / Damper Fail Alarm", "Crossover damper D-4 / Damper In Hand Alarm",
-    "Crossover damper D-5 / Damper Fail Alarm", "Crossover damper D-5 / Damper In Hand Alarm",
-    "HU.R102.EDMP",
-]  # fmt: skip
+NUMERIC_DAMPERS = ["HU.R102.EDMP"]
 FCU2_POINTS = [
     "HUL-FCU2-RM B44 / Setpoint", "HUL-FCU2-RM B44 / Setpoint / Cooling Occupied Setpoint",
     "HUL-FCU2-RM B44 / Setpoint / Cooling Setpoint Adjust",

@@ -71,7 +71,7 @@ def catalog(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
                      WHERE r2.point_id = p.id ORDER BY r2.ts)
         FROM points p LEFT JOIN buildings b ON b.id = p.building_id
         LEFT JOIN rooms r ON r.id = p.room_id LEFT JOIN devices d ON d.id = p.device_id
-        LEFT JOIN units u ON u.id = p.unit_id ORDER BY p.source, p.name
+        LEFT JOIN units u ON u.id = p.unit_id ORDER BY p.source, p.name, p.scope
         """
     ).fetchall()
 

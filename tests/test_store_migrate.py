@@ -91,3 +91,37 @@ def test_the_schema_enforces_the_data_model(database_url: str) -> None:
             raise AssertionError("(source, name) must be unique")
         except psycopg.errors.UniqueViolation:
             pass
+
+
+def test_0008_gives_the_alc_points_list_points_already_stored_their_scope(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database of 0007 holds an ALC Points List point and trend points; 0008 scopes only the
+    first (its Location and type), keeps every id, and a same-named point of another building
+    can then be stored beside it."""
+    import energy_ingest.store.migrate as migrations
+
+    every = available()
+    monkeypatch.setattr(migrations, "available", lambda: [m for m in every if m.version < 8])
+    with psycopg.connect(empty_database_url) as conn:
+        migrations.migrate(conn)
+        conn.execute(
+            "INSERT INTO points (source, name, location, control_program, alc_name, point_type)"
+            " VALUES ('alc', 'HUL-FCU2 / Setpoint', '/C/Hulings Hall/B', 'HUL-FCU2', 'Setpoint',"
+            " 'BSPTCS'), ('alc', '#ahu-1/sa_temp/trend_log', '/C/Hulings Hall', NULL, NULL, NULL),"
+            " ('siemens', 'HU.R102.RMT', NULL, NULL, NULL, 'LAI')"
+        )
+        monkeypatch.undo()
+        assert migrations.migrate(conn) == ["0008_point_identity.sql"]
+        rows = conn.execute("SELECT id, name, scope FROM points ORDER BY id").fetchall()
+        assert rows == [
+            (1, "HUL-FCU2 / Setpoint", '["/C/Hulings Hall/B", "BSPTCS"]'),
+            (2, "#ahu-1/sa_temp/trend_log", ""),
+            (3, "HU.R102.RMT", ""),
+        ]
+        conn.execute(
+            "INSERT INTO points (source, name, scope) VALUES ('alc', 'HUL-FCU2 / Setpoint', %s)",
+            ['["/C/Goodhue Hall/B", "BSPTCS"]'],
+        )
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO points (source, name) VALUES ('siemens', 'HU.R102.RMT')")

@@ -130,6 +130,22 @@ SCHEMAS: dict[str, Any] = {
             "description": NULLABLE_STR,
             "descriptor": NULLABLE_STR,
             "point_type": NULLABLE_STR,
+            "alias": {
+                "type": ["string", "null"],
+                "description": "a second name (a Siemens Point Name that is not the System"
+                " Name); q and name match it too",
+            },
+            "retired": {
+                "type": ["object", "null"],
+                "description": "set when a newer export of the point's scope no longer lists"
+                " it: when, and by which file of the ledger; its readings are kept",
+                "required": ["at", "file_id", "file"],
+                "properties": {
+                    "at": {"type": "string"},
+                    "file_id": {"type": "integer"},
+                    "file": {"type": "string"},
+                },
+            },
             "first_ts": TS,
             "last_ts": TS,
             "latest": ref("Latest"),

@@ -20,6 +20,10 @@ POINT_JOINS = """
 """
 # A point's unit is its resolved unit's symbol, else what the trend report said.
 UNIT_SQL = "coalesce(pu.symbol, p.unit)"
+# A point a newer export of its scope left out: when, and by which file (write.importer).
+RETIRED_SQL = f"""CASE WHEN p.retired_at IS NOT NULL THEN jsonb_build_object(
+    'at', {iso_sql("p.retired_at")}, 'file_id', p.retired_by,
+    'file', (SELECT f.name FROM files f WHERE f.id = p.retired_by)) END"""
 
 
 def point_columns(last_ts: str = LAST_TS) -> str:
@@ -27,7 +31,7 @@ def point_columns(last_ts: str = LAST_TS) -> str:
     return f"""
     p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, pu.name, pu.quantity,
     pb.code, p.building_id, pb.name, p.floor, pr.name, p.room_id, pd.name, p.device_id,
-    {POINT_TAGS}, p.description, p.descriptor, p.point_type,
+    {POINT_TAGS}, p.description, p.descriptor, p.point_type, p.alias, {RETIRED_SQL},
     {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}
 """
 
@@ -55,6 +59,8 @@ POINT_KEYS = (
     "description",
     "descriptor",
     "point_type",
+    "alias",
+    "retired",
     "first_ts",
     "last_ts",
 )
@@ -134,9 +140,10 @@ class PointFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.substring(self.q, "p.name", "p.description", "p.descriptor")
+        where.substring(self.q, "p.name", "p.alias", "p.description", "p.descriptor")
         if self.name:
-            where.add("p.name LIKE %s", glob_to_like(self.name))
+            pattern = glob_to_like(self.name)
+            where.add("(p.name LIKE %s OR p.alias LIKE %s)", pattern, pattern)
         for column, value in (("source", self.source), ("kind", self.kind), ("floor", self.floor)):
             where.equals(f"p.{column}", value)
         where.ids("p.building_id", self.building_ids)

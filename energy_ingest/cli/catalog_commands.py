@@ -33,8 +33,9 @@ def catalog() -> None:
 @click.pass_obj
 @friendly
 def coverage(settings: Settings, top: int, as_json: bool) -> None:
-    """How many points have a building, room, floor, device, unit, type and tags; the unit strings
-    pint could not read; the most common shapes of names no naming rule matched."""
+    """How many points have a building, room, floor, device, unit, type and tags; how many are
+    retired; the unit strings pint could not read; the point types it does not know; the most
+    common shapes of names no naming rule matched."""
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
         info = catalog_report.coverage(conn, top)
@@ -51,10 +52,18 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
     click.echo(f"points     {info['points']:,}" + (f" ({sources})" if sources else ""))
     for name, have in info["with"].items():
         click.echo(f"  {name:<9}{have['points']:>7,}  {have['percent']:5.1f} %")
+    if info["retired"]:
+        click.echo(f"retired    {info['retired']:,} (newer exports of their scope leave them out)")
     if info["unresolved_units"]:
         click.echo("unit strings pint could not read (add them to [units]):")
         for u in info["unresolved_units"]:
             click.echo(f"  {u['unit']!r}: {u['points']:,} point{'s' if u['points'] != 1 else ''}")
+    if info["unknown_types"]:
+        click.echo(
+            "point types the catalog does not know (a number unless the export gave states):"
+        )
+        for t in info["unknown_types"]:
+            click.echo(f"  {t['type']!r}: {t['points']:,} point{'s' if t['points'] != 1 else ''}")
     if info["unmatched_shapes"]:
         click.echo(f"names without a building ({info['without_building']:,}), most common shapes:")
         for s in info["unmatched_shapes"]:

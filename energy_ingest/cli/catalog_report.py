@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from energy_ingest.catalog.point_types import is_known
 from energy_ingest.errors import EnergyError
 
 Conn = psycopg.Connection[Any]
@@ -38,8 +39,9 @@ def site_file(conn: Conn) -> dict[str, Any] | None:
 
 
 def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
-    """How many points have each attribute, the unit strings pint could not read, and the most
-    common shapes of the names no rule gave a building (to write the next rule from)."""
+    """How many points have each attribute, how many are retired, the unit strings pint could not
+    read, the point types the catalog does not know, and the most common shapes of the names no
+    rule gave a building (to write the next rule from)."""
     counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
     rows = conn.execute(
         f"SELECT p.source, count(*), {counts} FROM points p"
@@ -51,6 +53,11 @@ def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
         "SELECT u.symbol, count(*) FROM points p JOIN units u ON u.id = p.unit_id"
         " WHERE NOT u.resolved GROUP BY u.symbol ORDER BY count(*) DESC, u.symbol"
     ).fetchall()
+    types = conn.execute(
+        "SELECT upper(trim(point_type)), count(*) FROM points WHERE point_type IS NOT NULL"
+        " GROUP BY 1 ORDER BY count(*) DESC, 1"
+    ).fetchall()
+    retired = conn.execute("SELECT count(*) FROM points WHERE retired_at IS NOT NULL").fetchone()
     shapes: dict[str, list[Any]] = {}
     for source, name in conn.execute(
         "SELECT source, name FROM points WHERE building_id IS NULL ORDER BY name"
@@ -66,7 +73,9 @@ def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
             name: {"points": n, "percent": round(100 * n / total, 1) if total else 0.0}
             for name, n in have.items()
         },
+        "retired": retired[0] if retired else 0,
         "unresolved_units": [{"unit": u, "points": n} for u, n in units],
+        "unknown_types": [{"type": t, "points": n} for t, n in types if not is_known(t)],
         "without_building": total - have["building"],
         "unmatched_shapes": [
             {
@@ -92,25 +101,27 @@ def shape(name: str, source: str) -> str:
 
 
 _SHOW = """
-SELECT p.id, p.source, p.name, p.kind, p.states, b.code, b.name, r.name, p.floor, d.name, d.type,
+SELECT p.id, p.source, p.name, p.alias, p.kind, p.states, b.code, b.name, r.name, p.floor, d.name, d.type,
        u.symbol, u.name, u.quantity, u.resolved, coalesce(p.defined_unit, p.unit),
        p.descriptor, p.point_type, p.representation, p.decimals, p.cov_limit, p.text_table,
        p.location, p.control_program, p.alc_name, p.io_type, p.trend_definition, p.description,
-       f.name, p.extras, p.origins,
+       f.name, CASE WHEN p.retired_at IS NOT NULL THEN
+           to_char(p.retired_at, 'YYYY-MM-DD"T"HH24:MI:SSOF') || ' by ' || rf.name END,
+       p.extras, p.origins,
        (SELECT min(ts)::text FROM readings x WHERE x.point_id = p.id),
        (SELECT max(ts)::text FROM readings x WHERE x.point_id = p.id),
        p.building_id, p.room_id, p.device_id
 FROM points p
 LEFT JOIN buildings b ON b.id = p.building_id LEFT JOIN rooms r ON r.id = p.room_id
 LEFT JOIN devices d ON d.id = p.device_id LEFT JOIN units u ON u.id = p.unit_id
-LEFT JOIN files f ON f.id = p.defined_in
+LEFT JOIN files f ON f.id = p.defined_in LEFT JOIN files rf ON rf.id = p.retired_by
 """
 SHOW_KEYS = (
-    "id", "source", "name", "kind", "states", "building", "building_name", "room", "floor",
+    "id", "source", "name", "alias", "kind", "states", "building", "building_name", "room", "floor",
     "device", "device_type", "unit", "unit_name", "quantity", "unit_resolved", "unit_as_written",
     "descriptor", "point_type", "representation", "decimals", "cov_limit", "text_table",
     "location", "control_program", "alc_name", "io_type", "trend_definition", "description",
-    "defined_in", "extras", "origins", "first_reading", "last_reading",
+    "defined_in", "retired", "extras", "origins", "first_reading", "last_reading",
 )  # fmt: skip
 _TAGS = """
 SELECT t.name, 'point' FROM point_tags x JOIN tags t ON t.id = x.tag_id WHERE x.point_id = %(p)s
@@ -128,8 +139,8 @@ def show(conn: Conn, ref: str) -> dict[str, Any]:
     rows = conn.execute(_SHOW + " WHERE p.name = %s ORDER BY p.id", (ref,)).fetchall()
     if not rows and ref.isdigit() and len(ref) < 10:
         rows = conn.execute(_SHOW + " WHERE p.id = %s", (int(ref),)).fetchall()
-    if len(rows) > 1:
-        ids = ", ".join(f"{r[0]} ({r[1]})" for r in rows)
+    if len(rows) > 1:  # one name in two sources, or two ALC Locations or types
+        ids = ", ".join(f"{r[0]} ({r[1]}, {r[6] or r[23] or 'no building'}, {r[18]})" for r in rows)
         raise UnknownPoint(f"{ref!r} names {len(rows)} points: {ids}; show one by its id")
     if not rows:
         raise UnknownPoint(

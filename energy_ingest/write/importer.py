@@ -2,9 +2,15 @@
 automation system says about each point, every change against what was stored named, and the
 points re-resolved.
 
-A point is identified as trend reports name it: a Siemens record by its Point System Name, an
-ALC Points List row by `Control Program / Name`. A point the export defines but no trend has
-named yet is created, with a kind from its type. An enumeration's states become its text table's,
+A Siemens record is the point its Point System Name names, as trend reports name it (a Point
+Name that differs is kept as its `alias`). An ALC Points List row is `Control Program / Name`
+within its Location and of its Type (its `scope`), so equal names in two buildings, or two
+microblocks of one name, are two points; records of one file naming one point again: the later
+wins, each named in a warning. A point the export defines but no trend has named yet is created,
+with a kind from its type (catalog.point_types); ids are taken only for points created. A point
+an earlier export of this one's scope defined (the ALC buildings `/Campus/Building`, the Siemens
+panels it lists) and this one leaves out is retired: kept with its readings, marked when and by
+which file, current again once an export lists it. An enumeration's states become its text table's,
 in order, followed by any other labels trends brought (the readings are re-indexed to match), so
 exports and trends in either order give the same catalog.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +29,7 @@ from typing import Any, cast
 import psycopg
 
 from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.point_types import kind_of
 from energy_ingest.errors import SourceChanged
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row
@@ -33,6 +41,7 @@ Conn = psycopg.Connection[Any]
 
 # The facts an export gives, as points columns; the label a change line calls each by.
 FACTS = {
+    "alias": "point name",
     "descriptor": "descriptor",
     "point_type": "type",
     "representation": "representation",
@@ -71,12 +80,6 @@ ALC_COLUMNS = {
     "io_type": "io_type",
 }
 ALC_EXTRAS = ("offset_polarity", "exp_num")
-# BAS point types whose values are states, and those whose values are numbers.
-ENUM_TYPES = {
-    "LDI", "LDO", "LENUM", "L2SL", "L2SP", "LFSSL", "LFSSP", "LOOAL", "LOOAP", "LOOED",
-    "BBV", "BBI", "BBO", "BV", "BI", "BO", "BMSV", "BMSI", "BMSO", "MSV", "MSI", "MSO",
-}  # fmt: skip
-NUMBER_TYPES = {"LAI", "LAO", "LPACI", "BAV", "BAI", "BAO", "AV", "AI", "AO", "BSPTCS"}
 
 
 @dataclass
@@ -91,6 +94,7 @@ class ExportResult:
     updated: int = 0  # points whose facts changed
     unchanged: int = 0
     repeated: int = 0  # records naming a point an earlier record of the file named
+    retired: int = 0  # points of the export's scope it no longer lists (write.importer)
     changes: list[str] = field(default_factory=list)  # the first SHOW_CHANGES change lines
     resolved_changes: int = 0  # points whose building, room, device, unit or tags changed
     seconds: float = 0.0
@@ -116,6 +120,8 @@ class ExportResult:
         text = f"imported {label} ({report_format}): {self.points:,} points ({', '.join(parts)})"
         if self.resolved_changes:
             text += f", {self.resolved_changes:,} resolved differently"
+        if self.retired:
+            text += f", {self.retired:,} retired"
         return text + f", {self.seconds:.2f} s"
 
     def notes(self) -> list[tuple[int, str]]:
@@ -147,9 +153,10 @@ def import_export(
         if seen:
             return ExportResult(status="duplicate", file_id=file_id)
         facts, repeated = _facts(export)
-        result = ExportResult(status="ingested", file_id=file_id, repeated=repeated)
+        result = ExportResult(status="ingested", file_id=file_id, repeated=len(repeated))
         result.points = len(facts)
         touched, created = _store(conn, export.source, facts, file_id, result)
+        result.retired = _retire(conn, export, file_id)
         changes = resolve_points(conn, (site or AppliedSite()).current(conn), touched, new=created)
         result.resolved_changes = changes.count
         result.changes += changes.lines[: max(0, SHOW_CHANGES - len(result.changes))]
@@ -157,7 +164,7 @@ def import_export(
         result.seconds = time.monotonic() - started
         warnings = list(export.warnings)
         if repeated:
-            warnings.append(f"{repeated} records named a point again; the later record was kept")
+            warnings.append(_repeated_warning(repeated))
         complete_ledger_row(
             conn,
             file_id,
@@ -174,37 +181,65 @@ def import_export(
     return result
 
 
-def _facts(export: PointExport) -> tuple[dict[str, dict[str, Any]], int]:
-    """Each point's facts by name, in file order (a later record of the same point wins)."""
+Key = tuple[str, str]  # a point's name and scope (store/sql/0008_point_identity.sql)
+
+
+def _facts(export: PointExport) -> tuple[dict[Key, dict[str, Any]], dict[Key, list[int]]]:
+    """Each point's facts by its key, in file order, and the lines of the records that named a
+    point again: the later record of one point wins (a repeated record is the same point, as
+    its key, type included, says)."""
     columns, extra_columns = (
         (SIEMENS_COLUMNS, SIEMENS_EXTRAS)
         if export.source == "siemens"
         else (ALC_COLUMNS, ALC_EXTRAS)
     )
-    out: dict[str, dict[str, Any]] = {}
-    repeated = 0
+    out: dict[Key, dict[str, Any]] = {}
+    lines: dict[Key, list[int]] = {}
     for record in cast(list[dict[str, Any]], export.records.to_dict("records")):
-        name = _name(export.source, record)
-        if not name:
+        key = _key(export.source, record)
+        if key is None:
             continue
         facts = {column: _plain(record.get(field)) for column, field in columns.items()}
         extras = {k: _plain(record.get(k)) for k in extra_columns}
         extras |= {str(k): _plain(v) for k, v in (record.get("extras") or {}).items()}
         facts["extras"] = {k: v for k, v in extras.items() if v not in (None, "", [])}
+        facts["alias"] = _alias(export.source, record)
         if not facts.get("defined_states"):
             facts["defined_states"] = facts["defined_values"] = None
-        if name in out:
-            repeated += 1
-            del out[name]
-        out[name] = facts
-    return out, repeated
+        lines.setdefault(key, []).append(int(record.get("line") or 0))
+        out.pop(key, None)
+        out[key] = facts
+    return out, {key: at for key, at in lines.items() if len(at) > 1}
 
 
-def _name(source: str, record: dict[str, Any]) -> str | None:
+def _key(source: str, record: dict[str, Any]) -> Key | None:
+    """A Siemens record is its Point System Name; an ALC row `Control Program / Name` within
+    its Location, and its Type (two microblocks of one name are two points)."""
     if source == "siemens":
-        return record.get("system_name") or record.get("name")
+        name = record.get("system_name") or record.get("name")
+        return (name, "") if name else None
     program, name = record.get("control_program"), record.get("name")
-    return f"{program} / {name}" if program and name else None
+    if not (program and name):
+        return None
+    scope = json.dumps([record.get("location"), record.get("type") or ""], ensure_ascii=False)
+    return f"{program} / {name}", scope
+
+
+def _alias(source: str, record: dict[str, Any]) -> str | None:
+    """A Siemens Point Name that is not the System Name: a second name, searchable."""
+    system, name = record.get("system_name"), record.get("name")
+    return name if source == "siemens" and system and name and name != system else None
+
+
+def _repeated_warning(repeated: dict[Key, list[int]]) -> str:
+    shown = "; ".join(
+        f"{name} (lines {', '.join(map(str, at))})" for (name, _), at in list(repeated.items())[:10]
+    )
+    more = f"; … and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+    return (
+        f"{len(repeated)} points named by more than one record, each the later record kept:"
+        f" {shown}{more}"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -217,48 +252,53 @@ def _plain(value: Any) -> Any:
 
 
 def _store(
-    conn: Conn, source: str, facts: dict[str, dict[str, Any]], file_id: int, result: ExportResult
+    conn: Conn, source: str, facts: dict[Key, dict[str, Any]], file_id: int, result: ExportResult
 ) -> tuple[list[int], set[int]]:
     """Write the facts; (the points whose facts are new or changed, those it created)."""
-    names = sorted(facts)
+    keys = sorted(facts)
     created = conn.execute(
         """
-        INSERT INTO points (source, name, kind, states)
-        SELECT %s, t.name, t.kind, coalesce(t.states, '{}')
-        FROM jsonb_to_recordset(%s::jsonb) AS t0(name text, kind text, states_json jsonb),
-             LATERAL (SELECT t0.name, t0.kind,
-                      ARRAY(SELECT jsonb_array_elements_text(t0.states_json)) AS states) t
-        ON CONFLICT (source, name) DO NOTHING RETURNING id
-        """,
-        (
-            source,
-            json.dumps(
+        INSERT INTO points (source, name, scope, kind, states)
+        SELECT %(source)s, t.name, t.scope, t.kind,
+               ARRAY(SELECT jsonb_array_elements_text(t.states_json))
+        FROM jsonb_to_recordset(%(rows)s::jsonb)
+            AS t(name text, scope text, kind text, states_json jsonb)
+        WHERE NOT EXISTS (SELECT FROM points p
+                          WHERE p.source = %(source)s AND p.name = t.name AND p.scope = t.scope)
+        ON CONFLICT (source, name, scope) DO NOTHING RETURNING id
+        """,  # only the missing: an INSERT that conflicts still takes an id (ids stay dense)
+        {
+            "source": source,
+            "rows": json.dumps(
                 [
                     {
-                        "name": n,
-                        "kind": _kind(facts[n]),
-                        "states_json": facts[n].get("defined_states") or [],
+                        "name": name,
+                        "scope": scope,
+                        "kind": _kind(facts[name, scope]),
+                        "states_json": facts[name, scope].get("defined_states") or [],
                     }
-                    for n in names
+                    for name, scope in keys
                 ]
             ),
-        ),
+        },
     ).fetchall()
     result.created = len(created)
     columns = list(FACTS)
     rows = conn.execute(
-        f"SELECT id, name, kind, states, {', '.join(columns)},"
+        f"SELECT id, p.name, p.scope, kind, states, {', '.join(columns)},"
         " EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)"
-        " FROM points p WHERE source = %s AND name = ANY(%s) ORDER BY name FOR UPDATE",
-        (source, names),
+        " FROM points p JOIN unnest(%s::text[], %s::text[]) AS k(name, scope)"
+        " ON p.name = k.name AND p.scope = k.scope"
+        " WHERE p.source = %s ORDER BY p.name, p.scope FOR UPDATE OF p",
+        ([k[0] for k in keys], [k[1] for k in keys], source),
     ).fetchall()
     new_ids = {r[0] for r in created}
     ids, updates = [], []
     for row in rows:
-        pid, name, kind, states = row[:4]
-        old = dict(zip(columns, row[4 : 4 + len(columns)], strict=True))
+        pid, name, scope, kind, states = row[:5]
+        old = dict(zip(columns, row[5 : 5 + len(columns)], strict=True))
         has_readings = row[-1]
-        new = facts[name]
+        new = facts[name, scope]
         ids.append(pid)
         differs = [c for c in columns if _norm(old[c]) != _norm(new.get(c))]
         if differs:
@@ -283,7 +323,8 @@ def _store(
             f"""
             UPDATE points p SET {", ".join(f"{c} = t.{c}" for c in columns)},
                 defined_in = %s, updated_at = now()
-            FROM (SELECT (x->>'id')::int AS id, x->>'descriptor' AS descriptor,
+            FROM (SELECT (x->>'id')::int AS id, x->>'alias' AS alias,
+                         x->>'descriptor' AS descriptor,
                          x->>'point_type' AS point_type, x->>'representation' AS representation,
                          (x->>'decimals')::int AS decimals,
                          (x->>'cov_limit')::float8 AS cov_limit, x->>'text_table' AS text_table,
@@ -306,9 +347,10 @@ def _store(
                 ),
             ),
         )
-    if ids:
+    if ids:  # what the export lists is defined by it, and current again if it was retired
         conn.execute(
-            "UPDATE points SET defined_in = %s WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s",
+            "UPDATE points SET defined_in = %s, retired_at = NULL, retired_by = NULL"
+            " WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s",
             (file_id, ids, file_id),
         )
     # Resolution depends only on a point's own facts (and the site): unchanged points keep theirs.
@@ -316,10 +358,43 @@ def _store(
 
 
 def _kind(facts: dict[str, Any]) -> str:
-    kind = (facts.get("point_type") or "").upper().strip()
-    if kind in ENUM_TYPES or (kind not in NUMBER_TYPES and facts.get("defined_states")):
-        return "enum"
-    return "number"
+    return kind_of(facts.get("point_type"), bool(facts.get("defined_states")))
+
+
+# The scope an export speaks for: the ALC Locations' first two segments (`/Campus/Building`) it
+# lists, the Siemens panels it lists ('' for records without a Panel Name).
+ALC_SCOPE = "substring(coalesce(p.location, '') from '^/?[^/]*/?[^/]*')"
+SIEMENS_SCOPE = "coalesce(p.extras->>'panel', '')"
+
+
+def _retire(conn: Conn, export: PointExport, file_id: int) -> int:
+    """Retire (never delete) the points an earlier export of this one's scope defined and this
+    one no longer lists: when, and by which file. How many it retired."""
+    if export.source == "alc":
+        scopes = sorted({_alc_scope(loc) for loc in export.records["location"]})
+        scope_sql = ALC_SCOPE
+    else:
+        scopes = sorted({panel or "" for panel in export.records["panel"]})
+        scope_sql = SIEMENS_SCOPE
+    if not scopes:
+        return 0
+    rows = conn.execute(
+        f"""
+        UPDATE points p SET retired_at = now(), retired_by = %s, updated_at = now()
+        WHERE p.source = %s AND p.retired_at IS NULL AND p.defined_in IS NOT NULL
+            AND p.defined_in <> %s AND {scope_sql} = ANY(%s)
+        RETURNING p.id
+        """,
+        (file_id, export.source, file_id, scopes),
+    ).fetchall()
+    return len(rows)
+
+
+def _alc_scope(location: str | None) -> str:
+    """`/Carleton College/Hulings Hall/Facility Summary/Basement` → `/Carleton College/Hulings
+    Hall` (as ALC_SCOPE computes it in SQL)."""
+    match = re.match(r"^/?[^/]*/?[^/]*", location or "")
+    return match.group(0) if match else ""
 
 
 def _kind_and_states(

@@ -92,8 +92,11 @@ class FilePoints(dict[str, Point]):
             """
             INSERT INTO points (source, name, kind, location, trend_definition, unit, description)
             SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            ON CONFLICT (source, name) DO NOTHING RETURNING id
-            """,
+                AS t(name, kind, location, definition, unit, description)
+            WHERE NOT EXISTS (
+                SELECT FROM points p WHERE p.source = %s AND p.name = t.name AND p.scope = '')
+            ON CONFLICT (source, name, scope) DO NOTHING RETURNING id
+            """,  # only the missing: an INSERT that conflicts still takes an id (ids stay dense)
             (
                 source,
                 names,
@@ -102,6 +105,7 @@ class FilePoints(dict[str, Point]):
                 definitions,
                 units,
                 descriptions,
+                source,
             ),
         ).fetchall()
         refreshed = self.conn.execute(
@@ -112,7 +116,7 @@ class FilePoints(dict[str, Point]):
                 description = coalesce(p.description, t.description),
                 updated_at = now()
             FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS t(name, definition, unit, description)
-            WHERE p.source = %s AND p.name = t.name AND (
+            WHERE p.source = %s AND p.name = t.name AND p.scope = '' AND (
                 (t.definition IS NOT NULL AND p.trend_definition IS DISTINCT FROM t.definition)
                 OR (p.unit IS NULL AND t.unit IS NOT NULL)
                 OR (p.description IS NULL AND t.description IS NOT NULL))
@@ -126,7 +130,7 @@ class FilePoints(dict[str, Point]):
             """
             SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id),
                    coalesce(defined_states, '{}'), coalesce(defined_values, '{}')
-            FROM points p WHERE source = %s AND name = ANY(%s)
+            FROM points p WHERE source = %s AND name = ANY(%s) AND scope = ''
             """,
             (source, names),
         ).fetchall()
