@@ -315,3 +315,17 @@ def test_a_text_names_a_building_by_code_then_name_then_alias_then_location() ->
     assert index.named("GOODHUE HALL") == [goodhue]  # a name before another's alias
     assert index.named("North") == [hulings]  # an alias before another's Location
     assert index.named("old  hulings") == [old] and index.named("nowhere") == []
+
+
+def test_an_override_naming_an_unknown_building_is_a_problem_with_its_line() -> None:
+    text = (
+        '[[buildings]]\ncode = "HU"\nname = "Hulings Hall"\naliases = ["HULINGS"]\n\n'
+        '[[points]]\nname = "HU.R1.RMT"\nbuilding = "Hulings Hall"\n\n'
+        '[[points]]\nname = "HU.R2.RMT"\nbuilding = "hulings"\n\n'
+        '[[points]]\nname = "XX.R3.RMT"\nroom = "101"\nbuilding = "XX"\n'
+    )
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(text)
+    assert caught.value.problems == [
+        "line 17: building 'XX' is no [[buildings]] code, name, alias or alc_location"
+    ]

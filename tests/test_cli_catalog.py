@@ -195,3 +195,30 @@ def test_apply_refuses_a_nul_in_the_site_file_before_touching_the_database(
     assert "line 2: code contains a NUL character" in result.output
     assert "Traceback" not in result.output
     assert scalar(built, "SELECT sha256 FROM catalog_site") == before
+
+
+def test_apply_warns_of_each_override_that_names_no_point_with_its_line(
+    cli: Any, database_url: str, tmp_path: Path
+) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        SITE.read_text()
+        + '\n[[points]]\nname = "HU.NO.SUCH.POINT"\nroom = "B44"\n'
+        + '\n[[points]]\nname = "HU.R102.RMT"\nsource = "alc"\nroom = "102"\n'
+    )
+    with psycopg.connect(database_url) as conn:
+        put(conn, trend({"HU.R102.RMT": ["70.1"]}))
+    result = cli("catalog", "apply", "--site-file", str(site))
+    assert result.exit_code == 0, result.output
+    lines = len(SITE.read_text().splitlines())
+    fac = SITE.read_text().splitlines().index('name = "FAC.CONM"')  # the example's own override
+    assert result.stderr.splitlines() == [
+        f"warning: line {fac}: [[points]] name 'FAC.CONM' names no point of siemens in the"
+        " catalog (yet)",
+        f"warning: line {lines + 2}: [[points]] name 'HU.NO.SUCH.POINT' names no point in the"
+        " catalog (yet)",
+        f"warning: line {lines + 6}: [[points]] name 'HU.R102.RMT' names no point of alc in the"
+        " catalog (yet)",
+    ]
+    applied = json.loads(cli("catalog", "apply", "--site-file", str(site), "--json").stdout)
+    assert len(applied["unmatched"]) == 3

@@ -258,6 +258,13 @@ class _Checker(TomlFields):
                     self.key_line(rule.line, "building"),
                     f"building {rule.building!r} is not a [[buildings]] code",
                 )
+        for override in site.points:
+            text = override.values.get("building")
+            if isinstance(text, str) and site.building(text) is None:
+                self.problem(
+                    self.key_line(override.line, "building"),
+                    f"building {text!r} is no [[buildings]] code, name, alias or alc_location",
+                )
         if self.problems:
             self.problems.sort(key=_line_number)
             raise SiteFileError(self.path, self.problems)

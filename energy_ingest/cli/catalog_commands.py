@@ -140,3 +140,5 @@ def apply(settings: Settings, site_file: Path | None, as_json: bool) -> None:
         click.echo(
             "no longer in the site file (kept, ids unchanged): " + ", ".join(applied.retired)
         )
+    for line in applied.unmatched:
+        click.echo(f"warning: {line}", err=True)

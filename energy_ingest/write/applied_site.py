@@ -30,6 +30,7 @@ class Applied:
     changes: list[str] = field(default_factory=list)  # the first SHOW_CHANGES of them
     buildings: int = 0
     retired: list[str] = field(default_factory=list)  # building codes no longer in the site
+    unmatched: list[str] = field(default_factory=list)  # [[points]] overrides of no point (yet)
     seconds: float = 0.0
 
 
@@ -72,12 +73,33 @@ def apply_site(conn: Conn, site: Site, content: str, held: AppliedSite | None = 
         _sync_rules(conn, site)
         changes = resolve_points(conn, site, None)
         applied.points = changes.points
+        applied.unmatched = _unmatched_overrides(conn, site)
         applied.changed = changes.count
         applied.changes = changes.lines
     if held is not None:
         held.sha256, held.site = sha, site
     applied.seconds = time.monotonic() - started
     return applied
+
+
+def _unmatched_overrides(conn: Conn, site: Site) -> list[str]:
+    """The [[points]] overrides that name no point of the catalog: each with its line (it
+    applies once such a point arrives)."""
+    if not site.points:
+        return []
+    names = [o.name for o in site.points]
+    known = {
+        (name, source)
+        for name, source in conn.execute(
+            "SELECT name, source FROM points WHERE name = ANY(%s)", (names,)
+        )
+    }
+    return [
+        f"line {o.line}: [[points]] name {o.name!r} names no point"
+        f"{f' of {o.source}' if o.source else ''} in the catalog (yet)"
+        for o in site.points
+        if not any(name == o.name and o.source in (None, source) for name, source in known)
+    ]
 
 
 def _sync_rules(conn: Conn, site: Site) -> None:
