@@ -461,3 +461,23 @@ def test_a_rule_count_defaults_to_yesterday_midnight_to_midnight_local(campus_ap
         assert client.get(f"/api/rule/{rule}/count").status_code == 404
     finally:
         campus_app.extensions["energy_clock"] = clock
+
+
+def test_rooms_and_devices_a_rule_change_left_without_points_are_listed_by_neither_api(
+    client: FlaskClient, db: Any
+) -> None:
+    from test_catalog_store import SITE, apply, put, trend
+
+    apply(db)
+    put(db, trend({"HU.R102.RMT": ["70.1"], "HU.R103.RMT": ["71.0"]}))
+    before = {r["room_name"] for r in get(client, "rooms")}
+    assert {"102", "103"} <= before, before
+    moved = SITE.read_text() + '\n[[points]]\nname = "HU.R102.RMT"\nroom = "103"\ndevice = "X1"\n'
+    apply(db, moved)  # R102 keeps its id, and no point
+    legacy = sorted(r["room_name"] for r in get(client, "rooms"))
+    v2 = sorted(r["name"] for r in client.get("/api/v2/rooms").get_json()["data"])
+    assert legacy == v2 and len(legacy) == len(before) - 1, (legacy, v2, before)
+    floors = get(client, "floors")
+    assert floors == sorted({r["floor"] for r in client.get("/api/v2/rooms").get_json()["data"]})
+    devices = sorted(d["device_name"] for d in get(client, "devices"))
+    assert devices == sorted(d["name"] for d in client.get("/api/v2/devices").get_json()["data"])

@@ -16,13 +16,17 @@ from energy_api.sql.where import Conn, Where, like_escape, page
 
 Page = tuple[int, list[dict[str, Any]]]  # (total, rows)
 
+# Both APIs list a room or a device while a point uses it (v2's include_empty=true lists the
+# rest): a rule change that leaves one without points takes it off the lists, its id kept.
+ROOM_IN_USE = "EXISTS (SELECT FROM points p WHERE p.room_id = r.id)"
+DEVICE_IN_USE = "EXISTS (SELECT FROM points p WHERE p.device_id = d.id)"
+
 FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
 
 BUILDINGS = f"""
     SELECT b.id, b.code, b.name, b.aliases,
         (SELECT count(*) FROM points p WHERE p.building_id = b.id) AS points,
-        (SELECT count(*) FROM rooms r WHERE r.building_id = b.id
-            AND EXISTS (SELECT FROM points p WHERE p.room_id = r.id)) AS rooms,
+        (SELECT count(*) FROM rooms r WHERE r.building_id = b.id AND {ROOM_IN_USE}) AS rooms,
         ARRAY(SELECT DISTINCT p.floor FROM points p
             WHERE p.building_id = b.id AND p.floor IS NOT NULL ORDER BY 1) AS floors,
         {tags_sql("b", own=True)} AS tags,

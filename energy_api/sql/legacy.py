@@ -1,6 +1,7 @@
 """SQL for the legacy catalog routes: each list is one SELECT, filtered by the compiled search.
 
-Every item's `tags` are the ones a `#N` search matches: its own and those of everything above
+Rooms and devices are listed while a point uses them, as in v2 (energy_api.sql.catalog). Every
+item's `tags` are the ones a `#N` search matches: its own and those of everything above
 it (a room has its building's; a point its device's, room's and building's).
 """
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
+from energy_api.sql.catalog import DEVICE_IN_USE, ROOM_IN_USE
 from energy_api.sql.search import TYPE_SQL, where
 from energy_api.sql.tags import POINT_TAGS, tags_sql
 from energy_api.sql.where import Conn
@@ -19,19 +21,20 @@ from energy_ingest.catalog.search import Node
 LISTED = "(b.in_site OR EXISTS (SELECT FROM points x WHERE x.building_id = b.id))"
 
 BUILDINGS = f"SELECT b.id, b.name, {tags_sql('b')} FROM buildings b WHERE {LISTED} AND {{}}"
-# Floors are the rooms' (and of points placed on a floor without a room); never NULL.
+# Floors are the listed rooms' (and of points placed on a floor without a room); never NULL.
 FLOORS = f"""
     SELECT DISTINCT f.floor FROM (
-        SELECT building_id, floor FROM rooms UNION ALL SELECT building_id, floor FROM points
+        SELECT building_id, floor FROM rooms r WHERE {ROOM_IN_USE}
+        UNION ALL SELECT building_id, floor FROM points
     ) f JOIN buildings b ON b.id = f.building_id
     WHERE f.floor IS NOT NULL AND {LISTED} AND {{}} ORDER BY 1"""
 ROOMS = f"""
     SELECT r.id, r.name, r.building_id, b.name, r.floor, NULL::text, {tags_sql("r")}
-    FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE {{}}"""
+    FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE {ROOM_IN_USE} AND {{}}"""
 DEVICES = f"""
     SELECT d.id, d.name, d.room_id, r.name, d.building_id, b.name, {tags_sql("d")}, NULL::text
     FROM devices d LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN buildings b ON b.id = d.building_id
-    WHERE {{}}"""
+    WHERE {DEVICE_IN_USE} AND {{}}"""
 POINTS = f"""
     SELECT p.id, p.name, p.device_id, d.name, p.room_id, r.name, p.building_id, b.name,
         {{type}} AS type_id, u.id, coalesce(u.quantity, ''), coalesce(u.name, u.symbol),
