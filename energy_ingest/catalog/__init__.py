@@ -1,7 +1,7 @@
 """The point catalog: what the building-automation systems' own point exports say about each point
 (building, room, device, unit, type, states), resolved with the site file's rules.
 
-    export.py          what an export parser returns (PointExport) — shared by the two below
+    export.py          what an export parser returns (PointExport), and the kind of each point type
     siemens_points.py  Siemens Insight Point Definition report → one record per point
     siemens_point_record.py  one Point Definition record: fields cleaned, bounded, checked
     alc_points.py      ALC WebCTRL Points List report → one record per row

@@ -5,6 +5,7 @@ ledger.py          the `files` ledger: a file's row claimed, completed or marked
 readings.py        a trend report's readings in one transaction
 points.py          the points a report's load meets: registered, resolved, states indexed
 importer.py        a point export into the catalog, in one transaction with its ledger row
+retirement.py      the points an export of their scope no longer lists, retired (not deleted)
 applied_site.py    the site file applied, and each process's parsed copy of it (AppliedSite)
 resolution.py      points resolved with a site: buildings, rooms, devices, units, tags
 rollup_buckets.py  the buckets a loader's chunk touched, recomputed in its transaction

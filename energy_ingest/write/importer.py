@@ -7,7 +7,7 @@ Name that differs is kept as its `alias`). An ALC Points List row is `Control Pr
 within its Location and of its Type (its `scope`), so equal names in two buildings, or two
 microblocks of one name, are two points; records of one file naming one point again: the later
 wins, each named in a warning. A point the export defines but no trend has named yet is created,
-with a kind from its type (catalog.point_types); ids are taken only for points created. A point
+with a kind from its type (catalog.export.kind_of); ids are taken only for points created. A point
 an earlier export of this one's scope defined (the ALC buildings `/Campus/Building`, the Siemens
 panels it lists) and this one leaves out is retired: kept with its readings, marked when and by
 which file, current again once an export lists it. An enumeration's states become its text table's,
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,13 +27,13 @@ from typing import Any, cast
 
 import psycopg
 
-from energy_ingest.catalog.export import PointExport
-from energy_ingest.catalog.point_types import kind_of
+from energy_ingest.catalog.export import PointExport, kind_of
 from energy_ingest.errors import SourceChanged
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row
 from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
+from energy_ingest.write.retirement import retire_left_out
 from energy_ingest.write.rollup_buckets import maintained
 
 Conn = psycopg.Connection[Any]
@@ -156,7 +155,7 @@ def import_export(
         result = ExportResult(status="ingested", file_id=file_id, repeated=len(repeated))
         result.points = len(facts)
         touched, created = _store(conn, export.source, facts, file_id, result)
-        result.retired = _retire(conn, export, file_id)
+        result.retired = retire_left_out(conn, export, file_id)
         changes = resolve_points(conn, (site or AppliedSite()).current(conn), touched, new=created)
         result.resolved_changes = changes.count
         result.changes += changes.lines[: max(0, SHOW_CHANGES - len(result.changes))]
@@ -359,42 +358,6 @@ def _store(
 
 def _kind(facts: dict[str, Any]) -> str:
     return kind_of(facts.get("point_type"), bool(facts.get("defined_states")))
-
-
-# The scope an export speaks for: the ALC Locations' first two segments (`/Campus/Building`) it
-# lists, the Siemens panels it lists ('' for records without a Panel Name).
-ALC_SCOPE = "substring(coalesce(p.location, '') from '^/?[^/]*/?[^/]*')"
-SIEMENS_SCOPE = "coalesce(p.extras->>'panel', '')"
-
-
-def _retire(conn: Conn, export: PointExport, file_id: int) -> int:
-    """Retire (never delete) the points an earlier export of this one's scope defined and this
-    one no longer lists: when, and by which file. How many it retired."""
-    if export.source == "alc":
-        scopes = sorted({_alc_scope(loc) for loc in export.records["location"]})
-        scope_sql = ALC_SCOPE
-    else:
-        scopes = sorted({panel or "" for panel in export.records["panel"]})
-        scope_sql = SIEMENS_SCOPE
-    if not scopes:
-        return 0
-    rows = conn.execute(
-        f"""
-        UPDATE points p SET retired_at = now(), retired_by = %s, updated_at = now()
-        WHERE p.source = %s AND p.retired_at IS NULL AND p.defined_in IS NOT NULL
-            AND p.defined_in <> %s AND {scope_sql} = ANY(%s)
-        RETURNING p.id
-        """,
-        (file_id, export.source, file_id, scopes),
-    ).fetchall()
-    return len(rows)
-
-
-def _alc_scope(location: str | None) -> str:
-    """`/Carleton College/Hulings Hall/Facility Summary/Basement` → `/Carleton College/Hulings
-    Hall` (as ALC_SCOPE computes it in SQL)."""
-    match = re.match(r"^/?[^/]*/?[^/]*", location or "")
-    return match.group(0) if match else ""
 
 
 def _kind_and_states(
