@@ -165,3 +165,13 @@ pattern = '^(?P<device>.+)$'
     )
     assert resolve(site, "A.B", "siemens").device is None
     assert resolve(site, "A.B", "alc").device == "A.B"
+
+
+def test_no_floor_is_stored_from_a_room_whose_building_did_not_resolve(site: Site) -> None:
+    """The example's generic rule finds room 03 in OLEX.03.LIGHTS, but OLEX names no building:
+    the room cannot be stored, so neither is a floor that would follow from it."""
+    r = resolve(site, "OLEX.03.LIGHTS", "siemens")
+    assert (r.building, r.floor) == (None, None)
+    assert "floor" not in r.origins
+    placed = resolve(site, "HU.03.LIGHTS", "siemens")
+    assert (placed.building, placed.room, placed.floor) == ("HU", "03", 0)

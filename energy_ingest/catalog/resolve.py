@@ -76,7 +76,7 @@ def resolve(
             put("building", rule.building, origin)
         for attribute in ("room", "device", "point"):
             put(attribute, groups.get(attribute), origin)
-    if "room" in found:
+    if "room" in found and "building" in found:  # a room is stored in its building, or not at all
         put("floor", floor_of(str(found["room"]), site.floor_prefixes), origins["room"])
 
     tags: list[tuple[str, str]] = []
@@ -105,7 +105,7 @@ def resolve(
             elif key != "building":
                 found[key] = value
             origins[key] = origin
-        if "room" in override.values and "floor" not in override.values:
+        if "room" in override.values and "floor" not in override.values and "building" in found:
             found["floor"] = floor_of(str(found["room"]), site.floor_prefixes)
             origins["floor"] = origin
     floor = found.get("floor")
