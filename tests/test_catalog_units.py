@@ -109,6 +109,14 @@ TABLE: dict[str, tuple[str, str, str]] = {
     "SEC": ("second", "time", "seconds"),
     "MIN": ("minute", "time", "minutes"),
     "HR": ("hour", "time", "hours"),
+    # What a real campus's exports wrote and its own importer mapped (issue 23).
+    "PCNT": ("percent", "proportion", "percent"),
+    "% clos": ("percent", "proportion", "percent"),
+    "LBM": ("pound", "mass", "pounds"),
+    "LBH": ("pound / hour", "mass flow", "pounds per hour"),
+    "LBM/HR": ("pound / hour", "mass flow", "pounds per hour"),
+    "PSID": ("pound_force_per_square_inch", "pressure", "pounds force per square inch"),
+    "SQ. FT": ("foot ** 2", "area", "square feet"),
 }
 
 # Kept raw: nonsense, the Siemens placeholders, what pint would read as something no building

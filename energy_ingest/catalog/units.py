@@ -91,6 +91,14 @@ BAS_SPELLINGS: dict[str, tuple[str, str | None]] = {
     "MWH": ("megawatt_hour", None),
     "MA": ("milliampere", None),  # lowercased for pint, a milli-year
     "PSIG": ("psi", None),  # gauge pressure: the same unit
+    "PSID": ("psi", None),  # differential pressure: the same unit
+    "PCNT": ("percent", None),
+    "% CLOS": ("percent", None),  # a valve or damper, percent closed: a proportion
+    "LBM": ("pound", None),  # pound-mass
+    "LBH": ("pound / hour", None),  # steam: pounds an hour
+    "LBM/HR": ("pound / hour", None),
+    "SQ. FT": ("foot ** 2", None),
+    "SQ FT": ("foot ** 2", None),
 }
 
 # pint dimensionality → quantity kind, the `measurement` of the legacy API.
