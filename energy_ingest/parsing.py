@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from energy_ingest.catalog import export_parser
-from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.exports import export_parser
+from energy_ingest.catalog.exports.point_export import PointExport
 from energy_ingest.formats import parse
 from energy_ingest.formats.report import Report
 from energy_ingest.formats.source import head

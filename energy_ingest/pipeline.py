@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import psycopg
 
-from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.exports.point_export import PointExport
 from energy_ingest.formats.report import Report
 from energy_ingest.parsing import parse_file
 from energy_ingest.spool import printable_name

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from energy_ingest.catalog.siemens_point_record import KNOWN, NO_TEXT
+from energy_ingest.catalog.exports.siemens_point_record import KNOWN, NO_TEXT
 
 RULE = " " + "*" * 80
 FOOTER = " " + "*" * 32 + " End of Report " + "*" * 33

@@ -15,9 +15,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from energy_ingest.catalog import alc_points
-from energy_ingest.catalog.alc_points import COLUMNS, looks_like_points_list, parse_points_list
-from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_REJECTS, PointExport, Reject
+from energy_ingest.catalog.exports import alc_points
+from energy_ingest.catalog.exports.alc_points import (
+    COLUMNS,
+    looks_like_points_list,
+    parse_points_list,
+)
+from energy_ingest.catalog.exports.point_export import (
+    MAX_FIELD_CHARS,
+    MAX_REJECTS,
+    PointExport,
+    Reject,
+)
 from energy_ingest.errors import ParseError
 from energy_ingest.formats.source import MAX_LINE_BYTES
 
@@ -411,7 +420,7 @@ def test_looks_like_points_list_refuses_every_other_sample_and_near_misses() -> 
 
 def test_the_parser_imports_neither_psycopg_nor_flask() -> None:
     code = (
-        "import sys, energy_ingest.catalog.alc_points; "
+        "import sys, energy_ingest.catalog.exports.alc_points; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'flask')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,8 +18,13 @@ from catalog_gen import expected, point_records, render
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_REJECTS, MAX_STATES, PointExport
-from energy_ingest.catalog.siemens_points import COLUMNS, parse_point_definitions
+from energy_ingest.catalog.exports.point_export import (
+    MAX_FIELD_CHARS,
+    MAX_REJECTS,
+    MAX_STATES,
+    PointExport,
+)
+from energy_ingest.catalog.exports.siemens_points import COLUMNS, parse_point_definitions
 from energy_ingest.errors import ParseError
 
 DATA = Path(__file__).parent / "data"
@@ -472,7 +477,7 @@ def test_arbitrary_bytes_give_an_export_or_a_parse_error(data: bytes) -> None:
 HOSTILE = textwrap.dedent(
     """
     import resource, sys
-    from energy_ingest.catalog.siemens_points import parse_point_definitions
+    from energy_ingest.catalog.exports.siemens_points import parse_point_definitions
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(sys.argv[1], "rb") as f:
         export = parse_point_definitions(f, name="hostile.csv")
@@ -512,9 +517,9 @@ def test_a_hostile_file_stays_bounded_in_memory(tmp_path: Path, kind: str) -> No
 def test_looks_like_point_definitions_knows_the_sample_in_every_line_ending_and_nothing_else() -> (
     None
 ):
-    from energy_ingest.catalog import export_parser
-    from energy_ingest.catalog.alc_points import parse_points_list
-    from energy_ingest.catalog.siemens_points import looks_like_point_definitions
+    from energy_ingest.catalog.exports import export_parser
+    from energy_ingest.catalog.exports.alc_points import parse_points_list
+    from energy_ingest.catalog.exports.siemens_points import looks_like_point_definitions
 
     sample = (
         DATA / "REAL_siemens_point_definition_report_hulings_goodhue_excerpt.csv"

@@ -251,7 +251,7 @@ def test_a_definition_reorders_trended_states_and_their_readings(conn: Any) -> N
 
 @pytest.mark.slow
 def test_a_hostile_export_imports_bounded_and_an_unresolved_one_still_imports(conn: Any) -> None:
-    from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_STATES
+    from energy_ingest.catalog.exports.point_export import MAX_FIELD_CHARS, MAX_STATES
 
     apply(conn)
     states = "\r\n".join(f'"                         {n} - STATE{n}"' for n in range(100_000))

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.export import is_known
+from energy_ingest.catalog.exports.point_export import is_known
 from energy_ingest.errors import EnergyError
 
 Conn = psycopg.Connection[Any]

@@ -7,7 +7,7 @@ Name that differs is kept as its `alias`). An ALC Points List row is `Control Pr
 within its Location and of its Type (its `scope`), so equal names in two buildings, or two
 microblocks of one name, are two points; records of one file naming one point again: the later
 wins, each named in a warning. A point the export defines but no trend has named yet is created,
-with a kind from its type (catalog.export.kind_of); ids are taken only for points created. A point
+with a kind from its type (catalog.exports.point_export.kind_of); ids are taken only for points created. A point
 an earlier export of this one's scope defined (the ALC buildings `/Campus/Building`, the Siemens
 panels it lists) and this one leaves out is retired: kept with its readings, marked when and by
 which file, current again once an export lists it. An enumeration's states become its text table's,
@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import psycopg
 
-from energy_ingest.catalog.export import PointExport, kind_of
+from energy_ingest.catalog.exports.point_export import PointExport, kind_of
 from energy_ingest.errors import SourceChanged
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.export import PointExport
+from energy_ingest.catalog.exports.point_export import PointExport
 
 Conn = psycopg.Connection[Any]
 

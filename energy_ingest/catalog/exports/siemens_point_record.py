@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
-from energy_ingest.catalog.export import MAX_FIELD_CHARS, MAX_STATES
+from energy_ingest.catalog.exports.point_export import MAX_FIELD_CHARS, MAX_STATES
 
 MAX_LABELS = 1_000  # distinct field labels kept in fields_seen (Insight has ~60)
 MAX_EXTRAS = 256  # extra fields kept per record (Insight writes ~15)

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from energy_ingest import file_kinds
-from energy_ingest.catalog.export import (
+from energy_ingest.catalog.exports.point_export import (
     MAX_FIELD_CHARS,
     MAX_REJECTS,
     PointExport,

@@ -62,13 +62,13 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from energy_ingest.catalog.export import (
+from energy_ingest.catalog.exports.point_export import (
     MAX_REJECTS,
     MAX_STATES,
     PointExport,
     parse_export,
 )
-from energy_ingest.catalog.siemens_point_record import (
+from energy_ingest.catalog.exports.siemens_point_record import (
     COLUMNS,
     MAX_EXTRAS,
     Bounds,
