@@ -1,18 +1,21 @@
 """One point resolved with the site file's rules: building, room, floor, device, point part and
 tags, and for each attribute where it came from. Pure: no database, no files.
 
-Naming rules are tried in the file's order: for each field (a Siemens name; an ALC row's control
-program, name or Location) the first rule that applies (its source) and matches is the one used,
-so specific rules go first and a general one last; rules on different fields add up. A building group's text is looked up among codes, names and aliases; for ALC
-points the Location's second segment names the building first. Tag rules add tags at their level;
-a [[points]] override has the last word.
+Naming rules are tried in the file's order: for each field (a Siemens name or descriptor; an ALC
+row's control program, name or Location) the first rule that applies (its source) and matches is
+the one used, so specific rules go first and a general one last; rules on different fields add
+up. A building group's text is looked up among codes, names and aliases; for ALC points the
+Location's second segment names the building first. A captured value then goes through its
+[[rewrite]]; a device without a room takes its [[devices]] room; a floor comes from a floor group,
+else from the room (the building's floor rules) — and only in a building. Tag rules add tags at
+their level; a [[points]] override (by name or pattern) has the last word.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from energy_ingest.catalog.site import Site, floor_of
+from energy_ingest.catalog.site import Site
 
 ATTRIBUTES = ("building", "room", "floor", "device", "point", "unit")
 
@@ -56,6 +59,8 @@ def resolve(
     fields = {"name": alc_name if source == "alc" and alc_name else name}
     if source == "alc":
         fields |= {"control_program": control_program or "", "location": "/".join(location)}
+    else:
+        fields["descriptor"] = descriptor or ""
     matched: set[str] = set()
     for rule in site.naming:
         if rule.source not in (None, source) or rule.field in matched:
@@ -67,17 +72,27 @@ def resolve(
         origin = f"site rule line {rule.line}"
         groups = {k: (v or "").strip() for k, v in match.groupdict().items()}
         if groups.get("building"):
-            building = site.building(groups["building"])
-            if building is None:
+            named = site.building(groups["building"])
+            if named is None:
                 unknown = unknown or groups["building"]
             else:
-                put("building", building.code, origin)
+                put("building", named.code, origin)
         elif rule.building:
             put("building", rule.building, origin)
         for attribute in ("room", "device", "point"):
             put(attribute, groups.get(attribute), origin)
-    if "room" in found and "building" in found:  # a room is stored in its building, or not at all
-        put("floor", floor_of(str(found["room"]), site.floor_prefixes), origins["room"])
+        put("floor", site.floor_named(groups.get("floor")), origin)
+    building = _str(found.get("building"))
+    _rewrite(site, source, building, found, origins)
+    if building and "device" in found and "room" not in found:
+        entry = site.device_room(building, str(found["device"]))
+        if entry is not None:
+            put("room", entry.room, f"device line {entry.line}")
+    if "room" in found and building:  # a room is stored in its building, or not at all
+        put("floor", site.room_floor(building, str(found["room"])), origins["room"])
+    if not building:  # nor is a floor of no building
+        found.pop("floor", None)
+        origins.pop("floor", None)
 
     tags: list[tuple[str, str]] = []
     texts = {
@@ -106,7 +121,7 @@ def resolve(
                 found[key] = value
             origins[key] = origin
         if "room" in override.values and "floor" not in override.values and "building" in found:
-            found["floor"] = floor_of(str(found["room"]), site.floor_prefixes)
+            found["floor"] = site.room_floor(str(found["building"]), str(found["room"]))
             origins["floor"] = origin
     floor = found.get("floor")
     return Resolved(
@@ -120,6 +135,29 @@ def resolve(
         origins=origins,
         unknown_building=None if "building" in found else unknown,
     )
+
+
+def _rewrite(
+    site: Site, source: str, building: str | None, found: dict[str, object], origins: dict[str, str]
+) -> None:
+    """Each captured room, device or point through the first [[rewrite]] of its group, building
+    and source whose pattern matches it (`02` → `002`)."""
+    for group in ("room", "device", "point"):
+        value = found.get(group)
+        if not isinstance(value, str):
+            continue
+        for rule in site.rewrites:
+            if rule.group != group or rule.source not in (None, source):
+                continue
+            if rule.building is not None:
+                named = site.building(rule.building)
+                if named is None or named.code != building:
+                    continue
+            rewritten = rule.apply(value)
+            if rewritten is not None:
+                found[group] = rewritten
+                origins[group] += f", rewritten by line {rule.line}"
+                break
 
 
 def _str(value: object) -> str | None:

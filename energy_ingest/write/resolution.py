@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from energy_ingest.catalog.resolve import Resolved, resolve
-from energy_ingest.catalog.site import Site, floor_of
+from energy_ingest.catalog.site import Site
 from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
 
 Conn = psycopg.Connection[Any]
@@ -137,7 +137,7 @@ class _Plan:
         _describe(name, old, new, changes)
 
     def write(self, conn: Conn, everything: bool) -> None:
-        rooms = _upsert_rooms(conn, self.rooms, self.site)
+        rooms = _upsert_rooms(conn, self.rooms, self.site, self.buildings)
         devices = _upsert_devices(conn, self.devices)
         units = _upsert_units(conn, self.units, self.spellings)
         tag_names = sorted({t for _, r, _, _ in self.points for t, _ in r.tags})
@@ -276,14 +276,15 @@ def sync_buildings(conn: Conn, site: Site, *, retire: bool) -> list[str]:
 
 
 def _upsert_rooms(
-    conn: Conn, rooms: set[tuple[int, str]], site: Site
+    conn: Conn, rooms: set[tuple[int, str]], site: Site, buildings_by_code: dict[str, int]
 ) -> dict[tuple[int, str], int]:
     if not rooms:
         return {}
     keys = sorted(rooms)
     buildings = [k[0] for k in keys]
     names = [k[1] for k in keys]
-    floors = [floor_of(n, site.floor_prefixes) for n in names]
+    codes = {i: code for code, i in buildings_by_code.items()}
+    floors = [site.room_floor(codes.get(b), n) for b, n in zip(buildings, names, strict=True)]
     conn.execute(
         """
         INSERT INTO rooms (building_id, name, floor)

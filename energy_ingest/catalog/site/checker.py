@@ -1,171 +1,36 @@
-"""The site file (ENERGY_SITE_FILE, TOML): how one campus names its buildings, rooms, devices and
-points — data, not code. Loading it reports every problem at once, each with its line.
-
-    [[buildings]]   code, name, aliases, alc_location (the ALC Location segment naming it)
-    [[naming]]      ordered rules: a regular expression with named groups building, room,
-                    device, point; optional source (siemens, alc), field (ALC: control_program,
-                    name or location; Siemens: name) and building (the building of every name
-                    the rule matches, for patterns without a building group)
-    [floors]        how a floor follows from a room: prefixes = { B = -1, G = 0 }, else its
-                    first digit
-    [[tags]]        a regular expression on the point part, the whole name, the descriptor or the
-                    ALC name → tags (Project Haystack names where one fits), at a level
-    [units]         BAS unit string → a unit pint reads ("VTONS" = "ton_of_refrigeration")
-    [[points]]      per-point overrides: name (and source), then building, room, floor, device,
-                    unit, tags
-    [[rules]]       the legacy dashboard's rules: name, priority, url, point_search and
-                    value_search in its search language (energy_ingest.catalog.search)
-    [anomalies]     the tags that make a point a room temperature (room_temperature) or a damper
-                    (damper) for the dashboard's vent-and-temp check
-
-See examples/site.toml for the sample campus, with a comment on every choice.
-"""
+"""The site file read and checked: every problem at once, each with its line (parse_site,
+load_site, read_site)."""
 
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
-from energy_ingest.catalog.regex import Pattern
-from energy_ingest.catalog.site_fields import TomlFields
+from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES
+from energy_ingest.catalog.site.model import (
+    GROUPS,
+    LEVELS,
+    MAX_ENTRIES,
+    MAX_PROGRAMS,
+    MAX_SITE_BYTES,
+    NAME_FIELDS,
+    OVERRIDABLE,
+    TAG,
+    TAG_ON,
+    Building,
+    NamingRule,
+    PointOverride,
+    Rule,
+    Site,
+    SiteFileError,
+    TagRule,
+)
+from energy_ingest.catalog.site.places import PlaceFields
 from energy_ingest.catalog.units import resolve_unit
-from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, BuildingIndex, label_key
-from energy_ingest.errors import ConfigError
-
-# Bounds that keep reading and applying the file (under the writers' lock) short: every rule is
-# tried on every point, an apply re-resolves them all (docs/catalog.md#limits).
-MAX_SITE_BYTES = 4 << 20
-MAX_ENTRIES: Mapping[str, int] = {
-    "buildings": 2_000,
-    "naming": 200,
-    "tags": 1_000,
-    "points": 20_000,
-    "rules": 1_000,
-}
-MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
-GROUPS = frozenset({"building", "room", "device", "point"})
-NAME_FIELDS = {"siemens": ("name",), "alc": ("control_program", "name", "location")}
-TAG_ON = ("point", "name", "descriptor", "alc_name")
-LEVELS = ("point", "device", "room", "building")
-TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
-OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
-DEFAULT_FLOOR_PREFIXES: Mapping[str, int] = {"B": -1, "G": 0}
-
-
-class SiteFileError(ConfigError):
-    """The site file cannot be used: every problem, one per line, each with its line number."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        listed = "\n".join(f"  {p}" for p in problems)
-        super().__init__(
-            f"site file {path} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
-            f"{listed}\nFix the file, then run `energy-ingest catalog apply` (the daemon reads "
-            "it when it starts)."
-        )
-
-
-@dataclass(frozen=True)
-class Building:
-    code: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    alc_location: str | None = None
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class NamingRule:
-    pattern: Pattern
-    source: str | None = None
-    field: str = "name"
-    building: str | None = None  # the building of what it matches (no building group)
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class TagRule:
-    pattern: Pattern
-    tags: tuple[str, ...]
-    on: str = "point"
-    level: str = "point"
-    source: str | None = None
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class PointOverride:
-    name: str
-    source: str | None
-    values: Mapping[str, Any]
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    point_search: str
-    value_search: str = ""
-    priority: int = 0
-    url: str = ""
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Site:
-    path: Path | None = None
-    buildings: tuple[Building, ...] = ()
-    naming: tuple[NamingRule, ...] = ()
-    tags: tuple[TagRule, ...] = ()
-    floor_prefixes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FLOOR_PREFIXES))
-    units: Mapping[str, str] = field(default_factory=dict)
-    points: tuple[PointOverride, ...] = ()
-    rules: tuple[Rule, ...] = ()
-    anomalies: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: dict(DEFAULT_ANOMALIES)
-    )
-
-    def building(self, text: str | None) -> Building | None:
-        """The building a code, name, alias or ALC Location segment names (catalog/vocabulary.py),
-        or None."""
-        found = self._index.named(text) if text else []
-        return found[0] if found else None
-
-    @functools.cached_property
-    def _index(self) -> BuildingIndex[Building]:
-        return BuildingIndex(self.buildings)
-
-    def override(self, name: str, source: str) -> PointOverride | None:
-        for o in self._overrides.get(name, ()):
-            if o.source in (None, source):
-                return o
-        return None
-
-    @functools.cached_property
-    def _overrides(self) -> dict[str, list[PointOverride]]:
-        index: dict[str, list[PointOverride]] = {}
-        for o in self.points:
-            index.setdefault(o.name, []).append(o)
-        return index
-
-
-def floor_of(room: str | None, prefixes: Mapping[str, int] = DEFAULT_FLOOR_PREFIXES) -> int | None:
-    """The floor a room is on: a known prefix (`B02` → -1, `G5` → 0), else its first digit
-    (`102` → 1, `213B` → 2); None when the room says nothing (`Vivarium`)."""
-    if not room:
-        return None
-    text = room.strip().upper()
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        if text.startswith(prefix.upper()) and text[len(prefix) : len(prefix) + 1].isdigit():
-            return prefixes[prefix]
-    return int(text[0]) if text[:1].isdigit() else None
+from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, label_key
 
 
 def load_site(path: Path) -> Site:
@@ -205,10 +70,13 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
     return _Checker(text, path).site(data)
 
 
-class _Checker(TomlFields):
+class _Checker(PlaceFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
-    TOP = ("buildings", "naming", "floors", "tags", "units", "points", "rules", "anomalies")
+    TOP = (
+        *("buildings", "naming", "rewrite", "devices", "floors", "tags", "units", "points"),
+        *("rules", "anomalies"),
+    )
 
     def site(self, data: dict[str, Any]) -> Site:
         for key in data:
@@ -236,6 +104,9 @@ class _Checker(TomlFields):
             points=tuple(self.entries(data, "points", self.point)),
             rules=tuple(self.entries(data, "rules", self.rule)),
             anomalies=self.anomalies(data.get("anomalies", {})),
+            devices=tuple(self.entries(data, "devices", self.device_entry)),
+            rewrites=tuple(self.entries(data, "rewrite", self.rewrite)),
+            floor_names=self.floor_names(data.get("floors", {})),
         )
         size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
         if size > MAX_PROGRAMS:
@@ -257,6 +128,14 @@ class _Checker(TomlFields):
                 self.problem(
                     self.key_line(rule.line, "building"),
                     f"building {rule.building!r} is not a [[buildings]] code",
+                )
+        placed: list[tuple[str | None, int]] = [(d.building, d.line) for d in site.devices]
+        placed += [(r.building, r.line) for r in site.rewrites]
+        for text, line in placed:
+            if text is not None and site.building(text) is None:
+                self.problem(
+                    self.key_line(line, "building"),
+                    f"building {text!r} is no [[buildings]] code, name, alias or alc_location",
                 )
         for override in site.points:
             text = override.values.get("building")
@@ -292,11 +171,17 @@ class _Checker(TomlFields):
         return out
 
     def building(self, item: dict[str, Any], line: int) -> Building | None:
-        self.known(item, line, "buildings", ("code", "name", "aliases", "alc_location"))
+        self.known(
+            item,
+            line,
+            "buildings",
+            ("code", "name", "aliases", "alc_location", "floor_prefixes", "room_floors"),
+        )
         code, name = self.text(item, "code", line), self.text(item, "name", line)
         aliases = self.texts(item, "aliases", line)
         location = self.text(item, "alc_location", line, required=False)
-        return Building(code, name, aliases, location, line) if code and name else None
+        floors = self.floor_rules(item, line)
+        return Building(code, name, aliases, location, line, floors) if code and name else None
 
     def naming_rule(self, item: dict[str, Any], line: int) -> NamingRule | None:
         self.known(item, line, "naming", ("pattern", "source", "field", "building"))
@@ -311,13 +196,14 @@ class _Checker(TomlFields):
         if pattern is not None and (odd := set(pattern.groupindex) - GROUPS):
             self.problem(
                 self.key_line(line, "pattern"),
-                f"unknown group {', '.join(sorted(odd))}; groups are building, room, device, point",
+                f"unknown group {', '.join(sorted(odd))}; groups are building, room, device,"
+                " point, floor",
             )
         elif pattern is not None and not pattern.groupindex:
             self.problem(
                 self.key_line(line, "pattern"),
                 "pattern has no named group; name what it finds: (?P<building>…), (?P<room>…), "
-                "(?P<device>…) or (?P<point>…)",
+                "(?P<device>…), (?P<point>…) or (?P<floor>…)",
             )
         building = self.text(item, "building", line, required=False) or None
         return NamingRule(pattern, source, field_, building, line) if pattern else None
@@ -389,9 +275,17 @@ class _Checker(TomlFields):
             result[key] = tags
         return result
 
+    def floor_names(self, table: Any) -> dict[str, int]:
+        if not isinstance(table, dict) or "names" not in table:
+            return {}
+        return self.numbers(table["names"], self.line_of("names"))
+
     def floors(self, table: Any) -> dict[str, int]:
-        if not isinstance(table, dict) or set(table) - {"prefixes"}:
-            self.problem(self.line_of("floors"), "[floors] holds only prefixes = { B = -1, … }")
+        if not isinstance(table, dict) or set(table) - {"prefixes", "names"}:
+            self.problem(
+                self.line_of("floors"),
+                "[floors] holds prefixes = { B = -1, … } and names = { Roof = 9, … }",
+            )
             return dict(DEFAULT_FLOOR_PREFIXES)
         prefixes = table.get("prefixes", DEFAULT_FLOOR_PREFIXES)
         if not isinstance(prefixes, dict) or not all(

@@ -1,0 +1,186 @@
+"""What a site file says, checked: its buildings, rules, overrides and places (site.checker
+reads it), and the lookups the resolver makes in it."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from energy_ingest.catalog.regex import Pattern
+from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES, floor_named, floor_of
+from energy_ingest.catalog.site.places import DeviceEntry, FloorRules, Rewrite
+from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, BuildingIndex, label_key
+from energy_ingest.errors import ConfigError
+
+# Bounds that keep reading and applying the file (under the writers' lock) short: every rule is
+# tried on every point, an apply re-resolves them all (docs/catalog.md#limits).
+MAX_SITE_BYTES = 4 << 20
+MAX_ENTRIES: Mapping[str, int] = {
+    "buildings": 2_000,
+    "naming": 200,
+    "tags": 1_000,
+    "points": 20_000,
+    "rules": 1_000,
+    "devices": 20_000,
+    "rewrite": 200,
+}
+MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
+GROUPS = frozenset({"building", "room", "device", "point", "floor"})
+NAME_FIELDS = {"siemens": ("name", "descriptor"), "alc": ("control_program", "name", "location")}
+TAG_ON = ("point", "name", "descriptor", "alc_name")
+LEVELS = ("point", "device", "room", "building")
+TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
+OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
+
+
+class SiteFileError(ConfigError):
+    """The site file cannot be used: every problem, one per line, each with its line number."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"site file {path} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+            f"{listed}\nFix the file, then run `energy-ingest catalog apply` (the daemon reads "
+            "it when it starts)."
+        )
+
+
+@dataclass(frozen=True)
+class Building:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    alc_location: str | None = None
+    line: int = 0
+    floors: FloorRules = field(default_factory=FloorRules)
+
+
+@dataclass(frozen=True)
+class NamingRule:
+    pattern: Pattern
+    source: str | None = None
+    field: str = "name"
+    building: str | None = None  # the building of what it matches (no building group)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TagRule:
+    pattern: Pattern
+    tags: tuple[str, ...]
+    on: str = "point"
+    level: str = "point"
+    source: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PointOverride:
+    name: str
+    source: str | None
+    values: Mapping[str, Any]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    point_search: str
+    value_search: str = ""
+    priority: int = 0
+    url: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Site:
+    path: Path | None = None
+    buildings: tuple[Building, ...] = ()
+    naming: tuple[NamingRule, ...] = ()
+    tags: tuple[TagRule, ...] = ()
+    floor_prefixes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FLOOR_PREFIXES))
+    units: Mapping[str, str] = field(default_factory=dict)
+    points: tuple[PointOverride, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    devices: tuple[DeviceEntry, ...] = ()
+    rewrites: tuple[Rewrite, ...] = ()
+    floor_names: Mapping[str, int] = field(default_factory=dict)
+    anomalies: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_ANOMALIES)
+    )
+
+    def building(self, text: str | None) -> Building | None:
+        """The building a code, name, alias or ALC Location segment names (catalog/vocabulary.py),
+        or None."""
+        found = self._index.named(text) if text else []
+        return found[0] if found else None
+
+    @functools.cached_property
+    def _index(self) -> BuildingIndex[Building]:
+        return BuildingIndex(self.buildings)
+
+    def override(self, name: str, source: str) -> PointOverride | None:
+        """The override of the point: one naming it exactly, else the first whose pattern
+        (`EV.FC1:*`) matches its name."""
+        for o in self._overrides[0].get(name, ()):
+            if o.source in (None, source):
+                return o
+        for o in self._overrides[1]:
+            if o.source in (None, source) and fnmatch.fnmatchcase(name, o.name):
+                return o
+        return None
+
+    @functools.cached_property
+    def _overrides(self) -> tuple[dict[str, list[PointOverride]], list[PointOverride]]:
+        exact: dict[str, list[PointOverride]] = {}
+        patterns = []
+        for o in self.points:
+            if is_pattern(o.name):
+                patterns.append(o)
+            else:
+                exact.setdefault(o.name, []).append(o)
+        return exact, patterns
+
+    def room_floor(self, building: str | None, room: str | None) -> int | None:
+        """The floor of `room` in the building of code `building`, by its rules or the campus's
+        (site.floors)."""
+        rules = self._floor_rules.get(building or "", FloorRules())
+        if room and room.strip().upper() in rules.rooms:
+            return rules.rooms[room.strip().upper()]
+        prefixes = rules.prefixes if rules.prefixes is not None else self.floor_prefixes
+        return floor_of(room, prefixes)
+
+    def floor_named(self, text: str | None) -> int | None:
+        return floor_named(text, self.floor_names)
+
+    @functools.cached_property
+    def _floor_rules(self) -> dict[str, FloorRules]:
+        return {
+            b.code: FloorRules(b.floors.prefixes, {k.upper(): v for k, v in b.floors.rooms.items()})
+            for b in self.buildings
+        }
+
+    def device_room(self, building: str | None, device: str | None) -> DeviceEntry | None:
+        """The [[devices]] entry placing `device` of the building of code `building`."""
+        return self._devices.get((building or "", label_key(device or "")))
+
+    @functools.cached_property
+    def _devices(self) -> dict[tuple[str, str], DeviceEntry]:
+        found: dict[tuple[str, str], DeviceEntry] = {}
+        for d in self.devices:
+            building = self.building(d.building)
+            if building is not None:
+                found.setdefault((building.code, label_key(d.name)), d)
+        return found
+
+
+def is_pattern(name: str) -> bool:
+    """An override's name with * or ? names every point it matches (fnmatch)."""
+    return any(c in name for c in "*?[")

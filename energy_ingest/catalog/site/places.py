@@ -1,0 +1,100 @@
+"""The site file's tables that place what the names leave out: a device's room ([[devices]]), a
+captured value rewritten ([[rewrite]]), floors by name and per building — read with their
+lines (site.py builds the Site from them)."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from energy_ingest.catalog.regex import Pattern
+from energy_ingest.catalog.site.fields import TomlFields
+
+REWRITABLE = ("room", "device", "point")
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """A device whose points' names do not say its room: "FC1 of EV is in G27"."""
+
+    building: str  # as written: a code, name or alias
+    name: str
+    room: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A value a naming rule captured, rewritten where `pattern` matches it: `to` is a template
+    of the pattern's named groups (`02` → `002` with pattern '^(?P<n>\\d\\d)$', to '0{n}')."""
+
+    group: str
+    pattern: Pattern
+    to: str
+    building: str | None = None
+    source: str | None = None
+    line: int = 0
+
+    def apply(self, value: str) -> str | None:
+        """The rewritten value, or None where the pattern does not match."""
+        match = self.pattern.search(value)
+        if match is None:
+            return None
+        return self.to.format_map({k: v or "" for k, v in match.groupdict().items()})
+
+
+@dataclass(frozen=True)
+class FloorRules:
+    """A building's own floor rules, where the campus's do not fit it."""
+
+    prefixes: Mapping[str, int] | None = None  # replaces the campus's [floors] prefixes
+    rooms: Mapping[str, int] = field(default_factory=dict)  # room name → floor
+
+
+class PlaceFields(TomlFields):
+    """Readers of the placing tables, collecting problems with their lines."""
+
+    def device_entry(self, item: dict[str, Any], line: int) -> DeviceEntry | None:
+        self.known(item, line, "devices", ("building", "name", "room"))
+        building = self.text(item, "building", line)
+        name, room = self.text(item, "name", line), self.text(item, "room", line)
+        return DeviceEntry(building, name, room, line) if building and name and room else None
+
+    def rewrite(self, item: dict[str, Any], line: int) -> Rewrite | None:
+        self.known(item, line, "rewrite", ("group", "pattern", "to", "building", "source"))
+        group = self.choice(item, "group", REWRITABLE, line)
+        if "group" not in item:
+            self.problem(line, f"group is missing: one of {', '.join(REWRITABLE)}")
+        to = self.text(item, "to", line)
+        pattern = self.regex(item, line)
+        if pattern is not None and to:
+            names = {f for _, f, _, _ in string.Formatter().parse(to) if f is not None}
+            if odd := names - set(pattern.groupindex):
+                self.problem(
+                    self.key_line(line, "to"),
+                    f"to names {', '.join(sorted(odd))}, which the pattern has no group for;"
+                    " write (?P<name>…) in the pattern, {name} in to",
+                )
+        building = self.text(item, "building", line, required=False) or None
+        if not (group and pattern and to):
+            return None
+        return Rewrite(group, pattern, to, building, self.source(item, line), line)
+
+    def floor_rules(self, item: dict[str, Any], line: int) -> FloorRules:
+        prefixes = None
+        if "floor_prefixes" in item:
+            prefixes = self.numbers(item["floor_prefixes"], self.key_line(line, "floor_prefixes"))
+        rooms = self.numbers(item.get("room_floors", {}), self.key_line(line, "room_floors"))
+        return FloorRules(prefixes, rooms)
+
+    def numbers(self, table: Any, line: int) -> dict[str, int]:
+        """A table of names to floor numbers: `{ B = -1, "14" = -1 }`."""
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in table.items()
+        ):
+            self.problem(line, 'a floor table maps names to whole numbers: { B = -1, "14" = -1 }')
+            return {}
+        return {k.strip(): v for k, v in table.items()}
