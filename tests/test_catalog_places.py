@@ -9,39 +9,12 @@ from typing import Any
 
 import pytest
 from test_catalog_identity import definitions
-from test_catalog_store import DEFINITIONS, SITE, apply, put
+from test_catalog_store import DEFINITIONS, ROOT, SITE, apply, put
 
 from energy_ingest.catalog.resolve import resolve
 from energy_ingest.catalog.site import SiteFileError, parse_site
 
-# One rule per naming shape the constructed building has, placed before the example's rules
-# where they must win (a generic equipment rule would take EV.BSMT for a device).
-EVANS = """
-[[naming]]
-source = "siemens"
-pattern = '^(?P<building>EV)\\.(?P<floor>1ST|2ND|3RD|BSMT)\\.(?P<point>.+)$'
-
-[[naming]]
-source = "siemens"
-field = "descriptor"
-pattern = '(?:ROOM|RM|MECHANICAL)\\s+(?P<room>[A-Z]?\\d+)'
-
-[[rewrite]]
-group = "room"
-building = "EV"
-pattern = '^(?P<n>0\\d)$'
-to = "0{n}"
-
-[[devices]]
-building = "Evans Hall"
-name = "FC1"
-room = "G27"
-
-[[points]]
-name = "EV.AHU1:*"
-room = "B10"
-"""
-BUILDING_FLOORS = 'room_floors = { "14" = -1 }\n'
+EVANS = ROOT / "examples" / "evans_point_definitions.csv"  # the constructed building's export
 
 RECORDS = {  # Point System Name → (descriptor, the room it must be in, the floor)
     "EV.FC1.SAT": ("ROOM G27 DATA RM", "G27", 0),
@@ -59,27 +32,14 @@ RECORDS = {  # Point System Name → (descriptor, the room it must be in, the fl
 
 
 def site_text() -> str:
-    """The example site file, with Evans Hall's rules where they must go."""
-    text = SITE.read_text()
-    text = text.replace('aliases = ["EVANS"]\n', 'aliases = ["EVANS"]\n' + BUILDING_FLOORS, 1)
-    first_rule = text.index("[[naming]]")
-    naming, rest = EVANS.split("[[rewrite]]", 1)
-    return text[:first_rule] + naming + text[first_rule:] + "\n[[rewrite]]" + rest
+    """The example site file: its Evans Hall rules are one per naming shape of that building."""
+    return SITE.read_text()
 
 
 def test_every_room_the_exports_name_resolves_from_one_rule_per_shape(conn: Any) -> None:
     apply(conn, site_text())
     put(conn, DEFINITIONS.read_bytes())
-    records = [
-        {
-            "Point System Name": name,
-            "Point Name": name,
-            "Descriptor": descriptor,
-            "Point Type": "LAI",
-        }
-        for name, (descriptor, _, _) in RECORDS.items()
-    ]
-    put(conn, definitions(*records))
+    put(conn, EVANS.read_bytes())
     placed = {
         name: (room, floor)
         for name, room, floor in conn.execute(
@@ -166,3 +126,60 @@ def test_the_new_tables_report_their_problems_with_lines() -> None:
         "line 17: group 'floor': use one of room, device, point",
         "line 22: field 'descriptor': use control_program or name or location",
     ]
+
+
+def test_coverage_counts_per_building_and_per_rule_and_names_the_rules_a_rule_shadows(
+    conn: Any, database_url: str
+) -> None:
+    """The issue's surprise: a building rule placed after the example's generic equipment rule
+    never fires (the generic one turns RM102 into a device); coverage says which rule took the
+    points and which later rule it shadowed, with counts, as text and JSON."""
+    import json
+
+    from click.testing import CliRunner
+
+    from energy_ingest.cli import main
+
+    late = "\n[[naming]]\nsource = \"siemens\"\npattern = '^(?P<building>GH)\\.RM(?P<room>\\d+)\\.(?P<point>.+)$'\n"
+    text = SITE.read_text() + late
+    apply(conn, text)
+    put(
+        conn,
+        definitions(
+            *(
+                {"Point System Name": f"GH.RM10{n}.RMT", "Point Name": "x", "Point Type": "LAI"}
+                for n in range(3)
+            )
+        ),
+    )
+    put(conn, DEFINITIONS.read_bytes())
+    conn.commit()
+    result = CliRunner().invoke(
+        main, ["catalog", "coverage", "--json"], env={"ENERGY_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    lines = text.splitlines()
+    late_line = len(lines) - 2  # its [[naming]] header
+    generic = (
+        next(n for n, t in enumerate(lines, 1) if "(?P<device>[A-Z]+\\d*)[.:]" in t) - 2
+    )  # the example's generic equipment rule's header
+    rules = {r["line"]: r for r in info["rules"]}
+    assert rules[late_line] == {"table": "naming", "line": late_line, "points": 0, "shadows": []}
+    assert {"line": late_line, "points": 3} in rules[generic]["shadows"]
+    gh = next(b for b in info["by_building"] if (b["building"], b["source"]) == ("GH", "siemens"))
+    assert (
+        gh["points"]
+        == conn.execute(
+            "SELECT count(*) FROM points p JOIN buildings b ON b.id = p.building_id"
+            " WHERE b.code = 'GH' AND p.source = 'siemens'"
+        ).fetchone()[0]
+    )
+    assert 0 < gh["percent"]["device"] <= 100 and gh["retired"] == 0
+    shown = (
+        CliRunner()
+        .invoke(main, ["catalog", "coverage"], env={"ENERGY_DATABASE_URL": database_url})
+        .output
+    )
+    assert f"shadows line {late_line} (3)" in shown
+    assert f"  line {late_line:<5} [[naming]]       0 points\n" in shown

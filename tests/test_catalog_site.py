@@ -32,8 +32,11 @@ def test_the_example_site_file_loads_with_every_building_alias_and_rule() -> Non
         building = site.building(text)
         assert building is not None and building.code == "HU", text
     assert site.building("NOPE") is None
-    assert len(site.naming) == 6 and site.naming[0].source == "siemens"
-    assert site.naming[4].field == "control_program"
+    assert len(site.naming) == 8 and site.naming[0].source == "siemens"
+    assert [r.field for r in site.naming].count("descriptor") == 1
+    assert site.naming[6].field == "control_program"
+    assert (len(site.rewrites), len(site.devices)) == (1, 1)
+    assert site.override("EV.AHU1:RAT", "siemens") is not None  # by its pattern
     assert site.units["VTONS"] == "ton_of_refrigeration"
     assert site.override("FAC.CONM", "siemens") is not None
     assert site.override("FAC.CONM", "alc") is None
@@ -242,8 +245,8 @@ def test_a_pattern_the_linear_time_engine_cannot_run_is_refused_with_its_line_an
 def test_the_example_and_every_rule_the_docs_show_still_load_with_their_named_groups() -> None:
     site = load_site(EXAMPLE)
     for rule in site.naming:
-        assert set(rule.pattern.groupindex) <= {"building", "room", "device", "point"}
-    match = site.naming[0].pattern.search("HU.R102.RMT")
+        assert set(rule.pattern.groupindex) <= {"building", "room", "device", "point", "floor"}
+    match = site.naming[1].pattern.search("HU.R102.RMT")  # [0]: Evans Hall's floor points
     assert match is not None
     assert match.groupdict() == {"building": "HU", "room": "102", "point": "RMT"}
 

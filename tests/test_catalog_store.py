@@ -31,7 +31,7 @@ def put(conn: psycopg.Connection[Any], data: bytes, name: str = "") -> Any:
     name = name or f"file{next(_names)}.csv"
     info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
     fp = io.BytesIO(data)
-    return load(conn, parse_file(fp, info, tz="America/Chicago", hint=None), info)
+    return load(conn, parse_file(fp, info.name, tz="America/Chicago", hint=None), info)
 
 
 def apply(conn: psycopg.Connection[Any], text: str | None = None) -> Any:

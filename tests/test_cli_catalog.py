@@ -207,7 +207,8 @@ def test_apply_warns_of_each_override_that_names_no_point_with_its_line(
         + '\n[[points]]\nname = "HU.R102.RMT"\nsource = "alc"\nroom = "102"\n'
     )
     with psycopg.connect(database_url) as conn:
-        put(conn, trend({"HU.R102.RMT": ["70.1"]}))
+        # EV.AHU1:SAT: the example's pattern override EV.AHU1:* names a point, so no warning
+        put(conn, trend({"HU.R102.RMT": ["70.1"], "EV.AHU1:SAT": ["55"]}))
     result = cli("catalog", "apply", "--site-file", str(site))
     assert result.exit_code == 0, result.output
     lines = len(SITE.read_text().splitlines())

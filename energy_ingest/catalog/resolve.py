@@ -56,11 +56,7 @@ def resolve(
 
     if source == "alc" and len(location) > 1 and (b := site.building(location[1])):
         put("building", b.code, "points list Location")
-    fields = {"name": alc_name if source == "alc" and alc_name else name}
-    if source == "alc":
-        fields |= {"control_program": control_program or "", "location": "/".join(location)}
-    else:
-        fields["descriptor"] = descriptor or ""
+    fields = _fields(name, source, descriptor, control_program, alc_name, location)
     matched: set[str] = set()
     for rule in site.naming:
         if rule.source not in (None, source) or rule.field in matched:
@@ -135,6 +131,45 @@ def resolve(
         origins=origins,
         unknown_building=None if "building" in found else unknown,
     )
+
+
+def naming_matches(
+    site: Site,
+    name: str,
+    source: str,
+    *,
+    descriptor: str | None = None,
+    control_program: str | None = None,
+    alc_name: str | None = None,
+    location: tuple[str, ...] = (),
+) -> list[list[int]]:
+    """Per field, the lines of the naming rules that apply to the point and match it, in the
+    file's order: the first is the one `resolve` uses, the others it shadows."""
+    fields = _fields(name, source, descriptor, control_program, alc_name, location)
+    by_field: dict[str, list[int]] = {}
+    for rule in site.naming:
+        if rule.source in (None, source) and rule.pattern.search(fields.get(rule.field) or ""):
+            by_field.setdefault(rule.field, []).append(rule.line)
+    return list(by_field.values())
+
+
+def _fields(
+    name: str,
+    source: str,
+    descriptor: str | None,
+    control_program: str | None,
+    alc_name: str | None,
+    location: tuple[str, ...],
+) -> dict[str, str]:
+    """The texts naming rules read: a Siemens name and descriptor; an ALC row's name (its
+    Points List Name, else the trend's name), control program and Location path."""
+    if source == "alc":
+        return {
+            "name": alc_name or name,
+            "control_program": control_program or "",
+            "location": "/".join(location),
+        }
+    return {"name": name, "descriptor": descriptor or ""}
 
 
 def _rewrite(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,7 +36,8 @@ def catalog() -> None:
 def coverage(settings: Settings, top: int, as_json: bool) -> None:
     """How many points have a building, room, floor, device, unit, type and tags; how many are
     retired; the unit strings pint could not read; the point types it does not know; the most
-    common shapes of names no naming rule matched."""
+    common shapes of names no naming rule matched; the same per building and source; and per
+    site rule the points it placed and the later rules it shadows."""
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
         info = catalog_report.coverage(conn, top)
@@ -68,6 +70,39 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
         click.echo(f"names without a building ({info['without_building']:,}), most common shapes:")
         for s in info["unmatched_shapes"]:
             click.echo(f"  {s['points']:>6,}  {s['source']:<8} {s['shape']}   e.g. {s['example']}")
+    _by_building(info["by_building"])
+    _rules(info["rules"])
+
+
+def _by_building(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    heads = list(rows[0]["percent"])
+    click.echo(
+        "by building          points  "
+        + "  ".join(f"{h:>8}" for h in heads)
+        + "  retired  unknown types"
+    )
+    for row in rows:
+        label = f"{row['building'] or '(none)'} {row['source']}"
+        click.echo(
+            f"  {label:<18}{row['points']:>7,}  "
+            + "  ".join(f"{row['percent'][h]:7.1f}%" for h in heads)
+            + f"  {row['retired']:>7,}  {row['unknown_types']:>13,}"
+        )
+
+
+def _rules(rules: list[dict[str, Any]]) -> None:
+    if not rules:
+        return
+    click.echo("site rules, in file order (points each placed; later rules it shadows):")
+    for rule in rules:
+        shadows = ", ".join(f"line {s['line']} ({s['points']:,})" for s in rule["shadows"])
+        click.echo(
+            f"  line {rule['line']:<5} [[{rule['table']}]] {rule['points']:>7,}"
+            f" point{'s' if rule['points'] != 1 else ''}"
+            + (f"; shadows {shadows}" if shadows else "")
+        )
 
 
 @catalog.command(short_help="Every attribute of one point and where it came from.")

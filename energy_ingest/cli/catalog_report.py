@@ -9,7 +9,10 @@ from typing import Any
 import psycopg
 
 from energy_ingest.catalog.exports.point_export import is_known
+from energy_ingest.catalog.resolve import naming_matches
+from energy_ingest.catalog.site import Site
 from energy_ingest.errors import EnergyError
+from energy_ingest.write.applied_site import AppliedSite
 
 Conn = psycopg.Connection[Any]
 ATTRIBUTES = {  # coverage name → the condition a point meets to have it
@@ -67,6 +70,22 @@ def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
     common = sorted(shapes.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
     return {
         "site_file": site_file(conn),
+        **_summary(rows, have, total, units, types, retired, common),
+        "by_building": by_building(conn),
+        "rules": rule_counts(conn, AppliedSite().current(conn)),
+    }
+
+
+def _summary(
+    rows: list[Any],
+    have: dict[str, int],
+    total: int,
+    units: list[Any],
+    types: list[Any],
+    retired: Any,
+    common: list[Any],
+) -> dict[str, Any]:
+    return {
         "points": total,
         "by_source": {r[0]: r[1] for r in rows},
         "with": {
@@ -87,6 +106,84 @@ def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
             for key, (n, example) in common
         ],
     }
+
+
+def by_building(conn: Conn) -> list[dict[str, Any]]:
+    """Per building (None: no building) and source: points, the percent with each attribute,
+    retired points and points of a type the catalog does not know."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
+    rows = conn.execute(
+        f"SELECT b.code, p.source, count(*), count(*) FILTER (WHERE p.retired_at IS NOT NULL),"
+        f" array_agg(DISTINCT upper(trim(p.point_type))) FILTER (WHERE p.point_type IS NOT NULL),"
+        f" {counts} FROM points p LEFT JOIN buildings b ON b.id = p.building_id"
+        " LEFT JOIN units u ON u.id = p.unit_id GROUP BY b.code, p.source"
+        " ORDER BY b.code NULLS LAST, p.source"
+    ).fetchall()
+    out = []
+    for code, source, n, retired, types, *have in rows:
+        unknown = conn.execute(
+            "SELECT count(*) FROM points p LEFT JOIN buildings b ON b.id = p.building_id"
+            " WHERE b.code IS NOT DISTINCT FROM %s AND p.source = %s"
+            " AND upper(trim(p.point_type)) = ANY(%s)",
+            (code, source, [t for t in types or () if not is_known(t)]),
+        ).fetchone()
+        out.append(
+            {
+                "building": code,
+                "source": source,
+                "points": n,
+                "percent": {
+                    name: round(100 * k / n, 1) for name, k in zip(ATTRIBUTES, have, strict=True)
+                },
+                "retired": retired,
+                "unknown_types": unknown[0] if unknown else 0,
+            }
+        )
+    return out
+
+
+_ORIGIN_LINE = re.compile(r"(?:site rule|override|device|rewritten by) line (\d+)")
+
+
+def rule_counts(conn: Conn, site: Site) -> list[dict[str, Any]]:
+    """Per rule of the site file that places points ([[naming]], [[rewrite]], [[devices]],
+    [[points]]): the points it placed, and for a naming rule the later rules on its field that
+    also match points it took first (they never fire for those: order the file so they do)."""
+    tables = [("naming", r.line) for r in site.naming] + [
+        ("rewrite", r.line) for r in site.rewrites
+    ]
+    tables += [("devices", d.line) for d in site.devices] + [
+        ("points", o.line) for o in site.points
+    ]
+    placed = dict.fromkeys((line for _, line in tables), 0)
+    shadows: dict[int, dict[int, int]] = {}
+    rows = conn.execute(
+        "SELECT name, source, descriptor, control_program, alc_name, location, origins FROM points"
+    )
+    for name, source, descriptor, program, alc_name, location, origins in rows:
+        lines = {int(m) for text in origins.values() for m in _ORIGIN_LINE.findall(str(text))}
+        for line in lines & placed.keys():
+            placed[line] += 1
+        segments = tuple(x for x in (location or "").split("/") if x)
+        matches = naming_matches(
+            site, name, source, descriptor=descriptor, control_program=program,
+            alc_name=alc_name, location=segments,
+        )  # fmt: skip
+        for first, *later in matches:
+            for line in later:
+                shadow = shadows.setdefault(first, {})
+                shadow[line] = shadow.get(line, 0) + 1
+    return [
+        {
+            "table": table,
+            "line": line,
+            "points": placed[line],
+            "shadows": [
+                {"line": other, "points": n} for other, n in sorted(shadows.get(line, {}).items())
+            ],
+        }
+        for table, line in sorted(tables, key=lambda t: t[1])
+    ]
 
 
 def shape(name: str, source: str) -> str:

@@ -3,6 +3,7 @@ held parsed by each process that loads files, re-read only when an application c
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.site import Site, parse_site, read_site
+from energy_ingest.catalog.site import PointOverride, Site, is_pattern, parse_site, read_site
 from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import resolve_points, sync_buildings
 
@@ -87,18 +88,25 @@ def _unmatched_overrides(conn: Conn, site: Site) -> list[str]:
     applies once such a point arrives)."""
     if not site.points:
         return []
-    names = [o.name for o in site.points]
-    known = {
-        (name, source)
-        for name, source in conn.execute(
-            "SELECT name, source FROM points WHERE name = ANY(%s)", (names,)
-        )
-    }
+    patterns = [o for o in site.points if is_pattern(o.name)]
+    if patterns:  # a pattern is tried on every name (fnmatch, as Site.override does)
+        known = set(conn.execute("SELECT name, source FROM points"))
+    else:
+        names = [o.name for o in site.points]
+        known = set(conn.execute("SELECT name, source FROM points WHERE name = ANY(%s)", (names,)))
+    by_name: dict[str, set[str]] = {}
+    for name, source in known:
+        by_name.setdefault(name, set()).add(source)
+
+    def names_a_point(o: PointOverride) -> bool:
+        found = fnmatch.filter(by_name, o.name) if is_pattern(o.name) else [o.name]
+        return any(n in by_name and o.source in (None, *by_name[n]) for n in found)
+
     return [
         f"line {o.line}: [[points]] name {o.name!r} names no point"
         f"{f' of {o.source}' if o.source else ''} in the catalog (yet)"
         for o in site.points
-        if not any(name == o.name and o.source in (None, source) for name, source in known)
+        if not names_a_point(o)
     ]
 
 

@@ -40,6 +40,7 @@ from energy_ingest.catalog.site.model import (
     Site,
     SiteFileError,
     TagRule,
+    is_pattern,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "TagRule",
     "floor_named",
     "floor_of",
+    "is_pattern",
     "load_site",
     "parse_site",
     "read_site",
