@@ -182,4 +182,4 @@ def test_coverage_counts_per_building_and_per_rule_and_names_the_rules_a_rule_sh
         .output
     )
     assert f"shadows line {late_line} (3)" in shown
-    assert f"  line {late_line:<5} [[naming]]       0 points\n" in shown
+    assert f"  line {late_line:<5} [[naming]]       0 points\n" in shown, shown

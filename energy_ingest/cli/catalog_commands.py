@@ -99,7 +99,7 @@ def _rules(rules: list[dict[str, Any]]) -> None:
     for rule in rules:
         shadows = ", ".join(f"line {s['line']} ({s['points']:,})" for s in rule["shadows"])
         click.echo(
-            f"  line {rule['line']:<5} [[{rule['table']}]] {rule['points']:>7,}"
+            f"  line {rule['line']:<5} {'[[' + rule['table'] + ']]':<12}{rule['points']:>6,}"
             f" point{'s' if rule['points'] != 1 else ''}"
             + (f"; shadows {shadows}" if shadows else "")
         )
