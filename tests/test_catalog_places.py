@@ -183,3 +183,23 @@ def test_coverage_counts_per_building_and_per_rule_and_names_the_rules_a_rule_sh
     )
     assert f"shadows line {late_line} (3)" in shown
     assert f"  line {late_line:<5} [[naming]]       0 points\n" in shown, shown
+
+
+def test_a_device_type_is_its_prefix_or_what_device_types_calls_it(conn: Any) -> None:
+    apply(conn, site_text())
+    put(conn, EVANS.read_bytes())
+    types = dict(conn.execute("SELECT name, type FROM devices ORDER BY name").fetchall())
+    assert (types["FC1"], types["FCU4"], types["UH1"], types["AHU1"]) == (
+        "Fan Coil Unit",
+        "Fan Coil Unit",
+        "Unit Heater",
+        "AHU",  # not in the example's [device_types]: its letters
+    )
+    apply(conn, site_text().replace('FCU = "Fan Coil Unit"', 'FCU = "Fan-coil"'))
+    assert conn.execute("SELECT type FROM devices WHERE name = 'FCU4'").fetchone() == ("Fan-coil",)
+    with pytest.raises(SiteFileError) as caught:
+        parse_site('[device_types]\n"FC1" = "Fan Coil Unit"\n')
+    assert caught.value.problems == [
+        "line 1: [device_types] maps a device name's leading letters to a type: FCU = \"Fan Coil"
+        ' Unit"'
+    ]

@@ -5,7 +5,6 @@ key and never deleted, so an id keeps meaning the same thing across re-imports a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,6 @@ from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
 
 Conn = psycopg.Connection[Any]
 SHOW_CHANGES = 20  # change lines a caller logs; the count is always complete
-_DEVICE_TYPE = re.compile(r"^[A-Za-z]+")
 
 
 @dataclass
@@ -138,7 +136,7 @@ class _Plan:
 
     def write(self, conn: Conn, everything: bool) -> None:
         rooms = _upsert_rooms(conn, self.rooms, self.site, self.buildings)
-        devices = _upsert_devices(conn, self.devices)
+        devices = _upsert_devices(conn, self.devices, self.site)
         units = _upsert_units(conn, self.units, self.spellings)
         tag_names = sorted({t for _, r, _, _ in self.points for t, _ in r.tags})
         tags = _upsert_named(conn, "tags", tag_names)
@@ -303,14 +301,14 @@ def _upsert_rooms(
 
 
 def _upsert_devices(
-    conn: Conn, devices: set[tuple[int | None, str]]
+    conn: Conn, devices: set[tuple[int | None, str]], site: Site
 ) -> dict[tuple[int | None, str], int]:
     if not devices:
         return {}
     keys = sorted(devices, key=lambda k: (k[0] or 0, k[1]))
     buildings = [k[0] for k in keys]
     names = [k[1] for k in keys]
-    types = [m.group(0).upper() if (m := _DEVICE_TYPE.match(n)) else None for n in names]
+    types = [site.device_type(n) for n in names]
     conn.execute(
         """
         INSERT INTO devices (building_id, name, type)

@@ -10,6 +10,7 @@ points — data, not code. Loading it reports every problem at once, each with i
     [[rewrite]]     a captured room, device or point rewritten: group, pattern, to (02 → 002)
     [[devices]]     a device's room, for the points whose names do not say it: building,
                     name, room
+    [device_types]  a device name's leading letters → its type: FCU = "Fan Coil Unit"
     [floors]        how a floor follows from a room: prefixes = { B = -1, G = 0 }, else its
                     first digit; names = { Roof = 9 } for a floor group's words
                     (site.floors); a building may have its own floor_prefixes and
@@ -25,6 +26,12 @@ points — data, not code. Loading it reports every problem at once, each with i
                     (damper) for the dashboard's vent-and-temp check
 
 See examples/site.toml for the sample campus, with a comment on every choice.
+
+    model.py     what a checked site file says (Site and its entries), and the lookups in it
+    checker.py   the file read and checked: every problem at once, with its line
+    fields.py    TOML values read with their lines (TomlFields)
+    places.py    the placing tables: [[devices]], [[rewrite]], a building's floor rules
+    floors.py    which floor a room or a floor's name is on
 """
 
 from energy_ingest.catalog.site.checker import load_site, parse_site, read_site

@@ -74,7 +74,8 @@ class _Checker(PlaceFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
     TOP = (
-        *("buildings", "naming", "rewrite", "devices", "floors", "tags", "units", "points"),
+        *("buildings", "naming", "rewrite", "devices", "device_types", "floors", "tags"),
+        *("units", "points"),
         *("rules", "anomalies"),
     )
 
@@ -101,6 +102,7 @@ class _Checker(PlaceFields):
             tags=tuple(self.entries(data, "tags", self.tag_rule)),
             floor_prefixes=self.floors(data.get("floors", {})),
             units=self.units(data.get("units", {})),
+            device_types=self.device_types(data.get("device_types", {})),
             points=tuple(self.entries(data, "points", self.point)),
             rules=tuple(self.entries(data, "rules", self.rule)),
             anomalies=self.anomalies(data.get("anomalies", {})),
@@ -294,6 +296,19 @@ class _Checker(PlaceFields):
             self.problem(self.line_of("prefixes"), "prefixes maps a room prefix to a floor number")
             return dict(DEFAULT_FLOOR_PREFIXES)
         return dict(prefixes)
+
+    def device_types(self, table: Any) -> dict[str, str]:
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str) and k.strip().isalpha() and isinstance(v, str) and v.strip()
+            for k, v in table.items()
+        ):
+            self.problem(
+                self.line_of("device_types"),
+                "[device_types] maps a device name's leading letters to a type: FCU = \"Fan Coil"
+                ' Unit"',
+            )
+            return {}
+        return {k.strip(): v.strip() for k, v in table.items()}
 
     def units(self, table: Any) -> dict[str, str]:
         if not isinstance(table, dict) or not all(

@@ -36,6 +36,7 @@ TAG_ON = ("point", "name", "descriptor", "alc_name")
 LEVELS = ("point", "device", "room", "building")
 TAG = re.compile(r"^[a-z][A-Za-z0-9]*$")  # Haystack's tag name rule
 OVERRIDABLE = ("building", "room", "floor", "device", "unit", "tags")
+_DEVICE_TYPE = re.compile(r"^[A-Za-z]+")
 
 
 class SiteFileError(ConfigError):
@@ -107,6 +108,7 @@ class Site:
     tags: tuple[TagRule, ...] = ()
     floor_prefixes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FLOOR_PREFIXES))
     units: Mapping[str, str] = field(default_factory=dict)
+    device_types: Mapping[str, str] = field(default_factory=dict)  # FCU → "Fan Coil Unit"
     points: tuple[PointOverride, ...] = ()
     rules: tuple[Rule, ...] = ()
     devices: tuple[DeviceEntry, ...] = ()
@@ -166,6 +168,19 @@ class Site:
             b.code: FloorRules(b.floors.prefixes, {k.upper(): v for k, v in b.floors.rooms.items()})
             for b in self.buildings
         }
+
+    def device_type(self, device: str) -> str | None:
+        """A device's type: its name's leading letters (`FCU2` → `FCU`), named by
+        [device_types] where the site file names it (`Fan Coil Unit`)."""
+        match = _DEVICE_TYPE.match(device)
+        if match is None:
+            return None
+        prefix = match.group(0).upper()
+        return self._device_types.get(prefix, prefix)
+
+    @functools.cached_property
+    def _device_types(self) -> dict[str, str]:
+        return {k.strip().upper(): v for k, v in self.device_types.items()}
 
     def device_room(self, building: str | None, device: str | None) -> DeviceEntry | None:
         """The [[devices]] entry placing `device` of the building of code `building`."""
