@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
-from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES
 from energy_ingest.catalog.site.model import (
     GROUPS,
     LEVELS,
@@ -276,39 +275,6 @@ class _Checker(PlaceFields):
                     self.problem(self.line_of(key), f"{key}: {tag!r} is not a tag name")
             result[key] = tags
         return result
-
-    def floor_names(self, table: Any) -> dict[str, int]:
-        if not isinstance(table, dict) or "names" not in table:
-            return {}
-        return self.numbers(table["names"], self.line_of("names"))
-
-    def floors(self, table: Any) -> dict[str, int]:
-        if not isinstance(table, dict) or set(table) - {"prefixes", "names"}:
-            self.problem(
-                self.line_of("floors"),
-                "[floors] holds prefixes = { B = -1, … } and names = { Roof = 9, … }",
-            )
-            return dict(DEFAULT_FLOOR_PREFIXES)
-        prefixes = table.get("prefixes", DEFAULT_FLOOR_PREFIXES)
-        if not isinstance(prefixes, dict) or not all(
-            isinstance(k, str) and k and isinstance(v, int) for k, v in prefixes.items()
-        ):
-            self.problem(self.line_of("prefixes"), "prefixes maps a room prefix to a floor number")
-            return dict(DEFAULT_FLOOR_PREFIXES)
-        return dict(prefixes)
-
-    def device_types(self, table: Any) -> dict[str, str]:
-        if not isinstance(table, dict) or not all(
-            isinstance(k, str) and k.strip().isalpha() and isinstance(v, str) and v.strip()
-            for k, v in table.items()
-        ):
-            self.problem(
-                self.line_of("device_types"),
-                "[device_types] maps a device name's leading letters to a type: FCU = \"Fan Coil"
-                ' Unit"',
-            )
-            return {}
-        return {k.strip(): v.strip() for k, v in table.items()}
 
     def units(self, table: Any) -> dict[str, str]:
         if not isinstance(table, dict) or not all(

@@ -1,6 +1,6 @@
-"""The site file's tables that place what the names leave out: a device's room ([[devices]]), a
-captured value rewritten ([[rewrite]]), floors by name and per building — read with their
-lines (site.py builds the Site from them)."""
+"""The site file's tables that place what the names leave out: a device's room ([[devices]]) and
+type ([device_types]), a captured value rewritten ([[rewrite]]), floors ([floors], and per
+building) — read with their lines (site.checker builds the Site from them)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from energy_ingest.catalog.regex import Pattern
 from energy_ingest.catalog.site.fields import TomlFields
+from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES
 
 REWRITABLE = ("room", "device", "point")
 
@@ -98,3 +99,36 @@ class PlaceFields(TomlFields):
             self.problem(line, 'a floor table maps names to whole numbers: { B = -1, "14" = -1 }')
             return {}
         return {k.strip(): v for k, v in table.items()}
+
+    def floor_names(self, table: Any) -> dict[str, int]:
+        if not isinstance(table, dict) or "names" not in table:
+            return {}
+        return self.numbers(table["names"], self.line_of("names"))
+
+    def floors(self, table: Any) -> dict[str, int]:
+        if not isinstance(table, dict) or set(table) - {"prefixes", "names"}:
+            self.problem(
+                self.line_of("floors"),
+                "[floors] holds prefixes = { B = -1, … } and names = { Roof = 9, … }",
+            )
+            return dict(DEFAULT_FLOOR_PREFIXES)
+        prefixes = table.get("prefixes", DEFAULT_FLOOR_PREFIXES)
+        if not isinstance(prefixes, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, int) for k, v in prefixes.items()
+        ):
+            self.problem(self.line_of("prefixes"), "prefixes maps a room prefix to a floor number")
+            return dict(DEFAULT_FLOOR_PREFIXES)
+        return dict(prefixes)
+
+    def device_types(self, table: Any) -> dict[str, str]:
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str) and k.strip().isalpha() and isinstance(v, str) and v.strip()
+            for k, v in table.items()
+        ):
+            self.problem(
+                self.line_of("device_types"),
+                "[device_types] maps a device name's leading letters to a type: FCU = \"Fan Coil"
+                ' Unit"',
+            )
+            return {}
+        return {k.strip(): v.strip() for k, v in table.items()}
