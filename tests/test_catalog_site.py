@@ -334,3 +334,34 @@ def test_an_override_naming_an_unknown_building_is_a_problem_with_its_line() -> 
     assert caught.value.problems == [
         "line 17: building 'XX' is no [[buildings]] code, name, alias or alc_location"
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "head"),
+    [
+        (r"^(?P<building>EV)\.(?P<floor>1ST|BSMT)\.", b"EV."),
+        (r"^(?P<building>GH)(?P<device>A\d+)(?P<point>\w+)$", b"GHA"),
+        (r"\AHU-", b"HU-"),
+        (r"^(?P<building>[A-Z]+)\.R", b""),
+        (r"^ab?c", b"a"),
+        (r"^a{2}", b""),
+        (r"(?i)^ab", b""),
+        (r"^(?i:ab)c", b""),
+        (r"^AB|^CD", b""),
+        (r"AB", b""),
+    ],
+)
+def test_a_rule_anchored_on_literal_text_skips_names_without_it_and_matches_as_before(
+    pattern: str, head: bytes
+) -> None:
+    """The literal head is a pre-check only: the rule matches exactly what RE2 alone matches."""
+    import re2
+
+    from energy_ingest.catalog.regex import compile_rule, literal_head
+
+    assert literal_head(pattern) == head
+    rule, plain = compile_rule(pattern), re2.compile(pattern.encode())
+    for name in ("EV.1ST.LIGHTS", "EV.BSMT.X", "GHA1SS", "HU-FCU2", "HU.R102.RMT", "abc", "aac",
+                 "ac", "aab", "AB", "ab", "CD", "xAB", "EVX"):  # fmt: skip
+        alone = plain.search(name.encode()) is not None
+        assert (rule.search(name) is not None) == alone, (pattern, name)

@@ -14,4 +14,3 @@ WHERE source = 'alc' AND control_program IS NOT NULL AND alc_name IS NOT NULL
     AND location IS NOT NULL;
 ALTER TABLE points DROP CONSTRAINT points_source_name_key,
     ADD CONSTRAINT points_identity_key UNIQUE (source, name, scope);
-CREATE INDEX points_defined_in_idx ON points (defined_in) WHERE retired_at IS NULL;
