@@ -14,15 +14,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import psycopg
 from flask.testing import FlaskClient
 from test_catalog_identity import definitions
 from test_catalog_store import SITE, apply, put
+
+from energy_api.openapi.document import document
 
 ZONE = ZoneInfo("America/Chicago")
 NAME = "EV.RM108.RT"
@@ -63,13 +67,22 @@ def trend_at(name: str, start: datetime, cells: list[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
+def unambiguous(start: datetime) -> bool:
+    """Whether an hour from `start` has no wall-clock time twice (the autumn night's repeated
+    hour, which a report can only tell apart by order)."""
+    local = [(start + k * QUARTER).astimezone(ZONE) for k in range(4)]
+    return all(t.replace(fold=0).utcoffset() == t.replace(fold=1).utcoffset() for t in local)
+
+
 class Case:
     """An export in `first`, readings, a newer export in `then` (loaded at `change`), more
-    readings: `before` three hours before the clock's hour, `after` two hours after it."""
+    readings: an hour from `before`, three hours before the clock's hour, and from `after`, two
+    hours after it (three more either way when one would fall in the repeated hour)."""
 
     def __init__(self, conn: psycopg.Connection[Any], first: str, then: str, name: str = NAME):
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        self.before, self.after = hour - 3 * HOUR, hour + 2 * HOUR
+        self.before = next(hour - h * HOUR for h in (3, 6) if unambiguous(hour - h * HOUR))
+        self.after = next(hour + h * HOUR for h in (2, 5) if unambiguous(hour + h * HOUR))
         self.name = name
         put(conn, export(first, name))
         put(conn, trend_at(name, self.before, BEFORE_F))
@@ -83,6 +96,7 @@ class Case:
         ).fetchone()
         assert row is not None
         self.id, self.change = int(row[0]), row[1]
+        conn.commit()  # the next file's transaction, and its now(), start when it is loaded
         assert self.before + HOUR < self.change < self.after
 
     def stamps(self) -> list[int]:
@@ -136,6 +150,16 @@ def stated(case: Case, earlier: str = "°F", unit: str = "°C") -> list[dict[str
 AGGS = "avg,min,max,count,first,last,sum"
 
 
+def conforms(body: Any, status: str) -> None:
+    """`body` is what the OpenAPI document says /values answers with `status`."""
+    doc = document()
+    schema = doc["paths"]["/values"]["get"]["responses"][status]["content"]["application/json"]
+    jsonschema.validate(body, {**schema["schema"], "components": doc["components"]})
+    assert (
+        "unit_changes" in doc["components"]["schemas"]["Values"]["properties"]["meta"]["properties"]
+    )
+
+
 def test_readings_before_a_unit_change_come_converted_into_the_current_unit(
     conn: psycopg.Connection[Any], client: FlaskClient
 ) -> None:
@@ -149,6 +173,7 @@ def test_readings_before_a_unit_change_come_converted_into_the_current_unit(
     assert [row[2] for row in series["data"]] == ANSWERED
     assert body["meta"]["unit_changes"] == stated(case)
     assert body["meta"]["source"] == "readings"
+    conforms(body, "200")
     # hourly and daily aggregates: never a rollup bucket of mixed units
     hourly = values(client, points=NAME, interval="1h", agg=AGGS, **whole_range(case))
     body = hourly.get_json()
@@ -179,6 +204,8 @@ def test_readings_before_a_unit_change_come_converted_into_the_current_unit(
         (case.id,),
     ).fetchall()
     assert history == [(case.change, "DEG F", "°F", 5 / 9, -160 / 9)]
+    since = conn.execute("SELECT unit_since FROM points WHERE id = %s", (case.id,)).fetchone()
+    assert since == (case.change,)
 
 
 def test_csv_answers_converted_and_says_so_in_a_header(
@@ -192,9 +219,13 @@ def test_csv_answers_converted_and_says_so_in_a_header(
             ("1h", ["17.5", "22.25"]),
         ):
             response = values(
-                client, points=NAME, format="csv", layout=layout, interval=interval,
+                client,
+                points=NAME,
+                format="csv",
+                layout=layout,
+                interval=interval,
                 **whole_range(case),
-            )  # fmt: skip
+            )
             rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
             assert [row[-1] for row in rows[1:]] == expected, (layout, interval)
             assert json.loads(response.headers["X-Energy-Unit-Changes"]) == stated(case)
@@ -216,10 +247,12 @@ def test_the_legacy_values_agree(conn: psycopg.Connection[Any], client: FlaskCli
     search = client.get(
         "/api/values/verify",
         query_string={
-            "point_ids[]": case.id, "start_time": stamps[0], "end_time": stamps[-1],
+            "point_ids[]": case.id,
+            "start_time": stamps[0],
+            "end_time": stamps[-1],
             "search": "~>21",
         },
-    )  # fmt: skip
+    )
     assert search.get_data(as_text=True) == "5 values found"
 
 
@@ -235,6 +268,7 @@ def test_a_change_pint_cannot_convert_is_refused_across_and_answered_on_either_s
             "/api/v2/values", query_string={"points": NAME, "format": fmt, **whole_range(case)}
         )
         assert response.status_code == 400
+        conforms(response.get_json(), "400")
         error = response.get_json()["error"]
         assert (error["code"], error["param"]) == ("unit_not_convertible", "points")
         assert error["message"] == (
@@ -278,10 +312,10 @@ def test_a_site_file_remapping_re_interprets_and_records_no_earlier_unit(
 ) -> None:
     apply(conn)
     # XDEG: a unit string pint cannot read, until the site file maps it.
-    put(conn, export("XDEG", "EV.RM109.RT"))
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    put(conn, trend_at("EV.RM109.RT", hour - 3 * HOUR, BEFORE_F))
     case = Case(conn, "XDEG", "DEG C")  # a point recorded in XDEG, then in °C
+    put(conn, export("XDEG", "EV.RM109.RT"))  # and one recorded in XDEG all along
+    put(conn, trend_at("EV.RM109.RT", case.before, BEFORE_F))
+    conn.commit()
     mapped = SITE.read_text().replace(
         '"PERCNT" = "percent"\n', '"PERCNT" = "percent"\n"XDEG" = "degF"\n'
     )
@@ -295,6 +329,8 @@ def test_a_site_file_remapping_re_interprets_and_records_no_earlier_unit(
         "SELECT p.name, h.unit FROM unit_history h JOIN points p ON p.id = h.point_id ORDER BY 1"
     ).fetchall()
     assert kept == [(NAME, "XDEG")]
+    since = conn.execute("SELECT unit_since FROM points WHERE name = 'EV.RM109.RT'").fetchone()
+    assert since == (None,)
     response = values(client, points="EV.RM109.RT", interval="1h", agg="avg", **whole_range(case))
     body = response.get_json()
     assert body["series"][0]["point"]["unit"] == "°F"
@@ -319,3 +355,22 @@ def test_a_respelled_unit_and_a_reimported_export_cost_nothing(
     body = response.get_json()
     assert body["meta"]["source"] == "readings_hourly" and "unit_changes" not in body["meta"]
     assert [row[2] for row in body["series"][0]["data"]] == [63.5, 22.25]
+
+
+def test_a_refusal_names_the_unit_that_cannot_be_given_in_the_current_one(
+    conn: psycopg.Connection[Any], client: FlaskClient
+) -> None:
+    apply(conn)
+    case = Case(conn, "DEG F", "DEG C")
+    # A change within the second of the last one would leave °C no time: wait for the next.
+    time.sleep(max(0.0, case.change.timestamp() + 1.01 - time.time()))
+    put(conn, export("KW"))  # °F and °C convert into one another, but neither into kW
+    conn.commit()
+    response = client.get("/api/v2/values", query_string={"points": NAME, **whole_range(case)})
+    assert response.status_code == 400
+    change = case.iso(case.change)
+    assert response.get_json()["error"]["message"] == (
+        f"point {NAME} (id {case.id}) was recorded in °F before {change}"
+        f" (t={int(case.change.timestamp())}) and in °C from then on, and °F cannot be converted"
+        f" into kW, its unit now; ask for a range that ends by {change} or starts there"
+    )

@@ -23,11 +23,12 @@ POINT_JOINS = """
 # A point's unit is its resolved unit's symbol, else what the trend report said.
 UNIT_SQL = "coalesce(pu.symbol, p.unit)"
 # A point's earlier recording units (0009_unit_history.sql), oldest first, as [until (epoch
-# microseconds), unit id, symbol, scale, shift] (EarlierUnit); NULL when it has none.
-EARLIER_SQL = """(SELECT jsonb_agg(jsonb_build_array(
+# microseconds), unit id, symbol, scale, shift] (EarlierUnit); NULL when it has none. Looked up
+# only for a point whose unit changed: for all others it costs reading a column.
+EARLIER_SQL = """CASE WHEN p.unit_since IS NOT NULL THEN (SELECT jsonb_agg(jsonb_build_array(
         (extract(epoch FROM h.until) * 1000000)::bigint, h.unit_id, coalesce(hu.symbol, h.unit),
         h.scale, h.shift) ORDER BY h.until)
-    FROM unit_history h LEFT JOIN units hu ON hu.id = h.unit_id WHERE h.point_id = p.id)"""
+    FROM unit_history h LEFT JOIN units hu ON hu.id = h.unit_id WHERE h.point_id = p.id) END"""
 # What a values query selects of a point (PointRef.of), over points p and its unit pu.
 REF_COLUMNS = f"p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, {EARLIER_SQL}"
 # A point a newer export of its scope left out: when, and by which file (write.importer).

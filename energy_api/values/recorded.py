@@ -105,9 +105,9 @@ def recorded(
 
 
 def _refusal(point: PointRef, within: tuple[Span, ...], zone: ZoneInfo, param: str) -> ApiError:
-    """Names the first change within the range between units that do not convert into one
-    another (else the end of the first span within it that does not convert: never the last
-    span, the current unit's)."""
+    """Names the first change within the range where a unit on either side cannot be given in
+    the point's current unit (else the end of the first span within it that cannot: never the
+    last span, the current unit's)."""
     pairs = [(a, b) for a, b in itertools.pairwise(spans(point)) if a in within]
     a, b = next(
         (
@@ -119,12 +119,18 @@ def _refusal(point: PointRef, within: tuple[Span, ...], zone: ZoneInfo, param: s
     )
     assert a.until is not None  # a span followed by another ends
     at = iso(a.until, zone)
+    before, after = a.unit or "no unit", b.unit or "no unit"
+    if b.until is None:  # b is the current unit
+        why = "which cannot be converted into one another"
+    else:
+        odd = before if a.scale is None else after
+        why = f"and {odd} cannot be converted into {point.unit or 'no unit'}, its unit now"
     return ApiError(
         400,
         "unit_not_convertible",
-        f"point {point.name} (id {point.id}) was recorded in {a.unit or 'no unit'} before {at}"
-        f" (t={int(a.until.timestamp())}) and in {b.unit or 'no unit'} from then on, which cannot"
-        f" be converted into one another; ask for a range that ends by {at} or starts there",
+        f"point {point.name} (id {point.id}) was recorded in {before} before {at}"
+        f" (t={int(a.until.timestamp())}) and in {after} from then on, {why}; ask for a range"
+        f" that ends by {at} or starts there",
         param,
     )
 

@@ -38,12 +38,16 @@ def keep_earlier(conn: Conn, earlier: list[tuple[int, str]], file_id: int) -> No
     row: the unit in between applied to no time."""
     if not earlier:
         return
+    ids = [pid for pid, _ in earlier]
     conn.execute(
         "INSERT INTO unit_history (point_id, until, unit, changed_by)"
         " SELECT t.id, date_trunc('second', now()), t.unit, %s"
         " FROM unnest(%s::int[], %s::text[]) AS t(id, unit)"
         " ON CONFLICT (point_id, until) DO NOTHING",
-        (file_id, [pid for pid, _ in earlier], [unit for _, unit in earlier]),
+        (file_id, ids, [unit for _, unit in earlier]),
+    )
+    conn.execute(
+        "UPDATE points SET unit_since = date_trunc('second', now()) WHERE id = ANY(%s)", (ids,)
     )
 
 

@@ -25,6 +25,10 @@ CREATE TABLE unit_history (
     CHECK ((scale IS NULL) = (shift IS NULL))
 );
 
+-- Since when a point's current unit applies (the `until` of its latest row here); NULL: all its
+-- readings were recorded in it. The read API looks up earlier units only where it is set.
+ALTER TABLE points ADD COLUMN unit_since timestamptz;
+
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'energy_reader') THEN
