@@ -31,7 +31,7 @@ from energy_api.legacy.request import (
     text,
 )
 from energy_api.params import Params
-from energy_api.sql.points import UNIT_SQL, PointRef
+from energy_api.sql.points import REF_COLUMNS, PointRef
 from energy_api.sql.search import TYPE_SQL, Predicate, where
 from energy_api.sql.tags import POINT_TAGS
 from energy_api.sql.where import Conn
@@ -64,7 +64,7 @@ class Selection:
 
     def plan(self, start: datetime, end: datetime) -> Plan:
         """The raw plan of [start, end], both ends inclusive as the old API's were."""
-        return Plan.raw(self.points, start, end + TICK)
+        return Plan.raw(self.points, start, end + TICK, param="point_ids[]")
 
 
 def _converter(type_id: int, states: list[str]) -> Callable[[float], Any]:
@@ -81,11 +81,11 @@ def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None)
     """The points by id (400 naming unknown ones) or by search, ordered by name."""
     predicate = where(node, "points")
     query = sql.SQL(
-        "SELECT p.id, p.name, p.source, p.kind, p.states, {}, {} AS type_id FROM points p"
+        "SELECT {}, {} AS type_id FROM points p"
         " LEFT JOIN units pu ON pu.id = p.unit_id"
         " WHERE (%(point_ids)s::integer[] IS NULL OR p.id = ANY(%(point_ids)s::integer[])) AND {}"
         ' ORDER BY p.name COLLATE "C", p.id'
-    ).format(sql.SQL(UNIT_SQL), TYPE_SQL, predicate.sql)
+    ).format(sql.SQL(REF_COLUMNS), TYPE_SQL, predicate.sql)
     rows = conn.execute(query, {"point_ids": point_ids, **predicate.params}).fetchall()
     if point_ids is not None and len(rows) < len(point_ids):
         unknown = sorted(set(point_ids) - {r[0] for r in rows})
@@ -96,8 +96,8 @@ def _selected(conn: Conn, point_ids: list[int] | None, node: Node | None = None)
             " asked for); ids are at /api/points",
         )
     return Selection(
-        tuple(PointRef(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]) for r in rows),
-        tuple(_converter(r[6], r[4]) for r in rows),
+        tuple(PointRef.of(r) for r in rows),
+        tuple(_converter(r[8], r[4]) for r in rows),
     )
 
 

@@ -83,6 +83,50 @@ ERRORS = {
 }
 
 
+# A point's range across a change of its unit (energy_api.values.recorded): meta.unit_changes.
+UNIT_CHANGE: dict[str, Any] = {
+    "type": "object",
+    "description": "a point whose range holds readings recorded in an earlier unit: the unit its"
+    " values are given in (its current unit, readings of other units converted; or, for a range"
+    " wholly within an earlier unit that cannot be converted, that unit, as recorded), and the"
+    " units its readings in the range were recorded in, each from `since` until `until` (null:"
+    " open), oldest first",
+    "required": ["point", "name", "unit", "recorded"],
+    "properties": {
+        "point": {"type": "integer"},
+        "name": {"type": "string"},
+        "unit": {"type": ["string", "null"]},
+        "recorded": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["unit", "since", "until"],
+                "properties": {
+                    "unit": {"type": ["string", "null"]},
+                    "since": {"type": ["string", "null"]},
+                    "until": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+VALUES_400 = response(
+    ref("Error"),
+    "bad or unknown parameter; or unit_not_convertible: a point's range crosses a change"
+    " between units that cannot be converted into one another (the message names the point,"
+    " both units and the instant: ask for the range before it or from it on)",
+)
+
+VALUES_HEADERS = {
+    "X-Energy-Source": {"description": "meta.source", "schema": {"type": "string"}},
+    "X-Energy-Unit-Changes": {
+        "description": "meta.unit_changes as JSON (ASCII), when there are any: how a CSV"
+        " answer says which points' readings were converted from which unit",
+        "schema": {"type": "string"},
+    },
+}
+
+
 def get(summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
     return {"summary": summary, "parameters": params, "responses": {"200": ok, **ERRORS}}
 

@@ -20,6 +20,9 @@ from energy_api.openapi.parts import (
     TAG,
     TS,
     TZ,
+    UNIT_CHANGE,
+    VALUES_400,
+    VALUES_HEADERS,
     get,
     named,
     param,
@@ -201,6 +204,13 @@ SCHEMAS: dict[str, Any] = {
                         "description": "the table that answered the whole buckets (a partial"
                         " first or last bucket comes from readings); also the X-Energy-Source header",
                     },
+                    "unit_changes": {
+                        "type": "array",
+                        "items": ref("UnitChange"),
+                        "description": "only when a point's range holds readings recorded in an"
+                        " earlier unit (such points are answered from readings); also the"
+                        " X-Energy-Unit-Changes header, as JSON",
+                    },
                 },
             },
             "series": {
@@ -222,6 +232,7 @@ SCHEMAS: dict[str, Any] = {
             "data": {"type": "array", "items": {"type": "array", "items": CELL}},
         },
     },
+    "UnitChange": UNIT_CHANGE,
     "File": {
         "type": "object",
         "required": ["id", "sha256", "name", "source", "status", "ingested_at", "error"],
@@ -309,6 +320,7 @@ VALUES_OK = {
         "application/json": {"schema": ref("Values")},
         "text/csv": {"schema": {"type": "string"}},
     },
+    "headers": VALUES_HEADERS,
 }
 LATEST_OK = response(
     {
@@ -387,10 +399,18 @@ def paths() -> dict[str, Any]:
             }
         },
         "/values": {
-            "get": get(
-                "readings, raw or aggregated in local-time buckets", VALUES_PARAMS, VALUES_OK
-            ),
-            "post": post("readings", VALUES_PARAMS, VALUES_OK),
+            method: {**op, "responses": {**op["responses"], "400": VALUES_400}}
+            for method, op in (
+                (
+                    "get",
+                    get(
+                        "readings, raw or aggregated in local-time buckets",
+                        VALUES_PARAMS,
+                        VALUES_OK,
+                    ),
+                ),
+                ("post", post("readings", VALUES_PARAMS, VALUES_OK)),
+            )
         },
         "/latest": {
             "get": get("latest reading per point", [POINTS, TZ], LATEST_OK),

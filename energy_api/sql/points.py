@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from energy_api.sql.tags import POINT_TAGS
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.sql.where import Conn, Where, glob_to_like, page
+from energy_ingest.store.binary import from_us
 
 FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"
 LAST_TS = "(SELECT max(r.ts) FROM readings r WHERE r.point_id = p.id)"
@@ -20,6 +22,15 @@ POINT_JOINS = """
 """
 # A point's unit is its resolved unit's symbol, else what the trend report said.
 UNIT_SQL = "coalesce(pu.symbol, p.unit)"
+# A point's earlier recording units (0009_unit_history.sql), oldest first, as [until (epoch
+# microseconds), unit id, symbol, scale, shift] (EarlierUnit); NULL when it has none. Looked up
+# only for a point whose unit changed: for all others it costs reading a column.
+EARLIER_SQL = """CASE WHEN p.unit_since IS NOT NULL THEN (SELECT jsonb_agg(jsonb_build_array(
+        (extract(epoch FROM h.until) * 1000000)::bigint, h.unit_id, coalesce(hu.symbol, h.unit),
+        h.scale, h.shift) ORDER BY h.until)
+    FROM unit_history h LEFT JOIN units hu ON hu.id = h.unit_id WHERE h.point_id = p.id) END"""
+# What a values query selects of a point (PointRef.of), over points p and its unit pu.
+REF_COLUMNS = f"p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, {EARLIER_SQL}"
 # A point a newer export of its scope left out: when, and by which file (write.importer).
 RETIRED_SQL = f"""CASE WHEN p.retired_at IS NOT NULL THEN jsonb_build_object(
     'at', {iso_sql("p.retired_at")}, 'file_id', p.retired_by,
@@ -75,6 +86,18 @@ LATEST_JOIN = """
 
 
 @dataclass(frozen=True)
+class EarlierUnit:
+    """A unit a point's readings were recorded in before `until`, and how a value recorded in
+    it is given in the point's current unit (value * scale + shift; None: it cannot be)."""
+
+    until: datetime
+    unit_id: int | None
+    unit: str
+    scale: float | None
+    shift: float | None
+
+
+@dataclass(frozen=True)
 class PointRef:
     """What a values query needs to know about a selected point."""
 
@@ -84,6 +107,15 @@ class PointRef:
     kind: str
     states: tuple[str, ...]
     unit: str | None
+    unit_id: int | None = None
+    earlier: tuple[EarlierUnit, ...] = ()  # its earlier recording units, oldest first
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> PointRef:
+        """A point from the columns REF_COLUMNS selects (and any after them)."""
+        pid, name, source, kind, states, unit, unit_id, earlier = row[:8]
+        units = tuple(EarlierUnit(from_us(e[0]), *e[1:]) for e in earlier or ())
+        return cls(pid, name, source, kind, tuple(states), unit, unit_id, units)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,12 +216,11 @@ def _point_with_latest(row: tuple[Any, ...], include_latest: bool) -> dict[str, 
 def find_points(conn: Conn, ids: list[int], names: list[str]) -> list[PointRef]:
     """Points whose id is in `ids` or whose exact name is in `names`."""
     rows = conn.execute(
-        f"SELECT p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}"
-        " FROM points p LEFT JOIN units pu ON pu.id = p.unit_id"
+        f"SELECT {REF_COLUMNS} FROM points p LEFT JOIN units pu ON pu.id = p.unit_id"
         " WHERE p.id = ANY(%s) OR p.name = ANY(%s) ORDER BY p.id",
         (ids, names),
     ).fetchall()
-    return [PointRef(r[0], r[1], r[2], r[3], tuple(r[4]), r[5]) for r in rows]
+    return [PointRef.of(r) for r in rows]
 
 
 def get_point(conn: Conn, point_id: int) -> dict[str, Any] | None:

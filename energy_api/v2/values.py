@@ -17,6 +17,7 @@ from energy_api.v2 import selection
 from energy_api.values import rollups
 from energy_api.values.plan import LAYOUTS, Cursor, Plan, parse_aggs
 from energy_api.values.query import INTERVALS, plan_sql
+from energy_api.values.recorded import header
 from energy_api.values.rows import run_json, stream_csv
 from energy_api.web import JSON, Conditional, json_response, request_key
 
@@ -115,12 +116,17 @@ def values() -> Response:
         "next": next_token,
         "source": plan.route.table,
     }
+    if plan.recorded:
+        meta["unit_changes"] = [r.as_dict(zone) for r in plan.recorded]
     return _sourced(cond.apply(json_response({"meta": meta, **body})), plan)
 
 
 def _sourced(response: Response, plan: Plan) -> Response:
-    """Which table answered the whole buckets: readings or a rollup table (energy_api.values.rollups)."""
+    """Which table answered the whole buckets: readings or a rollup table (energy_api.values.rollups);
+    and, as meta.unit_changes, the units readings were recorded in when any changed in the range."""
     response.headers["X-Energy-Source"] = plan.route.table
+    if plan.recorded:
+        response.headers["X-Energy-Unit-Changes"] = header(plan.recorded, plan.zone)
     return response
 
 

@@ -1,5 +1,6 @@
 """What decides the rows of a /values answer: points, range, zone, interval, aggregates, layout,
-cursor, and which table answers (energy_api.values.rollups)."""
+cursor, which table answers (energy_api.values.rollups) and the units readings were recorded in
+(energy_api.values.recorded)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import orjson
 
 from energy_api.errors import bad_param
 from energy_api.sql.points import PointRef
+from energy_api.values.recorded import Recorded, recorded
 from energy_api.values.rollups import RAW_ROUTE, Route
 from energy_ingest.store.binary import from_us, to_us
 
@@ -120,6 +122,7 @@ class Plan:
     limit: int | None = None
     fraction_index: tuple[tuple[int, ...], ...] = ()
     route: Route = RAW_ROUTE  # which table answers the whole buckets (energy_api.values.rollups)
+    recorded: tuple[Recorded, ...] = ()  # points with readings of an earlier unit in the range
 
     @classmethod
     def build(
@@ -135,9 +138,14 @@ class Plan:
         cursor: Cursor | None = None,
         limit: int | None = None,
         route: Route = RAW_ROUTE,
+        param: str = "points",
     ) -> Plan:
-        """The plan; a 400 when a fraction names a state that an enum point lacks."""
+        """The plan; a 400 when a fraction names a state that an enum point lacks, or a point's
+        range crosses units that do not convert (`param` names the points)."""
         number_aggs, enum_aggs = tuple(aggs[0]), tuple(aggs[1])
+        found = recorded(points, start, end, zone, param)
+        if any(r.converted for r in found):  # a rollup bucket may mix units: readings answer
+            route = RAW_ROUTE
         return cls(
             tuple(points),
             start,
@@ -151,19 +159,32 @@ class Plan:
             limit,
             _fraction_index(points, enum_aggs),
             route,
+            found,
         )
 
     @classmethod
-    def raw(cls, points: Sequence[PointRef], start: datetime, end: datetime) -> Plan:
+    def raw(
+        cls, points: Sequence[PointRef], start: datetime, end: datetime, param: str = "points"
+    ) -> Plan:
         """The readings themselves of `points` in [start, end), in UTC."""
-        return cls.build(points, start, end, UTC_ZONE, "raw", ((RAW,), (RAW,)), "long")
+        aggs = ((RAW,), (RAW,))
+        return cls.build(points, start, end, UTC_ZONE, "raw", aggs, "long", param=param)
 
     def each(self) -> Iterator[Plan]:
         """The plan of each point alone, in order: one read by its primary key, from the first
         row (energy_api.values.query), where the rows of several points are sorted first."""
         for i, point in enumerate(self.points):
             fractions = tuple((column[i],) for column in self.fraction_index)
-            yield replace(self, points=(point,), fraction_index=fractions)
+            own = tuple(r for r in self.recorded if r.point_id == point.id)
+            yield replace(self, points=(point,), fraction_index=fractions, recorded=own)
+
+    def point_dict(self, point: PointRef) -> dict[str, Any]:
+        """The point as a series names it, with the unit its values are given in."""
+        shown = point.as_dict()
+        for r in self.recorded:
+            if r.point_id == point.id:
+                shown["unit"] = r.unit
+        return shown
 
     @property
     def aggs(self) -> tuple[Agg, ...]:

@@ -11,6 +11,7 @@ from energy_api import csvcells
 from energy_api.sql.search import Predicate
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
+from energy_api.values.recorded import readings_sql
 from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
@@ -110,6 +111,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
     """The query; `csv_lines` (long layout) makes PostgreSQL render each CSV line itself."""
     width = len(plan.aggs)
     params, sel = _inputs(plan)
+    readings = readings_sql(plan.recorded, params)
     wide = plan.layout == "wide"
     inner_cursor = outer_cursor = ""
     if plan.cursor is not None:
@@ -124,7 +126,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
     bucket = INTERVALS[plan.interval]
     if bucket is None:
         source = (
-            f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel} JOIN readings r"
+            f"SELECT sel.ord, r.ts, r.value AS v0 FROM {sel} JOIN {readings}"
             f" ON r.point_id = sel.id WHERE r.ts >= %(start)s AND r.ts < %(end)s{inner_cursor}"
         )
     else:
@@ -137,7 +139,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
         for k, (lo, hi) in enumerate(spans):
             params[f"lo{k}"], params[f"hi{k}"] = lo, hi
             where = f"r.ts >= %(lo{k})s AND r.ts < %(hi{k})s{inner_cursor}"
-            parts.append(_grouped(plan, sel, "readings r", where, bucket, RAW_EXPR, calendar))
+            parts.append(_grouped(plan, sel, readings, where, bucket, RAW_EXPR, calendar))
         if plan.route.table != READINGS:
             params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
             where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s" + inner_cursor.replace(
@@ -209,8 +211,9 @@ def matching_count_sql(plan: Plan, matches: Predicate) -> Query:
 def _matching(plan: Plan, matches: Predicate) -> Query:
     """A raw plan's readings `x` (ord, id, ts, value) joined to their points `p`."""
     params, sel = _inputs(plan)
+    table = readings_sql(plan.recorded, params)
     source = (
-        f"SELECT sel.ord, sel.id, r.ts, r.value FROM {sel} JOIN readings r ON r.point_id = sel.id"
+        f"SELECT sel.ord, sel.id, r.ts, r.value FROM {sel} JOIN {table} ON r.point_id = sel.id"
         " WHERE r.ts >= %(start)s AND r.ts < %(end)s"
     )
     readings = sql.SQL("(" + source + ") x JOIN points p ON p.id = x.id")

@@ -52,7 +52,11 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
     }
     if plan.layout == "series":
         series = [
-            {"point": point.as_dict(), "agg": _agg_names(plan, point), "data": by_ord.get(i, [])}
+            {
+                "point": plan.point_dict(point),
+                "agg": _agg_names(plan, point),
+                "data": by_ord.get(i, []),
+            }
             for i, point in enumerate(plan.points, start=1)
         ]
         return {"series": series, "rows": len(rows)}, next_token

@@ -2,7 +2,8 @@
 plain-English names, understood by pint; strings pint cannot place are kept raw, unresolved.
 
 Pure: no database, no files. `resolve_unit(raw, aliases)` is the whole API; `unit_key(unit)` is
-what the catalog stores one row per.
+what the catalog stores one row per; `conversion(source, target)` how a value recorded in one unit
+is given in another (for a point whose unit changed: write.unit_history).
 
 How a string is resolved, in order:
 
@@ -41,6 +42,7 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ __all__ = [
     "NO_UNIT",
     "QUANTITY_KINDS",
     "Unit",
+    "conversion",
     "fold",
     "resolve_unit",
     "unit_key",
@@ -180,6 +183,33 @@ def unit_key(unit: Unit) -> str | None:
     return "?" + fold(unit.raw)
 
 
+def conversion(source: Unit, target: Unit) -> tuple[float, float] | None:
+    """How a value recorded in `source` is given in `target`: (scale, shift), the value being
+    `value * scale + shift` — (1, 0) for one unit, however spelt; None when they are not one
+    quantity pint converts (°F and kW), or differ and either is unresolved or no unit.
+
+    pint converts offset units through kelvin in floats (0 °F → -17.777777777777743 °C), so
+    the pair is worked out in fractions by a registry of its own, then rounded once: °F → °C is
+    (5/9, -160/9) to the float, and 50 °F comes out as 10.0 exactly."""
+    key = unit_key(source)
+    if key is not None and key == unit_key(target):
+        return 1.0, 0.0
+    if source.canonical is None or target.canonical is None or source.quantity != target.quantity:
+        return None
+    return _affine(source.canonical, target.canonical)
+
+
+@functools.cache
+def _affine(source: str, target: str) -> tuple[float, float] | None:
+    registry = _exact_registry()
+    try:  # as in _meaning: any of pint's errors means "no"
+        zero = registry.Quantity(Fraction(0), source).to(target).magnitude
+        one = registry.Quantity(Fraction(1), source).to(target).magnitude
+        return float(one - zero), float(zero)
+    except Exception:
+        return None
+
+
 def _alias(folded: str, aliases: Mapping[str, str]) -> str | None:
     for spelling, expression in aliases.items():
         if fold(spelling) == folded:
@@ -273,6 +303,14 @@ def _registry() -> pint.UnitRegistry[Any]:
     import pint
 
     return pint.UnitRegistry()
+
+
+@functools.cache
+def _exact_registry() -> pint.UnitRegistry[Any]:
+    """A registry in fractions, for conversions only: built on the first one a process needs."""
+    import pint
+
+    return pint.UnitRegistry(non_int_type=Fraction)
 
 
 @functools.cache

@@ -8,6 +8,7 @@ importer.py        a point export into the catalog, in one transaction with its 
 retirement.py      the points an export of their scope no longer lists, retired (not deleted)
 applied_site.py    the site file applied, and each process's parsed copy of it (AppliedSite)
 resolution.py      points resolved with a site: buildings, rooms, devices, units, tags
+unit_history.py    each point's earlier units, kept when an export changes it, and their meanings
 rollup_buckets.py  the buckets a loader's chunk touched, recomputed in its transaction
 rollup_rebuild.py  rollups rebuilt from readings, a batch of points per transaction
 """

@@ -12,7 +12,8 @@ an earlier export of this one's scope defined (the ALC buildings `/Campus/Buildi
 panels it lists) and this one leaves out is retired: kept with its readings, marked when and by
 which file, current again once an export lists it. An enumeration's states become its text table's,
 in order, followed by any other labels trends brought (the readings are re-indexed to match), so
-exports and trends in either order give the same catalog.
+exports and trends in either order give the same catalog. An export that changes a point's unit
+keeps the earlier one, with the second it was loaded (write.unit_history).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
 from energy_ingest.write.retirement import retire_left_out
 from energy_ingest.write.rollup_buckets import maintained
+from energy_ingest.write.unit_history import changed, keep_earlier, recording_unit
 
 Conn = psycopg.Connection[Any]
 
@@ -284,7 +286,7 @@ def _store(
     result.created = len(created)
     columns = list(FACTS)
     rows = conn.execute(
-        f"SELECT id, p.name, p.scope, kind, states, {', '.join(columns)},"
+        f"SELECT id, p.name, p.scope, kind, states, {', '.join(columns)}, p.unit,"
         " EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)"
         " FROM points p JOIN unnest(%s::text[], %s::text[]) AS k(name, scope)"
         " ON p.name = k.name AND p.scope = k.scope"
@@ -292,13 +294,16 @@ def _store(
         ([k[0] for k in keys], [k[1] for k in keys], source),
     ).fetchall()
     new_ids = {r[0] for r in created}
-    ids, updates = [], []
+    ids, updates, earlier = [], [], []
     for row in rows:
         pid, name, scope, kind, states = row[:5]
         old = dict(zip(columns, row[5 : 5 + len(columns)], strict=True))
-        has_readings = row[-1]
+        trend_unit, has_readings = row[-2:]
         new = facts[name, scope]
         ids.append(pid)
+        before = recording_unit(old["defined_unit"], trend_unit)
+        if before and changed(before, recording_unit(new.get("defined_unit"), trend_unit)):
+            earlier.append((pid, before))
         differs = [c for c in columns if _norm(old[c]) != _norm(new.get(c))]
         if differs:
             updates.append((pid, new))
@@ -346,6 +351,7 @@ def _store(
                 ),
             ),
         )
+    keep_earlier(conn, earlier, file_id)  # readings until now keep the unit they were recorded in
     if ids:  # what the export lists is defined by it, and current again if it was retired
         conn.execute(
             "UPDATE points SET defined_in = %s, retired_at = NULL, retired_by = NULL"

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from energy_ingest.catalog.resolve import Resolved, resolve
 from energy_ingest.catalog.site import Site
-from energy_ingest.catalog.units import Unit, resolve_unit, unit_key
+from energy_ingest.catalog.units import Unit, conversion, resolve_unit, unit_key
+from energy_ingest.write.unit_history import earlier_units, write_meanings
 
 Conn = psycopg.Connection[Any]
 SHOW_CHANGES = 20  # change lines a caller logs; the count is always complete
@@ -65,7 +67,8 @@ def resolve_points(
     if missing:
         sync_buildings(conn, site, retire=False)
         buildings = dict(conn.execute("SELECT code, id FROM buildings").fetchall())
-    plan = _Plan(site, buildings)
+    history = earlier_units(conn, None if everything else [row[0] for row in rows])
+    plan = _Plan(site, buildings, history)
     for row in rows:
         plan.add(row, Changes() if row[0] in new else changes)
     plan.write(conn, everything)
@@ -75,9 +78,14 @@ def resolve_points(
 class _Plan:
     """The resolved rows of one call, and the rooms, devices, units and tags they need."""
 
-    def __init__(self, site: Site, buildings: dict[str, int]) -> None:
+    def __init__(
+        self, site: Site, buildings: dict[str, int], history: dict[int, list[tuple[datetime, str]]]
+    ) -> None:
         self.site = site
         self.buildings = buildings
+        self.history = history  # each point's earlier units (write.unit_history)
+        # (point, until, what the earlier unit means, its conversion into the current unit)
+        self.earlier: list[tuple[int, datetime, str | None, tuple[float, float] | None]] = []
         self.points: list[tuple[int, Resolved, Unit, dict[str, str]]] = []
         self.rooms: set[tuple[int, str]] = set()  # (building id, room name)
         self.devices: set[tuple[int | None, str]] = set()  # (building id, device name)
@@ -122,10 +130,11 @@ class _Plan:
             self.rooms.add((building, r.room))
         if r.device:
             self.devices.add((building, r.device))
-        key = unit_key(unit)
-        if key is not None:
-            self.units[key] = unit
-            self.spellings.setdefault(key, set()).add(unit.raw or "")
+        key = self._use(unit)
+        for until, written in self.history.get(pid, ()):
+            meant = resolve_unit(written, self.site.units)
+            key_then = self._use(meant, earlier=True)
+            self.earlier.append((pid, until, key_then, conversion(meant, unit)))
         # Tags the point carries itself (those at a level it has are compared there, by its
         # device's, room's or building's other points too, so not named per point).
         levels = {"device": r.device, "room": r.room if building is not None else None}
@@ -134,10 +143,29 @@ class _Plan:
         new = (r.building, levels["room"], r.floor, r.device, key, own)
         _describe(name, old, new, changes)
 
+    def _use(self, unit: Unit, *, earlier: bool = False) -> str | None:
+        """The unit's key, its row to be upserted with the spelling seen (a point's current
+        unit says what the row holds; an earlier unit only where no current one does)."""
+        key = unit_key(unit)
+        if key is not None:
+            if earlier:
+                self.units.setdefault(key, unit)
+            else:
+                self.units[key] = unit
+            self.spellings.setdefault(key, set()).add(unit.raw or "")
+        return key
+
     def write(self, conn: Conn, everything: bool) -> None:
         rooms = _upsert_rooms(conn, self.rooms, self.site, self.buildings)
         devices = _upsert_devices(conn, self.devices, self.site)
         units = _upsert_units(conn, self.units, self.spellings)
+        write_meanings(
+            conn,
+            [
+                (pid, until, units[key] if key else None, *(affine or (None, None)))
+                for pid, until, key, affine in self.earlier
+            ],
+        )
         tag_names = sorted({t for _, r, _, _ in self.points for t, _ in r.tags})
         tags = _upsert_named(conn, "tags", tag_names)
         ids, b, rm, d, f, u = [], [], [], [], [], []
