@@ -141,21 +141,30 @@ def test_points_a_newer_export_of_their_scope_leaves_out_are_retired_not_deleted
     assert conn.execute("SELECT retired_at FROM points WHERE id = %s", [pid]).fetchone() == (None,)
 
 
-def test_a_siemens_export_retires_only_within_the_panels_it_lists(conn: Any) -> None:
+def test_only_an_export_that_lists_again_half_of_an_earlier_one_retires_its_other_points(
+    conn: Any,
+) -> None:
+    """A partial export (one point of three) or another part of the campus (sharing a panel)
+    supersedes nothing; a newer run that lists two of the three retires the third."""
     apply(conn)
     one = {"Panel Name": "MBC01", "Point Type": "LAI"}
     two = {"Panel Name": "MBC02", "Point Type": "LAI"}
-    put(
-        conn,
-        definitions(
-            {"Point System Name": "HU.A", "Point Name": "HU.A", **one},
-            {"Point System Name": "HU.B", "Point Name": "HU.B", **one},
-            {"Point System Name": "GH.C", "Point Name": "GH.C", **two},
-        ),
+    a, b, c = (
+        {"Point System Name": "HU.A", "Point Name": "HU.A", **one},
+        {"Point System Name": "HU.B", "Point Name": "HU.B", **one},
+        {"Point System Name": "GH.C", "Point Name": "GH.C", **two},
     )
-    result = put(conn, definitions({"Point System Name": "HU.A", "Point Name": "HU.A", **one}))
-    assert result.result.retired == 1
-    assert [(r[0], r[4]) for r in rows(conn)] == [("GH.C", False), ("HU.A", False), ("HU.B", True)]
+    put(conn, definitions(a, b, c))
+    other_part = {"Point System Name": "HU.D", "Point Name": "HU.D", **one}
+    assert put(conn, definitions(other_part)).result.retired == 0
+    assert put(conn, definitions(a)).result.retired == 0  # lists one of the three again
+    assert put(conn, definitions(a, c)).result.retired == 1  # two of three (A's now the second's)
+    assert [(r[0], r[4]) for r in rows(conn)] == [
+        ("GH.C", False),
+        ("HU.A", False),
+        ("HU.B", True),
+        ("HU.D", False),
+    ]
 
 
 def test_alc_types_take_their_kind_and_binary_ones_are_enumerations(conn: Any) -> None:
@@ -231,7 +240,7 @@ def test_coverage_and_show_say_what_is_retired_unknown_or_named_twice(
     info = json.loads(covered.output)
     assert (info["retired"], info["unknown_types"]) == (2, [{"type": "BFM", "points": 1}])
     text = cli("catalog", "coverage").output
-    assert "retired    2 (newer exports of their scope leave them out)" in text
+    assert "retired    2 (newer exports leave them out)" in text
     assert "  'BFM': 1 point\n" in text
 
     shown = json.loads(cli("catalog", "show", "HUL-EF1 / Mystery", "--json").output)

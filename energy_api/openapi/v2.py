@@ -140,8 +140,9 @@ SCHEMAS: dict[str, Any] = {
             },
             "retired": {
                 "type": ["object", "null"],
-                "description": "set when a newer export of the point's scope no longer lists"
-                " it: when, and by which file of the ledger; its readings are kept",
+                "description": "set when a newer export, superseding the one that defined the"
+                " point, no longer lists it: when, and by which file of the ledger; its readings"
+                " are kept",
                 "required": ["at", "file_id", "file"],
                 "properties": {
                     "at": {"type": "string"},

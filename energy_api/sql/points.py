@@ -31,7 +31,7 @@ EARLIER_SQL = """CASE WHEN p.unit_since IS NOT NULL THEN (SELECT jsonb_agg(jsonb
     FROM unit_history h LEFT JOIN units hu ON hu.id = h.unit_id WHERE h.point_id = p.id) END"""
 # What a values query selects of a point (PointRef.of), over points p and its unit pu.
 REF_COLUMNS = f"p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, {EARLIER_SQL}"
-# A point a newer export of its scope left out: when, and by which file (write.importer).
+# A point a newer export left out (write.retirement): when, and by which file.
 RETIRED_SQL = f"""CASE WHEN p.retired_at IS NOT NULL THEN jsonb_build_object(
     'at', {iso_sql("p.retired_at")}, 'file_id', p.retired_by,
     'file', (SELECT f.name FROM files f WHERE f.id = p.retired_by)) END"""

@@ -55,7 +55,7 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
     for name, have in info["with"].items():
         click.echo(f"  {name:<9}{have['points']:>7,}  {have['percent']:5.1f} %")
     if info["retired"]:
-        click.echo(f"retired    {info['retired']:,} (newer exports of their scope leave them out)")
+        click.echo(f"retired    {info['retired']:,} (newer exports leave them out)")
     if info["unresolved_units"]:
         click.echo("unit strings pint could not read (add them to [units]):")
         for u in info["unresolved_units"]:

@@ -7,13 +7,13 @@ Name that differs is kept as its `alias`). An ALC Points List row is `Control Pr
 within its Location and of its Type (its `scope`), so equal names in two buildings, or two
 microblocks of one name, are two points; records of one file naming one point again: the later
 wins, each named in a warning. A point the export defines but no trend has named yet is created,
-with a kind from its type (catalog.exports.point_export.kind_of); ids are taken only for points created. A point
-an earlier export of this one's scope defined (the ALC buildings `/Campus/Building`, the Siemens
-panels it lists) and this one leaves out is retired: kept with its readings, marked when and by
-which file, current again once an export lists it. An enumeration's states become its text table's,
-in order, followed by any other labels trends brought (the readings are re-indexed to match), so
-exports and trends in either order give the same catalog. An export that changes a point's unit
-keeps the earlier one, with the second it was loaded (write.unit_history).
+with a kind from its type (catalog.exports.point_export.kind_of); ids are taken only for points
+created. The points of an earlier export this one supersedes (lists again at least half of) that
+this one leaves out are retired (write.retirement): kept with their readings, marked when and by
+which file, current again once an export lists them. An enumeration's states become its text
+table's, in order, followed by any other labels trends brought (the readings are re-indexed to
+match), so exports and trends in either order give the same catalog. An export that changes a
+point's unit keeps the earlier one, with the second it was loaded (write.unit_history).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -34,7 +35,7 @@ from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row
 from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
-from energy_ingest.write.retirement import retire_left_out
+from energy_ingest.write.retirement import retire_superseded
 from energy_ingest.write.rollup_buckets import maintained
 from energy_ingest.write.unit_history import changed, keep_earlier, recording_unit
 
@@ -156,8 +157,8 @@ def import_export(
         facts, repeated = _facts(export)
         result = ExportResult(status="ingested", file_id=file_id, repeated=len(repeated))
         result.points = len(facts)
-        touched, created = _store(conn, export.source, facts, file_id, result)
-        result.retired = retire_left_out(conn, export, file_id)
+        touched, created, relisted = _store(conn, export.source, facts, file_id, result)
+        result.retired = retire_superseded(conn, file_id, relisted)
         changes = resolve_points(conn, (site or AppliedSite()).current(conn), touched, new=created)
         result.resolved_changes = changes.count
         result.changes += changes.lines[: max(0, SHOW_CHANGES - len(result.changes))]
@@ -254,8 +255,9 @@ def _plain(value: Any) -> Any:
 
 def _store(
     conn: Conn, source: str, facts: dict[Key, dict[str, Any]], file_id: int, result: ExportResult
-) -> tuple[list[int], set[int]]:
-    """Write the facts; (the points whose facts are new or changed, those it created)."""
+) -> tuple[list[int], set[int], Counter[int]]:
+    """Write the facts; (the points whose facts are new or changed, those it created, and per
+    earlier export the points this one lists again)."""
     keys = sorted(facts)
     created = conn.execute(
         """
@@ -352,14 +354,20 @@ def _store(
             ),
         )
     keep_earlier(conn, earlier, file_id)  # readings until now keep the unit they were recorded in
+    relisted: Counter[int] = Counter()  # per earlier export, the points this one lists again
     if ids:  # what the export lists is defined by it, and current again if it was retired
-        conn.execute(
-            "UPDATE points SET defined_in = %s, retired_at = NULL, retired_by = NULL"
-            " WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s",
-            (file_id, ids, file_id),
-        )
+        previous = conn.execute(
+            """
+            WITH old AS (SELECT id, defined_in, retired_at FROM points
+                         WHERE id = ANY(%s) AND defined_in IS DISTINCT FROM %s)
+            UPDATE points p SET defined_in = %s, retired_at = NULL, retired_by = NULL
+            FROM old WHERE p.id = old.id RETURNING old.defined_in, old.retired_at IS NULL
+            """,
+            (ids, file_id, file_id),
+        ).fetchall()
+        relisted.update(earlier for earlier, current in previous if earlier and current)
     # Resolution depends only on a point's own facts (and the site): unchanged points keep theirs.
-    return sorted({pid for pid, _ in updates} | new_ids), new_ids
+    return sorted({pid for pid, _ in updates} | new_ids), new_ids, relisted
 
 
 def _kind(facts: dict[str, Any]) -> str:

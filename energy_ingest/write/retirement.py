@@ -1,51 +1,37 @@
-"""Retired points: an export speaks for its scope — an ALC Points List for the buildings its
-Locations name (`/Campus/Building`), a Siemens Point Definition report for the panels it lists —
-and a point an earlier export of that scope defined and this one leaves out (removed, or
-renamed) is retired: never deleted, its readings kept, marked when and by which file. An export
-that lists it again makes it current (write.importer)."""
+"""Retired points: an export supersedes an earlier one when it lists again at least half of the
+points that earlier export still defines (a newer run of the same report, for its building,
+panels or campus); the points the superseded export defined and this one leaves out (removed, or
+renamed) are retired — never deleted, their readings kept, marked when and by which file. An
+export that lists a point again makes it current (write.importer). Exports of other buildings or
+other parts of a campus list none of each other's points, so they retire nothing of each other's.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.exports.point_export import PointExport
-
 Conn = psycopg.Connection[Any]
 
-# The scope an export speaks for: the ALC Locations' first two segments (`/Campus/Building`) it
-# lists, the Siemens panels it lists ('' for records without a Panel Name).
-ALC_SCOPE = "substring(coalesce(p.location, '') from '^/?[^/]*/?[^/]*')"
-SIEMENS_SCOPE = "coalesce(p.extras->>'panel', '')"
 
-
-def retire_left_out(conn: Conn, export: PointExport, file_id: int) -> int:
-    """Retire (never delete) the points an earlier export of this one's scope defined and this
-    one no longer lists: when, and by which file. How many it retired."""
-    if export.source == "alc":
-        scopes = sorted({_alc_scope(loc) for loc in export.records["location"]})
-        scope_sql = ALC_SCOPE
-    else:
-        scopes = sorted({panel or "" for panel in export.records["panel"]})
-        scope_sql = SIEMENS_SCOPE
-    if not scopes:
+def retire_superseded(conn: Conn, file_id: int, relisted: Mapping[int, int]) -> int:
+    """Retire what the exports this one supersedes still define: `relisted` counts, per earlier
+    export (its ledger id), the points this one listed again. How many it retired."""
+    if not relisted:
+        return 0
+    left = conn.execute(
+        "SELECT defined_in, count(*) FROM points WHERE defined_in = ANY(%s)"
+        " AND retired_at IS NULL GROUP BY defined_in",
+        (list(relisted),),
+    ).fetchall()
+    superseded = [earlier for earlier, n in left if relisted[earlier] >= n]
+    if not superseded:
         return 0
     rows = conn.execute(
-        f"""
-        UPDATE points p SET retired_at = now(), retired_by = %s, updated_at = now()
-        WHERE p.source = %s AND p.retired_at IS NULL AND p.defined_in IS NOT NULL
-            AND p.defined_in <> %s AND {scope_sql} = ANY(%s)
-        RETURNING p.id
-        """,
-        (file_id, export.source, file_id, scopes),
+        "UPDATE points SET retired_at = now(), retired_by = %s, updated_at = now()"
+        " WHERE defined_in = ANY(%s) AND retired_at IS NULL RETURNING id",
+        (file_id, superseded),
     ).fetchall()
     return len(rows)
-
-
-def _alc_scope(location: str | None) -> str:
-    """`/Carleton College/Hulings Hall/Facility Summary/Basement` → `/Carleton College/Hulings
-    Hall` (as ALC_SCOPE computes it in SQL)."""
-    match = re.match(r"^/?[^/]*/?[^/]*", location or "")
-    return match.group(0) if match else ""
