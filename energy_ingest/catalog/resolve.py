@@ -79,8 +79,9 @@ def resolve(
             put(attribute, groups.get(attribute), origin)
         put("floor", site.floor_named(groups.get("floor")), origin)
     building = _str(found.get("building"))
-    _rewrite(site, source, building, found, origins)
-    if building and "device" in found and "room" not in found:
+    if site.rewrites:
+        _rewrite(site, source, building, found, origins)
+    if site.devices and building and "device" in found and "room" not in found:
         entry = site.device_room(building, str(found["device"]))
         if entry is not None:
             put("room", entry.room, f"device line {entry.line}")

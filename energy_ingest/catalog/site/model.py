@@ -153,7 +153,9 @@ class Site:
     def room_floor(self, building: str | None, room: str | None) -> int | None:
         """The floor of `room` in the building of code `building`, by its rules or the campus's
         (site.floors)."""
-        rules = self._floor_rules.get(building or "", FloorRules())
+        rules = self._floor_rules.get(building or "")
+        if rules is None:  # the campus's rules
+            return floor_of(room, self.floor_prefixes)
         if room and room.strip().upper() in rules.rooms:
             return rules.rooms[room.strip().upper()]
         prefixes = rules.prefixes if rules.prefixes is not None else self.floor_prefixes
@@ -167,6 +169,7 @@ class Site:
         return {
             b.code: FloorRules(b.floors.prefixes, {k.upper(): v for k, v in b.floors.rooms.items()})
             for b in self.buildings
+            if b.floors.prefixes is not None or b.floors.rooms
         }
 
     def device_type(self, device: str) -> str | None:
