@@ -239,6 +239,12 @@ def test_coverage_and_show_say_what_is_retired_unknown_or_named_twice(
     assert covered.exit_code == 0, covered.output
     info = json.loads(covered.output)
     assert (info["retired"], info["unknown_types"]) == (2, [{"type": "BFM", "points": 1}])
+    per_building = {(b["building"], b["source"]): b for b in info["by_building"]}
+    assert (per_building["HU", "alc"]["unknown_types"], per_building["HU", "alc"]["retired"]) == (
+        1,
+        2,
+    )
+    assert per_building["GH", "alc"]["unknown_types"] == 0
     text = cli("catalog", "coverage").output
     assert "retired    2 (newer exports leave them out)" in text
     assert "  'BFM': 1 point\n" in text

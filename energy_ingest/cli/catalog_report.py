@@ -114,32 +114,31 @@ def by_building(conn: Conn) -> list[dict[str, Any]]:
     counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
     rows = conn.execute(
         f"SELECT b.code, p.source, count(*), count(*) FILTER (WHERE p.retired_at IS NOT NULL),"
-        f" array_agg(DISTINCT upper(trim(p.point_type))) FILTER (WHERE p.point_type IS NOT NULL),"
         f" {counts} FROM points p LEFT JOIN buildings b ON b.id = p.building_id"
         " LEFT JOIN units u ON u.id = p.unit_id GROUP BY b.code, p.source"
         " ORDER BY b.code NULLS LAST, p.source"
     ).fetchall()
-    out = []
-    for code, source, n, retired, types, *have in rows:
-        unknown = conn.execute(
-            "SELECT count(*) FROM points p LEFT JOIN buildings b ON b.id = p.building_id"
-            " WHERE b.code IS NOT DISTINCT FROM %s AND p.source = %s"
-            " AND upper(trim(p.point_type)) = ANY(%s)",
-            (code, source, [t for t in types or () if not is_known(t)]),
-        ).fetchone()
-        out.append(
-            {
-                "building": code,
-                "source": source,
-                "points": n,
-                "percent": {
-                    name: round(100 * k / n, 1) for name, k in zip(ATTRIBUTES, have, strict=True)
-                },
-                "retired": retired,
-                "unknown_types": unknown[0] if unknown else 0,
-            }
-        )
-    return out
+    unknown: dict[tuple[str | None, str], int] = {}
+    for code, source, point_type, n in conn.execute(
+        "SELECT b.code, p.source, upper(trim(p.point_type)), count(*) FROM points p"
+        " LEFT JOIN buildings b ON b.id = p.building_id WHERE p.point_type IS NOT NULL"
+        " GROUP BY 1, 2, 3"
+    ):
+        if not is_known(point_type):
+            unknown[code, source] = unknown.get((code, source), 0) + n
+    return [
+        {
+            "building": code,
+            "source": source,
+            "points": n,
+            "percent": {
+                name: round(100 * k / n, 1) for name, k in zip(ATTRIBUTES, have, strict=True)
+            },
+            "retired": retired,
+            "unknown_types": unknown.get((code, source), 0),
+        }
+        for code, source, n, retired, *have in rows
+    ]
 
 
 _ORIGIN_LINE = re.compile(r"(?:site rule|override|device|rewritten by) line (\d+)")
