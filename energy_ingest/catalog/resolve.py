@@ -176,24 +176,13 @@ def _fields(
 def _rewrite(
     site: Site, source: str, building: str | None, found: dict[str, object], origins: dict[str, str]
 ) -> None:
-    """Each captured room, device or point through the first [[rewrite]] of its group, building
-    and source whose pattern matches it (`02` → `002`)."""
+    """Each captured room, device or point through its first matching [[rewrite]] (`02` → `002`)."""
     for group in ("room", "device", "point"):
         value = found.get(group)
-        if not isinstance(value, str):
-            continue
-        for rule in site.rewrites:
-            if rule.group != group or rule.source not in (None, source):
-                continue
-            if rule.building is not None:
-                named = site.building(rule.building)
-                if named is None or named.code != building:
-                    continue
-            rewritten = rule.apply(value)
-            if rewritten is not None:
-                found[group] = rewritten
-                origins[group] += f", rewritten by line {rule.line}"
-                break
+        done = site.rewrite(group, source, building, value) if isinstance(value, str) else None
+        if done is not None:
+            found[group] = done[0]
+            origins[group] += f", rewritten by line {done[1].line}"
 
 
 def _str(value: object) -> str | None:

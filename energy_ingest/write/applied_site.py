@@ -3,7 +3,6 @@ held parsed by each process that loads files, re-read only when an application c
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import time
@@ -88,19 +87,18 @@ def _unmatched_overrides(conn: Conn, site: Site) -> list[str]:
     applies once such a point arrives)."""
     if not site.points:
         return []
-    patterns = [o for o in site.points if is_pattern(o.name)]
-    if patterns:  # a pattern is tried on every name (fnmatch, as Site.override does)
+    if any(is_pattern(o.name) for o in site.points):  # a pattern is tried on every name
         known = set(conn.execute("SELECT name, source FROM points"))
     else:
         names = [o.name for o in site.points]
         known = set(conn.execute("SELECT name, source FROM points WHERE name = ANY(%s)", (names,)))
-    by_name: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
     for name, source in known:
-        by_name.setdefault(name, set()).add(source)
+        sources.setdefault(name, set()).add(source)
 
     def names_a_point(o: PointOverride) -> bool:
-        found = fnmatch.filter(by_name, o.name) if is_pattern(o.name) else [o.name]
-        return any(n in by_name and o.source in (None, *by_name[n]) for n in found)
+        candidates = known if is_pattern(o.name) else {(o.name, s) for s in sources.get(o.name, ())}
+        return any(o.names(name, source) for name, source in candidates)
 
     return [
         f"line {o.line}: [[points]] name {o.name!r} names no point"

@@ -89,6 +89,13 @@ class PointOverride:
     values: Mapping[str, Any]
     line: int = 0
 
+    def names(self, name: str, source: str) -> bool:
+        """Whether the override is the point's: its source, and its name exactly or, with * or
+        ?, as a pattern (`EV.FC1:*`)."""
+        if self.source not in (None, source):
+            return False
+        return fnmatch.fnmatchcase(name, self.name) if is_pattern(self.name) else name == self.name
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -131,13 +138,8 @@ class Site:
     def override(self, name: str, source: str) -> PointOverride | None:
         """The override of the point: one naming it exactly, else the first whose pattern
         (`EV.FC1:*`) matches its name."""
-        for o in self._overrides[0].get(name, ()):
-            if o.source in (None, source):
-                return o
-        for o in self._overrides[1]:
-            if o.source in (None, source) and fnmatch.fnmatchcase(name, o.name):
-                return o
-        return None
+        exact, patterns = self._overrides
+        return next((o for o in (*exact.get(name, ()), *patterns) if o.names(name, source)), None)
 
     @functools.cached_property
     def _overrides(self) -> tuple[dict[str, list[PointOverride]], list[PointOverride]]:
@@ -184,6 +186,25 @@ class Site:
     @functools.cached_property
     def _device_types(self) -> dict[str, str]:
         return {k.strip().upper(): v for k, v in self.device_types.items()}
+
+    def rewrite(
+        self, group: str, source: str, building: str | None, value: str
+    ) -> tuple[str, Rewrite] | None:
+        """`value` through the first [[rewrite]] of `group` for the source and the building (a
+        code) whose pattern matches it: the new value and the rule; None where none does."""
+        for rule, code in self._rewrites:
+            if rule.group != group or rule.source not in (None, source):
+                continue
+            rewritten = rule.apply(value) if code in (None, building) else None
+            if rewritten is not None:
+                return rewritten, rule
+        return None
+
+    @functools.cached_property
+    def _rewrites(self) -> tuple[tuple[Rewrite, str | None], ...]:
+        """Each rewrite with its building's code, looked up once (None: every building)."""
+        named = ((r, self.building(r.building) if r.building else None) for r in self.rewrites)
+        return tuple((r, b.code if b else None) for r, b in named if b or not r.building)
 
     def device_room(self, building: str | None, device: str | None) -> DeviceEntry | None:
         """The [[devices]] entry placing `device` of the building of code `building`."""
