@@ -96,7 +96,7 @@ class ExportResult:
     updated: int = 0  # points whose facts changed
     unchanged: int = 0
     repeated: int = 0  # records naming a point an earlier record of the file named
-    retired: int = 0  # points of the export's scope it no longer lists (write.importer)
+    retired: int = 0  # points of the exports it supersedes that it leaves out (write.retirement)
     changes: list[str] = field(default_factory=list)  # the first SHOW_CHANGES change lines
     resolved_changes: int = 0  # points whose building, room, device, unit or tags changed
     seconds: float = 0.0
@@ -365,7 +365,7 @@ def _store(
             """,
             (ids, file_id, file_id),
         ).fetchall()
-        relisted.update(earlier for earlier, current in previous if earlier and current)
+        relisted.update(defined_in for defined_in, current in previous if defined_in and current)
     # Resolution depends only on a point's own facts (and the site): unchanged points keep theirs.
     return sorted({pid for pid, _ in updates} | new_ids), new_ids, relisted
 

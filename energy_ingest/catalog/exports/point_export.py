@@ -22,7 +22,16 @@ from energy_ingest.formats.report import (
 )
 from energy_ingest.formats.source import guess_encoding, head, seekable
 
-__all__ = ["MAX_FIELD_CHARS", "MAX_REJECTS", "MAX_STATES", "PointExport", "Reject", "parse_export"]
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "MAX_REJECTS",
+    "MAX_STATES",
+    "PointExport",
+    "Reject",
+    "is_known",
+    "kind_of",
+    "parse_export",
+]
 
 # Bounds that keep a hostile export small, as for trend reports.
 MAX_FIELD_CHARS = 4_096  # a longer field value is cut to this and a warning says so
@@ -139,13 +148,13 @@ NUMBER_TYPES = frozenset({
 })  # fmt: skip
 
 
-def normal(point_type: str | None) -> str:
+def _normal(point_type: str | None) -> str:
     return (point_type or "").upper().strip()
 
 
 def kind_of(point_type: str | None, has_states: bool) -> str:
     """The kind of value a point of this type holds."""
-    known = normal(point_type)
+    known = _normal(point_type)
     if known in ENUM_TYPES or (known not in NUMBER_TYPES and has_states):
         return "enum"
     return "number"
@@ -153,5 +162,5 @@ def kind_of(point_type: str | None, has_states: bool) -> str:
 
 def is_known(point_type: str | None) -> bool:
     """Whether the type is one of the two sets (no type at all is not an unknown one)."""
-    known = normal(point_type)
+    known = _normal(point_type)
     return not known or known in ENUM_TYPES or known in NUMBER_TYPES
