@@ -119,7 +119,8 @@ def test_the_new_tables_report_their_problems_with_lines() -> None:
     with pytest.raises(SiteFileError) as caught:
         parse_site(text)
     assert caught.value.problems == [
-        'line 4: a floor table maps names to whole numbers: { B = -1, "14" = -1 }',
+        'line 4: a floor table maps names to whole numbers: { B = -1, "14" = -1 } (within'
+        " ±2,147,483,647)",
         "line 7: building 'Nowhere' is no [[buildings]] code, name, alias or alc_location",
         "line 14: to names m, which the pattern has no group for; write (?P<name>…) in the"
         " pattern, {name} in to",
@@ -202,4 +203,42 @@ def test_a_device_type_is_its_prefix_or_what_device_types_calls_it(conn: Any) ->
     assert caught.value.problems == [
         "line 1: [device_types] maps a device name's leading letters to a type: FCU = \"Fan Coil"
         ' Unit"'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("to", "problem"),
+    [
+        ("0{n", "to '0{n' is not a template: expected '}' before end of string"),
+        (
+            "{n:zz}",
+            "to '{n:zz}' is not a template: Unknown format code 'z' for object of type 'str'",
+        ),
+    ],
+)
+def test_a_rewrite_template_that_cannot_format_is_a_problem_with_its_line(
+    to: str, problem: str
+) -> None:
+    text = f'[[rewrite]]\ngroup = "room"\npattern = \'^(?P<n>0\\d)$\'\nto = "{to}"\n'
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(text)
+    assert caught.value.problems == [
+        f"line 4: {problem}; write the groups as {{name}} and a brace itself as {{{{ or }}}}"
+    ]
+
+
+def test_a_floor_the_catalog_cannot_hold_is_a_problem_wherever_the_site_file_gives_one() -> None:
+    text = (
+        '[[buildings]]\ncode = "EV"\nname = "Evans Hall"\nroom_floors = { "14" = true }\n\n'
+        "[floors]\nprefixes = { B = 99999999999 }\n\n"
+        '[[points]]\nname = "EV.R1.T"\nfloor = 99999999999\n'
+    )
+    with pytest.raises(SiteFileError) as caught:
+        parse_site(text)
+    assert caught.value.problems == [
+        'line 4: a floor table maps names to whole numbers: { B = -1, "14" = -1 } (within'
+        " ±2,147,483,647)",
+        "line 7: prefixes maps a room prefix to a floor number (a whole number within"
+        " ±2,147,483,647)",
+        "line 11: floor must be a whole number, e.g. -1 (within ±2,147,483,647)",
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog import search
+from energy_ingest.catalog.site.floors import is_floor
 from energy_ingest.catalog.site.model import (
     GROUPS,
     LEVELS,
@@ -228,8 +229,11 @@ class _Checker(PlaceFields):
         self.known(item, line, "points", ("name", "source", *OVERRIDABLE))
         name = self.text(item, "name", line)
         values = {k: item[k] for k in OVERRIDABLE if k in item}
-        if "floor" in values and not isinstance(values["floor"], int):
-            self.problem(self.key_line(line, "floor"), "floor must be a whole number, e.g. -1")
+        if "floor" in values and not is_floor(values["floor"]):
+            self.problem(
+                self.key_line(line, "floor"),
+                "floor must be a whole number, e.g. -1 (within ±2,147,483,647)",
+            )
         if "tags" in values:
             values["tags"] = self.texts(item, "tags", line)
         return PointOverride(name, self.source(item, line), values, line) if name else None

@@ -24,6 +24,11 @@ _NUMBERED = re.compile(
 )
 
 
+def is_floor(value: object) -> bool:
+    """A floor number the site file may give: a whole number the catalog's column holds."""
+    return type(value) is int and -(2**31) <= value < 2**31
+
+
 def fold(text: str) -> str:
     return " ".join(text.upper().split())
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from energy_ingest.catalog.regex import Pattern
 from energy_ingest.catalog.site.fields import TomlFields
-from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES
+from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES, is_floor
 
 REWRITABLE = ("room", "device", "point")
 
@@ -70,7 +70,17 @@ class PlaceFields(TomlFields):
             self.problem(line, f"group is missing: one of {', '.join(REWRITABLE)}")
         to = self.text(item, "to", line)
         pattern = self.regex(item, line)
-        if pattern is not None and to:
+        if pattern is not None and to and not self.template(to, pattern, line):
+            to = ""
+        building = self.text(item, "building", line, required=False) or None
+        if not (group and pattern and to):
+            return None
+        return Rewrite(group, pattern, to, building, self.source(item, line), line)
+
+    def template(self, to: str, pattern: Pattern, line: int) -> bool:
+        """Whether `to` is a template of the pattern's groups that formats (tried once here, so
+        that no point fails on it while the catalog is locked)."""
+        try:
             names = {f for _, f, _, _ in string.Formatter().parse(to) if f is not None}
             if odd := names - set(pattern.groupindex):
                 self.problem(
@@ -78,10 +88,16 @@ class PlaceFields(TomlFields):
                     f"to names {', '.join(sorted(odd))}, which the pattern has no group for;"
                     " write (?P<name>…) in the pattern, {name} in to",
                 )
-        building = self.text(item, "building", line, required=False) or None
-        if not (group and pattern and to):
-            return None
-        return Rewrite(group, pattern, to, building, self.source(item, line), line)
+                return False
+            to.format_map(dict.fromkeys(pattern.groupindex, ""))
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+            self.problem(
+                self.key_line(line, "to"),
+                f"to {to!r} is not a template: {exc}; write the groups as {{name}} and a brace"
+                " itself as {{ or }}",
+            )
+            return False
+        return True
 
     def floor_rules(self, item: dict[str, Any], line: int) -> FloorRules:
         prefixes = None
@@ -93,10 +109,12 @@ class PlaceFields(TomlFields):
     def numbers(self, table: Any, line: int) -> dict[str, int]:
         """A table of names to floor numbers: `{ B = -1, "14" = -1 }`."""
         if not isinstance(table, dict) or not all(
-            isinstance(k, str) and k.strip() and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in table.items()
+            isinstance(k, str) and k.strip() and is_floor(v) for k, v in table.items()
         ):
-            self.problem(line, 'a floor table maps names to whole numbers: { B = -1, "14" = -1 }')
+            self.problem(
+                line,
+                'a floor table maps names to whole numbers: { B = -1, "14" = -1 } (within ±2,147,483,647)',
+            )
             return {}
         return {k.strip(): v for k, v in table.items()}
 
@@ -114,9 +132,12 @@ class PlaceFields(TomlFields):
             return dict(DEFAULT_FLOOR_PREFIXES)
         prefixes = table.get("prefixes", DEFAULT_FLOOR_PREFIXES)
         if not isinstance(prefixes, dict) or not all(
-            isinstance(k, str) and k and isinstance(v, int) for k, v in prefixes.items()
+            isinstance(k, str) and k and is_floor(v) for k, v in prefixes.items()
         ):
-            self.problem(self.line_of("prefixes"), "prefixes maps a room prefix to a floor number")
+            self.problem(
+                self.line_of("prefixes"),
+                "prefixes maps a room prefix to a floor number (a whole number within ±2,147,483,647)",
+            )
             return dict(DEFAULT_FLOOR_PREFIXES)
         return dict(prefixes)
 
