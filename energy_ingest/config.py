@@ -6,6 +6,8 @@ import dataclasses
 import functools
 import logging
 import os
+import re
+import urllib.parse
 import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +44,23 @@ class Settings:
     api_streams: int = 3
     """Streamed answers (legacy /values, CSV) at once per API worker; the unit runs 4 threads."""
     statement_timeout_ms: int = 30_000
+    # Data health (docs/health.md)
+    health_seconds: float = 300.0
+    """How often the daemon evaluates data health when no file arrives (and after each file)."""
+    series_grace_seconds: float = 3600.0
+    """How late a series' next report may be before it is overdue."""
+    alert_repeat_seconds: float = 86_400.0
+    """How often a firing alert is mentioned again (a reminder) while it stays open."""
+    digest_hour: int = 7
+    """The local hour (ENERGY_TIMEZONE) the daily digest goes out."""
+    smtp_url: str | None = dataclasses.field(default=None, repr=False)
+    """smtp://[user:password@]host[:port] (smtps:// for TLS; ?starttls for STARTTLS); None: no mail."""
+    alert_to: tuple[str, ...] = ()
+    alert_from: str = "energy@localhost"
+    webhook_url: str | None = None
+    """A URL that gets each notice as a JSON POST (chat tools); None: none."""
+    public_url: str | None = None
+    """The API's public base URL (https://energy.example.edu), for links in notices."""
     # Set by systemd, not by us: where to log and whom to notify.
     journald: bool = False
     notify_socket: str | None = None
@@ -78,6 +97,15 @@ class Settings:
         take("ENERGY_API_MAX_ROWS", "api_max_rows", _positive_int)
         take("ENERGY_API_STREAMS", "api_streams", _positive_int)
         take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
+        take("ENERGY_HEALTH_SECONDS", "health_seconds", _positive_float)
+        take("ENERGY_SERIES_GRACE", "series_grace_seconds", duration_seconds)
+        take("ENERGY_ALERT_REPEAT", "alert_repeat_seconds", duration_seconds)
+        take("ENERGY_DIGEST_HOUR", "digest_hour", _hour)
+        take("ENERGY_SMTP_URL", "smtp_url", _smtp_url)
+        take("ENERGY_ALERT_TO", "alert_to", _addresses)
+        take("ENERGY_ALERT_FROM", "alert_from", _address)
+        take("ENERGY_WEBHOOK_URL", "webhook_url", _http_url)
+        take("ENERGY_PUBLIC_URL", "public_url", lambda raw: _http_url(raw).rstrip("/"))
 
         values["journald"] = bool(env.get("JOURNAL_STREAM"))
         values["notify_socket"] = env.get("NOTIFY_SOCKET") or None
@@ -198,6 +226,59 @@ def _non_negative_float(raw: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise ValueError("must be a finite number >= 0")
     return value
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)?$")
+_UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(raw: str) -> float:
+    """'90' or '90s', '15m', '2h', '1d', '1w' → seconds (> 0)."""
+    match = _DURATION.match(raw.strip().lower())
+    if not match:
+        raise ValueError("is not a duration; write e.g. 90s, 15m, 2h or 1d")
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    if not 0 < seconds < 10 * 365 * 86400:
+        raise ValueError("must be more than 0 and less than ten years")
+    return seconds
+
+
+def _hour(raw: str) -> int:
+    try:
+        hour = int(raw)
+    except ValueError:
+        raise ValueError("is not an hour (0-23)") from None
+    if not 0 <= hour <= 23:
+        raise ValueError("is not an hour (0-23)")
+    return hour
+
+
+def _smtp_url(raw: str) -> str:
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("is not an SMTP URL; expected e.g. smtp://mail.example.edu:25")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError("has a port that is not a number") from None
+    return raw
+
+
+def _address(raw: str) -> str:
+    if raw.count("@") != 1 or any(c in raw for c in " ,<>\r\n"):
+        raise ValueError("is not an e-mail address like energy@example.edu")
+    return raw
+
+
+def _addresses(raw: str) -> tuple[str, ...]:
+    return tuple(_address(a.strip()) for a in raw.split(",") if a.strip())
+
+
+def _http_url(raw: str) -> str:
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL")
+    return raw
 
 
 def _log_level(raw: str) -> str:
