@@ -136,3 +136,22 @@ def complete_ledger_row(
             file_id,
         ),
     )
+
+
+def link_series(conn: psycopg.Connection[Any], file_id: int, point_ids: list[int]) -> None:
+    """Note that the file's report series carries these points (0010_health.sql): the series row
+    is made the first time, and each point's newest file of the series is this one."""
+    conn.execute(
+        """
+        WITH s AS (
+            INSERT INTO report_series (source, name)
+            SELECT source, series FROM files WHERE id = %(file)s AND series IS NOT NULL
+            ON CONFLICT (source, name) DO UPDATE SET name = EXCLUDED.name
+            RETURNING id
+        )
+        INSERT INTO series_points (series_id, point_id, file_id)
+        SELECT s.id, u.id, %(file)s FROM s, unnest(%(ids)s::int[]) AS u(id)
+        ON CONFLICT (series_id, point_id) DO UPDATE SET file_id = EXCLUDED.file_id
+        """,
+        {"file": file_id, "ids": sorted(point_ids)},
+    )

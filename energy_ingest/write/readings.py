@@ -32,6 +32,7 @@ from energy_ingest.write.ledger import (
     claim_ledger_row,
     complete_ledger_row,
     first_warnings,
+    link_series,
     over_cap_warning,
 )
 from energy_ingest.write.lock import lock_writers
@@ -161,6 +162,7 @@ def load_report(
         result.seconds = time.monotonic() - started
         result.first_ts = _ts(report.first_ts)
         _complete_trend_row(conn, file_id, report, result)
+        link_series(conn, file_id, [p.id for p in loader.points.values()])
     return result
 
 
