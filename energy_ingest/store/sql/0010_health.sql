@@ -114,11 +114,14 @@ CREATE TABLE point_health (
 );
 CREATE INDEX point_health_status_idx ON point_health (status);
 
--- When the last evaluation ran, and the daily digest last went out.
+-- When the last evaluation ran, what the daemon's spool looked like then (for the API, which
+-- does not read the spool), and when the daily digest last went out.
 CREATE TABLE health_state (
     only_row        boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     evaluated_at    timestamptz,
     evaluation_ms   integer,
+    backlog         integer,                     -- files waiting in incoming/
+    failed          integer,                     -- files in failed/
     digest_at       timestamptz
 );
 INSERT INTO health_state DEFAULT VALUES;
