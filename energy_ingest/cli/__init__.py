@@ -3,6 +3,7 @@
 catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
 rollup_commands.py   `energy-ingest rollups rebuild`
+health_commands.py   `energy-ingest series` and `alerts`
 boundary.py          the one error boundary: our errors and the database's become one line
 """
 
@@ -24,6 +25,7 @@ import psycopg
 from energy_ingest.check import check
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.catalog_commands import catalog
+from energy_ingest.cli.health_commands import alerts, health_line, series
 from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line
@@ -337,6 +339,8 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         click.echo(f"failed    {failed}{hint}")
         if info["rollups"]:
             click.echo(f"rollups   {info['rollups']['summary']}")
+        if info["health"]:
+            click.echo(f"health    {health_line(info['health'])}")
         if info["last_files"]:
             click.echo("last files")
         for f in info["last_files"]:
@@ -418,3 +422,5 @@ def _failed_key(name: str, failed: dict[str, Path]) -> str:
 main.add_command(check)
 main.add_command(catalog)
 main.add_command(rollups)
+main.add_command(series)
+main.add_command(alerts)

@@ -7,7 +7,7 @@ rescans the spool periodically, restarts a dead observer thread and pings system
     take.py      one file: open without following links, claim (flock), parse, load
     archiver.py  after the transaction: archive/, failed/ with a note, or wait and retry
     progress.py  the file in progress: log lines, state for `status`, STATUS= for systemd
-    status.py    what `energy-ingest status` gathers (spool, ledger, rollups)
+    status.py    what `energy-ingest status` gathers (spool, ledger, rollups, alerts)
     notify.py    systemd's READY=, STATUS= and watchdog pings
     database_link.py  the connection, its outages and backoff
 
@@ -15,6 +15,10 @@ A file is claimed with an exclusive flock, so several daemons can share a spool;
 unique sha256 is the final guard. A file leaves incoming/ only after its transaction committed
 (→ archive/) or it was judged bad (→ failed/ with a `.error` note). Nothing that goes wrong with
 one file escapes `_take`: the daemon goes on, and the file is kept.
+
+Data health (energy_ingest.health) is evaluated on a timer (ENERGY_HEALTH_SECONDS), so a report
+that stops arriving is found with no file arriving at all, and after files once the backlog is
+empty (not after each file of a backfill: the last one's evaluation sees them all).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 import signal
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,8 +40,10 @@ from energy_ingest.daemon.archiver import Archiver
 from energy_ingest.daemon.database_link import DatabaseLink
 from energy_ingest.daemon.notify import Notifier
 from energy_ingest.daemon.progress import Progress, remove_stale_states
+from energy_ingest.daemon.status import failed_files
 from energy_ingest.daemon.take import Taker
 from energy_ingest.daemon.watch import Candidate, Watcher
+from energy_ingest.health.evaluate import Evaluation, evaluate
 from energy_ingest.spool import Spool, printable_name
 from energy_ingest.spool.files import remove_stale_temps
 from energy_ingest.spool.moving import remove_stale_intents
@@ -61,6 +68,7 @@ class Daemon:
         self.db = DatabaseLink("", backlog=lambda: len(self.watcher.candidates))
         self.archiver = Archiver(settings, self.spool, self.watcher, self.db)
         self.site = AppliedSite()  # read from ENERGY_SITE_FILE once, or from the catalog
+        self.health: Evaluation | None = None  # the last evaluation of data health
         self.progress = Progress(
             self.spool,
             settings.progress_seconds,
@@ -177,6 +185,8 @@ class Daemon:
 
     def _loop(self) -> None:
         next_scan = time.monotonic() + self.settings.rescan_seconds
+        next_health = time.monotonic()  # at once: what happened while the daemon was stopped
+        took = False
         while not self.stop.is_set():
             self.notifier.watchdog()
             self.watcher.drain(timeout=0.1)
@@ -191,9 +201,37 @@ class Daemon:
                 if self.stop.is_set() or self.db.down:
                     break
                 self._take(path, candidate)
+                took = True
                 self.notifier.status(self._status_text())
+            now = time.monotonic()
+            if (now >= next_health or (took and not self.candidates)) and not self.db.down:
+                self._guarded("evaluating data health", self._evaluate)
+                next_health, took = now + self.settings.health_seconds, False
             if self.db.due():
                 self.db.reconnect()
+
+    def _evaluate(self) -> None:
+        conn = self.db.conn
+        if conn is None:
+            return
+        spool = (len(self.candidates), failed_files(self.spool))
+        try:
+            site = self.site.current(conn)
+            conn.commit()  # that read's transaction: the evaluation is one of its own
+            result = evaluate(conn, self.settings, site, datetime.now(UTC), spool=spool)
+        except psycopg.Error as exc:
+            if not conn.closed:
+                conn.rollback()
+            log.error(
+                "could not evaluate data health: %s; trying again in %.0f s",
+                exc,
+                self.settings.health_seconds,
+            )
+            return
+        if result.ran:
+            self.health = result
+            log.debug("data health evaluated in %.2f s: %s", result.seconds, result.text())
+            self.notifier.status(self._status_text())
 
     def _take(self, path: Path, candidate: Candidate) -> None:
         """The per-file boundary: whatever goes wrong with one file, the loop goes on and the
@@ -221,4 +259,7 @@ class Daemon:
         loading = self.progress.text()
         if loading:
             state += f"{loading}; "
-        return f"{state}backlog {len(self.candidates)} files; last: {self.archiver.last_file}"
+        health = f"; {self.health.text()}" if self.health else ""
+        return (
+            f"{state}backlog {len(self.candidates)} files; last: {self.archiver.last_file}{health}"
+        )

@@ -53,6 +53,11 @@ def _unknown_folders(spool: Spool) -> list[str]:
     ]
 
 
+def failed_files(spool: Spool) -> int:
+    """Files in failed/ (all sources)."""
+    return sum(_failed(spool, s) for s in SOURCES)
+
+
 def _failed(spool: Spool, source: str) -> int:
     try:
         return sum(
@@ -78,6 +83,7 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
         "database": {"reachable": False, "error": None},
         "last_files": [],
         "rollups": None,
+        "health": None,
     }
     try:
         with db.connect(db.database_url(settings)) as conn:
@@ -92,6 +98,7 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
                 state = read_state(conn)
                 if state is not None:
                     out["rollups"] = state.as_dict(settings.timezone)
+                out["health"] = health_summary(conn)
                 out["database"]["reachable"] = True
     except (EnergyError, psycopg.Error) as exc:
         out["database"]["error"] = first_line(exc)
@@ -112,3 +119,26 @@ def _last_files(conn: psycopg.Connection[Any], last: int) -> list[dict[str, Any]
     for row in rows:
         row["ingested_at"] = row["ingested_at"].isoformat()
     return rows
+
+
+def health_summary(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Data health as the last evaluation left it: series by status, open alerts by state."""
+    row = conn.execute(
+        """
+        SELECT (SELECT evaluated_at FROM health_state),
+               (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
+                   (SELECT status, count(*) AS n FROM report_series GROUP BY status) s),
+               count(*) FILTER (WHERE state = 'firing'),
+               count(*) FILTER (WHERE state = 'pending'),
+               count(*) FILTER (WHERE state = 'firing' AND priority = 'high'
+                                AND suppressed_by IS NULL)
+        FROM alerts WHERE state <> 'resolved'
+        """
+    ).fetchone()
+    assert row is not None
+    evaluated, series, firing, pending_, high = row
+    return {
+        "evaluated_at": evaluated.isoformat() if evaluated else None,
+        "series": series,
+        "alerts": {"firing": firing, "pending": pending_, "high": high},
+    }
