@@ -21,8 +21,8 @@ EnergyError                 every error we raise on purpose; str() is the messag
 ├── MultipartError          upload/multipart.py: a malformed multipart body
 ├── SearchError             catalog/search_tokens.py: a search that does not parse, or a term
 │                           its endpoint does not allow (also a ValueError)
-└── NoticeNotSent           health/mail.py, webhook.py: the mail server or webhook could not
-                            be reached or refused a notice (the outbox retries it later)
+└── NoticeNotSent           health/notices/mail.py, webhook.py: the mail server or webhook
+                            cannot be reached or refused a notice (the outbox retries it)
 
 This module imports the standard library alone: the search language and the read API load it.
 """

@@ -14,9 +14,10 @@ from psycopg.types.json import Jsonb
 
 from energy_ingest.config import Settings
 from energy_ingest.errors import NoticeNotSent
-from energy_ingest.health import alert_rows, digest, mail, notices, webhook
+from energy_ingest.health import alert_rows
 from energy_ingest.health.alerts import Changes
 from energy_ingest.health.findings import HIGH
+from energy_ingest.health.notices import compose, digest, mail, webhook
 
 log = logging.getLogger("energy_ingest.health")
 
@@ -44,9 +45,9 @@ def queue(conn: Conn, changes: Changes, now: datetime, settings: Settings) -> in
     new = [a for a in changes.fired if a.priority == HIGH]  # normal ones wait for the digest
     resolved = [a for a in changes.resolved if a.notified_at is not None]
     reminded = changes.reminded
-    out: list[notices.Notice] = []
+    out: list[compose.Notice] = []
     if new or resolved or reminded:
-        out.append(notices.immediate(new, resolved, reminded, settings))
+        out.append(compose.immediate(new, resolved, reminded, settings))
         alert_rows.mark_notified(conn, [a.id for a in [*new, *reminded]], now)
     daily = digest.take(conn, now, settings)
     if daily is not None:

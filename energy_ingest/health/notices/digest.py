@@ -9,8 +9,8 @@ import psycopg
 from psycopg.rows import class_row
 
 from energy_ingest.config import Settings
-from energy_ingest.health import notices
 from energy_ingest.health.alert_rows import COLUMNS, Alert
+from energy_ingest.health.notices import compose
 
 Conn = psycopg.Connection[Any]
 
@@ -21,7 +21,7 @@ def digest_time(now: datetime, settings: Settings) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(settings.digest_hour), tzinfo=zone)
 
 
-def take(conn: Conn, now: datetime, settings: Settings) -> notices.Notice | None:
+def take(conn: Conn, now: datetime, settings: Settings) -> compose.Notice | None:
     """Today's digest if it is due and not yet taken, noting it as taken (in the caller's
     transaction); None when it is not due, or when there is nothing at all to say."""
     at = digest_time(now, settings)
@@ -54,4 +54,4 @@ def take(conn: Conn, now: datetime, settings: Settings) -> notices.Notice | None
     ).fetchone() or (0,)
     if not (still_open or new or resolved):
         return None
-    return notices.digest(new, resolved, still_open, suppressed, since, now, settings)
+    return compose.digest(new, resolved, still_open, suppressed, since, now, settings)
