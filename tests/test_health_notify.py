@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from alert_helpers import MINUTE, T0, Campus, evaluate, out_of_range, overdue
 
 from energy_ingest.config import Settings
@@ -50,10 +50,19 @@ class Inbox:
 
 
 class MailServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **smtp: Any) -> None:
         self.port = port
         self.inbox = Inbox()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
+        self.logins: list[tuple[bytes, bytes]] = []
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port, **smtp)
+
+    def authenticator(self, *args: Any) -> AuthResult:
+        """Takes energy / s3cret:pw (the URL's %3A decoded), refuses anything else."""
+        data = args[-1]
+        assert isinstance(data, LoginPassword)
+        self.logins.append((data.login, data.password))
+        ok = (data.login, data.password) == (b"energy", b"s3cret:pw")
+        return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
 
     def __enter__(self) -> MailServer:
         self.controller.start()
@@ -312,3 +321,59 @@ def test_without_mail_or_webhook_nothing_is_queued_and_the_log_says_so_once(
     said = [r for r in caplog.records if "notices are off" in r.getMessage()]
     assert len(said) == 1 and said[0].levelno == logging.INFO
     assert "ENERGY_SMTP_URL" in said[0].getMessage()
+
+
+def test_mail_logs_in_with_the_urls_user_and_password(conn: Conn, settings: Settings) -> None:
+    port = free_port()
+    server = MailServer(port, auth_require_tls=False)  # no TLS certificate here
+    server.controller.SMTP_kwargs["authenticator"] = server.authenticator
+    settings = mail_settings(settings, port)
+    evaluate(conn, [overdue(Campus(conn).series("boliou1"))], T0, settings)
+    with server:
+        wrong = dataclasses.replace(settings, smtp_url=f"smtp://energy:nope@127.0.0.1:{port}")
+        assert outbox.deliver(conn, wrong, T0) == (0, 1)
+        (error,) = conn.execute("SELECT last_error FROM notices").fetchone() or ("",)
+        conn.commit()
+        assert f"mail server 127.0.0.1:{port} refused the login (535" in error
+        assert "check the user and password in ENERGY_SMTP_URL" in error
+        assert "nope" not in error
+        right = dataclasses.replace(
+            settings, smtp_url=f"smtp://energy:s3cret%3Apw@127.0.0.1:{port}"
+        )
+        assert outbox.deliver(conn, right, T0 + MINUTE) == (1, 0)
+    # (smtplib tries AUTH PLAIN, then LOGIN, before it gives up on a password)
+    assert set(server.logins) == {(b"energy", b"nope"), (b"energy", b"s3cret:pw")}
+    assert server.logins[-1] == (b"energy", b"s3cret:pw")
+    assert len(server.messages) == 1
+
+
+def test_starttls_asked_of_a_server_without_it_says_what_to_change(
+    conn: Conn, settings: Settings, smtp: MailServer
+) -> None:
+    settings = dataclasses.replace(
+        mail_settings(settings, smtp.port), smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls"
+    )
+    evaluate(conn, [overdue(Campus(conn).series("boliou1"))], T0, settings)
+    assert outbox.deliver(conn, settings, T0) == (0, 1)
+    (error,) = conn.execute("SELECT last_error FROM notices").fetchone() or ("",)
+    assert "does not offer STARTTLS" in error and "smtps://" in error
+    assert smtp.messages == []
+
+
+def test_a_notice_another_daemon_is_sending_is_not_sent_again(
+    conn: Conn, settings: Settings, smtp: MailServer, database_url: str
+) -> None:
+    settings = mail_settings(settings, smtp.port)
+    evaluate(conn, [overdue(Campus(conn).series("boliou1"))], T0, settings)
+    with psycopg.connect(database_url) as other:
+        other.execute("SELECT id FROM notices FOR UPDATE").fetchall()  # sending it, say
+        assert outbox.deliver(conn, settings, T0) == (0, 0)
+        other.execute("UPDATE notices SET sent_at = %s", (T0,))
+        other.commit()
+    assert outbox.deliver(conn, settings, T0 + MINUTE) == (0, 0)
+    assert smtp.messages == []
+
+
+def test_failed_notices_wait_one_five_fifteen_minutes_then_hourly() -> None:
+    waits = [outbox.backoff(n) for n in range(1, 6)]
+    assert waits == [MINUTE, 5 * MINUTE, 15 * MINUTE, 60 * MINUTE, 60 * MINUTE]

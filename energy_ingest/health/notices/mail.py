@@ -78,6 +78,11 @@ def send(message: EmailMessage, settings: Settings) -> list[str]:
             f"{where} refused the login ({exc.smtp_code} {_text(exc.smtp_error)}):"
             " check the user and password in ENERGY_SMTP_URL"
         ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise NoticeNotSent(
+            f"{where} does not offer STARTTLS: use smtps:// if it speaks TLS from the start,"
+            " or drop ?starttls from ENERGY_SMTP_URL"
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         raise NoticeNotSent(f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from exc
     except smtplib.SMTPRecipientsRefused as exc:
