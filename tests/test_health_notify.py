@@ -184,6 +184,26 @@ def test_a_resolved_notice_goes_out_when_an_overdue_series_returns(
     assert len(smtp.messages) == 2
 
 
+def test_new_and_resolved_alerts_of_one_evaluation_share_one_mail(
+    conn: Conn, settings: Settings, smtp: MailServer
+) -> None:
+    settings = mail_settings(settings, smtp.port)
+    campus = Campus(conn)
+    boliou, burton = campus.series("boliou1"), campus.series("burton")
+    evaluate(conn, [overdue(boliou, "boliou1")], T0, settings)
+    evaluate(conn, [overdue(burton, "burton")], T0 + 5 * MINUTE, settings)
+    assert outbox.deliver(conn, settings, T0 + 5 * MINUTE) == (2, 0)
+    first, second = smtp.messages
+    assert first["Subject"] == "[energy] 1 new high alert — boliou1 (siemens) is overdue"
+    assert second["Subject"] == (
+        "[energy] 1 new high alert, 1 resolved — burton (siemens) is overdue"
+    )
+    body = text(second)
+    assert body.index("New (1):\n  [high] overdue: burton") < body.index(
+        "Resolved — back to normal (1):\n  [high] overdue: boliou1"
+    )
+
+
 def test_the_daily_digest_lists_open_new_and_resolved_alerts_once_a_day(
     conn: Conn, settings: Settings, smtp: MailServer
 ) -> None:

@@ -31,6 +31,7 @@ def immediate(
 ) -> Notice:
     """One message for one evaluation: every new high alert, every resolved alert someone had
     been told about, every reminder due."""
+    new, resolved, reminded = _ordered(new), _ordered(resolved), _ordered(reminded)
     counts = [
         _count(len(new), "new high alert"),
         f"{len(resolved)} resolved" if resolved else "",
@@ -118,8 +119,12 @@ def _subject(text: str) -> str:
 def _section(title: str, alerts: Sequence[Alert], settings: Settings) -> str:
     if not alerts:
         return ""
-    ordered = sorted(alerts, key=lambda a: (a.priority != HIGH, a.opened_at, a.id))
-    return f"{title} ({len(alerts)}):\n" + "".join(_line(a, settings) for a in ordered)
+    return f"{title} ({len(alerts)}):\n" + "".join(_line(a, settings) for a in _ordered(alerts))
+
+
+def _ordered(alerts: Sequence[Alert]) -> list[Alert]:
+    """High first, then the oldest: the subject names the first."""
+    return sorted(alerts, key=lambda a: (a.priority != HIGH, a.opened_at, a.id))
 
 
 def _line(alert: Alert, settings: Settings) -> str:
