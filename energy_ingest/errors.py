@@ -19,8 +19,10 @@ EnergyError                 every error we raise on purpose; str() is the messag
 ├── UploadRejected          upload/receive.py: the upload's 4xx answer, with its status
 ├── ClientGone              upload/receive.py: the client hung up mid-request
 ├── MultipartError          upload/multipart.py: a malformed multipart body
-└── SearchError             catalog/search_tokens.py: a search that does not parse, or a term
-                            its endpoint does not allow (also a ValueError)
+├── SearchError             catalog/search_tokens.py: a search that does not parse, or a term
+│                           its endpoint does not allow (also a ValueError)
+└── NoticeNotSent           health/notices/mail.py, webhook.py: the mail server or webhook
+                            cannot be reached or refused a notice (the outbox retries it)
 
 This module imports the standard library alone: the search language and the read API load it.
 """
@@ -101,3 +103,7 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (psycopg's carry DETAIL/HINT lines after it)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class NoticeNotSent(EnergyError):
+    """A notice the mail server or webhook did not accept: names the server and the reason."""

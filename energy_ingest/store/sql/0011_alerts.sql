@@ -23,7 +23,8 @@ CREATE TABLE alerts (
     clear_since   timestamptz,                   -- first evaluation since then that did not
     resolved_at   timestamptz,
     notified_at   timestamptz,                   -- last notice about it (firing or reminder)
-    suppressed_by bigint REFERENCES alerts (id)  -- inhibited by this alert (no notices)
+    suppressed_by bigint REFERENCES alerts (id)  -- inhibited by this alert (no notices); a
+                  ON DELETE SET NULL             -- pending alert no longer found is deleted
 );
 CREATE UNIQUE INDEX alerts_open_key ON alerts (kind, subject) WHERE state <> 'resolved';
 CREATE INDEX alerts_state_idx ON alerts (state, opened_at DESC);
