@@ -7,7 +7,10 @@ make sense, and who is told — evaluated by the daemon after each file and on a
     limits.py    plausible ranges by unit and quantity, and the site file's [health] settings
     rules.py     the site file's [[rules]] as alerts: point search, value condition, window, count
     alerts.py    pending → firing → resolved with hysteresis, inhibition, repeat reminders
-    outbox.py    notices stored with the evaluation, sent after it (mail.py, webhook.py)
+    alert_rows.py  the alerts table's rows as Alert values
+    grouping.py  a building's many stale points as one alert; what an overdue series inhibits
+    outbox.py    notices stored with the evaluation, sent after it
+    notices/     what a notice says (compose, digest) and how it goes (mail, webhook)
     evaluate.py  one evaluation at a given time: all of the above in one transaction
 
 Everything is computed in SQL over the ledger, rollups and the newest readings; nothing loads a
