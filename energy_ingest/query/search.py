@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 from psycopg import sql
 
-from energy_api.sql.tags import TAG_LEVELS, tag_ids_sql
 from energy_ingest.catalog.search import ALLOWED, And, Node, Not, Or, Term
+from energy_ingest.query.tags import TAG_LEVELS, tag_ids_sql
 
 # The legacy value type id of point p: 1 Boolean, 2 Integer, 3 Float, or its enumeration's row.
 TYPE_SQL: sql.Composable = sql.SQL(
@@ -34,7 +34,7 @@ TYPE_SQL: sql.Composable = sql.SQL(
 ALIAS = {"buildings": "b", "rooms": "r", "devices": "d", "points": "p", "values": "p"}
 _OPS = {op: sql.SQL(op) for op in ("=", "!=", "<", ">", "<=", ">=")}
 
-# Where an item's own id, building, room and device are (whose tags it has: energy_api.sql.tags).
+# Where an item's own id, building, room and device are (whose tags it has: query/tags.py).
 _COLUMN = {
     ("building", "b"): "b.id",
     ("building", "r"): "r.building_id",
