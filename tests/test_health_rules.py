@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from test_catalog_rules import BASE, line_of, problems, rules
-from test_catalog_store import DATA, SITE, apply, put, trend
+from test_catalog_store import DATA, DEFINITIONS, SITE, apply, put, trend
 
 from energy_ingest.catalog.site import parse_site
 from energy_ingest.health.findings import HIGH, NORMAL, Finding
@@ -159,6 +159,26 @@ def test_a_rule_on_a_real_sample_finds_exactly_the_points_the_file_says(conn: Co
     assert {f.link for f in found["Boliou over 4.5"]} == {
         f"/api/v2/points/{f.point_id}" for f in found["Boliou over 4.5"]
     }
+
+
+def test_the_example_rule_on_a_real_export_names_the_unit_and_an_enumerations_state(
+    conn: Conn,
+) -> None:
+    apply(conn)  # the example site file as it is: "Temperature over 80", ~> 80 in the last hour
+    put(conn, DEFINITIONS.read_bytes())  # the real export: HU.R102.RMT is in °F, OCC OFF/ON
+    put(conn, trend({"HU.R102.RMT": ["79.5", "84.2", "80.0", "81.3"]}))
+    now = datetime(2018, 11, 1, 0, 50, tzinfo=CHICAGO)
+    (warm,) = evaluate(conn, parse_site(SITE.read_text(), SITE), now)
+    assert warm.summary == (
+        "Temperature over 80: HU.R102.RMT was 81.3 °F at 00:45 CDT (2 readings in 1 h)"
+    )
+    assert (warm.priority, warm.link) == (NORMAL, "/rules/too-warm")
+    put(conn, trend({"HU.R102.OCC": ["OFF", "ON", "ON", "OFF"]}, day=2))
+    occ = ids(conn)["HU.R102.OCC"]
+    site = applied(conn, f'name = "Occupied"\npoint_search = "*{occ}"\nvalue_search = "~= 1"')
+    (occupied,) = evaluate(conn, site, now + timedelta(days=1))
+    assert occupied.summary == "Occupied: HU.R102.OCC was ON at 00:30 CDT (2 readings in 1 h)"
+    assert occupied.details["latest_value"] == "ON"
 
 
 # --- window and count ------------------------------------------------------------------------
