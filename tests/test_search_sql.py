@@ -1,4 +1,4 @@
-"""Searches compiled to SQL (energy_api/sql/search.py) select exactly the right rows of a
+"""Searches compiled to SQL (energy_ingest/query/search.py) select exactly the right rows of a
 small real catalog in PostgreSQL: set semantics for tags, inheritance, NULL floors under not,
 value types, measurements, and readings of numbers and enumerations."""
 
@@ -13,8 +13,8 @@ import pytest
 from api_helpers import add_point, add_readings, insert_row, tag_item
 from psycopg import sql
 
-from energy_api.sql.search import TYPE_SQL, where
 from energy_ingest.catalog.search import And, Not, SearchError, Term, parse
+from energy_ingest.query.search import TYPE_SQL, where
 
 TABLES = {
     "buildings": "buildings b",

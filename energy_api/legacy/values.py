@@ -32,8 +32,6 @@ from energy_api.legacy.request import (
 )
 from energy_api.params import Params
 from energy_api.sql.points import REF_COLUMNS, PointRef
-from energy_api.sql.search import TYPE_SQL, Predicate, where
-from energy_api.sql.tags import POINT_TAGS
 from energy_api.sql.where import Conn
 from energy_api.streams import streamed, take_slot
 from energy_api.values.plan import Plan
@@ -41,6 +39,8 @@ from energy_api.values.query import matching_count_sql, matching_sql
 from energy_api.web import connection, json_response, now, zone
 from energy_ingest.catalog.search import Node, SearchError, parse
 from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES
+from energy_ingest.query.search import TYPE_SQL, Predicate, where
+from energy_ingest.query.tags import POINT_TAGS
 from energy_ingest.rollups.calendar import local_midnight
 
 bp = Blueprint("legacy_values", __name__)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from energy_api.sql.tags import tag_ids_sql, tags_sql
 from energy_api.sql.where import Conn, Where, like_escape, page
+from energy_ingest.query.tags import tag_ids_sql, tags_sql
 
 Page = tuple[int, list[dict[str, Any]]]  # (total, rows)
 
@@ -73,7 +73,7 @@ DEVICE_KEYS = (
     "tags",
 )
 
-# Each tag with the number of points that carry it (energy_api.sql.tags).
+# Each tag with the number of points that carry it (energy_ingest.query.tags).
 TAGS = f"""
     SELECT t.id, t.name, coalesce(c.points, 0) AS points
     FROM tags t LEFT JOIN (

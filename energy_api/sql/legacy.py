@@ -12,10 +12,10 @@ from typing import Any
 from psycopg import sql
 
 from energy_api.sql.catalog import DEVICE_IN_USE, ROOM_IN_USE
-from energy_api.sql.search import TYPE_SQL, where
-from energy_api.sql.tags import POINT_TAGS, tags_sql
 from energy_api.sql.where import Conn
 from energy_ingest.catalog.search import Node
+from energy_ingest.query.search import TYPE_SQL, where
+from energy_ingest.query.tags import POINT_TAGS, tags_sql
 
 # A building no longer in the site file is listed only while points still refer to it.
 LISTED = "(b.in_site OR EXISTS (SELECT FROM points x WHERE x.building_id = b.id))"

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from energy_api.sql.tags import POINT_TAGS
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.sql.where import Conn, Where, glob_to_like, page
+from energy_ingest.query.tags import POINT_TAGS
 from energy_ingest.store.binary import from_us
 
 FIRST_TS = "(SELECT min(r.ts) FROM readings r WHERE r.point_id = p.id)"

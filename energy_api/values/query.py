@@ -8,11 +8,11 @@ from typing import Any
 from psycopg import sql
 
 from energy_api import csvcells
-from energy_api.sql.search import Predicate
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
 from energy_api.values.recorded import readings_sql
 from energy_api.values.rollups import READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
+from energy_ingest.query.search import Predicate
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 from energy_ingest.store.binary import from_us
@@ -192,7 +192,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
 def matching_sql(plan: Plan, matches: Predicate, *, only_matching: bool) -> Query:
     """A raw plan's readings as the legacy API answers them: (epoch seconds, value, whether the
     reading matches), `matches` being a search over the reading `x` and its point `p`
-    (energy_api.sql.search); `only_matching` keeps only those that do."""
+    (energy_ingest.query.search); `only_matching` keeps only those that do."""
     readings, params = _matching(plan, matches)
     query = sql.SQL("SELECT floor(date_part('epoch', x.ts))::bigint, x.value, {} FROM {}").format(
         matches.sql, readings

@@ -6,9 +6,9 @@
              | :measurement 'text' | ~OP number           OP := = != < > <= >=
 
 Pure Python, standard library only: the site-file checker validates rules' searches with it and
-the API compiles its AST to SQL (energy_api/legacy/search_sql.py). Every problem in the text is
-a SearchError naming the 1-based position, the offending text and what to write instead; nothing
-else escapes parse() for any string.
+energy_ingest/query/search.py compiles its AST to SQL. Every problem in the text is a SearchError
+naming the 1-based position, the offending text and what to write instead; nothing else escapes
+parse() for any string.
 """
 
 from __future__ import annotations

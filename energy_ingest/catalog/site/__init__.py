@@ -21,7 +21,8 @@ points — data, not code. Loading it reports every problem at once, each with i
     [[points]]      per-point overrides: name (exact, or a pattern with * and ?) and source,
                     then building, room, floor, device, unit, tags
     [[rules]]       the legacy dashboard's rules: name, priority, url, point_search and
-                    value_search in its search language (energy_ingest.catalog.search)
+                    value_search in its search language (energy_ingest.catalog.search); with a
+                    value_search, an alert (energy_ingest.health.rules): window, count, alert
     [anomalies]     the tags that make a point a room temperature (room_temperature) or a damper
                     (damper) for the dashboard's vent-and-temp check
 
@@ -31,6 +32,7 @@ See examples/site.toml for the sample campus, with a comment on every choice.
     checker.py   the file read and checked: every problem at once, with its line
     fields.py    TOML values read with their lines (TomlFields)
     places.py    the placing tables: [[devices]], [[rewrite]], a building's floor rules
+    rules.py     [[rules]]: the legacy rule and the alert it raises
     floors.py    which floor a room or a floor's name is on
 """
 

@@ -8,7 +8,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from energy_ingest.catalog import search
 from energy_ingest.catalog.site.floors import is_floor
 from energy_ingest.catalog.site.model import (
     GROUPS,
@@ -23,12 +22,12 @@ from energy_ingest.catalog.site.model import (
     Building,
     NamingRule,
     PointOverride,
-    Rule,
     Site,
     SiteFileError,
     TagRule,
 )
 from energy_ingest.catalog.site.places import PlaceFields
+from energy_ingest.catalog.site.rules import RuleFields
 from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, label_key
 
@@ -70,7 +69,7 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
     return _Checker(text, path).site(data)
 
 
-class _Checker(PlaceFields):
+class _Checker(PlaceFields, RuleFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
     TOP = (
@@ -237,32 +236,6 @@ class _Checker(PlaceFields):
         if "tags" in values:
             values["tags"] = self.texts(item, "tags", line)
         return PointOverride(name, self.source(item, line), values, line) if name else None
-
-    def rule(self, item: dict[str, Any], line: int) -> Rule | None:
-        self.known(item, line, "rules", ("name", "priority", "url", "point_search", "value_search"))
-        name = self.text(item, "name", line)
-        priority = item.get("priority", 0)
-        if not isinstance(priority, int) or isinstance(priority, bool):
-            self.problem(self.key_line(line, "priority"), "priority must be a whole number")
-            priority = 0
-        url = item.get("url", "")
-        if not isinstance(url, str):
-            self.problem(self.key_line(line, "url"), "url must be a string")
-            url = ""
-        searches = {}
-        for key, endpoint in (("point_search", "points"), ("value_search", "values")):
-            text = item.get(key, "")
-            if not isinstance(text, str) or (key == "point_search" and not text.strip()):
-                self.problem(self.key_line(line, key), f"{key} must be a search string")
-                text = ""
-            try:
-                search.parse(text, endpoint)
-            except search.SearchError as exc:
-                self.problem(self.key_line(line, key), f"{key}: {exc}")
-            searches[key] = text.strip()
-        if not name:
-            return None
-        return Rule(name, searches["point_search"], searches["value_search"], priority, url, line)
 
     def anomalies(self, table: Any) -> dict[str, tuple[str, ...]]:
         result = dict(DEFAULT_ANOMALIES)

@@ -97,14 +97,25 @@ class PointOverride:
         return fnmatch.fnmatchcase(name, self.name) if is_pattern(self.name) else name == self.name
 
 
+ALERT_LEVELS = ("high", "normal", "off")  # a [[rules]] alert: its priority, or legacy-only
+MAX_RULE_WINDOW_S = 7 * 86400  # evaluated every few minutes: a rule reads its window's readings
+MAX_RULE_COUNT = 1_000_000
+
+
 @dataclass(frozen=True)
 class Rule:
+    """A [[rules]] entry: the legacy dashboard's rule and, with a value_search, a health alert
+    when `count` of a selected point's readings in the last `window_s` seconds satisfy it."""
+
     name: str
     point_search: str
     value_search: str = ""
     priority: int = 0
     url: str = ""
     line: int = 0
+    window_s: float = 3600.0
+    count: int = 1
+    alert: str = "normal"  # ALERT_LEVELS
 
 
 @dataclass(frozen=True)

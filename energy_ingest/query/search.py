@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 from psycopg import sql
 
-from energy_api.sql.tags import TAG_LEVELS, tag_ids_sql
 from energy_ingest.catalog.search import ALLOWED, And, Node, Not, Or, Term
+from energy_ingest.query.tags import TAG_LEVELS, tag_ids_sql
 
 # The legacy value type id of point p: 1 Boolean, 2 Integer, 3 Float, or its enumeration's row.
 TYPE_SQL: sql.Composable = sql.SQL(
@@ -34,7 +34,7 @@ TYPE_SQL: sql.Composable = sql.SQL(
 ALIAS = {"buildings": "b", "rooms": "r", "devices": "d", "points": "p", "values": "p"}
 _OPS = {op: sql.SQL(op) for op in ("=", "!=", "<", ">", "<=", ">=")}
 
-# Where an item's own id, building, room and device are (whose tags it has: energy_api.sql.tags).
+# Where an item's own id, building, room and device are (whose tags it has: query/tags.py).
 _COLUMN = {
     ("building", "b"): "b.id",
     ("building", "r"): "r.building_id",
@@ -87,8 +87,9 @@ def simplified(node: Node) -> Node:
 class _Compiler:
     """One search's predicate for one entity: each distinct value bound once, each fact named."""
 
-    def __init__(self, entity: str) -> None:
+    def __init__(self, entity: str, prefix: str) -> None:
         self.entity = entity
+        self.prefix = prefix
         self.alias = ALIAS[entity]
         self.params: dict[str, Any] = {}
         self.names: dict[tuple[type, Any], str] = {}
@@ -96,7 +97,7 @@ class _Compiler:
         self.used_fact = False
 
     def bind(self, value: Any, cast: str) -> sql.Composable:
-        name = self.names.setdefault((type(value), value), f"search_{len(self.names)}")
+        name = self.names.setdefault((type(value), value), f"{self.prefix}_{len(self.names)}")
         self.params[name] = value
         return sql.SQL("{}::{}").format(sql.Placeholder(name), sql.SQL(cast))
 
@@ -171,15 +172,16 @@ def _whole(term: Term) -> int:
     return term.value
 
 
-def where(node: Node | None, entity: str) -> Predicate:
+def where(node: Node | None, entity: str, *, prefix: str = "search") -> Predicate:
     """The predicate selecting `entity` ('buildings', 'rooms', 'devices', 'points', 'values')
     rows that match the search; TRUE for no search. The parts of a top-level `and` that read
-    only the row stay outside the facts' subquery, where the planner can use their indexes."""
+    only the row stay outside the facts' subquery, where the planner can use their indexes.
+    Its parameters are named `<prefix>_N`: two searches in one statement need two prefixes."""
     if entity not in ALIAS:
         raise ValueError(f"no such entity {entity!r}: one of {', '.join(ALIAS)}")
     if node is None:
         return Predicate(sql.SQL("TRUE"), {})
-    compiler = _Compiler(entity)
+    compiler = _Compiler(entity, prefix)
     node = simplified(node)
     plain: list[sql.Composable] = []
     derived: list[sql.Composable] = []
