@@ -123,12 +123,15 @@ def value_sql(plan: Plan, column: int) -> str:
     value = f"s.v{column}"
     if plan.aggs[column].name != "coverage":
         return value
-    interval = "(SELECT pc.interval_s FROM points pc WHERE pc.id = (%(ids)s::int[])[s.ord])"
     length = (
         f"date_part('epoch', least({NEXT_EDGE[plan.interval]}, %(end)s)"
         " - greatest(s.ts, %(start)s))"
     )
-    return f"least(1, {value} * {interval} / nullif({length}, 0))"
+    # a scalar subquery of no row is null: LEAST alone would take a null share for 1
+    return (
+        f"(SELECT least(1, {value} * pc.interval_s / nullif({length}, 0)) FROM points pc"
+        " WHERE pc.id = (%(ids)s::int[])[s.ord] AND pc.interval_s IS NOT NULL)"
+    )
 
 
 def _fraction_slot(aggs: tuple[Agg, ...], column: int) -> int:
