@@ -107,6 +107,18 @@ PATH_ID = {
 }
 
 
+GAPS_400 = response(
+    ref("Error"),
+    "bad or unknown parameter (end not after start, …); or interval_unknown (param ref): the"
+    " point's interval between readings is not known yet (the daemon learns it from its"
+    " readings; points trended on change of value have none)",
+)
+
+
+def _with_400(answer: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    return {**operation, "responses": {**operation["responses"], "400": answer}}
+
+
 def _page(item: str, meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
@@ -188,20 +200,23 @@ def paths() -> dict[str, Any]:
             "get": get("one report series", [PATH_ID, TZ], response(_one("Series"), "the series"))
         },
         "/points/{ref}/gaps": {
-            "get": get(
-                "gaps in a point's readings: spans over 1.5 × its interval without one",
-                [
-                    {**PATH_ID, "name": "ref", "description": "point id or exact name"},
-                    param("start", "inclusive; the forms of /values' start"),
-                    param("end", "exclusive; the forms of /values' end"),
-                    TZ,
-                    param(
-                        "limit",
-                        "at most this many gaps (default 1000)",
-                        {"type": "integer", "minimum": 1, "maximum": 10000},
-                    ),
-                ],
-                response(_page("Gap", gaps_meta), "the gaps, in time order"),
+            "get": _with_400(
+                GAPS_400,
+                get(
+                    "gaps in a point's readings: spans over 1.5 × its interval without one",
+                    [
+                        {**PATH_ID, "name": "ref", "description": "point id or exact name"},
+                        param("start", "inclusive; the forms of /values' start"),
+                        param("end", "exclusive; the forms of /values' end"),
+                        TZ,
+                        param(
+                            "limit",
+                            "at most this many gaps (default 1000)",
+                            {"type": "integer", "minimum": 1, "maximum": 10000},
+                        ),
+                    ],
+                    response(_page("Gap", gaps_meta), "the gaps, in time order"),
+                ),
             )
         },
     }

@@ -44,12 +44,12 @@ def alerts() -> Response:
     return cond.apply(json_response({"meta": meta, "data": data}))
 
 
-@bp.get("/alerts/<alert_id>")
-def alert(alert_id: str) -> Response:
+@bp.get("/alerts/<id>")
+def alert(id: str) -> Response:
     params = Params(request, ("tz",))
     require_json()
     zone = web.zone(params)
-    number = _id(alert_id)
+    number = _id(id)
     with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
@@ -57,7 +57,7 @@ def alert(alert_id: str) -> Response:
         found = health.get_alert(conn, number) if number is not None else None
     if found is None:
         raise ApiError(
-            404, "unknown_alert", f"no alert {alert_id!r}; see /api/v2/alerts?status=all", "id"
+            404, "unknown_alert", f"no alert {id!r}; see /api/v2/alerts?status=all", "id"
         )
     return cond.apply(json_response({"data": found}))
 
@@ -77,19 +77,19 @@ def series() -> Response:
     return cond.apply(json_response({"meta": {"count": len(data), "tz": zone.key}, "data": data}))
 
 
-@bp.get("/series/<series_id>")
-def one_series(series_id: str) -> Response:
+@bp.get("/series/<id>")
+def one_series(id: str) -> Response:
     params = Params(request, ("tz",))
     require_json()
     zone = web.zone(params)
-    number = _id(series_id)
+    number = _id(id)
     with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():
             return cond.not_modified()
         found = health.get_series(conn, number) if number is not None else None
     if found is None:
-        raise ApiError(404, "unknown_series", f"no series {series_id!r}; see /api/v2/series", "id")
+        raise ApiError(404, "unknown_series", f"no series {id!r}; see /api/v2/series", "id")
     return cond.apply(json_response({"data": found}))
 
 
