@@ -149,7 +149,7 @@ def test_coverage_in_csv_long_and_wide_for_number_and_enum_points(
     add_readings(
         db, mode, ((t, 1.0) for t in every(local(2026, 3, 2), local(2026, 3, 2, 12), 2 * QUARTER))
     )
-    common = {
+    common: dict[str, Any] = {
         "points": f"{sat},{mode}",
         "start": "2026-03-02",
         "end": "2026-03-03",
