@@ -20,8 +20,8 @@ CHICAGO = ZoneInfo("America/Chicago")
 QUARTER = timedelta(minutes=15)
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CHICAGO)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=CHICAGO)
 
 
 def quarter_hours(
