@@ -306,3 +306,14 @@ def test_an_evaluation_changes_the_etag_of_cached_answers(
     assert again.status_code == 200
     assert [a["id"] for a in again.get_json()["data"]] == [alerts["old_firing"]]
     assert again.headers["ETag"] != etag
+
+
+def test_health_before_the_health_migrations_says_to_migrate_and_leaves_their_fields_null(
+    client: FlaskClient, db: psycopg.Connection[Any]
+) -> None:
+    db.execute("DROP TABLE notices, alerts")
+    db.execute("DELETE FROM schema_migrations WHERE version = 11")
+    body = health(client)
+    assert body["status"] == "degraded"
+    assert body["reason"] == "migrations pending: 0011_alerts.sql; run `energy-ingest migrate`"
+    assert (body["alerts"], body["series"], body["evaluated_at"]) == (None, None, None)
