@@ -4,7 +4,7 @@ Packages: v2 (the /api/v2 routes), legacy (the dashboard's /api/ routes), values
 range), sql (the SQL both APIs share), openapi (the /api/v2 document). Modules: web (what every
 route uses: settings, connection, clock, zone, JSON, conditional GETs), errors, params (a
 request's parameters), timeparse, db (the connection pool), streams (streamed answers' slots),
-csvcells, cors, index (GET /api/).
+csvcells, cors, index (GET /api/), metrics (GET /metrics, Prometheus).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from energy_api import cors, errors, index
+from energy_api import cors, errors, index, metrics
 from energy_api.db import Database
 from energy_api.legacy import catalog as legacy_catalog
 from energy_api.legacy import values as legacy_values
 from energy_api.streams import Streams
-from energy_api.v2 import catalog, routes, values
+from energy_api.v2 import catalog, health, routes, values
 from energy_ingest.config import Settings
 
 
@@ -40,4 +40,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(routes.bp, url_prefix="/api/v2")
     app.register_blueprint(values.bp, url_prefix="/api/v2")
     app.register_blueprint(catalog.bp, url_prefix="/api/v2")
+    app.register_blueprint(health.bp, url_prefix="/api/v2")
+    app.register_blueprint(metrics.bp)
     return app

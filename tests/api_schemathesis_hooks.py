@@ -12,11 +12,15 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 # range or start/end, not both; end after start; times within 1900..2199 on real calendar days;
 # agg suited to the kinds and states of the points selected; a cursor the API issued for this
 # very query; layout=series only as JSON. A 400 naming one of these is not a gap in the document.
-UNSTATABLE = {"/values": {"start", "end", "range", "agg", "cursor", "layout"}}
+UNSTATABLE = {
+    "/values": {"start", "end", "range", "agg", "cursor", "layout"},
+    "/points/{ref}/gaps": {"start", "end"},
+}
 # Nor can a schema list the buildings, rooms, devices, tags, units and quantities of the database
 # at hand: a catalog filter naming none of them is 400 not_in_catalog (a digits-only room or
 # device that is one row's id and another's name: ambiguous_room, ambiguous_device).
-CATALOG_CODES = {"not_in_catalog", "ambiguous_room", "ambiguous_device"}
+# A point's gaps need its interval, which the data (the daemon's evaluation) gives or not.
+CATALOG_CODES = {"not_in_catalog", "ambiguous_room", "ambiguous_device", "interval_unknown"}
 
 
 @schemathesis.check

@@ -69,6 +69,7 @@ def test_buildings_are_the_site_files_and_those_with_points_with_counts_floors_a
             "rooms": 1,
             "floors": [1],
             "tags": ["residence"],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["HU"],
@@ -79,6 +80,7 @@ def test_buildings_are_the_site_files_and_those_with_points_with_counts_floors_a
             "rooms": 3,  # B44, 102, 213B; not 310, whose points are gone
             "floors": [-1, 1, 2],  # the ELEC meter's point has no floor: no null here
             "tags": ["science"],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["WH"],
@@ -89,6 +91,7 @@ def test_buildings_are_the_site_files_and_those_with_points_with_counts_floors_a
             "rooms": 0,
             "floors": [],
             "tags": [],
+            "statuses": {},  # no point evaluated yet
         },
     ]
     # OLD left the site file and has no points: listed only on request
@@ -140,6 +143,7 @@ def test_rooms_have_their_building_floor_points_and_own_tags_and_filter(
             "floor": 1,
             "points": 1,
             "tags": [],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["HU 102"],
@@ -149,6 +153,7 @@ def test_rooms_have_their_building_floor_points_and_own_tags_and_filter(
             "floor": 1,
             "points": 1,
             "tags": [],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["HU 213B"],
@@ -158,6 +163,7 @@ def test_rooms_have_their_building_floor_points_and_own_tags_and_filter(
             "floor": 2,
             "points": 1,
             "tags": [],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["HU B44"],
@@ -167,6 +173,7 @@ def test_rooms_have_their_building_floor_points_and_own_tags_and_filter(
             "floor": -1,
             "points": 2,
             "tags": ["mech"],
+            "statuses": {},  # no point evaluated yet
         },
     ]
 
@@ -201,6 +208,7 @@ def test_devices_have_their_type_building_room_points_and_own_tags_and_filter(
             "room_id": None,
             "points": 1,
             "tags": ["ahu"],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["ELEC"],
@@ -212,6 +220,7 @@ def test_devices_have_their_type_building_room_points_and_own_tags_and_filter(
             "room_id": None,
             "points": 1,
             "tags": ["elec", "meter"],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["FCU2"],
@@ -223,6 +232,7 @@ def test_devices_have_their_type_building_room_points_and_own_tags_and_filter(
             "room_id": campus["HU B44"],
             "points": 2,
             "tags": ["fcu"],
+            "statuses": {},  # no point evaluated yet
         },
         {
             "id": campus["CH1"],
@@ -234,6 +244,7 @@ def test_devices_have_their_type_building_room_points_and_own_tags_and_filter(
             "room_id": None,
             "points": 1,
             "tags": [],
+            "statuses": {},  # no point evaluated yet
         },
     ]
     assert _names(client, "devices", building="Hulings Hall") == ["ELEC", "FCU2"]
@@ -347,6 +358,8 @@ def test_a_point_carries_its_resolved_building_room_device_unit_and_all_its_tags
         "retired": None,
         "first_ts": None,
         "last_ts": None,
+        "status": None,  # not evaluated yet
+        "status_since": None,
     }
     assert _get(client, "points/HU.RB44.FCU2.SAT")["data"] == expected
     assert _data(client, "points", name="HU.RB44.FCU2.SAT") == [expected]

@@ -93,6 +93,8 @@ def test_a_point_has_the_documented_shape_and_latest_on_request(
             "retired": None,
             "first_ts": "2024-07-04T00:00:00-05:00",
             "last_ts": "2024-07-04T00:15:00-05:00",
+            "status": None,  # not evaluated yet (tests/test_api_health_alerts.py has some)
+            "status_since": None,
             "latest": {"ts": "2024-07-04T00:15:00-05:00", "t": 1720070100, "value": 56.5},
         }
     ]
@@ -154,13 +156,18 @@ def test_files_lists_the_ledger_newest_first_with_counts_and_errors(
 def test_health_is_ok_then_degraded_after_a_failed_file(
     client: FlaskClient, db: psycopg.Connection[Any], campus: dict[str, int]
 ) -> None:
+    db.execute("UPDATE health_state SET evaluated_at = now()")  # the daemon is evaluating
     body = _json(client, "/api/v2/health")
+    evaluated_at = body.pop("evaluated_at")
+    assert evaluated_at is not None
     assert body == {
         "status": "ok",
         "reason": None,
         "database": "ok",
         "last_ingest": "2024-07-04T00:00:00-05:00",
         "readings": 3,
+        "alerts": {"firing": 0, "high": 0},
+        "series": {"overdue": 0, "ok": 0, "historical": 0},
     }
     add_file(db, "bad.csv", status="failed", error="truncated")
     body = _json(client, "/api/v2/health")

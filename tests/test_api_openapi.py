@@ -51,7 +51,7 @@ def test_every_flask_route_and_method_is_documented(app: Flask) -> None:
 def live_url(app: Flask, db: psycopg.Connection[Any]) -> Iterator[str]:
     """The real app on a real socket, over a database with a little of everything."""
     add_catalog(db)
-    sat = add_point(db, "BOLIOU.AHU1.SAT", unit="degF")
+    sat = add_point(db, "BOLIOU.AHU1.SAT", unit="degF", interval_s=900.0)  # gaps: known
     mode = add_point(db, "BOLIOU.AHU1.MODE", kind="enum", states=["OFF", "ON"])
     now = datetime.now(UTC).replace(microsecond=0)
     stamps = list(every(now - timedelta(days=2), now, timedelta(minutes=15)))

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_helpers import add_point
+from api_helpers import add_point, insert_row
 from flask.testing import FlaskClient
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -28,6 +28,11 @@ ROUTES = [
     ("GET", "/api/v2/latest", ""),
     ("POST", "/api/v2/latest", ""),
     ("GET", "/api/v2/files", ""),
+    ("GET", "/api/v2/alerts", ""),
+    ("GET", "/api/v2/alerts/1", ""),
+    ("GET", "/api/v2/series", ""),
+    ("GET", "/api/v2/series/1", ""),
+    ("GET", "/api/v2/points/1/gaps", ""),
 ]
 
 # (what it is, the tz value as it travels percent-encoded, what the message must show of it)
@@ -57,7 +62,15 @@ def client(server_conninfo: str, template_db: str) -> Iterator[FlaskClient]:
     url = make_conninfo(server_conninfo, dbname=name)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            add_point(conn, "BOLIOU.AHU1.SAT", unit="degF")
+            add_point(conn, "BOLIOU.AHU1.SAT", unit="degF", interval_s=900.0)  # gaps: known
+            series = insert_row(conn, "report_series", source="siemens", name="boliou1")
+            insert_row(
+                conn,
+                "alerts",
+                **{"kind": "overdue", "subject": f"series:{series}", "priority": "high"},
+                **{"state": "firing", "summary": "boliou1 overdue", "series_id": series},
+                **{"opened_at": "2026-03-02T12:00Z", "last_seen": "2026-03-02T12:00Z"},
+            )
         app = create_app(Settings(database_url=url, timezone="America/Chicago"))
         try:
             yield app.test_client()
@@ -119,6 +132,7 @@ def test_the_routes_tested_are_every_route_that_documents_tz() -> None:
             if "tz" in names:
                 documented.add((method.upper(), path))
     tested = {
-        (m, re.sub(r"/points/1$", "/points/{ref}", p.removeprefix("/api/v2"))) for m, p, _ in ROUTES
+        (m, re.sub(r"/(alerts|series)/1$", r"/\1/{id}", re.sub(r"/points/1", "/points/{ref}", p)))
+        for m, p in ((m, p.removeprefix("/api/v2")) for m, p, _ in ROUTES)
     }
     assert tested == documented

@@ -33,6 +33,13 @@ INT: dict[str, Any] = {"type": "integer"}
 STR: dict[str, Any] = {"type": "string"}
 STRINGS: dict[str, Any] = {"type": "array", "items": STR}
 COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "description": "points"}
+STATUSES: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "integer", "minimum": 1},
+    "description": "its points by health status as the daemon's last evaluation found them"
+    " (ok, stale, flat, out_of_range, spike, retired, historical); only statuses some point"
+    " has; points not evaluated yet are not counted",
+}
 OWN_TAGS: dict[str, Any] = {
     **STRINGS,
     "description": "the tags attached at this level, sorted (a point has these and its own)",
@@ -61,6 +68,7 @@ def schemas() -> dict[str, Any]:
                     "description": "the floors its points are on, ascending",
                 },
                 "tags": OWN_TAGS,
+                "statuses": STATUSES,
             },
         ),
         "Floor": _object(
@@ -83,6 +91,7 @@ def schemas() -> dict[str, Any]:
                 "floor": NULLABLE_INT,
                 "points": COUNT,
                 "tags": OWN_TAGS,
+                "statuses": STATUSES,
             },
         ),
         "Device": _object(
@@ -97,6 +106,7 @@ def schemas() -> dict[str, Any]:
                 "room_id": NULLABLE_INT,
                 "points": COUNT,
                 "tags": OWN_TAGS,
+                "statuses": STATUSES,
             },
         ),
         "Tag": _object(

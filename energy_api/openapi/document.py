@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_api.openapi import catalog, v2
+from energy_api.openapi import catalog, health, v2
 from energy_api.openapi.parts import ERRORS, response
 
 
@@ -23,6 +23,7 @@ def document() -> dict[str, Any]:
         "paths": {
             **v2.paths(),
             **catalog.paths(),
+            **health.paths(),
             "/openapi.json": {
                 "get": {
                     "summary": "this document",
@@ -35,5 +36,5 @@ def document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {**v2.SCHEMAS, **catalog.schemas()}},
+        "components": {"schemas": {**v2.SCHEMAS, **catalog.schemas(), **health.SCHEMAS}},
     }

@@ -30,7 +30,7 @@ from energy_api.openapi.parts import (
     ref,
     response,
 )
-from energy_api.sql.points import POINT_KEYS
+from energy_api.sql.points import POINT_KEYS, POINT_STATUSES
 from energy_api.values.plan import LAYOUTS
 from energy_api.values.query import INTERVALS
 from energy_ingest.config import zone_names
@@ -58,7 +58,10 @@ VALUES_PARAMS = [
         "agg",
         "comma list, each once, suiting every selected point. number points: avg (default),"
         " min, max, sum, count, first, last; enum points: last (default), first, count,"
-        " fraction:<STATE> (a state of each enum point)",
+        " fraction:<STATE> (a state of each enum point); both: coverage, the share of each"
+        " bucket's expected readings stored, least(1, count × the point's interval_s / the"
+        " bucket's seconds within the range; a local day of 23 or 25 hours on DST days), null"
+        " while the interval is unknown; not with interval=raw (400)",
     ),
     param(
         "format",
@@ -152,6 +155,13 @@ SCHEMAS: dict[str, Any] = {
             },
             "first_ts": TS,
             "last_ts": TS,
+            "status": {
+                "type": ["string", "null"],
+                "enum": [*POINT_STATUSES, None],
+                "description": "its data-health status as the daemon's last evaluation found it;"
+                " null when it has not been evaluated yet",
+            },
+            "status_since": {**TS, "description": "when it entered that status (ISO 8601, tz)"},
             "latest": ref("Latest"),
         },
     },
@@ -285,6 +295,11 @@ POINTS_PARAMS = [
         " when it has no resolved one; unknown: 400",
     ),
     param("quantity", "the unit's quantity, e.g. temperature (any case); unknown: 400"),
+    param(
+        "status",
+        "data-health status (points not evaluated yet have none)",
+        {"type": "string", "enum": list(POINT_STATUSES)},
+    ),
     LIMIT,
     OFFSET,
     INCLUDE_LATEST,
@@ -293,7 +308,10 @@ POINTS_PARAMS = [
 
 HEALTH = {
     "type": "object",
-    "required": ["status", "reason", "database", "last_ingest", "readings"],
+    "required": [
+        *("status", "reason", "database", "last_ingest", "readings"),
+        *("alerts", "series", "evaluated_at"),
+    ],
     "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
         "reason": {
@@ -311,6 +329,24 @@ HEALTH = {
             "description": "readings stored: exact while the table is under 8 MiB (about 100,000"
             " rows), else PostgreSQL's planner estimate (never a count), so health stays cheap"
             " enough to poll every second",
+        },
+        "alerts": {
+            "type": ["object", "null"],
+            "description": "alerts firing, and of them high priority (null: database down);"
+            " any high-priority one that no other suppresses makes the status degraded",
+            "required": ["firing", "high"],
+            "properties": {"firing": {"type": "integer"}, "high": {"type": "integer"}},
+        },
+        "series": {
+            "type": ["object", "null"],
+            "description": "report series by status, as last evaluated",
+            "required": ["overdue", "ok", "historical"],
+            "additionalProperties": {"type": "integer"},
+        },
+        "evaluated_at": {
+            **TS,
+            "description": "when the daemon last evaluated data health; older than three"
+            " ENERGY_HEALTH_SECONDS (or never) while files exist makes the status degraded",
         },
     },
 }

@@ -21,7 +21,19 @@ Page = tuple[int, list[dict[str, Any]]]  # (total, rows)
 ROOM_IN_USE = "EXISTS (SELECT FROM points p WHERE p.room_id = r.id)"
 DEVICE_IN_USE = "EXISTS (SELECT FROM points p WHERE p.device_id = d.id)"
 
-FLOOR_RANGE = (-(2**31), 2**31 - 1)  # the column's range: a floor is any whole number
+FLOOR_RANGE = (-(2**31), 2**31 - 1)
+
+
+def statuses_sql(column: str, owner: str) -> str:
+    """{status: points} of the points whose `column` is `owner`'s id, by the health status the
+    last evaluation gave them (point_health); only statuses some point has, {} when none."""
+    return f"""coalesce((SELECT jsonb_object_agg(c.status, c.n ORDER BY c.status)
+        FROM (SELECT ph.status, count(*) AS n FROM points p
+            JOIN point_health ph ON ph.point_id = p.id
+            WHERE p.{column} = {owner}.id GROUP BY ph.status) c), '{{}}'::jsonb)"""
+
+
+# the column's range: a floor is any whole number
 
 BUILDINGS = f"""
     SELECT b.id, b.code, b.name, b.aliases,
@@ -30,10 +42,13 @@ BUILDINGS = f"""
         ARRAY(SELECT DISTINCT p.floor FROM points p
             WHERE p.building_id = b.id AND p.floor IS NOT NULL ORDER BY 1) AS floors,
         {tags_sql("b", own=True)} AS tags,
+        {statuses_sql("building_id", "b")} AS statuses,
         b.in_site
     FROM buildings b
 """
-BUILDING_KEYS = ("id", "code", "name", "aliases", "points", "rooms", "floors", "tags")
+BUILDING_KEYS = (
+    *("id", "code", "name", "aliases", "points", "rooms", "floors", "tags", "statuses"),
+)
 
 FLOORS = """
     SELECT b.code AS building, p.building_id, p.floor,
@@ -47,15 +62,17 @@ FLOOR_KEYS = ("building", "building_id", "floor", "rooms", "points")
 ROOMS = f"""
     SELECT r.id, r.name, b.code AS building, r.building_id, r.floor,
         (SELECT count(*) FROM points p WHERE p.room_id = r.id) AS points,
-        {tags_sql("r", own=True)} AS tags
+        {tags_sql("r", own=True)} AS tags,
+        {statuses_sql("room_id", "r")} AS statuses
     FROM rooms r JOIN buildings b ON b.id = r.building_id
 """
-ROOM_KEYS = ("id", "name", "building", "building_id", "floor", "points", "tags")
+ROOM_KEYS = ("id", "name", "building", "building_id", "floor", "points", "tags", "statuses")
 
 DEVICES = f"""
     SELECT d.id, d.name, d.type, b.code AS building, d.building_id, r.name AS room, d.room_id,
         (SELECT count(*) FROM points p WHERE p.device_id = d.id) AS points,
         {tags_sql("d", own=True)} AS tags,
+        {statuses_sql("device_id", "d")} AS statuses,
         r.floor AS room_floor
     FROM devices d
         LEFT JOIN buildings b ON b.id = d.building_id
@@ -71,6 +88,7 @@ DEVICE_KEYS = (
     "room_id",
     "points",
     "tags",
+    "statuses",
 )
 
 # Each tag with the number of points that carry it (energy_ingest.query.tags).

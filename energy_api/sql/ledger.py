@@ -58,18 +58,21 @@ def list_files(
 
 
 def watermark(conn: Conn) -> tuple[str, Any]:
-    """What changes whenever the ingest commits a file or `catalog apply` re-resolves the catalog:
-    (max(files.id), max(ingested_at), the applied site file) as text, and the later instant."""
+    """What changes whenever the ingest commits a file, `catalog apply` re-resolves the catalog or
+    the daemon evaluates data health (point statuses, intervals, series and alerts are written
+    with health_state.evaluated_at): (max(files.id), max(ingested_at), the applied site file,
+    the last evaluation) as text, and the latest instant."""
     row = conn.execute(
-        "SELECT f.max_id, f.max_at, s.sha256, s.applied_at"
+        "SELECT f.max_id, f.max_at, s.sha256, s.applied_at, h.evaluated_at"
         " FROM (SELECT max(id) AS max_id, max(ingested_at) AS max_at FROM files) f"
-        " LEFT JOIN catalog_site s ON true"
+        " LEFT JOIN catalog_site s ON true LEFT JOIN health_state h ON true"
     ).fetchone()
     if row is None:
         return "", None
-    max_id, max_at, sha256, applied_at = row
-    instants = [t for t in (max_at, applied_at) if t is not None]
-    return f"{max_id}|{max_at}|{sha256}|{applied_at}", max(instants) if instants else None
+    max_id, max_at, sha256, applied_at, evaluated_at = row
+    instants = [t for t in (max_at, applied_at, evaluated_at) if t is not None]
+    mark = f"{max_id}|{max_at}|{sha256}|{applied_at}|{evaluated_at}"
+    return mark, max(instants) if instants else None
 
 
 def health(conn: Conn) -> dict[str, Any]:

@@ -19,7 +19,11 @@ POINT_JOINS = """
     LEFT JOIN rooms pr ON pr.id = p.room_id
     LEFT JOIN devices pd ON pd.id = p.device_id
     LEFT JOIN units pu ON pu.id = p.unit_id
+    LEFT JOIN point_health ph ON ph.point_id = p.id
 """
+# A point's health status as the daemon's last evaluation found it (point_health; null: not
+# evaluated yet), and which statuses /points?status= accepts.
+POINT_STATUSES = ("ok", "stale", "flat", "out_of_range", "spike", "retired", "historical")
 # A point's unit is its resolved unit's symbol, else what the trend report said.
 UNIT_SQL = "coalesce(pu.symbol, p.unit)"
 # A point's earlier recording units (0009_unit_history.sql), oldest first, as [until (epoch
@@ -43,7 +47,7 @@ def point_columns(last_ts: str = LAST_TS) -> str:
     p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, pu.name, pu.quantity,
     pb.code, p.building_id, pb.name, p.floor, pr.name, p.room_id, pd.name, p.device_id,
     {POINT_TAGS}, p.description, p.descriptor, p.point_type, p.alias, {RETIRED_SQL},
-    {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}
+    {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}, ph.status, {iso_sql("ph.since")}
 """
 
 
@@ -74,6 +78,8 @@ POINT_KEYS = (
     "retired",
     "first_ts",
     "last_ts",
+    "status",
+    "status_since",
 )
 LATEST_COLUMNS = f"""
     {iso_sql("l.ts")}, {epoch_sql("l.ts")}, l.value
@@ -169,6 +175,7 @@ class PointFilter:
     unit_ids: tuple[int, ...] | None = None
     unit_raw: str | None = None  # also matches points without a resolved unit by their raw unit
     quantity: str | None = None
+    status: str | None = None  # point_health.status (POINT_STATUSES)
 
     def where(self) -> Where:
         where = Where()
@@ -190,6 +197,7 @@ class PointFilter:
             )
         if self.quantity is not None:
             where.add("lower(pu.quantity) = lower(%s)", self.quantity)
+        where.equals("ph.status", self.status)
         return where
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.sql import catalog
-from energy_api.sql.points import PointFilter
+from energy_api.sql.points import POINT_STATUSES, PointFilter
 from energy_api.sql.where import Conn
 from energy_ingest.catalog.vocabulary import BuildingIndex
 
@@ -144,4 +144,5 @@ def point_filter(conn: Conn, params: Params, kind: str | None) -> PointFilter:
         unit_ids=units,
         unit_raw=raw_unit,
         quantity=quantity(conn, params),
+        status=params.choice("status", POINT_STATUSES),
     )

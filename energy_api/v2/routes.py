@@ -3,19 +3,27 @@ OpenAPI document (values and the catalog have modules of their own)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
 from flask import Blueprint, Response, request
 
 from energy_api import errors, web
 from energy_api.errors import ApiError
 from energy_api.openapi.document import document
 from energy_api.params import Params
+from energy_api.sql import health as data_health
 from energy_api.sql import ledger
 from energy_api.sql.points import (
+    POINT_STATUSES,
     all_point_ids,
     get_point,
     list_points,
     points_with_latest,
 )
+from energy_api.sql.where import Conn
 from energy_api.v2 import filters, selection
 from energy_api.web import Conditional, json_response, request_key, require_json
 from energy_ingest.store.migrate import pending
@@ -32,7 +40,7 @@ def index() -> Response:
     require_json()
     base = request.script_root + "/api/v2"
     routes = (
-        *("health", "points", "values", "latest", "files"),
+        *("health", "points", "values", "latest", "files", "alerts", "series"),
         *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
     )
     return json_response(
@@ -43,13 +51,16 @@ def index() -> Response:
 @bp.get("/health")
 def health() -> Response:
     """`status` ok/degraded/down; `reason` why it is not ok (null when ok) and what to do;
-    `database` the database's own state: ok, unreachable: …, schema missing, migrations pending: …"""
+    `database` the database's own state: ok, unreachable: …, schema missing, migrations pending: …;
+    `alerts`, `series` and `evaluated_at` what the daemon's last data-health evaluation found."""
     Params(request, ())
     require_json()
+    zone = web.zone()
     try:
-        with web.connection(web.zone(), timeout=3.0) as conn:
+        with web.connection(zone, timeout=3.0) as conn:
             info = ledger.health(conn)
             behind = [m.name for m in pending(conn)]
+            found = _summary(conn, behind)
     except errors.DATABASE_DOWN as exc:
         return _down(*errors.database_down(exc))
     problems = []
@@ -59,16 +70,72 @@ def health() -> Response:
         problems.append(f"{database}; run `energy-ingest migrate`")
     if info["last_status"] == "failed":
         problems.append("the most recent file failed to ingest: see /api/v2/files?status=failed")
+    found = found or NO_SUMMARY
+    problems.extend(_health_problems(found, zone))
+    evaluated_at = found["evaluated_at"]
     body = {
         "status": "degraded" if problems else "ok",
         "reason": "; ".join(problems) if problems else None,
         "database": database,
         "last_ingest": info["last_ingest"],
         "readings": info["readings"],
+        "alerts": found["alerts"],
+        "series": found["series"],
+        "evaluated_at": _iso(evaluated_at, zone) if evaluated_at else None,
     }
     response = json_response(body)
     response.cache_control.no_store = True
     return response
+
+
+NO_SUMMARY: dict[str, Any] = {
+    "alerts": None,
+    "series": None,
+    "evaluated_at": None,
+    "loud": 0,
+    "loud_summaries": [],
+    "files": False,
+}
+
+
+def _summary(conn: Conn, behind: list[str]) -> dict[str, Any] | None:
+    """The data-health summary; None while the migrations that add its tables are pending (a
+    savepoint keeps the rest of the answer)."""
+    if not behind:
+        return data_health.summary(conn)
+    try:
+        with conn.transaction():
+            return data_health.summary(conn)
+    except psycopg.errors.UndefinedTable:
+        return None
+
+
+def _health_problems(found: dict[str, Any], zone: ZoneInfo) -> list[str]:
+    """Firing high-priority alerts that nothing suppresses; an evaluation missing or older than
+    three of its periods while there are files to evaluate (the daemon is down or stuck)."""
+    problems = []
+    loud = found["loud"]
+    if loud:
+        shown = ", ".join(found["loud_summaries"]) + (
+            ", …" if loud > len(found["loud_summaries"]) else ""
+        )
+        plural = "s" if loud > 1 else ""
+        problems.append(f"{loud} high-priority alert{plural} firing: {shown}; see /api/v2/alerts")
+    evaluated_at = found["evaluated_at"]
+    if found["files"]:
+        late = timedelta(seconds=3 * web.settings().health_seconds)
+        advice = "is the ingest daemon running? (journalctl -u energy-ingest)"
+        if evaluated_at is None:
+            problems.append(f"data health has never been evaluated: {advice}")
+        elif web.now() - evaluated_at > late:
+            problems.append(
+                f"data health was last evaluated at {_iso(evaluated_at, zone)}: {advice}"
+            )
+    return problems
+
+
+def _iso(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).replace(microsecond=0).isoformat()
 
 
 def _down(database: str, reason: str) -> Response:
@@ -78,6 +145,9 @@ def _down(database: str, reason: str) -> Response:
         "database": database,
         "last_ingest": None,
         "readings": None,
+        "alerts": None,
+        "series": None,
+        "evaluated_at": None,
     }
     response = json_response(body, 503)
     response.cache_control.no_store = True
@@ -89,7 +159,7 @@ def _down(database: str, reason: str) -> Response:
 
 POINTS_PARAMS = (
     *("q", "name", "source", "kind", "building", "floor", "room", "device", "tag", "unit"),
-    *("quantity", "limit", "offset", "include", "tz"),
+    *("quantity", "status", "limit", "offset", "include", "tz"),
 )
 
 
@@ -103,6 +173,7 @@ def points() -> Response:
     include = params.choice("include", ["latest"])
     kind = params.choice("kind", ["number", "enum"])
     filters.floor(params)  # refused before any query, like every other malformed value
+    params.choice("status", POINT_STATUSES)
     with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():

@@ -15,7 +15,7 @@ from energy_api.streams import streamed, take_slot
 from energy_api.timeparse import TimeError, iso, resolve
 from energy_api.v2 import selection
 from energy_api.values import rollups
-from energy_api.values.plan import LAYOUTS, Cursor, Plan, parse_aggs
+from energy_api.values.plan import COVERAGE, LAYOUTS, Cursor, Plan, parse_aggs
 from energy_api.values.query import INTERVALS, plan_sql
 from energy_api.values.recorded import header
 from energy_api.values.rows import run_json, stream_csv
@@ -75,6 +75,12 @@ def values() -> Response:
         conn = stack.enter_context(web.connection(zone))
         selected = selection.resolve(conn, tokens)
         aggs = parse_aggs(params.get("agg"), {p.kind for p in selected})
+        if interval == "raw" and any(a.name == COVERAGE for a in aggs[0]):
+            raise bad_param(
+                "agg",
+                "coverage is the share of each bucket's expected readings: give an interval"
+                f" ({', '.join(i for i in INTERVALS if i != 'raw')}), not raw",
+            )
         start, end = (cursor.start, cursor.end) if cursor else (span.start, span.end)
         plan = Plan.build(
             selected,

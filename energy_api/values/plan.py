@@ -21,8 +21,11 @@ from energy_api.values.recorded import Recorded, recorded
 from energy_api.values.rollups import RAW_ROUTE, Route
 from energy_ingest.store.binary import from_us, to_us
 
-NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
-ENUM_AGGS = ("last", "first", "count", "fraction:<STATE>")
+NUMBER_AGGS = ("avg", "min", "max", "sum", "count", "first", "last", "coverage")
+ENUM_AGGS = ("last", "first", "count", "coverage", "fraction:<STATE>")
+# coverage: the share of a bucket's expected readings that are stored, from the point's interval
+# (energy_api.values.query.coverage_sql); it needs buckets, so never interval=raw
+COVERAGE = "coverage"
 LABELLED = {"raw", "first", "last"}  # enum results that are state labels, not numbers
 LAYOUTS = ("series", "long", "wide")
 UTC_ZONE = ZoneInfo("UTC")

@@ -42,6 +42,7 @@ RAW_EXPR = {
     "max": "max(r.value)",
     "sum": unscaled_sql(f"sum({scaled_sql('r.value')})"),
     "count": "count(*)",
+    "coverage": "count(*)",  # the count; coverage_sql makes it a share of the expected readings
     "first": "(array_agg(r.value ORDER BY r.ts))[1]",
     "last": "(array_agg(r.value ORDER BY r.ts DESC))[1]",
     "fraction": "(count(*) FILTER (WHERE r.value = sel.f{slot}))::float8 / count(*)",
@@ -103,6 +104,36 @@ def _agg_sql(plan: Plan, column: int, table_exprs: dict[str, str]) -> str:
     return f"CASE WHEN sel.enum THEN {exprs['enum']} ELSE {exprs['number']} END"
 
 
+# Each bucket's next edge from its start s.ts: calendar buckets in the plan's zone, so a local day
+# is 23 or 25 hours long on DST days and a month has its own days.
+NEXT_EDGE = {
+    "15min": "s.ts + interval '15 minutes'",
+    "30min": "s.ts + interval '30 minutes'",
+    "1h": "s.ts + interval '1 hour'",
+    "1d": "((s.ts AT TIME ZONE %(tz)s) + interval '1 day') AT TIME ZONE %(tz)s",
+    "1w": "((s.ts AT TIME ZONE %(tz)s) + interval '7 days') AT TIME ZONE %(tz)s",
+    "1mo": "((s.ts AT TIME ZONE %(tz)s) + interval '1 month') AT TIME ZONE %(tz)s",
+}
+
+
+def value_sql(plan: Plan, column: int) -> str:
+    """Output column `column` of a row s: its value, or for coverage the share of the expected
+    readings its count is: least(1, n × interval_s / seconds of the bucket within [start, end)),
+    null while the point's interval is unknown (points.interval_s, learned by the evaluator)."""
+    value = f"s.v{column}"
+    if plan.aggs[column].name != "coverage":
+        return value
+    length = (
+        f"date_part('epoch', least({NEXT_EDGE[plan.interval]}, %(end)s)"
+        " - greatest(s.ts, %(start)s))"
+    )
+    # a scalar subquery of no row is null: LEAST alone would take a null share for 1
+    return (
+        f"(SELECT least(1, {value} * pc.interval_s / nullif({length}, 0)) FROM points pc"
+        " WHERE pc.id = (%(ids)s::int[])[s.ord] AND pc.interval_s IS NOT NULL)"
+    )
+
+
 def _fraction_slot(aggs: tuple[Agg, ...], column: int) -> int:
     return sum(1 for a in aggs[:column] if a.name == "fraction")
 
@@ -154,10 +185,10 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
                 )
                 parts.append(_grouped(plan, sel, table, where, on_bucket, ROLLUP_EXPR, calendar))
         source = " UNION ALL ".join(parts)
-    values = ", ".join(f"s.v{j}" for j in range(width))
+    values = ", ".join(value_sql(plan, j) for j in range(width))
     micros = "(extract(epoch FROM s.ts) * 1000000)::bigint"  # exact, for the cursor
     if wide:
-        arrays = ", ".join(f"array_agg(s.v{j} ORDER BY s.ord)" for j in range(width))
+        arrays = ", ".join(f"array_agg({value_sql(plan, j)} ORDER BY s.ord)" for j in range(width))
         query = (
             f"SELECT {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')},"
             f" array_agg(s.ord ORDER BY s.ord), {arrays}"
@@ -166,7 +197,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
     elif csv_lines:
         params["labels"] = [csvcells.quoted(p.name) for p in plan.points]
         cells = " || ',' || ".join(
-            _csv_cell_sql(plan, j, f"s.v{j}", "p.states") for j in range(width)
+            _csv_cell_sql(plan, j, value_sql(plan, j), "p.states") for j in range(width)
         )
         query = (
             f"SELECT (%(labels)s::text[])[s.ord] || ',' || {iso_sql('s.ts')} || ','"

@@ -56,6 +56,7 @@ ROLLUP_EXPR = {
     "max": "max(h.max)",
     "sum": unscaled_sql(_SUM),
     "count": "sum(h.n)::bigint",
+    "coverage": "sum(h.n)::bigint",  # the count; energy_api.values.query makes it a share
     "first": "(array_agg(h.first ORDER BY h.bucket))[1]",
     "last": "(array_agg(h.last ORDER BY h.bucket DESC))[1]",
     "fraction": "coalesce(sum(h.states[sel.f{slot} + 1]), 0)::float8 / sum(h.n)",
@@ -69,6 +70,7 @@ ROLLUP_ROW_EXPR = {
     "max": "h.max",
     "sum": unscaled_sql(rollup_scaled_sql("h")),
     "count": "h.n::bigint",
+    "coverage": "h.n::bigint",
     "first": "h.first",
     "last": "h.last",
     "fraction": "coalesce(h.states[sel.f{slot} + 1], 0)::float8 / h.n",

@@ -1,0 +1,222 @@
+"""The OpenAPI description of the data-health routes: alerts, report series and a point's gaps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from energy_api.openapi.parts import (
+    LIMIT,
+    NULLABLE_INT,
+    NULLABLE_STR,
+    OFFSET,
+    PAGE_META,
+    TS,
+    TZ,
+    get,
+    param,
+    ref,
+    response,
+)
+from energy_api.sql.health import (
+    ALERT_KEYS,
+    ALERT_KINDS,
+    ALERT_STATES,
+    ALERT_STATUSES,
+    PRIORITIES,
+    SERIES_STATUSES,
+)
+
+INT: dict[str, Any] = {"type": "integer"}
+STR: dict[str, Any] = {"type": "string"}
+SERIES_FIELDS = (
+    *("id", "source", "name", "cadence", "cadence_s", "last_run", "expected_next", "last_data"),
+    *("last_arrival", "status", "files", "points", "overdue_s", "evaluated_at"),
+)
+GAP_FIELDS = ("start", "end", "missing", "duration_s")
+
+SCHEMAS: dict[str, Any] = {
+    "Alert": {
+        "type": "object",
+        "required": list(ALERT_KEYS),
+        "properties": {
+            "id": INT,
+            "kind": {"type": "string", "enum": list(ALERT_KINDS)},
+            "subject": {**STR, "description": "what it is about: series:3, point:42, …"},
+            "priority": {"type": "string", "enum": list(PRIORITIES)},
+            "state": {"type": "string", "enum": list(ALERT_STATES)},
+            "summary": {**STR, "description": "one line, as in the mail's subject"},
+            "details": {"type": "object"},
+            "link": {**NULLABLE_STR, "description": "where to look: an API path or a URL"},
+            "series_id": NULLABLE_INT,
+            "point_id": NULLABLE_INT,
+            "building": {**NULLABLE_STR, "description": "the building's code"},
+            "opened_at": {**STR, "description": "first found (pending from then)"},
+            "fired_at": TS,
+            "last_seen": {**STR, "description": "the last evaluation that found it"},
+            "resolved_at": TS,
+            "suppressed_by": {
+                **NULLABLE_INT,
+                "description": "the alert that inhibits it (no notices, and /health ignores it)",
+            },
+        },
+    },
+    "Series": {
+        "type": "object",
+        "required": list(SERIES_FIELDS),
+        "properties": {
+            "id": INT,
+            "source": STR,
+            "name": {**STR, "description": "the file name without its run time: boliou1"},
+            "cadence": {
+                **NULLABLE_STR,
+                "description": "ISO 8601 duration between its runs, e.g. P1D, PT15M",
+            },
+            "cadence_s": NULLABLE_INT,
+            "last_run": TS,
+            "expected_next": TS,
+            "last_data": TS,
+            "last_arrival": TS,
+            "status": {"type": "string", "enum": list(SERIES_STATUSES)},
+            "files": INT,
+            "points": {**INT, "description": "points its reports carry"},
+            "overdue_s": {
+                **NULLABLE_INT,
+                "description": "seconds past expected_next at evaluated_at (overdue only)",
+            },
+            "evaluated_at": TS,
+        },
+    },
+    "Gap": {
+        "type": "object",
+        "required": list(GAP_FIELDS),
+        "properties": {
+            "start": {**STR, "description": "the reading before it, or the range's start"},
+            "end": {**STR, "description": "the reading after it, or the range's end"},
+            "missing": {**INT, "description": "expected readings missed"},
+            "duration_s": {"type": "number"},
+        },
+    },
+}
+
+PATH_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "example": "1",
+}
+
+
+GAPS_400 = response(
+    ref("Error"),
+    "bad or unknown parameter (end not after start, …); or interval_unknown (param ref): the"
+    " point's interval between readings is not known yet (the daemon learns it from its"
+    " readings; points trended on change of value have none)",
+)
+
+
+def _with_400(answer: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    return {**operation, "responses": {**operation["responses"], "400": answer}}
+
+
+def _page(item: str, meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["meta", "data"],
+        "properties": {"meta": meta, "data": {"type": "array", "items": ref(item)}},
+    }
+
+
+def _one(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["data"], "properties": {"data": ref(item)}}
+
+
+def paths() -> dict[str, Any]:
+    alerts_meta = {
+        **PAGE_META,
+        "required": [*PAGE_META["required"], "tz", "counts"],
+        "properties": {
+            **PAGE_META["properties"],
+            "counts": {
+                "type": "object",
+                "description": "every alert by state (whatever the filters)",
+                "additionalProperties": INT,
+            },
+        },
+    }
+    series_meta = {"type": "object", "required": ["count", "tz"]}
+    gaps_meta = {
+        "type": "object",
+        "required": ["count", "truncated", "interval_s", "start", "end", "tz"],
+        "properties": {
+            "count": INT,
+            "truncated": {"type": "boolean", "description": "more gaps than limit"},
+            "interval_s": {"type": "number"},
+            "start": STR,
+            "end": STR,
+            "tz": STR,
+        },
+    }
+    return {
+        "/alerts": {
+            "get": get(
+                "alerts the daemon's evaluation raised, newest first",
+                [
+                    param(
+                        "status",
+                        "open (default: pending or firing), resolved, or all",
+                        {"type": "string", "enum": list(ALERT_STATUSES)},
+                    ),
+                    param("kind", "alert kind", {"type": "string", "enum": list(ALERT_KINDS)}),
+                    param(
+                        "priority", "high or normal", {"type": "string", "enum": list(PRIORITIES)}
+                    ),
+                    {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                    OFFSET,
+                    TZ,
+                ],
+                response(_page("Alert", alerts_meta), "alerts"),
+            )
+        },
+        "/alerts/{id}": {
+            "get": get("one alert", [PATH_ID, TZ], response(_one("Alert"), "the alert"))
+        },
+        "/series": {
+            "get": get(
+                "report series (a source's files of one report), as last evaluated",
+                [
+                    param(
+                        "status", "series status", {"type": "string", "enum": list(SERIES_STATUSES)}
+                    ),
+                    param(
+                        "source", "siemens or alc", {"type": "string", "enum": ["siemens", "alc"]}
+                    ),
+                    TZ,
+                ],
+                response(_page("Series", series_meta), "series by source and name"),
+            )
+        },
+        "/series/{id}": {
+            "get": get("one report series", [PATH_ID, TZ], response(_one("Series"), "the series"))
+        },
+        "/points/{ref}/gaps": {
+            "get": _with_400(
+                GAPS_400,
+                get(
+                    "gaps in a point's readings: spans over 1.5 × its interval without one",
+                    [
+                        {**PATH_ID, "name": "ref", "description": "point id or exact name"},
+                        param("start", "inclusive; the forms of /values' start"),
+                        param("end", "exclusive; the forms of /values' end"),
+                        TZ,
+                        param(
+                            "limit",
+                            "at most this many gaps (default 1000)",
+                            {"type": "integer", "minimum": 1, "maximum": 10000},
+                        ),
+                    ],
+                    response(_page("Gap", gaps_meta), "the gaps, in time order"),
+                ),
+            )
+        },
+    }
