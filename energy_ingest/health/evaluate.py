@@ -65,9 +65,8 @@ def evaluate(
     with conn.transaction():
         # A point row a loader holds would make the interval update wait: not for long.
         conn.execute("SET LOCAL lock_timeout = '10s'")
-        if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (EVALUATION_LOCK,)).fetchone()[
-            0
-        ]:
+        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (EVALUATION_LOCK,)).fetchone()
+        if not (locked and locked[0]):
             result.ran = False
             return result
         findings = [
