@@ -10,6 +10,7 @@ from typing import Any
 
 from energy_ingest.catalog import search
 from energy_ingest.catalog.site.floors import is_floor
+from energy_ingest.catalog.site.health import HealthFields
 from energy_ingest.catalog.site.model import (
     GROUPS,
     LEVELS,
@@ -70,13 +71,14 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
     return _Checker(text, path).site(data)
 
 
-class _Checker(PlaceFields):
+class _Checker(PlaceFields, HealthFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
     TOP = (
         *("buildings", "naming", "rewrite", "devices", "device_types", "floors", "tags"),
         *("units", "points"),
         *("rules", "anomalies"),
+        *("health", "limits"),
     )
 
     def site(self, data: dict[str, Any]) -> Site:
@@ -109,6 +111,7 @@ class _Checker(PlaceFields):
             devices=tuple(self.entries(data, "devices", self.device_entry)),
             rewrites=tuple(self.entries(data, "rewrite", self.rewrite)),
             floor_names=self.floor_names(data.get("floors", {})),
+            health=self.health_rules(data, self.entries(data, "limits", self.limit)),
         )
         size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
         if size > MAX_PROGRAMS:
