@@ -30,11 +30,28 @@ def load(conn: psycopg.Connection[Any], name: str, data: bytes) -> None:
     assert loaded.result.status == "ingested", loaded.result
 
 
-def daily_file(conn: psycopg.Connection[Any], stem: str, run: datetime, tag: int = 0) -> None:
-    """A Siemens Insight report named for its run (hall_11-30-18_02-00.csv) holding the 24 hours
-    before it, hourly."""
+def daily_file(
+    conn: psycopg.Connection[Any],
+    stem: str,
+    run: datetime,
+    *,
+    npoints: int = 1,
+    rows: int = 24,
+    minutes: int = 60,
+    lost: bool = False,
+    value: str | None = None,
+) -> None:
+    """A Siemens Insight report named for its run (hall_11-30-18_02-00.csv) holding the day
+    before it; `lost`: its second point's cells are all `Data Loss`."""
+
+    def cell(r: int, c: int) -> str:
+        if lost and c == 1:
+            return "Data Loss"
+        return value if value is not None else f"{(r * 7 + c * 3) % 1000 / 10:.2f}"
+
     start = (run - DAY).replace(tzinfo=None)
-    data = insight_report([f"HALL.RM{tag}.TEMP"], start, 24, minutes=60)
+    names = [f"HALL.RM{i}.TEMP" for i in range(npoints)]
+    data = insight_report(names, start, rows, minutes=minutes, value=cell)
     load(conn, f"{stem}_{run:%m-%d-%y_%H-%M}.csv", data)
 
 

@@ -27,8 +27,10 @@ DEFAULT_LIMITS: tuple[tuple[str, str, float, float], ...] = (
     ("unit", "RH %", 0.0, 100.0),
     ("unit", "%", 0.0, 100.0),
 )
-# rank: most specific first
-RANKS = {"point": 1, "tag": 2, "building": 3, "unit": 4, "quantity": 4, "export": 5, "default": 6}
+# rank: most specific first. No BAS export this project reads gives a point's own range (the
+# Siemens Point Definition report and the ALC Points List have no min/max fields), so after the
+# site's entries come the defaults by unit.
+RANKS = {"point": 1, "tag": 2, "building": 3, "unit": 4, "quantity": 4, "default": 6}
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,16 @@ def limit_rows(rules: HealthRules) -> list[tuple[Any, ...]]:
     for n, e in enumerate(rules.limits):
         match = glob_to_like(e.value) if e.selector == "point" else e.value
         rows.append(
-            (RANKS[e.selector], n, e.selector, match, e.min, e.max, e.count,
-             f"site file line {e.line}")
+            (
+                RANKS[e.selector],
+                n,
+                e.selector,
+                match,
+                e.min,
+                e.max,
+                e.count,
+                f"site file line {e.line}",
+            )
         )
     for n, (selector, match, low, high) in enumerate(DEFAULT_LIMITS):
         rows.append((RANKS["default"], n, selector, match, low, high, None, f"default for {match}"))

@@ -11,7 +11,14 @@ from typing import Any
 
 from energy_ingest.catalog.site.fields import TomlFields
 
-HEALTH_KEYS = ("stale_factor", "flat_hours", "spike_z", "spike_window", "spike_count", "range_count")
+HEALTH_KEYS = (
+    "stale_factor",
+    "flat_hours",
+    "spike_z",
+    "spike_window",
+    "spike_count",
+    "range_count",
+)
 LIMIT_SELECTORS = ("point", "tag", "building", "unit", "quantity")
 LIMIT_KEYS = (*LIMIT_SELECTORS, "min", "max", "count")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -63,8 +70,8 @@ class HealthFields(TomlFields):
         for key in table:
             if key not in HEALTH_KEYS:
                 self.problem(
-                    self.key_line(line, key), f"[health] has no key {key!r}; known: "
-                    f"{', '.join(HEALTH_KEYS)}"
+                    self.key_line(line, key),
+                    f"[health] has no key {key!r}; known: {', '.join(HEALTH_KEYS)}",
                 )
         out: dict[str, Any] = {}
         for key in ("stale_factor", "spike_z"):
@@ -88,7 +95,7 @@ class HealthFields(TomlFields):
             if not 3600 <= seconds <= 90 * 86400:
                 self.problem(
                     self.key_line(line, "spike_window"),
-                    "spike_window must be a duration from 1h to 90d, e.g. \"48h\" or \"7d\"",
+                    'spike_window must be a duration from 1h to 90d, e.g. "48h" or "7d"',
                 )
             else:
                 out["spike_window_s"] = seconds
@@ -122,7 +129,9 @@ class HealthFields(TomlFields):
             self.problem(self.key_line(line, "max"), f"max {high:g} is below min {low:g}")
         count = item.get("count")
         if count is not None and not (_whole(count) and 1 <= count <= 1000):
-            self.problem(self.key_line(line, "count"), "count must be a whole number from 1 to 1000")
+            self.problem(
+                self.key_line(line, "count"), "count must be a whole number from 1 to 1000"
+            )
             count = None
         if not value:
             return None
