@@ -17,7 +17,7 @@ from energy_ingest.health.limits import (
     limit_rows,
     thresholds,
 )
-from energy_ingest.health.series import every, local
+from energy_ingest.health.series import every, local, no_jit
 
 # A point's interval: the median of (last_ts − first_ts) / (n − 1) over its newest 7 daily
 # rollups (a partial day or a DST day gives the same interval), to a whole second.
@@ -46,7 +46,7 @@ base AS (
     SELECT p.id, p.name, p.kind, p.unit AS raw_unit, p.building_id, p.room_id, p.device_id,
            p.interval_s, p.retired_at, u.symbol, u.quantity,
            live.series_id, live.series_name, live.last_data, live.cadence, live.status AS s_status,
-           linked.any_link, newest.ts AS newest_ts
+           linked.any_link, newest.ts AS newest_ts, newest.vals, newest.upto
     FROM points p
     LEFT JOIN units u ON u.id = p.unit_id
     LEFT JOIN LATERAL (
@@ -58,8 +58,11 @@ base AS (
     LEFT JOIN LATERAL (
         SELECT true AS any_link FROM series_points sp WHERE sp.point_id = p.id LIMIT 1
     ) linked ON true
-    LEFT JOIN LATERAL (
-        SELECT r.ts FROM readings r WHERE r.point_id = p.id ORDER BY r.ts DESC LIMIT 1
+    LEFT JOIN LATERAL (  -- the newest readings, for stale and spike (one probe)
+        SELECT max(r.ts) AS ts, array_agg(r.value ORDER BY r.ts DESC) AS vals,
+               date_trunc('hour', min(r.ts), 'UTC') AS upto
+        FROM (SELECT r.ts, r.value FROM readings r WHERE r.point_id = p.id
+              ORDER BY r.ts DESC LIMIT %(spike_count)s) r
     ) newest ON true
 ),
 pre AS (
@@ -105,37 +108,26 @@ rng AS (
     ) v
     WHERE v.outside AND v.n = coalesce(l.count, %(range_count)s)
 ),
-spk_new AS (
-    SELECT o.id, v.vals, v.ts, date_trunc('hour', v.oldest, 'UTC') AS upto
-    FROM cand o
-    CROSS JOIN LATERAL (
-        SELECT array_agg(r.value ORDER BY r.ts DESC) AS vals, max(r.ts) AS ts, min(r.ts) AS oldest
-        FROM (SELECT r.ts, r.value FROM readings r WHERE r.point_id = o.id
-              ORDER BY r.ts DESC LIMIT %(spike_count)s) r
-    ) v
-    WHERE cardinality(v.vals) = %(spike_count)s
-),
-spk_med AS (
-    SELECT s.*, m.buckets, m.median FROM spk_new s
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS buckets, percentile_cont(0.5) WITHIN GROUP (ORDER BY h.sum / h.n) AS median
-        FROM readings_hourly h
-        WHERE h.point_id = s.id AND h.bucket < s.upto
-          AND h.bucket >= s.upto - make_interval(secs => %(spike_window)s)
-    ) m
-    WHERE m.buckets >= %(spike_buckets)s
-),
 spk AS (
-    SELECT s.id, s.vals, s.ts, s.median, d.mad,
-           (SELECT max(abs(x - s.median)) / (1.4826 * d.mad) FROM unnest(s.vals) x) AS z
-    FROM spk_med s
-    CROSS JOIN LATERAL (
-        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(h.sum / h.n - s.median)) AS mad
-        FROM readings_hourly h
-        WHERE h.point_id = s.id AND h.bucket < s.upto
-          AND h.bucket >= s.upto - make_interval(secs => %(spike_window)s)
-    ) d
-    WHERE d.mad > 0 AND (SELECT bool_and(abs(x - s.median) / (1.4826 * d.mad) > %(spike_z)s)
+    -- the window's hourly means read once, as an array: median and MAD both come from it
+    SELECT s.id, s.vals, s.ts, s.median, s.mad,
+           (SELECT max(abs(x - s.median)) / (1.4826 * s.mad) FROM unnest(s.vals) x) AS z
+    FROM (
+        SELECT o.id, o.vals, o.newest_ts AS ts, w.median,
+               (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(m - w.median))
+                FROM unnest(w.means) m) AS mad
+        FROM cand o
+        CROSS JOIN LATERAL (
+            SELECT h.means, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY m)
+                             FROM unnest(h.means) m) AS median
+            FROM (SELECT array_agg(h.sum / h.n) AS means FROM readings_hourly h
+                  WHERE h.point_id = o.id AND h.bucket < o.upto
+                    AND h.bucket >= o.upto - make_interval(secs => %(spike_window)s)) h
+            WHERE cardinality(h.means) >= %(spike_buckets)s
+        ) w
+        WHERE cardinality(o.vals) = %(spike_count)s
+    ) s
+    WHERE s.mad > 0 AND (SELECT bool_and(abs(x - s.median) / (1.4826 * s.mad) > %(spike_z)s)
                         FROM unnest(s.vals) x)
 ),
 flt AS (
@@ -206,6 +198,7 @@ def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Fi
     after series.refresh in the same transaction) and return a Finding for each point that is
     stale, out of range, spiking or flat."""
     t = thresholds(site.health)
+    no_jit(conn)
     conn.execute(_INTERVALS)
     params = {
         "now": now,

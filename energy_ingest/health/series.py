@@ -25,11 +25,12 @@ WITH facts AS (
                          THEN extract(epoch FROM newest.last_ts - newest.first_ts) END)
                AS cadence_s
     FROM report_series s
-    CROSS JOIN LATERAL (
-        SELECT count(*)::integer AS files, max(f.last_ts) AS last_data FROM files f
-        WHERE f.source = s.source AND f.series = s.name
-          AND f.status = 'ingested' AND f.last_ts IS NOT NULL
-    ) a
+    JOIN (
+        -- one index-only pass over the ledger (files_series_idx includes last_ts)
+        SELECT f.source, f.series, count(*)::integer AS files, max(f.last_ts) AS last_data
+        FROM files f WHERE f.status = 'ingested' AND f.last_ts IS NOT NULL
+        GROUP BY f.source, f.series
+    ) a ON a.source = s.source AND a.series = s.name
     CROSS JOIN LATERAL (
         SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.first_ts, f.last_ts, f.ingested_at
         FROM files f
@@ -82,6 +83,7 @@ FROM updated u WHERE u.status = 'overdue' ORDER BY u.id
 def refresh(conn: psycopg.Connection[Any], now: datetime, grace_seconds: float) -> list[Finding]:
     """Update every report_series row from the ledger as of `now`; a Finding for each series
     that is live and overdue (its next run is more than `grace_seconds` late)."""
+    no_jit(conn)
     rows = conn.execute(_SQL, {"now": now, "grace": grace_seconds}).fetchall()
     return [_overdue(now, grace_seconds, *row) for row in rows]
 
@@ -118,6 +120,13 @@ def _overdue(
         link=f"/api/v2/series/{series_id}",
         series_id=series_id,
     )
+
+
+def no_jit(conn: psycopg.Connection[Any]) -> None:
+    """Turn JIT off for the rest of the transaction: these statements run a few cheap probes per
+    row, which the planner's costs overrate, and compiling them took longer than running them
+    (bench/health: 1.3 s of JIT for 0.2 s of work on a 100,000-file ledger)."""
+    conn.execute("SELECT set_config('jit', 'off', true)")
 
 
 def local(ts: datetime, zone: str) -> str:
