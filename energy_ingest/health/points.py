@@ -45,18 +45,18 @@ WITH lim AS (
 base AS (
     SELECT p.id, p.name, p.kind, p.unit AS raw_unit, p.building_id, p.room_id, p.device_id,
            p.interval_s, p.retired_at, u.symbol, u.quantity,
-           live.series_id, live.series_name, live.last_data, live.cadence, live.status AS s_status,
+           CASE WHEN linked.status <> 'historical' THEN linked.series_id END AS series_id,
+           linked.series_name, linked.last_data, linked.cadence, linked.status AS s_status,
            linked.any_link, newest.ts AS newest_ts, newest.vals, newest.upto
     FROM points p
     LEFT JOIN units u ON u.id = p.unit_id
-    LEFT JOIN LATERAL (
-        SELECT s.id AS series_id, s.name AS series_name, s.last_data, s.cadence, s.status
+    LEFT JOIN LATERAL (  -- its series: any at all, and the live one that arrived last
+        SELECT true AS any_link, s.id AS series_id, s.name AS series_name, s.last_data,
+               s.cadence, s.status
         FROM series_points sp JOIN report_series s ON s.id = sp.series_id
-        WHERE sp.point_id = p.id AND s.status <> 'historical'
-        ORDER BY s.status = 'overdue', s.last_data DESC NULLS LAST LIMIT 1
-    ) live ON true
-    LEFT JOIN LATERAL (
-        SELECT true AS any_link FROM series_points sp WHERE sp.point_id = p.id LIMIT 1
+        WHERE sp.point_id = p.id
+        ORDER BY s.status = 'historical', s.status = 'overdue', s.last_data DESC NULLS LAST
+        LIMIT 1
     ) linked ON true
     LEFT JOIN LATERAL (  -- the newest readings, for stale and spike (one probe)
         SELECT max(r.ts) AS ts, array_agg(r.value ORDER BY r.ts DESC) AS vals,
@@ -133,9 +133,11 @@ spk AS (
 flt AS (
     SELECT o.id, w.lo AS value, w.start, lb.last
     FROM cand o
-    CROSS JOIN LATERAL (
-        SELECT h.bucket AS last FROM readings_hourly h WHERE h.point_id = o.id
-        ORDER BY h.bucket DESC LIMIT 1
+    CROSS JOIN LATERAL (  -- its newest hour: one value, or it cannot be flat
+        SELECT x.last FROM (
+            SELECT h.bucket AS last, h.min = h.max AS one FROM readings_hourly h
+            WHERE h.point_id = o.id ORDER BY h.bucket DESC LIMIT 1
+        ) x WHERE x.one
     ) lb
     CROSS JOIN LATERAL (
         SELECT count(*) AS buckets, min(h.min) AS lo, max(h.max) AS hi, min(h.bucket) AS start
