@@ -157,6 +157,66 @@ count = 1
     assert status(conn, oat) == "spike" and found[oat].kind == "spike"
 
 
+def test_a_limit_is_the_most_specific_entry_point_then_tag_then_building_then_quantity(
+    conn: psycopg.Connection[Any],
+) -> None:
+    site = parse_site(
+        """[[limits]]
+quantity = "temperature"
+max = 200
+
+[[limits]]
+building = "HU"
+max = 150
+
+[[limits]]
+tag = "zone"
+max = 100
+
+[[limits]]
+point = "HU.FCU1.RM?"
+max = 90
+"""
+    )
+    hu = conn.execute(
+        "INSERT INTO buildings (code, name) VALUES ('HU', 'Hulings Hall') RETURNING id"
+    )
+    building = (hu.fetchone() or (0,))[0]
+    unit = conn.execute(
+        "INSERT INTO units (key, canonical, symbol, quantity, name, resolved) VALUES "
+        "('degree_Fahrenheit', 'degree_Fahrenheit', '°F', 'temperature', 'degrees fahrenheit', "
+        "true) RETURNING id"
+    ).fetchone()
+    device = conn.execute(
+        "INSERT INTO devices (building_id, name) VALUES (%s, 'FCU1') RETURNING id", [building]
+    ).fetchone()
+    tag = conn.execute("INSERT INTO tags (name) VALUES ('zone') RETURNING id").fetchone()
+    assert unit and device and tag
+    conn.execute("INSERT INTO device_tags VALUES (%s, %s)", [device[0], tag[0]])
+    named = {}
+    for name, in_hu, on_device in (
+        ("HU.FCU1.RM1", True, True),  # its name: 90
+        ("HU.FCU1.SAT", True, True),  # its device's tag: 100
+        ("HU.AHU1.SAT", True, False),  # its building: 150
+        ("EV.AHU1.SAT", False, False),  # its quantity: 200 (not the default 140 for °F)
+    ):
+        pid = point(conn, name, "DEG F")
+        conn.execute(
+            "UPDATE points SET unit_id = %s, building_id = %s, device_id = %s WHERE id = %s",
+            [unit[0], building if in_hu else None, device[0] if on_device else None, pid],
+        )
+        readings(conn, pid, SPRING - timedelta(days=1), SPRING, "500")
+        named[name] = pid
+    found = evaluate(conn, SPRING + timedelta(minutes=5), site)
+    assert {name: found[pid].details["max"] for name, pid in named.items()} == {
+        "HU.FCU1.RM1": 90,
+        "HU.FCU1.SAT": 100,
+        "HU.AHU1.SAT": 150,
+        "EV.AHU1.SAT": 200,
+    }
+    assert found[named["HU.FCU1.SAT"]].details["limit"] == "site file line 9"
+
+
 def test_a_spike_of_two_readings_on_the_fall_back_day_is_found_and_one_is_not(
     conn: psycopg.Connection[Any],
 ) -> None:
