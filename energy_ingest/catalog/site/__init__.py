@@ -25,6 +25,10 @@ points — data, not code. Loading it reports every problem at once, each with i
                     value_search, an alert (energy_ingest.health.rules): window, count, alert
     [anomalies]     the tags that make a point a room temperature (room_temperature) or a damper
                     (damper) for the dashboard's vent-and-temp check
+    [health]        data-health thresholds: stale_factor, flat_hours, spike_z, spike_window,
+                    spike_count, range_count (site.health; defaults in health.limits)
+    [[limits]]      a plausible range: one of point (glob), tag, building, unit, quantity; min,
+                    max, count
 
 See examples/site.toml for the sample campus, with a comment on every choice.
 
@@ -33,6 +37,7 @@ See examples/site.toml for the sample campus, with a comment on every choice.
     fields.py    TOML values read with their lines (TomlFields)
     places.py    the placing tables: [[devices]], [[rewrite]], a building's floor rules
     rules.py     [[rules]]: the legacy rule and the alert it raises
+    health.py    the data-health tables: [health] and [[limits]] (HealthRules, LimitEntry)
     floors.py    which floor a room or a floor's name is on
 """
 

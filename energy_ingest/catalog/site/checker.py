@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_ingest.catalog.site.floors import is_floor
+from energy_ingest.catalog.site.health import HealthFields
 from energy_ingest.catalog.site.model import (
     GROUPS,
     LEVELS,
@@ -69,13 +70,14 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
     return _Checker(text, path).site(data)
 
 
-class _Checker(PlaceFields, RuleFields):
+class _Checker(PlaceFields, HealthFields, RuleFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
     TOP = (
         *("buildings", "naming", "rewrite", "devices", "device_types", "floors", "tags"),
         *("units", "points"),
         *("rules", "anomalies"),
+        *("health", "limits"),
     )
 
     def site(self, data: dict[str, Any]) -> Site:
@@ -108,6 +110,7 @@ class _Checker(PlaceFields, RuleFields):
             devices=tuple(self.entries(data, "devices", self.device_entry)),
             rewrites=tuple(self.entries(data, "rewrite", self.rewrite)),
             floor_names=self.floor_names(data.get("floors", {})),
+            health=self.health_rules(data, self.entries(data, "limits", self.limit)),
         )
         size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
         if size > MAX_PROGRAMS:

@@ -13,6 +13,7 @@ from typing import Any
 
 from energy_ingest.catalog.regex import Pattern
 from energy_ingest.catalog.site.floors import DEFAULT_FLOOR_PREFIXES, floor_named, floor_of
+from energy_ingest.catalog.site.health import HealthRules
 from energy_ingest.catalog.site.places import DeviceEntry, FloorRules, Rewrite
 from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, BuildingIndex, label_key
 from energy_ingest.errors import ConfigError
@@ -28,6 +29,7 @@ MAX_ENTRIES: Mapping[str, int] = {
     "rules": 1_000,
     "devices": 20_000,
     "rewrite": 200,
+    "limits": 1_000,
 }
 MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
 GROUPS = frozenset({"building", "room", "device", "point", "floor"})
@@ -135,6 +137,7 @@ class Site:
     anomalies: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_ANOMALIES)
     )
+    health: HealthRules = field(default_factory=HealthRules)  # [health] and [[limits]]
 
     def building(self, text: str | None) -> Building | None:
         """The building a code, name, alias or ALC Location segment names (catalog/vocabulary.py),

@@ -1,0 +1,187 @@
+"""Report series (energy_ingest.health.series): cadence from run times or data spans, never from
+arrival; a live series that stops is overdue on the timer; a backfill is historical."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from helpers import insight_report
+
+from energy_ingest.health import series
+from energy_ingest.pipeline import parse_and_load
+from energy_ingest.write.ledger import FileInfo
+
+ZONE = ZoneInfo("America/Chicago")
+GRACE = 3600.0
+DAY = timedelta(days=1)
+
+
+def load(conn: psycopg.Connection[Any], name: str, data: bytes) -> None:
+    """One file through the real parser and loader, in its own transaction."""
+    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
+    with conn.transaction():
+        loaded = parse_and_load(conn, io.BytesIO(data), info, tz="America/Chicago", hint=None)
+    assert loaded.result.status == "ingested", loaded.result
+
+
+def daily_file(
+    conn: psycopg.Connection[Any],
+    stem: str,
+    run: datetime,
+    *,
+    npoints: int = 1,
+    rows: int = 24,
+    minutes: int = 60,
+    lost: bool = False,
+    value: str | None = None,
+) -> None:
+    """A Siemens Insight report named for its run (hall_11-30-18_02-00.csv) holding the day
+    before it; `lost`: its second point's cells are all `Data Loss`."""
+
+    def cell(r: int, c: int) -> str:
+        if lost and c == 1:
+            return "Data Loss"
+        return value if value is not None else f"{(r * 7 + c * 3) % 1000 / 10:.2f}"
+
+    start = (run - DAY).replace(tzinfo=None)
+    names = [f"HALL.RM{i}.TEMP" for i in range(npoints)]
+    data = insight_report(names, start, rows, minutes=minutes, value=cell)
+    load(conn, f"{stem}_{run:%m-%d-%y_%H-%M}.csv", data)
+
+
+def row(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
+    cur = conn.execute(
+        "SELECT status, cadence, files, last_run, expected_next, last_data FROM report_series "
+        "WHERE name = %s",
+        [name],
+    )
+    status, cadence, files, last_run, expected_next, last_data = cur.fetchone() or (None,) * 6
+    return {
+        "status": status,
+        "cadence": cadence,
+        "files": files,
+        "last_run": last_run,
+        "expected_next": expected_next,
+        "last_data": last_data,
+    }
+
+
+def today_at_2(days_back: int) -> datetime:
+    """02:00 local, `days_back` days before today (real time: the loader stamps arrival now)."""
+    today = datetime.now(ZONE).date() - timedelta(days=days_back)
+    return datetime(today.year, today.month, today.day, 2, tzinfo=ZONE)
+
+
+def recent(hours: int) -> datetime:
+    """A naive local wall time on the quarter hour `hours` before now."""
+    t = datetime.now(ZONE).replace(second=0, microsecond=0, tzinfo=None) - timedelta(hours=hours)
+    return t.replace(minute=t.minute // 15 * 15)
+
+
+def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_no_file_arriving(
+    conn: psycopg.Connection[Any],
+) -> None:
+    for back in (2, 1, 0):
+        daily_file(conn, "hall", today_at_2(back))
+    last = today_at_2(0)
+    due = last + DAY
+    with conn.transaction():
+        assert series.refresh(conn, last + timedelta(hours=1), GRACE) == []
+    got = row(conn, "hall")
+    assert got["cadence"] == DAY
+    assert got["status"] == "ok"
+    assert got["files"] == 3
+    assert got["last_run"] == last and got["expected_next"] == due
+    with conn.transaction():
+        assert series.refresh(conn, due + timedelta(seconds=GRACE - 60), GRACE) == []
+    assert row(conn, "hall")["status"] == "ok"
+    with conn.transaction():
+        found = series.refresh(conn, due + timedelta(seconds=GRACE + 60), GRACE)
+    assert row(conn, "hall")["status"] == "overdue"
+    assert [f.kind for f in found] == ["overdue"]
+    f = found[0]
+    assert f.priority == "high"
+    assert f.subject == f"series:{f.series_id}"
+    assert f.link == f"/api/v2/series/{f.series_id}"
+    zone = last.strftime("%Z")
+    assert f.summary == (
+        f"hall (siemens): no report since {last:%Y-%m-%d} 02:00 {zone}; one was expected "
+        f"{due:%Y-%m-%d} 02:00 {due:%Z} (every 1 day)"
+    )
+    assert f.details["cadence_s"] == 86400
+    assert f.details["overdue_s"] == GRACE + 60
+    assert f.details["points"] == 1
+    # the next report arrives: it is fine again
+    daily_file(conn, "hall", due)
+    with conn.transaction():
+        assert series.refresh(conn, due + timedelta(seconds=GRACE + 120), GRACE) == []
+    assert row(conn, "hall")["status"] == "ok"
+
+
+@pytest.mark.slow  # 365 files through the loader
+def test_a_backfilled_year_of_daily_files_learns_one_day_is_historical_and_raises_nothing(
+    conn: psycopg.Connection[Any],
+) -> None:
+    first = datetime(2018, 1, 2, 2, tzinfo=ZONE)
+    for n in range(365):
+        run = datetime.combine(first.date() + timedelta(days=n), first.timetz())
+        daily_file(conn, "boliou1", run)
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    with conn.transaction():
+        assert series.refresh(conn, now, GRACE) == []
+    got = row(conn, "boliou1")
+    assert got["cadence"] == DAY  # though all 365 arrived within a minute or so
+    assert got["status"] == "historical"
+    assert got["files"] == 365
+    assert got["last_run"] == datetime(2019, 1, 1, 2, tzinfo=ZONE)
+
+
+def test_a_series_without_run_times_in_its_names_learns_its_cadence_from_data_spans(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # one file: the span of its data (6 hours of 15-minute rows: 23 intervals → 5 h 45 min)
+    start = recent(hours=7)
+    load(conn, "chiller plant.csv", insight_report(["CP.KW"], start, 24, minutes=15))
+    with conn.transaction():
+        series.refresh(conn, datetime.now(UTC), GRACE)
+    got = row(conn, "chiller plant")
+    assert got["cadence"] == timedelta(hours=5, minutes=45)
+    assert got["status"] == "ok"
+    # more files, one a day: the gaps between their data ends
+    for n in (2, 1):  # the data before, a day apart (so the newest file's data is recent)
+        data = insight_report(["CP.KW"], start - timedelta(days=n), 24, minutes=15)
+        load(conn, "chiller plant.csv", data)
+    with conn.transaction():
+        series.refresh(conn, datetime.now(UTC), GRACE)
+    got = row(conn, "chiller plant")
+    assert got["cadence"] == DAY
+    assert got["files"] == 3
+    assert got["expected_next"] == got["last_data"] + DAY
+    assert got["status"] == "ok"
+
+
+def test_a_series_of_one_file_whose_data_is_one_instant_has_no_cadence_and_is_unknown(
+    conn: psycopg.Connection[Any],
+) -> None:
+    start = recent(hours=0)
+    load(conn, "snapshot.csv", insight_report(["CP.KW"], start, 1, minutes=15))
+    with conn.transaction():
+        assert series.refresh(conn, datetime.now(UTC) + 30 * DAY, GRACE) == []
+    got = row(conn, "snapshot")
+    assert got["cadence"] is None
+    assert got["status"] == "unknown"
+
+
+def test_cadence_words_read_as_an_operator_would_say_them() -> None:
+    assert series.every(86400) == "1 day"
+    assert series.every(7 * 86400) == "7 days"
+    assert series.every(900) == "15 min"
+    assert series.every(7200) == "2 h"
+    assert series.every(5400) == "90 min"
+    assert series.every(90.5) == "90.5 s"
