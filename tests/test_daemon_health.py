@@ -9,43 +9,22 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from helpers import Daemon, insight_report, scalar, wait_until
+from mail_server import MailServer, free_port
 
 pytestmark = pytest.mark.daemon
 
 ZONE = ZoneInfo("America/Chicago")
 
 
-class Inbox:
-    """A real SMTP server (aiosmtpd) on a free local port that keeps what it is sent."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
+def inbox() -> Iterator[MailServer]:
+    with MailServer(free_port()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -89,10 +68,10 @@ def test_an_hourly_report_that_stops_is_mailed_as_overdue_and_its_return_as_reso
     daemons: Callable[..., Daemon],
     spool_dir: Path,
     database_url: str,
-    inbox: tuple[Inbox, int],
+    inbox: MailServer,
     systemd: tuple[str, Callable[[], list[str]]],
 ) -> None:
-    mail, port = inbox
+    mail, port = inbox, inbox.port
     notify_socket, notices = systemd
     now = datetime.now(ZONE).replace(second=0, microsecond=0, tzinfo=None)
     # The runs 140 and 80 minutes ago arrived; the one due 20 minutes ago did not (grace 10 min).
@@ -111,7 +90,7 @@ def test_an_hourly_report_that_stops_is_mailed_as_overdue_and_its_return_as_reso
     first = mail.messages[0]
     assert "hall" in str(first["Subject"]) and "overdue" in str(first["Subject"])
     assert first["To"] == "energy-team@example.edu"
-    body = first.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    body = first.get_content()
     series_id = scalar(database_url, "SELECT id FROM report_series WHERE name = 'hall'")
     assert f"https://energy.example.edu/api/v2/series/{series_id}" in body
     assert scalar(database_url, "SELECT status FROM report_series WHERE name = 'hall'") == "overdue"

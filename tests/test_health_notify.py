@@ -4,12 +4,9 @@ immediate mail, the resolved notice, the daily digest, retries while the server 
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.policy
 import http.server
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,62 +15,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from alert_helpers import MINUTE, T0, Campus, evaluate, out_of_range, overdue
+from mail_server import MailServer, free_port
 
 from energy_ingest.config import Settings
 from energy_ingest.health import outbox
 
 Conn = psycopg.Connection[Any]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-
-class MailServer:
-    def __init__(self, port: int, **smtp: Any) -> None:
-        self.port = port
-        self.inbox = Inbox()
-        self.logins: list[tuple[bytes, bytes]] = []
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port, **smtp)
-
-    def authenticator(self, *args: Any) -> AuthResult:
-        """Takes energy / s3cret:pw (the URL's %3A decoded), refuses anything else."""
-        data = args[-1]
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login, data.password))
-        ok = (data.login, data.password) == (b"energy", b"s3cret:pw")
-        return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
-
-    def __enter__(self) -> MailServer:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return self.inbox.messages
 
 
 class Receiver(http.server.ThreadingHTTPServer):

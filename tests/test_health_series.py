@@ -111,8 +111,8 @@ def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_n
     assert f.link == f"/api/v2/series/{f.series_id}"
     zone = last.strftime("%Z")
     assert f.summary == (
-        f"hall (siemens): no report since {last:%Y-%m-%d} 02:00 {zone}; one was expected "
-        f"{due:%Y-%m-%d} 02:00 {due:%Z} (every 1 day)"
+        f"hall (siemens) is overdue: no report since {last:%Y-%m-%d} 02:00 {zone};"
+        f" one was expected {due:%Y-%m-%d} 02:00 {due:%Z} (every 1 day)"
     )
     assert f.details["cadence_s"] == 86400
     assert f.details["overdue_s"] == GRACE + 60

@@ -106,7 +106,7 @@ def _overdue(
         subject=f"series:{series_id}",
         priority=HIGH,
         summary=(
-            f"{name} ({source}): no report since {local(last_run, zone)}; one was expected "
+            f"{name} ({source}) is overdue: no report since {local(last_run, zone)}; one was expected "
             f"{local(expected_next, zone)} (every {every(cadence_s)})"
         ),
         details={
