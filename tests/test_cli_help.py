@@ -10,6 +10,7 @@ from energy_ingest.cli import main
 
 SUMMARIES = {
     (): {
+        "alerts": "Show open (or resolved) alerts; --evaluate checks data health first.",
         "check": "Parse reports without a database; list what would fail.",
         "devdb": "Start, stop or delete the embedded development PostgreSQL.",
         "catalog": "The point catalog: coverage, one point, apply the site file.",
@@ -18,6 +19,7 @@ SUMMARIES = {
         "retry": "Move failed files back to incoming/ to try them again.",
         "rollups": "Rollups: say whether they are complete; rebuild them from readings.",
         "run": "Run the ingest daemon: watch the spool, load each file once.",
+        "series": "Show each report series: cadence, last run, expected next, status.",
         "status": "Show the backlog, failed files, database and last files.",
     },
     ("devdb",): {

@@ -220,3 +220,50 @@ def paths() -> dict[str, Any]:
             )
         },
     }
+
+
+# GET /api/v2/health
+HEALTH = {
+    "type": "object",
+    "required": [
+        *("status", "reason", "database", "last_ingest", "readings"),
+        *("alerts", "series", "evaluated_at"),
+    ],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "reason": {
+            "type": ["string", "null"],
+            "description": "why the status is not ok, and what to do; null when ok",
+        },
+        "database": {
+            "type": "string",
+            "description": "the database alone: ok, unreachable: <detail>, schema missing,"
+            " or migrations pending: <names>",
+        },
+        "last_ingest": TS,
+        "readings": {
+            "type": ["integer", "null"],
+            "description": "readings stored: exact while the table is under 8 MiB (about 100,000"
+            " rows), else PostgreSQL's planner estimate (never a count), so health stays cheap"
+            " enough to poll every second",
+        },
+        "alerts": {
+            "type": ["object", "null"],
+            "description": "alerts firing, and of them high priority (null: database down);"
+            " any high-priority one that no other suppresses makes the status degraded",
+            "required": ["firing", "high"],
+            "properties": {"firing": {"type": "integer"}, "high": {"type": "integer"}},
+        },
+        "series": {
+            "type": ["object", "null"],
+            "description": "report series by status, as last evaluated",
+            "required": ["overdue", "ok", "historical"],
+            "additionalProperties": {"type": "integer"},
+        },
+        "evaluated_at": {
+            **TS,
+            "description": "when the daemon last evaluated data health; older than three"
+            " ENERGY_HEALTH_SECONDS (or never) while files exist makes the status degraded",
+        },
+    },
+}
