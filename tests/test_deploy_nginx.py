@@ -47,6 +47,7 @@ import pytest
 import requests
 from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
+from prometheus_client.parser import text_string_to_metric_families
 
 from energy_ingest.spool import Spool
 
@@ -555,6 +556,24 @@ def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_ng
     lines = csv.text.splitlines()
     assert lines[0] == "point,ts,t,value"
     assert len(lines) == 1 + 93
+
+    # Prometheus reads the pipeline's health on :8080 from this host; :80 does not serve it.
+    def metrics() -> dict[str, float]:
+        answer = requests.get(web.url(web.upload_port, "/metrics"), timeout=10)
+        assert answer.status_code == 200, answer.text
+        return {
+            f"{s.name}{sorted(s.labels.items())}": s.value
+            for family in text_string_to_metric_families(answer.text)
+            for s in family.samples
+        }
+
+    age = "energy_series_last_ingest_age_seconds[('series', 'boliou1'), ('source', 'siemens')]"
+    deadline = time.monotonic() + 15
+    while age not in (seen := metrics()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert 0 <= seen[age] < 60, seen
+    assert seen["energy_backlog_files[]"] == 0
+    assert requests.get(web.url(web.web_port, "/metrics"), timeout=10).status_code == 404
 
     archived = [p.name for p in (web.spool / "archive" / "siemens").rglob("*") if p.is_file()]
     assert archived == [SAMPLE.name]

@@ -26,6 +26,8 @@ NO_SITE = Site()
 def point(
     conn: psycopg.Connection[Any], name: str, unit: str | None = None, kind: str = "number"
 ) -> int:
+    """A point carried by a live report series (constructed: no file of its own), as a point
+    whose report keeps arriving is; one no series carries is historical."""
     states = ["OFF", "ON"] if kind == "enum" else []
     row = conn.execute(
         "INSERT INTO points (source, name, unit, kind, states) VALUES ('siemens', %s, %s, %s, %s) "
@@ -33,6 +35,17 @@ def point(
         [name, unit, kind, states],
     ).fetchone()
     assert row is not None
+    conn.execute(
+        "INSERT INTO report_series (source, name, status) VALUES ('siemens', 'constructed', 'ok')"
+        " ON CONFLICT DO NOTHING"
+    )
+    conn.execute(
+        "WITH f AS (INSERT INTO files (sha256, name, source, size_bytes, status)"
+        " VALUES (md5(%s) || md5(%s), 'constructed.csv', 'siemens', 0, 'ingested') RETURNING id)"
+        " INSERT INTO series_points (series_id, point_id, file_id)"
+        " SELECT s.id, %s, f.id FROM report_series s, f WHERE s.name = 'constructed'",
+        [name, name, row[0]],
+    )
     return int(row[0])
 
 

@@ -86,18 +86,21 @@ def expected(
     window: timedelta,
     count: int,
 ) -> dict[str, tuple[int, datetime, float]]:
-    """Per point: readings in (now - window, now] over `above`, the last one's time and value —
-    for the points with at least `count` of them (a cell that is no number never matches)."""
+    """Per point: readings over `above` in the window that ends at its newest reading at or
+    before now, the last one's time and value — for the points with at least `count` of them
+    (a cell that is no number is no reading)."""
     out = {}
     for name, series in cells.items():
-        hits = []
+        numbers = []
         for ts, cell in series:
             try:
-                value = float(cell)
+                numbers.append((ts, float(cell)))
             except ValueError:
                 continue  # No Data, Data Loss, an enumeration without a text table
-            if now - window < ts <= now and value > above:
-                hits.append((ts, value))
+        upto = max((ts for ts, _ in numbers if ts <= now), default=None)
+        if upto is None:
+            continue
+        hits = [(ts, v) for ts, v in numbers if upto - window < ts <= upto and v > above]
         if len(hits) >= count:
             out[name] = (len(hits), hits[-1][0], hits[-1][1])
     return out
@@ -114,8 +117,8 @@ def test_a_rule_on_a_real_sample_finds_exactly_the_points_the_file_says(conn: Co
         f'name = "Boliou over 4.5"\npoint_search = "@{boliou}"\nvalue_search = "~> 4.5"\n'
         'window = "1d"\ncount = 10',
     )
-    # just after the report's last row (23:45 CST): a day's window starts at its first row
-    # (00:00 CST, excluded: the window is (now - 1 d, now])
+    # just after the report's last row (23:45 CST): a day's window ends at each point's newest
+    # reading, so it holds the whole report (from 00:00 CST)
     now = datetime(2018, 11, 30, 0, 0, tzinfo=CHICAGO)
     cells = readings_in_file(BOLIOU)
     found = by_rule(evaluate(conn, site, now), conn)
@@ -140,15 +143,16 @@ def test_a_rule_on_a_real_sample_finds_exactly_the_points_the_file_says(conn: Co
     # what the count excluded is really there: the room temperature's 28 readings over 72
     below = expected(cells, 72, now, timedelta(days=1), 1)
     assert below["BOLIOU.VAV.1.RM161:ROOM TEMP"][0] == 28
-    # and the first row at 00:00, exactly a day before now, is outside the window: the supply
-    # air temperature's 93 readings over 4.5 count 92
+    # and the first row at 00:00 is inside: the supply air temperature's 93 readings all count
     assert sum(1 for _, c in cells["BOLIOU.AHU1.SAT"] if c not in ("No Data", "Data Loss")) == 93
-    assert (
-        dict((f.details["point"], f.details["matches"]) for f in found["Boliou over 4.5"])[
-            "BOLIOU.AHU1.SAT"
-        ]
-        == 92
-    )
+    matches = {f.details["point"]: f.details["matches"] for f in found["Boliou over 4.5"]}
+    assert matches["BOLIOU.AHU1.SAT"] == 93
+    # the window ends at the data, not at now: at 02:00, when the next daily report is loaded,
+    # hours after the last reading, the rule still says what the data says
+    later = by_rule(evaluate(conn, site, now + timedelta(hours=2)), conn)
+    assert {r: sorted(f.summary for f in fs) for r, fs in later.items()} == {
+        r: sorted(f.summary for f in fs) for r, fs in found.items()
+    }
     (flow,) = found["Boliou over 72"]
     assert flow.summary == (
         "Boliou over 72: BOLIOU.VAV.1.RM161:CTL FLOW was 120 at 2018-11-29 23:45 CST"
@@ -339,7 +343,8 @@ def test_a_rule_reads_only_its_window_of_its_points_readings(conn: Conn) -> None
     read = sum(
         (n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) * n["Actual Loops"] for n in nodes
     )
-    assert read == 25 * 4  # HU's 25 points × the 4 readings in (now - 1 h, now]
+    # HU's 25 points × (their newest reading, then the 4 readings in the hour up to it)
+    assert read == 25 * (1 + 4)
     found = evaluate(conn, site, now)
     assert 0 < len(found) < 25
 

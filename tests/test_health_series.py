@@ -145,12 +145,20 @@ def test_a_backfilled_year_of_daily_files_learns_one_day_is_historical_and_raise
 def test_a_series_without_run_times_in_its_names_learns_its_cadence_from_data_spans(
     conn: psycopg.Connection[Any],
 ) -> None:
-    # one file: the span of its data (6 hours of 15-minute rows: 23 intervals → 5 h 45 min)
+    # one file without a run time (an ad-hoc export): no schedule is known, nothing is raised
     start = recent(hours=7)
     load(conn, "chiller plant.csv", insight_report(["CP.KW"], start, 24, minutes=15))
     with conn.transaction():
-        series.refresh(conn, datetime.now(UTC), GRACE)
+        assert series.refresh(conn, datetime.now(UTC) + 30 * DAY, GRACE) == []
     got = row(conn, "chiller plant")
+    assert got["cadence"] is None and got["status"] in ("unknown", "historical")
+    # one file whose name gives its run time: the span of its data (6 hours of 15-minute rows:
+    # 23 intervals → 5 h 45 min)
+    run = start + timedelta(hours=6)
+    load(conn, f"boiler_{run:%m-%d-%y_%H-%M}.csv", insight_report(["B.KW"], start, 24, minutes=15))
+    with conn.transaction():
+        series.refresh(conn, datetime.now(UTC), GRACE)
+    got = row(conn, "boiler")
     assert got["cadence"] == timedelta(hours=5, minutes=45)
     assert got["status"] == "ok"
     # more files, one a day: the gaps between their data ends

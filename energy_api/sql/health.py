@@ -163,7 +163,7 @@ def summary(conn: Conn, *, firing_shown: int = 3) -> dict[str, Any]:
         if status in series:
             series[status] = n
     state = conn.execute(
-        "SELECT evaluated_at, (SELECT EXISTS (SELECT FROM files)) FROM health_state"
+        "SELECT evaluated_at, (SELECT EXISTS (SELECT FROM files)), period_s FROM health_state"
     ).fetchone()
     return {
         "alerts": {"firing": firing, "high": high},
@@ -172,4 +172,5 @@ def summary(conn: Conn, *, firing_shown: int = 3) -> dict[str, Any]:
         "series": series,
         "evaluated_at": state[0] if state else None,
         "files": bool(state and state[1]),
+        "period_s": state[2] if state else None,  # the daemon's ENERGY_HEALTH_SECONDS
     }

@@ -95,6 +95,7 @@ NO_SUMMARY: dict[str, Any] = {
     "loud": 0,
     "loud_summaries": [],
     "files": False,
+    "period_s": None,
 }
 
 
@@ -123,7 +124,8 @@ def _health_problems(found: dict[str, Any], zone: ZoneInfo) -> list[str]:
         problems.append(f"{loud} high-priority alert{plural} firing: {shown}; see /api/v2/alerts")
     evaluated_at = found["evaluated_at"]
     if found["files"]:
-        late = timedelta(seconds=3 * web.settings().health_seconds)
+        # the daemon's period, as it last said (this process's setting until it has)
+        late = timedelta(seconds=3 * (found["period_s"] or web.settings().health_seconds))
         advice = "is the ingest daemon running? (journalctl -u energy-ingest)"
         if evaluated_at is None:
             problems.append(f"data health has never been evaluated: {advice}")

@@ -340,7 +340,7 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         if info["rollups"]:
             click.echo(f"rollups   {info['rollups']['summary']}")
         if info["health"]:
-            click.echo(f"health    {health_line(info['health'])}")
+            click.echo(f"health    {health_line(info['health'], settings)}")
         if info["last_files"]:
             click.echo("last files")
         for f in info["last_files"]:

@@ -40,16 +40,16 @@ ALERT_KEYS = (
 )
 
 
-def health_line(health: dict[str, Any]) -> str:
+def health_line(health: dict[str, Any], settings: Settings) -> str:
     """`status`'s line: '1 series overdue, 3 ok; alerts: 2 firing (1 high), 0 pending'."""
     series = health["series"]
     parts = [f"{n} {status}" for status, n in sorted(series.items())] or ["no report series yet"]
     alerts = health["alerts"]
     high = f" ({alerts['high']} high)" if alerts["high"] else ""
-    when = health["evaluated_at"] or "never"
+    when = _local(health["evaluated_at"], settings) if health["evaluated_at"] else "never"
     return (
         f"series {', '.join(parts)}; alerts {alerts['firing']} firing{high},"
-        f" {alerts['pending']} pending (evaluated {when[:19] if when != 'never' else when})"
+        f" {alerts['pending']} pending (evaluated {when})"
     )
 
 

@@ -215,10 +215,20 @@ class Daemon:
         if conn is None:
             return
         spool = (len(self.candidates), failed_files(self.spool))
+        # A series whose next file waits in incoming/ is not overdue (at start, after an outage)
+        waiting = [(self.spool.source_of(p) or "siemens", p.name) for p in self.candidates]
         try:
             site = self.site.current(conn)
             conn.commit()  # that read's transaction: the evaluation is one of its own
-            result = evaluate(conn, self.settings, site, datetime.now(UTC), spool=spool)
+            result = evaluate(
+                conn,
+                self.settings,
+                site,
+                datetime.now(UTC),
+                spool=spool,
+                waiting=waiting,
+                ping=self.notifier.watchdog,
+            )
         except psycopg.Error as exc:
             if not conn.closed:
                 conn.rollback()

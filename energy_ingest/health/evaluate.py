@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from energy_ingest.catalog.site import Site
 from energy_ingest.config import Settings
@@ -58,8 +60,13 @@ def evaluate(
     now: datetime,
     *,
     spool: tuple[int, int] | None = None,  # (backlog, failed files) as the daemon sees them
+    waiting: Sequence[tuple[str, str]] = (),  # (source, name) of each file in incoming/
+    ping: Callable[[], None] = lambda: None,  # between notices sent: the systemd watchdog
 ) -> Evaluation:
-    """Evaluate at `now`, then send what is due; `conn` is left outside any transaction."""
+    """Evaluate at `now`, then send what is due. `conn` must have no transaction open (the
+    evaluation commits before anything is sent), and is left so."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("evaluate() needs a connection with no transaction open")
     started = time.monotonic()
     result = Evaluation(at=now)
     with conn.transaction():
@@ -70,7 +77,7 @@ def evaluate(
             result.ran = False
             return result
         findings = [
-            *series.refresh(conn, now, settings.series_grace_seconds),
+            *series.refresh(conn, now, settings.series_grace_seconds, waiting),
             *points.refresh(conn, site, now),
             *rules.evaluate(conn, site, now),
         ]
@@ -81,9 +88,9 @@ def evaluate(
         result.seconds = time.monotonic() - started
         backlog, failed = spool if spool is not None else (None, None)
         conn.execute(
-            "UPDATE health_state SET evaluated_at = %s, evaluation_ms = %s,"
+            "UPDATE health_state SET evaluated_at = %s, evaluation_ms = %s, period_s = %s,"
             " backlog = coalesce(%s, backlog), failed = coalesce(%s, failed)",
-            (now, round(result.seconds * 1000), backlog, failed),
+            (now, round(result.seconds * 1000), settings.health_seconds, backlog, failed),
         )
         counts = conn.execute(
             """
@@ -96,6 +103,6 @@ def evaluate(
         ).fetchone()
         assert counts is not None
         result.overdue, result.firing, result.high = counts
-    result.sent, result.unsent = outbox.deliver(conn, settings, now)
+    result.sent, result.unsent = outbox.deliver(conn, settings, now, ping=ping)
     result.seconds = time.monotonic() - started
     return result

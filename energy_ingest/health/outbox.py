@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,37 +72,51 @@ def _say_off() -> None:
     )
 
 
-def deliver(conn: Conn, settings: Settings, now: datetime) -> tuple[int, int]:
+def deliver(
+    conn: Conn,
+    settings: Settings,
+    now: datetime,
+    *,
+    ping: Callable[[], None] = lambda: None,
+    most: int = 50,
+) -> tuple[int, int]:
     """Send the notices that are due, oldest first, each in its own transaction that commits as
     soon as the server took it; a failure is logged and tried again later (BACKOFF), and the
-    channel's other notices wait for the next call. Returns (sent, failed).
+    channel's later notices wait until it has gone (so they arrive in order). At most `most` per
+    call; `ping` is called before each send (the daemon's systemd watchdog). Returns (sent,
+    failed).
 
     Call it with no transaction open (after the evaluation committed)."""
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("outbox.deliver() needs a connection with no transaction open")
     sent = failed = 0
-    down: list[str] = []
-    while True:
+    done: list[str] = []  # channels with nothing more to send now
+    while sent + failed < most:
         with conn.transaction():
             row = conn.execute(
                 """
-                SELECT id, channel, kind, created_at, subject, body, payload, attempts
+                SELECT id, channel, kind, created_at, subject, body, payload, attempts, next_try
                 FROM notices
-                WHERE sent_at IS NULL AND next_try <= %s AND channel <> ALL(%s)
+                WHERE sent_at IS NULL AND channel <> ALL(%s)
                 ORDER BY id LIMIT 1
                 FOR UPDATE SKIP LOCKED
                 """,
-                (now, down),
+                (done,),
             ).fetchone()
             if row is None:
                 break
-            notice_id, channel, kind, created_at, subject, body, payload, attempts = row
+            notice_id, channel, kind, created_at, subject, body, payload, attempts, due = row
+            if due > now:  # the channel's oldest waits for its retry: so do the later ones
+                done.append(channel)
+                continue
+            ping()
             try:
                 _send(notice_id, channel, created_at, subject, body, payload, settings)
-            except NoticeNotSent as exc:
+            except Exception as exc:  # whatever the cause, the notice stays and is tried again
+                why = str(exc) if isinstance(exc, NoticeNotSent) else f"{type(exc).__name__}: {exc}"
                 failed += 1
-                down.append(channel)
-                _postpone(conn, notice_id, kind, channel, subject, attempts + 1, str(exc), now)
+                done.append(channel)
+                _postpone(conn, notice_id, kind, channel, subject, attempts + 1, why, now)
                 continue
             conn.execute(
                 "UPDATE notices SET sent_at = %s, attempts = attempts + 1, last_error = NULL"

@@ -68,9 +68,12 @@ base AS (
 pre AS (
     SELECT b.*, CASE
         WHEN b.retired_at IS NOT NULL THEN 'retired'
-        WHEN b.any_link AND b.series_id IS NULL THEN 'historical'
-        -- a live series that keeps arriving (an overdue one is its own finding)
-        WHEN b.series_id IS NOT NULL AND b.s_status <> 'overdue' AND b.last_data IS NOT NULL
+        -- no series carries it (an export's point, or readings loaded before 0010), or none
+        -- of its series is live
+        WHEN b.any_link IS NULL OR b.series_id IS NULL THEN 'historical'
+        -- its cells stopped while its series' data went on (still so while the series is
+        -- overdue: the overdue alert then suppresses the stale one)
+        WHEN b.last_data IS NOT NULL
              AND (b.newest_ts IS NULL OR b.newest_ts < b.last_data - make_interval(secs =>
                   coalesce(b.interval_s * %(stale_factor)s, extract(epoch FROM b.cadence))))
             THEN 'stale'

@@ -20,19 +20,26 @@ log = logging.getLogger("energy_ingest.health")
 Conn = psycopg.Connection[Any]
 
 # One rule, one statement: the points its point_search selects (the row `p`, as the legacy
-# /rule/<id>/matches picks them, retired ones left out), and per point its readings `x` in
-# (start, now] that satisfy the value_search (over `x` and `p`, as the legacy API compiles it).
-# The lateral read is one primary-key range per point: only the window is ever read.
+# /rule/<id>/matches picks them, retired ones left out), and per point its readings `x` in the
+# window that ends at its newest reading (at or before now) that satisfy the value_search (over
+# `x` and `p`, as the legacy API compiles it). The window ends at the data, not at now: a daily
+# report's readings end hours before it is loaded, and a condition holds until newer readings
+# say otherwise (a point whose readings stop is the stale check's). Two primary-key probes per
+# point: its newest reading, then only the window.
 MATCHES = """
 SELECT p.id, p.name, p.building_id, p.kind, p.states, u.symbol,
        m.matches, m.latest_ts, m.latest_value
 FROM points p
 LEFT JOIN units u ON u.id = p.unit_id
 CROSS JOIN LATERAL (
+    SELECT r.ts AS upto FROM readings r WHERE r.point_id = p.id AND r.ts <= %(now)s
+    ORDER BY r.ts DESC LIMIT 1
+) e
+CROSS JOIN LATERAL (
     SELECT count(*) AS matches, max(x.ts) AS latest_ts,
            (array_agg(x.value ORDER BY x.ts DESC))[1] AS latest_value
     FROM readings x
-    WHERE x.point_id = p.id AND x.ts > %(start)s AND x.ts <= %(now)s AND {values}
+    WHERE x.point_id = p.id AND x.ts > e.upto - %(window)s AND x.ts <= e.upto AND {values}
 ) m
 WHERE p.retired_at IS NULL AND {points} AND m.matches >= %(count)s
 ORDER BY p.name COLLATE "C", p.id
@@ -88,7 +95,7 @@ def statement(rule: Rule, now: datetime) -> tuple[sql.Composed, dict[str, Any]]:
     return query, {
         **points.params,
         **values.params,
-        "start": now - timedelta(seconds=rule.window_s),
+        "window": timedelta(seconds=rule.window_s),
         "now": now,
         "count": rule.count,
     }

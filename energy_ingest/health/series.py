@@ -3,6 +3,7 @@ whether it is live, and whether its next report is overdue."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,14 +14,15 @@ from energy_ingest.health.findings import HIGH, Finding
 
 # One statement: every series' facts from the ledger (via files_series_idx), then the update.
 # A run is coalesce(run_at, last_ts); cadence the median gap of the newest 30 distinct runs, or
-# with one run the file's data span when ≥ 1 minute. Live: its newest file's data was recent
+# with one run the file's data span when ≥ 1 minute and its name gives a run time (a single file
+# without one, e.g. an ad-hoc export, is no schedule: unknown). Live: its newest file's data was recent
 # when it arrived (a backfill of old history is not).
 _SQL = """
 WITH facts AS (
     SELECT s.id, a.files, a.last_data, newest.id AS file_id, newest.run, newest.ingested_at,
            newest.last_ts AS newest_last_ts,
            coalesce(gaps.median_s,
-                    CASE WHEN gaps.runs = 1
+                    CASE WHEN gaps.runs = 1 AND newest.run_at IS NOT NULL
                          AND newest.last_ts - newest.first_ts >= interval '1 minute'
                          THEN extract(epoch FROM newest.last_ts - newest.first_ts) END)
                AS cadence_s
@@ -32,7 +34,8 @@ WITH facts AS (
         GROUP BY f.source, f.series
     ) a ON a.source = s.source AND a.series = s.name
     CROSS JOIN LATERAL (
-        SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.first_ts, f.last_ts, f.ingested_at
+        SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.run_at, f.first_ts, f.last_ts,
+               f.ingested_at
         FROM files f
         WHERE f.source = s.source AND f.series = s.name
           AND f.status = 'ingested' AND f.last_ts IS NOT NULL
@@ -53,12 +56,22 @@ WITH facts AS (
         ) g
     ) gaps
 ),
+waiting AS (  -- series with a file in incoming/ now: not overdue, only not loaded yet
+    SELECT DISTINCT w.source, energy_series_of(w.name) AS series
+    FROM unnest(%(w_sources)s::text[], %(w_names)s::text[]) AS w(source, name)
+),
 judged AS (
     SELECT f.*, make_interval(secs => f.cadence_s) AS cadence,
-           f.run + make_interval(secs => f.cadence_s) AS expected_next,
+           -- whole days are local days: a daily 02:00 run is due at 02:00 across DST too
+           CASE WHEN f.cadence_s::numeric %% 86400 = 0
+                THEN (f.run AT TIME ZONE z.zone + make_interval(days => (f.cadence_s / 86400)::int))
+                     AT TIME ZONE z.zone
+                ELSE f.run + make_interval(secs => f.cadence_s) END AS expected_next,
+           EXISTS (SELECT FROM report_series s JOIN waiting w
+                   ON w.source = s.source AND w.series = s.name WHERE s.id = f.id) AS waiting,
            f.newest_last_ts >= f.ingested_at
                - make_interval(secs => 2 * coalesce(f.cadence_s, 0) + %(grace)s) AS live
-    FROM facts f
+    FROM facts f, (SELECT day_zone AS zone FROM rollup_state) z
 ),
 updated AS (
     UPDATE report_series s SET
@@ -68,7 +81,7 @@ updated AS (
         status = CASE WHEN NOT j.live THEN 'historical'
                       WHEN j.cadence IS NULL THEN 'unknown'
                       WHEN %(now)s > j.expected_next + make_interval(secs => %(grace)s)
-                          THEN 'overdue'
+                           AND NOT j.waiting THEN 'overdue'
                       ELSE 'ok' END
     FROM judged j WHERE j.id = s.id
     RETURNING s.id, s.source, s.name, s.status, j.cadence_s, s.last_run, s.expected_next
@@ -80,11 +93,23 @@ FROM updated u WHERE u.status = 'overdue' ORDER BY u.id
 """
 
 
-def refresh(conn: psycopg.Connection[Any], now: datetime, grace_seconds: float) -> list[Finding]:
+def refresh(
+    conn: psycopg.Connection[Any],
+    now: datetime,
+    grace_seconds: float,
+    waiting: Sequence[tuple[str, str]] = (),
+) -> list[Finding]:
     """Update every report_series row from the ledger as of `now`; a Finding for each series
-    that is live and overdue (its next run is more than `grace_seconds` late)."""
+    that is live and overdue (its next run is more than `grace_seconds` late) and has no file
+    among `waiting` ((source, file name) of the files in incoming/ the daemon has yet to load)."""
     no_jit(conn)
-    rows = conn.execute(_SQL, {"now": now, "grace": grace_seconds}).fetchall()
+    params = {
+        "now": now,
+        "grace": grace_seconds,
+        "w_sources": [source for source, _ in waiting],
+        "w_names": [name for _, name in waiting],
+    }
+    rows = conn.execute(_SQL, params).fetchall()
     return [_overdue(now, grace_seconds, *row) for row in rows]
 
 

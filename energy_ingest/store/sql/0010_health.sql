@@ -14,9 +14,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (SELECT regexp_replace(name, '\.[A-Za-z0-9]{1,5}$', '') AS stem) s
 $$;
 
--- The run time a file name gives: MM-DD-YY[YY]_HH-MM[-SS] (Siemens Insight's), YYMMDD or
--- YYYYMMDD[_HHMM[SS]] at its end, as a local time of `zone`; NULL when it gives none or no such
--- time exists (13-45-18).
+-- The run time a file name gives: MM-DD-YY[YY]_HH-MM[-SS] (Siemens Insight's),
+-- YYYYMMDD[_HHMM[SS]] or YYMMDD at its end (the longer form tried first), as a local time of
+-- `zone`; NULL when it gives none or no such time exists (13-45-18).
 CREATE FUNCTION energy_run_at(name text, zone text) RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
@@ -31,15 +31,15 @@ BEGIN
             m[2]::integer, coalesce(m[4], '0')::integer, coalesce(m[5], '0')::integer,
             coalesce(m[6], '0')::double precision, zone);
     END IF;
-    m := regexp_match(stem, '[ _-](\d{2})(\d{2})(\d{2})$');
-    IF m IS NOT NULL THEN
-        RETURN make_timestamptz(2000 + m[1]::integer, m[2]::integer, m[3]::integer, 0, 0, 0, zone);
-    END IF;
     m := regexp_match(stem, '[ _-](\d{4})(\d{2})(\d{2})(?:[ _-]?(\d{2})(\d{2})(\d{2})?)?$');
     IF m IS NOT NULL THEN
         RETURN make_timestamptz(m[1]::integer, m[2]::integer, m[3]::integer,
             coalesce(m[4], '0')::integer, coalesce(m[5], '0')::integer,
             coalesce(m[6], '0')::double precision, zone);
+    END IF;
+    m := regexp_match(stem, '[ _-](\d{2})(\d{2})(\d{2})$');
+    IF m IS NOT NULL THEN
+        RETURN make_timestamptz(2000 + m[1]::integer, m[2]::integer, m[3]::integer, 0, 0, 0, zone);
     END IF;
     RETURN NULL;
 EXCEPTION
@@ -122,6 +122,7 @@ CREATE TABLE health_state (
     only_row        boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     evaluated_at    timestamptz,
     evaluation_ms   integer,
+    period_s        double precision,            -- the daemon's ENERGY_HEALTH_SECONDS
     backlog         integer,                     -- files waiting in incoming/
     failed          integer,                     -- files in failed/
     digest_at       timestamptz
