@@ -124,6 +124,34 @@ def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_n
     assert row(conn, "hall")["status"] == "ok"
 
 
+def test_a_series_whose_next_file_waits_in_incoming_is_not_overdue(
+    conn: psycopg.Connection[Any],
+) -> None:
+    for back in (2, 1):
+        daily_file(conn, "hall", today_at_2(back))
+    late = today_at_2(0) + timedelta(seconds=GRACE + 60)
+    waiting = [("siemens", f"hall_{today_at_2(0):%m-%d-%y_%H-%M}.csv")]
+    with conn.transaction():  # the daemon has it, not loaded yet (at start, after an outage)
+        assert series.refresh(conn, late, GRACE, waiting) == []
+    assert row(conn, "hall")["status"] == "ok"
+    with conn.transaction():  # a file of another series, or another source, does not count
+        other = [("siemens", "boliou1_12-06-26_02-00.csv"), ("alc", waiting[0][1])]
+        assert [f.kind for f in series.refresh(conn, late, GRACE, other)] == ["overdue"]
+
+
+def test_a_daily_run_is_expected_at_its_local_time_across_both_dst_changes(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # runs on the days before fall back (3 Nov 2024) and spring forward (9 Mar 2025)
+    for day in ((2024, 11, 1), (2024, 11, 2), (2025, 3, 7), (2025, 3, 8)):
+        daily_file(conn, f"dst{day[1]}", datetime(*day, 6, tzinfo=ZONE))
+    with conn.transaction():
+        series.refresh(conn, datetime(2025, 3, 9, tzinfo=UTC), GRACE)
+    assert row(conn, "dst11")["expected_next"] == datetime(2024, 11, 3, 6, tzinfo=ZONE)
+    assert row(conn, "dst3")["expected_next"] == datetime(2025, 3, 9, 6, tzinfo=ZONE)
+    assert row(conn, "dst11")["cadence"] == DAY  # the gap between two ordinary days
+
+
 @pytest.mark.slow  # 365 files through the loader
 def test_a_backfilled_year_of_daily_files_learns_one_day_is_historical_and_raises_nothing(
     conn: psycopg.Connection[Any],

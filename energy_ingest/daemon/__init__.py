@@ -216,7 +216,9 @@ class Daemon:
             return
         spool = (len(self.candidates), failed_files(self.spool))
         # A series whose next file waits in incoming/ is not overdue (at start, after an outage)
-        waiting = [(self.spool.source_of(p) or "siemens", p.name) for p in self.candidates]
+        waiting = [
+            (self.spool.source_of(p) or "siemens", printable_name(p.name)) for p in self.candidates
+        ]
         try:
             site = self.site.current(conn)
             conn.commit()  # that read's transaction: the evaluation is one of its own
