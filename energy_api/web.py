@@ -72,8 +72,10 @@ class Conditional:
     """ETag / Last-Modified from the ingest ledger's and the catalog's watermark; 304 when the
     client is current."""
 
-    def __init__(self, conn: Conn, key: str, *, stable: bool = True) -> None:
-        mark, changed = ledger.watermark(conn)
+    def __init__(
+        self, conn: Conn, key: str, *, stable: bool = True, evaluations: bool = False
+    ) -> None:
+        mark, changed = ledger.watermark(conn, evaluations=evaluations)
         digest = hashlib.sha1(f"{mark}|{key}".encode()).hexdigest()[:24]
         self.etag = digest
         self.last_modified = changed.replace(microsecond=0) if changed else None

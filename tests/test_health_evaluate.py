@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from flask.testing import FlaskClient
 from helpers import insight_report
 
 from energy_ingest.catalog.site import Site
@@ -79,3 +80,28 @@ def test_a_point_whose_cells_stopped_is_stale_and_is_silenced_not_resolved_while
         assert conn.execute("SELECT count(*) FROM alerts WHERE state = 'resolved'").fetchone() == (
             0,
         )
+
+
+def test_an_evaluation_that_finds_nothing_new_keeps_cached_answers_valid(
+    database_url: str, client: FlaskClient
+) -> None:
+    settings = Settings(database_url=database_url, series_grace_seconds=600)
+    t = datetime.now(ZONE).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    with psycopg.connect(database_url) as conn:
+        hourly(conn, t - timedelta(hours=1), lost=False)
+        hourly(conn, t, lost=False)
+
+        def at(local: datetime) -> None:
+            conn.commit()
+            assert evaluate(conn, settings, Site(), local.replace(tzinfo=ZONE).astimezone(UTC)).ran
+
+        at(t + timedelta(minutes=5))
+        points = client.get("/api/v2/points").headers["ETag"]
+        series = client.get("/api/v2/series").headers["ETag"]
+        at(t + timedelta(minutes=10))  # nothing new: /points is still current
+        assert client.get("/api/v2/points", headers={"If-None-Match": points}).status_code == 304
+        # … but /series shows when it was evaluated, so it is not
+        assert client.get("/api/v2/series", headers={"If-None-Match": series}).status_code == 200
+        at(t + timedelta(minutes=75))  # the next report is overdue: what /points shows changed
+        again = client.get("/api/v2/points", headers={"If-None-Match": points})
+        assert again.status_code == 200

@@ -57,21 +57,22 @@ def list_files(
     return total, counts, [dict(zip(FILE_KEYS, row, strict=True)) for row in rows]
 
 
-def watermark(conn: Conn) -> tuple[str, Any]:
+def watermark(conn: Conn, *, evaluations: bool = False) -> tuple[str, Any]:
     """What changes whenever the ingest commits a file, `catalog apply` re-resolves the catalog or
-    the daemon evaluates data health (point statuses, intervals, series and alerts are written
-    with health_state.evaluated_at): (max(files.id), max(ingested_at), the applied site file,
-    the last evaluation) as text, and the latest instant."""
+    an evaluation of data health changes what it shows (health_state.changed_at; with
+    `evaluations`, every evaluation: for answers that show its time): (max(files.id),
+    max(ingested_at), the applied site file, the health mark) as text, and the latest instant."""
+    column = "h.evaluated_at" if evaluations else "h.changed_at"
     row = conn.execute(
-        "SELECT f.max_id, f.max_at, s.sha256, s.applied_at, h.evaluated_at"
+        f"SELECT f.max_id, f.max_at, s.sha256, s.applied_at, {column}"
         " FROM (SELECT max(id) AS max_id, max(ingested_at) AS max_at FROM files) f"
         " LEFT JOIN catalog_site s ON true LEFT JOIN health_state h ON true"
     ).fetchone()
     if row is None:
         return "", None
-    max_id, max_at, sha256, applied_at, evaluated_at = row
-    instants = [t for t in (max_at, applied_at, evaluated_at) if t is not None]
-    mark = f"{max_id}|{max_at}|{sha256}|{applied_at}|{evaluated_at}"
+    max_id, max_at, sha256, applied_at, health_at = row
+    instants = [t for t in (max_at, applied_at, health_at) if t is not None]
+    mark = f"{max_id}|{max_at}|{sha256}|{applied_at}|{health_at}"
     return mark, max(instants) if instants else None
 
 

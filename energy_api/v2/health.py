@@ -27,7 +27,7 @@ def alerts() -> Response:
     limit = params.int("limit", 100, 1, 1000)
     offset = params.int("offset", 0, 0, 2**31 - 1)
     with web.connection(zone) as conn:
-        cond = Conditional(conn, request_key())
+        cond = Conditional(conn, request_key(), evaluations=True)
         if cond.fresh():
             return cond.not_modified()
         total, counts, data = health.list_alerts(
@@ -51,7 +51,7 @@ def alert(id: str) -> Response:
     zone = web.zone(params)
     number = _id(id)
     with web.connection(zone) as conn:
-        cond = Conditional(conn, request_key())
+        cond = Conditional(conn, request_key(), evaluations=True)
         if cond.fresh():
             return cond.not_modified()
         found = health.get_alert(conn, number) if number is not None else None
@@ -70,7 +70,7 @@ def series() -> Response:
     status = params.choice("status", health.SERIES_STATUSES)
     source = params.choice("source", ["siemens", "alc"])
     with web.connection(zone) as conn:
-        cond = Conditional(conn, request_key())
+        cond = Conditional(conn, request_key(), evaluations=True)
         if cond.fresh():
             return cond.not_modified()
         data = health.list_series(conn, status=status, source=source)
@@ -84,7 +84,7 @@ def one_series(id: str) -> Response:
     zone = web.zone(params)
     number = _id(id)
     with web.connection(zone) as conn:
-        cond = Conditional(conn, request_key())
+        cond = Conditional(conn, request_key(), evaluations=True)
         if cond.fresh():
             return cond.not_modified()
         found = health.get_series(conn, number) if number is not None else None

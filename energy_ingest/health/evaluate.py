@@ -26,6 +26,30 @@ log = logging.getLogger("energy_ingest.health")
 
 EVALUATION_LOCK = 0x656E6865616C7468  # 'enhealth': one evaluation at a time per database
 
+# A digest of what the API shows of data health but the time of the evaluation: series, point
+# statuses and intervals, open alerts, resolutions. changed_at moves only when it changes, so the
+# API's cached answers (its ETags follow changed_at) stay valid across evaluations that found
+# nothing new.
+CHANGED = """
+WITH d AS (
+    SELECT md5(concat_ws('|',
+        (SELECT string_agg(concat_ws(',', id, status, cadence, last_run, expected_next, files,
+                                     last_file_id), ';' ORDER BY id) FROM report_series),
+        (SELECT string_agg(concat_ws(',', point_id, status, since, details::text), ';'
+                           ORDER BY point_id) FROM point_health),
+        (SELECT string_agg(concat_ws(',', id, interval_s), ';' ORDER BY id) FROM points
+         WHERE interval_s IS NOT NULL),
+        (SELECT string_agg(concat_ws(',', id, state, priority, summary, details::text,
+                                     suppressed_by, fired_at, notified_at), ';' ORDER BY id)
+         FROM alerts WHERE state <> 'resolved'),
+        (SELECT concat_ws(',', count(*), max(resolved_at)) FROM alerts))) AS digest
+)
+UPDATE health_state h
+SET changed_at = CASE WHEN h.digest IS DISTINCT FROM d.digest THEN %(now)s ELSE h.changed_at END,
+    digest = d.digest
+FROM d
+"""
+
 
 @dataclass
 class Evaluation:
@@ -92,6 +116,7 @@ def evaluate(
             " backlog = coalesce(%s, backlog), failed = coalesce(%s, failed)",
             (now, round(result.seconds * 1000), settings.health_seconds, backlog, failed),
         )
+        conn.execute(CHANGED, {"now": now})
         counts = conn.execute(
             """
             SELECT (SELECT count(*) FROM report_series WHERE status = 'overdue'),

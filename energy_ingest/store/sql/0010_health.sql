@@ -123,6 +123,8 @@ CREATE TABLE health_state (
     evaluated_at    timestamptz,
     evaluation_ms   integer,
     period_s        double precision,            -- the daemon's ENERGY_HEALTH_SECONDS
+    digest          text,                        -- of what an evaluation shows (statuses, alerts)
+    changed_at      timestamptz,                 -- the last evaluation that changed the digest
     backlog         integer,                     -- files waiting in incoming/
     failed          integer,                     -- files in failed/
     digest_at       timestamptz
