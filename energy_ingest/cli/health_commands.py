@@ -17,7 +17,7 @@ from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import AppliedSite
 
 SERIES_SQL = """
-    SELECT s.id, s.source, s.name, s.status, extract(epoch FROM s.cadence), s.last_run,
+    SELECT s.id, s.source, s.name, s.status, extract(epoch FROM s.cadence)::float8, s.last_run,
            s.expected_next, s.last_arrival, s.files,
            (SELECT count(*) FROM series_points sp WHERE sp.series_id = s.id), s.evaluated_at
     FROM report_series s
