@@ -3,12 +3,16 @@ left them (energy_api.sql.health), and a point's gaps; /health's summary is in e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from energy_api import web
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
 from energy_api.sql import gaps, health
+from energy_api.sql.where import Conn
 from energy_api.timeparse import TimeError, iso, resolve
 from energy_api.v2 import selection
 from energy_api.web import Conditional, json_response, request_key, require_json
@@ -46,20 +50,9 @@ def alerts() -> Response:
 
 @bp.get("/alerts/<id>")
 def alert(id: str) -> Response:
-    params = Params(request, ("tz",))
-    require_json()
-    zone = web.zone(params)
-    number = _id(id)
-    with web.connection(zone) as conn:
-        cond = Conditional(conn, request_key(), evaluations=True)
-        if cond.fresh():
-            return cond.not_modified()
-        found = health.get_alert(conn, number) if number is not None else None
-    if found is None:
-        raise ApiError(
-            404, "unknown_alert", f"no alert {id!r}; see /api/v2/alerts?status=all", "id"
-        )
-    return cond.apply(json_response({"data": found}))
+    return _one(
+        id, health.get_alert, "unknown_alert", "no alert {!r}; see /api/v2/alerts?status=all"
+    )
 
 
 @bp.get("/series")
@@ -79,6 +72,13 @@ def series() -> Response:
 
 @bp.get("/series/<id>")
 def one_series(id: str) -> Response:
+    return _one(id, health.get_series, "unknown_series", "no series {!r}; see /api/v2/series")
+
+
+def _one(
+    id: str, get: Callable[[Conn, int], dict[str, Any] | None], code: str, missing: str
+) -> Response:
+    """One alert or series by its id: 404 `code` with `missing` (formatted with the id) if none."""
     params = Params(request, ("tz",))
     require_json()
     zone = web.zone(params)
@@ -87,9 +87,9 @@ def one_series(id: str) -> Response:
         cond = Conditional(conn, request_key(), evaluations=True)
         if cond.fresh():
             return cond.not_modified()
-        found = health.get_series(conn, number) if number is not None else None
+        found = get(conn, number) if number is not None else None
     if found is None:
-        raise ApiError(404, "unknown_series", f"no series {id!r}; see /api/v2/series", "id")
+        raise ApiError(404, code, missing.format(id), "id")
     return cond.apply(json_response({"data": found}))
 
 

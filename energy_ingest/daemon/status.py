@@ -12,6 +12,7 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.progress import in_progress
 from energy_ingest.errors import EnergyError, first_line
 from energy_ingest.file_kinds import SOURCES
+from energy_ingest.health.evaluate import summary as health_summary
 from energy_ingest.spool import Spool, is_report_name, printable_name, unknown_folder_advice
 from energy_ingest.spool.stranded import stranded, walk_incoming
 from energy_ingest.store import db
@@ -119,26 +120,3 @@ def _last_files(conn: psycopg.Connection[Any], last: int) -> list[dict[str, Any]
     for row in rows:
         row["ingested_at"] = row["ingested_at"].isoformat()
     return rows
-
-
-def health_summary(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    """Data health as the last evaluation left it: series by status, open alerts by state."""
-    row = conn.execute(
-        """
-        SELECT (SELECT evaluated_at FROM health_state),
-               (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
-                   (SELECT status, count(*) AS n FROM report_series GROUP BY status) s),
-               count(*) FILTER (WHERE state = 'firing'),
-               count(*) FILTER (WHERE state = 'pending'),
-               count(*) FILTER (WHERE state = 'firing' AND priority = 'high'
-                                AND suppressed_by IS NULL)
-        FROM alerts WHERE state <> 'resolved'
-        """
-    ).fetchone()
-    assert row is not None
-    evaluated, series, firing, pending_, high = row
-    return {
-        "evaluated_at": evaluated.isoformat() if evaluated else None,
-        "series": series,
-        "alerts": {"firing": firing, "pending": pending_, "high": high},
-    }

@@ -117,17 +117,33 @@ def evaluate(
             (now, round(result.seconds * 1000), settings.health_seconds, backlog, failed),
         )
         conn.execute(CHANGED, {"now": now})
-        counts = conn.execute(
-            """
-            SELECT (SELECT count(*) FROM report_series WHERE status = 'overdue'),
-                   count(*) FILTER (WHERE state = 'firing'),
-                   count(*) FILTER (WHERE state = 'firing' AND priority = 'high'
-                                    AND suppressed_by IS NULL)
-            FROM alerts WHERE state <> 'resolved'
-            """
-        ).fetchone()
-        assert counts is not None
-        result.overdue, result.firing, result.high = counts
+        state = summary(conn)
+        result.overdue = state["series"].get("overdue", 0)
+        result.firing, result.high = state["alerts"]["firing"], state["alerts"]["high"]
     result.sent, result.unsent = outbox.deliver(conn, settings, now, ping=ping)
     result.seconds = time.monotonic() - started
     return result
+
+
+def summary(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Data health as the last evaluation left it: when, the series by status, the open alerts
+    (firing, pending, and firing high-priority ones nothing suppresses)."""
+    row = conn.execute(
+        """
+        SELECT (SELECT evaluated_at FROM health_state),
+               (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
+                   (SELECT status, count(*) AS n FROM report_series GROUP BY status) s),
+               count(*) FILTER (WHERE state = 'firing'),
+               count(*) FILTER (WHERE state = 'pending'),
+               count(*) FILTER (WHERE state = 'firing' AND priority = 'high'
+                                AND suppressed_by IS NULL)
+        FROM alerts WHERE state <> 'resolved'
+        """
+    ).fetchone()
+    assert row is not None
+    evaluated, series_, firing, pending, high = row
+    return {
+        "evaluated_at": evaluated.isoformat() if evaluated else None,
+        "series": series_,
+        "alerts": {"firing": firing, "pending": pending, "high": high},
+    }
