@@ -53,13 +53,21 @@ def readings(
     conn: psycopg.Connection[Any], pid: int, start: datetime, end: datetime, expr: str
 ) -> None:
     """15-minute readings from start to end (inclusive) valued by a SQL expression of `ts` and
-    `k` (the reading's number)."""
+    `k` (the reading's number), as a file of the point's series brings them (the newest file
+    that carried the point is a new one: what the evaluation judges anew)."""
     conn.execute(
         f"INSERT INTO readings (point_id, ts, value) SELECT %s, ts, {expr} FROM "
         "(SELECT ts, row_number() OVER (ORDER BY ts) - 1 AS k FROM generate_series("
         "%s::timestamptz, %s::timestamptz, interval '15 minutes') ts) g "
         "ON CONFLICT (point_id, ts) DO UPDATE SET value = EXCLUDED.value",
         [pid, start, end],
+    )
+    conn.execute(
+        "WITH f AS (INSERT INTO files (sha256, name, source, size_bytes, status)"
+        " VALUES (md5(random()::text) || md5(random()::text), 'constructed.csv', 'siemens', 0,"
+        " 'ingested') RETURNING id)"
+        " UPDATE series_points SET file_id = f.id FROM f WHERE point_id = %s",
+        [pid],
     )
 
 
@@ -132,6 +140,40 @@ def test_out_of_range_by_the_unit_default_over_the_spring_forward_day(
         "its last 3 readings since 2024-03-10 11:30 CDT"
     )
     assert conn.execute("SELECT interval_s FROM points WHERE id = %s", [fine]).fetchone() == (900,)
+
+
+def test_a_status_is_kept_until_a_file_brings_readings_and_judged_again_when_the_rules_change(
+    conn: psycopg.Connection[Any],
+) -> None:
+    hot, fine = point(conn, "B.T1", "°F"), point(conn, "B.T2", "°F")
+    start, end = SPRING - timedelta(days=3), SPRING
+    for pid in (hot, fine):
+        readings(conn, pid, start, end, WAVY)
+    readings(conn, hot, end - timedelta(minutes=30), end, "212")
+    assert set(evaluate(conn, end + timedelta(minutes=5))) == {hot}
+    judged = conn.execute(
+        "SELECT point_id, newest, file_id FROM point_health ORDER BY 1"
+    ).fetchall()
+    # the next evaluation: nothing new, the same findings from the statuses kept
+    again = evaluate(conn, end + timedelta(minutes=10))
+    assert set(again) == {hot} and again[hot].summary.startswith("B.T1: 212 °F at")
+    assert (
+        conn.execute("SELECT point_id, newest, file_id FROM point_health ORDER BY 1").fetchall()
+        == judged
+    )
+    # a site file that allows 250 °F judges every point again: no longer out of range, but
+    # still far from the hours before
+    wider = parse_site('[[limits]]\nunit = "°F"\nmax = 250\n')
+    assert [f.kind for f in evaluate(conn, end + timedelta(minutes=15), wider).values()] == [
+        "spike"
+    ]
+    # and a write to readings outside the loader (psql) too
+    conn.execute(
+        "UPDATE readings SET value = 260 WHERE point_id = %s AND ts >= %s",
+        [hot, end - timedelta(minutes=30)],
+    )
+    assert status(conn, fine) == "ok"
+    assert evaluate(conn, end + timedelta(minutes=20), wider)[hot].kind == "out_of_range"
 
 
 def test_a_site_limit_overrides_the_unit_default_most_specific_first(

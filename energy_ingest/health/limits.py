@@ -12,7 +12,7 @@ from energy_ingest.catalog.site.health import HealthRules
 STALE_FACTOR = 3.0  # stale: newest reading older than its series' data end − interval × this
 FLAT_HOURS = 6  # flat: this many hours of hourly rollups with one value
 SPIKE_Z = 8.0  # spike: robust z-score above this
-SPIKE_WINDOW_S = 48 * 3600.0  # … against the hourly means of this window before
+SPIKE_WINDOW_S = 24 * 3600.0  # … against the hourly means of this window before
 SPIKE_COUNT = 2  # … for this many newest readings
 SPIKE_MIN_BUCKETS = 12  # hourly means the window must hold
 RANGE_COUNT = 3  # out of range: this many newest readings outside the limit

@@ -3,6 +3,7 @@ series, its rollups and a few newest readings, in set-based SQL; findings for th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,8 @@ from energy_ingest.health.limits import (
 from energy_ingest.health.series import every, local, no_jit
 
 # A point's interval: the median of (last_ts − first_ts) / (n − 1) over its newest 7 daily
-# rollups (a partial day or a DST day gives the same interval), to a whole second.
+# rollups (a partial day or a DST day gives the same interval), to a whole second. Learned again
+# only where it is not known yet or a file has brought the point readings since it was judged.
 _INTERVALS = """
 UPDATE points p SET interval_s = x.iv
 FROM (
@@ -32,6 +34,9 @@ FROM (
         WHERE d.n > 1
     ) AS iv
     FROM points p2
+    WHERE p2.interval_s IS NULL
+       OR (SELECT ph.file_id FROM point_health ph WHERE ph.point_id = p2.id)
+          IS DISTINCT FROM (SELECT max(sp.file_id) FROM series_points sp WHERE sp.point_id = p2.id)
 ) x
 WHERE x.id = p.id AND p.interval_s IS DISTINCT FROM x.iv
 """
@@ -47,9 +52,13 @@ base AS (
            p.interval_s, p.retired_at, u.symbol, u.quantity,
            CASE WHEN linked.status <> 'historical' THEN linked.series_id END AS series_id,
            linked.series_name, linked.last_data, linked.cadence, linked.status AS s_status,
-           linked.any_link, newest.ts AS newest_ts, newest.vals, newest.upto
+           linked.any_link, newest.ts AS newest_ts, newest.vals, newest.upto,
+           ph.status AS was, ph.details AS was_details, ph.newest AS was_newest,
+           ph.file_id AS was_file, ph.since AS was_since,
+           (SELECT max(sp.file_id) FROM series_points sp WHERE sp.point_id = p.id) AS last_file
     FROM points p
     LEFT JOIN units u ON u.id = p.unit_id
+    LEFT JOIN point_health ph ON ph.point_id = p.id
     LEFT JOIN LATERAL (  -- its series: any at all, and the live one that arrived last
         SELECT true AS any_link, s.id AS series_id, s.name AS series_name, s.last_data,
                s.cadence, s.status
@@ -80,7 +89,13 @@ pre AS (
         END AS pre
     FROM base b
 ),
-cand AS (SELECT * FROM pre WHERE pre IS NULL AND kind = 'number'),
+pre2 AS (  -- a status of its data only, judged with the same rules, and no file since
+    SELECT p.*, p.pre IS NULL AND %(same_rules)s AND p.newest_ts IS NOT NULL
+                AND p.was_newest = p.newest_ts AND p.was_file = p.last_file
+                AND p.was IN ('ok', 'out_of_range', 'spike', 'flat') AS reuse
+    FROM pre p
+),
+cand AS (SELECT * FROM pre2 WHERE pre IS NULL AND kind = 'number' AND NOT reuse),
 rng AS (
     SELECT o.id, l.min, l.max, l.origin, v.n, v.value, v.ts, v.since
     FROM cand o
@@ -156,7 +171,9 @@ flt AS (
 ),
 judged AS (
     SELECT c.id, c.name, c.building_id, c.symbol, c.raw_unit, c.series_id, c.series_name,
+           c.newest_ts, c.last_file, c.was, c.was_since,
            CASE WHEN c.pre IS NOT NULL THEN c.pre
+                WHEN c.reuse THEN c.was
                 WHEN r.id IS NOT NULL THEN 'out_of_range'
                 WHEN s.id IS NOT NULL THEN 'spike'
                 WHEN f.id IS NOT NULL THEN 'flat'
@@ -165,6 +182,7 @@ judged AS (
                     'newest', c.newest_ts, 'series_last_data', c.last_data,
                     'interval_s', c.interval_s, 'series_id', c.series_id)
                 WHEN c.pre IS NOT NULL THEN '{}'::jsonb
+                WHEN c.reuse THEN c.was_details
                 WHEN r.id IS NOT NULL THEN jsonb_build_object(
                     'value', r.value, 'ts', r.ts, 'since', r.since, 'min', r.min, 'max', r.max,
                     'count', r.n, 'limit', r.origin)
@@ -175,24 +193,29 @@ judged AS (
                     'value', f.value, 'since', f.start, 'last_hour', f.last,
                     'hours', %(flat_hours)s)
                 ELSE '{}'::jsonb END AS details
-    FROM pre c
+    FROM pre2 c
     LEFT JOIN rng r ON r.id = c.id
     LEFT JOIN spk s ON s.id = c.id
     LEFT JOIN flt f ON f.id = c.id
 ),
-up AS (
-    INSERT INTO point_health AS h (point_id, status, since, details, evaluated_at)
-    SELECT j.id, j.status, %(now)s, j.details, %(now)s FROM judged j
+dated AS (
+    SELECT j.*, CASE WHEN j.was = j.status THEN j.was_since ELSE %(now)s END AS since FROM judged j
+),
+up AS (  -- only rows that changed: an evaluation that finds nothing new rewrites nothing
+    INSERT INTO point_health AS h (point_id, status, since, details, newest, file_id,
+                                   evaluated_at)
+    SELECT d.id, d.status, d.since, d.details, d.newest_ts, d.last_file, %(now)s FROM dated d
     ON CONFLICT (point_id) DO UPDATE SET
         status = EXCLUDED.status, details = EXCLUDED.details, evaluated_at = EXCLUDED.evaluated_at,
-        since = CASE WHEN h.status = EXCLUDED.status THEN h.since ELSE EXCLUDED.since END
-    RETURNING h.point_id, h.since
+        newest = EXCLUDED.newest, file_id = EXCLUDED.file_id, since = EXCLUDED.since
+    WHERE (h.status, h.details, h.newest, h.file_id)
+          IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.details, EXCLUDED.newest, EXCLUDED.file_id)
 )
-SELECT j.id, j.name, j.status, j.details, u.since, j.building_id, j.series_id, j.series_name,
-       coalesce(j.symbol, j.raw_unit), (SELECT day_zone FROM rollup_state)
-FROM judged j JOIN up u ON u.point_id = j.id
-WHERE j.status IN ('stale', 'out_of_range', 'spike', 'flat')
-ORDER BY j.id
+SELECT d.id, d.name, d.status, d.details, d.since, d.building_id, d.series_id, d.series_name,
+       coalesce(d.symbol, d.raw_unit), (SELECT day_zone FROM rollup_state)
+FROM dated d
+WHERE d.status IN ('stale', 'out_of_range', 'spike', 'flat')
+ORDER BY d.id
 """
 
 TOLD = ("stale", "out_of_range", "spike", "flat")
@@ -201,15 +224,28 @@ TOLD = ("stale", "out_of_range", "spike", "flat")
 def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Finding]:
     """Learn each point's interval, store each point's status in point_health (as of `now`,
     after series.refresh in the same transaction) and return a Finding for each point that is
-    stale, out of range, spiking or flat."""
+    stale, out of range, spiking or flat. A point no file has brought readings to since it was
+    last judged, with the same limits, thresholds and rollups, keeps its data status (out of
+    range, spike, flat or ok) without its readings being read again: only what arrived is
+    judged anew."""
     t = thresholds(site.health)
     no_jit(conn)
+    limits = json.dumps(
+        [dict(zip(_LIMIT_COLUMNS, r, strict=True)) for r in limit_rows(site.health)]
+    )
+    # What a point's data status depends on besides its readings (and the files that brought
+    # them): the limits and thresholds, and the rollups (a rebuild, or a write that made them
+    # stale, judges every point again).
+    built = conn.execute("SELECT built_at, stale_writes FROM rollup_state").fetchone()
+    rules = hashlib.sha256(f"{limits}|{t}|{built}".encode()).hexdigest()
+    state = conn.execute("SELECT rules_digest FROM health_state").fetchone()
+    same_rules = bool(state and state[0] == rules)
     conn.execute(_INTERVALS)
+    conn.execute("UPDATE health_state SET rules_digest = %s", (rules,))
     params = {
         "now": now,
-        "limits": json.dumps(
-            [dict(zip(_LIMIT_COLUMNS, r, strict=True)) for r in limit_rows(site.health)]
-        ),
+        "same_rules": same_rules,
+        "limits": limits,
         "stale_factor": t.stale_factor,
         "range_count": t.range_count,
         "spike_count": t.spike_count,

@@ -12,27 +12,22 @@ import psycopg
 
 from energy_ingest.health.findings import HIGH, Finding
 
-# One statement: every series' facts from the ledger (via files_series_idx), then the update.
-# A run is coalesce(run_at, last_ts); cadence the median gap of the newest 30 distinct runs, or
-# with one run the file's data span when ≥ 1 minute and its name gives a run time (a single file
-# without one, e.g. an ad-hoc export, is no schedule: unknown). Live: its newest file's data was recent
-# when it arrived (a backfill of old history is not).
+# One statement: every series' facts from the ledger (its newest 30 runs, through
+# files_series_idx), then the update. A run is coalesce(run_at, last_ts); cadence the median gap
+# of the newest 30 distinct runs, or with one run the file's data span when ≥ 1 minute and its
+# name gives a run time (a single file without one, e.g. an ad-hoc export, is no schedule:
+# unknown). Live: its newest file's data was recent when it arrived (a backfill of old history
+# is not).
 _SQL = """
 WITH facts AS (
-    SELECT s.id, a.files, a.last_data, newest.id AS file_id, newest.run, newest.ingested_at,
+    SELECT s.id, s.files, s.last_data, newest.id AS file_id, newest.run, newest.ingested_at,
            newest.last_ts AS newest_last_ts,
            coalesce(gaps.median_s,
                     CASE WHEN gaps.runs = 1 AND newest.run_at IS NOT NULL
                          AND newest.last_ts - newest.first_ts >= interval '1 minute'
                          THEN extract(epoch FROM newest.last_ts - newest.first_ts) END)
                AS cadence_s
-    FROM report_series s
-    JOIN (
-        -- one index-only pass over the ledger (files_series_idx includes last_ts)
-        SELECT f.source, f.series, count(*)::integer AS files, max(f.last_ts) AS last_data
-        FROM files f WHERE f.status = 'ingested' AND f.last_ts IS NOT NULL
-        GROUP BY f.source, f.series
-    ) a ON a.source = s.source AND a.series = s.name
+    FROM report_series s  -- files and last_data: kept by the loader (write.ledger.link_series)
     CROSS JOIN LATERAL (
         SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.run_at, f.first_ts, f.last_ts,
                f.ingested_at
@@ -75,8 +70,7 @@ judged AS (
 ),
 updated AS (
     UPDATE report_series s SET
-        files = j.files, cadence = j.cadence, last_run = j.run, last_data = j.last_data,
-        last_file_id = j.file_id, last_arrival = j.ingested_at, expected_next = j.expected_next,
+        cadence = j.cadence, last_run = j.run, last_file_id = j.file_id, last_arrival = j.ingested_at, expected_next = j.expected_next,
         evaluated_at = %(now)s,
         status = CASE WHEN NOT j.live THEN 'historical'
                       WHEN j.cadence IS NULL THEN 'unknown'

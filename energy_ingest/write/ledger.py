@@ -140,13 +140,17 @@ def complete_ledger_row(
 
 def link_series(conn: psycopg.Connection[Any], file_id: int, point_ids: list[int]) -> None:
     """Note that the file's report series carries these points (0010_health.sql): the series row
-    is made the first time, and each point's newest file of the series is this one."""
+    is made the first time and counts the file (with data) and its newest data; each point's
+    newest file of the series is this one. Call it after the ledger row is complete."""
     conn.execute(
         """
         WITH s AS (
-            INSERT INTO report_series (source, name)
-            SELECT source, series FROM files WHERE id = %(file)s AND series IS NOT NULL
-            ON CONFLICT (source, name) DO UPDATE SET name = EXCLUDED.name
+            INSERT INTO report_series AS s (source, name, files, last_data)
+            SELECT source, series, (last_ts IS NOT NULL)::int, last_ts FROM files
+            WHERE id = %(file)s AND series IS NOT NULL
+            ON CONFLICT (source, name) DO UPDATE
+                SET files = s.files + EXCLUDED.files,
+                    last_data = greatest(s.last_data, EXCLUDED.last_data)
             RETURNING id
         )
         INSERT INTO series_points (series_id, point_id, file_id)

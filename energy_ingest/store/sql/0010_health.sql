@@ -76,19 +76,20 @@ CREATE TABLE report_series (
     name          text NOT NULL,
     cadence       interval,                      -- learned from run times, else data spans
     last_run      timestamptz,                   -- its newest file's run time (else data end)
-    last_data     timestamptz,                   -- the newest data any of its files holds
+    last_data     timestamptz,                   -- the newest data any of its files holds (loader)
     last_file_id  bigint REFERENCES files (id),
     last_arrival  timestamptz,                   -- when its newest file was loaded
     expected_next timestamptz,                   -- last_run + cadence
     status        text NOT NULL DEFAULT 'unknown'
                   CHECK (status IN ('ok', 'overdue', 'historical', 'unknown')),
-    files         integer NOT NULL DEFAULT 0,
+    files         integer NOT NULL DEFAULT 0,   -- files with data (kept by the loader)
     evaluated_at  timestamptz,
     UNIQUE (source, name)
 );
-INSERT INTO report_series (source, name)
-SELECT DISTINCT source, series FROM files
-WHERE status = 'ingested' AND last_ts IS NOT NULL AND series IS NOT NULL;
+INSERT INTO report_series (source, name, files, last_data)
+SELECT source, series, count(*), max(last_ts) FROM files
+WHERE status = 'ingested' AND last_ts IS NOT NULL AND series IS NOT NULL
+GROUP BY source, series;
 
 -- Which points a series carries: written by the loader with each trend report (points of files
 -- loaded before this migration are not linked until their series' next file).
@@ -112,7 +113,9 @@ CREATE TABLE point_health (
                                    'historical')),
     since        timestamptz NOT NULL,           -- when it entered this status
     details      jsonb NOT NULL DEFAULT '{}',
-    evaluated_at timestamptz NOT NULL
+    newest       timestamptz,                    -- its newest reading when judged
+    file_id      bigint,                         -- the newest file that carried it then
+    evaluated_at timestamptz NOT NULL            -- the evaluation that last changed the row
 );
 CREATE INDEX point_health_status_idx ON point_health (status);
 
@@ -124,6 +127,7 @@ CREATE TABLE health_state (
     evaluation_ms   integer,
     period_s        double precision,            -- the daemon's ENERGY_HEALTH_SECONDS
     digest          text,                        -- of what an evaluation shows (statuses, alerts)
+    rules_digest    text,                        -- of the limits and thresholds it judged with
     changed_at      timestamptz,                 -- the last evaluation that changed the digest
     backlog         integer,                     -- files waiting in incoming/
     failed          integer,                     -- files in failed/
