@@ -4,7 +4,7 @@ historical points; and the site file's [health] and [[limits]] (catalog.site.hea
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -311,6 +311,35 @@ def test_a_flatline_across_the_fall_back_hour_is_found_on_a_point_that_usually_v
     assert found[stuck].summary.startswith(
         "C.DMP1: flat at 42 % for 6 h and more, since 2024-11-03"
     )
+
+
+@pytest.mark.parametrize(
+    "day", [date(2024, 3, 10), date(2024, 11, 3)], ids=["spring-forward", "fall-back"]
+)
+def test_out_of_range_spike_and_flat_are_found_across_the_dst_change(
+    conn: psycopg.Connection[Any], day: date
+) -> None:
+    # each event's window holds the hour the clocks changed (02:00 local): data to 09:00
+    end = datetime(day.year, day.month, day.day, 9, tzinfo=ZONE)
+    start = end - timedelta(days=8)
+    hot, spiky, stuck, fine = (point(conn, f"D.P{n}", "°F") for n in range(4))
+    for pid in (hot, spiky, stuck, fine):
+        readings(conn, pid, start, end, WAVY)
+    readings(conn, hot, end - timedelta(minutes=30), end, "-60")  # the newest 3 below -40
+    readings(conn, spiky, end - timedelta(minutes=15), end, "120")  # 2, inside -40…140
+    readings(conn, stuck, datetime(day.year, day.month, day.day, 0, tzinfo=ZONE), end, "68")
+    found = evaluate(conn, end + timedelta(minutes=5))
+    assert {pid: f.kind for pid, f in found.items()} == {
+        hot: "out_of_range",
+        spiky: "spike",
+        stuck: "flat",
+    }
+    assert status(conn, fine) == "ok"
+    # flat for its last 6 hourly (UTC) buckets: the 6 real hours up to the newest reading's
+    # (00:00-09:00 local is 10 real hours on the day the clocks went back, 8 when they went
+    # forward)
+    since = datetime.fromisoformat(found[stuck].details["since"])
+    assert since == end.astimezone(UTC).replace(minute=0) - timedelta(hours=5)
 
 
 def test_retired_and_historical_points_get_a_status_but_never_a_finding(
