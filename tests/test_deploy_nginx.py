@@ -567,7 +567,8 @@ def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_ng
             for s in family.samples
         }
 
-    age = "energy_series_last_ingest_age_seconds[('series', 'boliou1'), ('source', 'siemens')]"
+    series = "constructed_siemens_insight_boliou1"  # the file name without its run time
+    age = f"energy_series_last_ingest_age_seconds[('series', '{series}'), ('source', 'siemens')]"
     deadline = time.monotonic() + 15
     while age not in (seen := metrics()) and time.monotonic() < deadline:
         time.sleep(0.2)
