@@ -17,8 +17,8 @@ unique sha256 is the final guard. A file leaves incoming/ only after its transac
 one file escapes `_take`: the daemon goes on, and the file is kept.
 
 Data health (energy_ingest.health) is evaluated on a timer (ENERGY_HEALTH_SECONDS), so a report
-that stops arriving is found with no file arriving at all, and after files once the backlog is
-empty (not after each file of a backfill: the last one's evaluation sees them all).
+that stops arriving is found with no file arriving at all, and a second after files once the
+backlog is empty (not after each file of a backfill: the last one's evaluation sees them all).
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ log = logging.getLogger("energy_ingest.daemon")
 EXIT_OK = 0
 EXIT_SCHEMA = 78  # EX_CONFIG: the database schema is behind; run `energy-ingest migrate`
 EXIT_CONFIG = 78  # EX_CONFIG too: the site file is broken (every problem is logged)
+# Data health is evaluated this long after the backlog empties: a file dropped meanwhile (the
+# next of a burst) is taken first, not after an evaluation.
+AFTER_FILES_SECONDS = 1.0
 
 
 class Daemon:
@@ -204,9 +207,11 @@ class Daemon:
                 took = True
                 self.notifier.status(self._status_text())
             now = time.monotonic()
-            if (now >= next_health or (took and not self.candidates)) and not self.db.down:
+            if took and not self.candidates:  # a second after the last file of a burst
+                next_health, took = min(next_health, now + AFTER_FILES_SECONDS), False
+            if now >= next_health and not self.db.down:
                 self._guarded("evaluating data health", self._evaluate)
-                next_health, took = now + self.settings.health_seconds, False
+                next_health = time.monotonic() + self.settings.health_seconds
             if self.db.due():
                 self.db.reconnect()
 
