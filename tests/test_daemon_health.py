@@ -108,4 +108,5 @@ def test_an_hourly_report_that_stops_is_mailed_as_overdue_and_its_return_as_reso
     assert scalar(database_url, "SELECT status FROM report_series WHERE name = 'hall'") == "ok"
     time.sleep(2.5)  # two more evaluations: nothing is sent twice
     assert len(mail.messages) == 2
+    assert "Traceback" not in d.text()
     assert d.terminate() == 0

@@ -62,7 +62,9 @@ def test_a_point_whose_cells_stopped_is_stale_and_is_silenced_not_resolved_while
 
         def at(local: datetime) -> None:
             conn.commit()  # what the test read: evaluate() needs no transaction open
-            result = evaluate(conn, settings, Site(), local.replace(tzinfo=ZONE).astimezone(UTC))
+            result = evaluate(
+                conn, settings, lambda _: Site(), local.replace(tzinfo=ZONE).astimezone(UTC)
+            )
             assert result.ran
 
         at(t + timedelta(minutes=5))  # RAT stale: found, pending
@@ -93,7 +95,9 @@ def test_an_evaluation_that_finds_nothing_new_keeps_cached_answers_valid(
 
         def at(local: datetime) -> None:
             conn.commit()
-            assert evaluate(conn, settings, Site(), local.replace(tzinfo=ZONE).astimezone(UTC)).ran
+            assert evaluate(
+                conn, settings, lambda _: Site(), local.replace(tzinfo=ZONE).astimezone(UTC)
+            ).ran
 
         at(t + timedelta(minutes=5))
         points = client.get("/api/v2/points").headers["ETag"]

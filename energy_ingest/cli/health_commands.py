@@ -128,12 +128,11 @@ def alerts(
     """Show alerts: overdue report series, stale, flat, out-of-range or spiking points, and the
     site file's rules. Pending alerts have been found but not yet for long enough to tell anyone;
     firing ones have been (or will be) notified; resolved ones are back to normal."""
-    with db.connect(db.database_url(settings)) as conn:
+    # autocommit: the evaluation is a transaction of its own, and its notices go after it
+    with db.connect(db.database_url(settings), autocommit=True) as conn:
         require_current(conn)
         if evaluate_first:
-            site = AppliedSite().current(conn)
-            conn.commit()
-            done = evaluate(conn, settings, site, datetime.now(UTC))
+            done = evaluate(conn, settings, AppliedSite().current, datetime.now(UTC))
             if not as_json:
                 click.echo(
                     f"evaluated in {done.seconds:.2f} s: {done.findings} findings, "

@@ -225,12 +225,10 @@ class Daemon:
             (self.spool.source_of(p) or "siemens", printable_name(p.name)) for p in self.candidates
         ]
         try:
-            site = self.site.current(conn)
-            conn.commit()  # that read's transaction: the evaluation is one of its own
             result = evaluate(
                 conn,
                 self.settings,
-                site,
+                self.site.current,
                 datetime.now(UTC),
                 spool=spool,
                 waiting=waiting,

@@ -80,7 +80,7 @@ class Evaluation:
 def evaluate(
     conn: psycopg.Connection[Any],
     settings: Settings,
-    site: Site,
+    site: Callable[[psycopg.Connection[Any]], Site],  # the applied site, read in the evaluation
     now: datetime,
     *,
     spool: tuple[int, int] | None = None,  # (backlog, failed files) as the daemon sees them
@@ -100,10 +100,11 @@ def evaluate(
         if not (locked and locked[0]):
             result.ran = False
             return result
+        applied = site(conn)
         findings = [
             *series.refresh(conn, now, settings.series_grace_seconds, waiting),
-            *points.refresh(conn, site, now),
-            *rules.evaluate(conn, site, now),
+            *points.refresh(conn, applied, now),
+            *rules.evaluate(conn, applied, now),
         ]
         changes = alerts.update(conn, findings, now, settings)
         result.findings = len(findings)
