@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from energy_api.sql.where import Conn, Where, like_escape, page
+from energy_api.sql.where import Conn, Where, page
+from energy_ingest.query.like import like_escape
 from energy_ingest.query.tags import tag_ids_sql, tags_sql
 
 Page = tuple[int, list[dict[str, Any]]]  # (total, rows)

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from energy_api.sql.times import epoch_sql, iso_sql
-from energy_api.sql.where import Conn, Where, glob_to_like, page
+from energy_api.sql.where import Conn, Where, page
+from energy_ingest.query.like import glob_to_like
 from energy_ingest.query.tags import POINT_TAGS
 from energy_ingest.store.binary import from_us
 

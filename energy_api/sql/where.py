@@ -8,15 +8,9 @@ from typing import Any
 
 import psycopg
 
+from energy_ingest.query.like import like_escape
+
 Conn = psycopg.Connection[Any]
-
-
-def like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def glob_to_like(pattern: str) -> str:
-    return like_escape(pattern).replace("*", "%").replace("?", "_")
 
 
 @dataclass

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -12,6 +12,7 @@ import click
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.config import Settings
 from energy_ingest.health.evaluate import evaluate
+from energy_ingest.health.series import every, local
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import AppliedSite
@@ -63,20 +64,11 @@ def _rows(conn: Any, query: str, keys: tuple[str, ...], **params: Any) -> list[d
 
 
 def _local(value: str | None, settings: Settings) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromisoformat(value).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+    return "-" if value is None else local(datetime.fromisoformat(value), settings.timezone)
 
 
 def _every(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    delta = timedelta(seconds=float(seconds))
-    if delta % timedelta(days=1) == timedelta(0):
-        return f"{delta.days} d"
-    if delta % timedelta(hours=1) == timedelta(0):
-        return f"{int(delta.total_seconds() // 3600)} h"
-    return f"{int(delta.total_seconds() // 60)} min"
+    return "?" if seconds is None else every(seconds)
 
 
 @click.command(short_help="Show each report series: cadence, last run, expected next, status.")

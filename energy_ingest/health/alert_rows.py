@@ -59,14 +59,6 @@ def open_alerts(conn: Conn) -> list[Alert]:
         return cur.execute(f"SELECT {COLUMNS} FROM alerts WHERE state <> 'resolved'").fetchall()
 
 
-def by_ids(conn: Conn, ids: Iterable[int]) -> list[Alert]:
-    with conn.cursor(row_factory=class_row(Alert)) as cur:
-        cur.execute(
-            f"SELECT {COLUMNS} FROM alerts WHERE id = ANY(%s) ORDER BY id", (sorted(set(ids)),)
-        )
-        return cur.fetchall()
-
-
 def insert(conn: Conn, findings: list[Finding], now: datetime) -> list[Alert]:
     """A pending alert for each finding, opened now."""
     if not findings:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from energy_ingest.catalog.site.health import HealthRules
+from energy_ingest.query.like import glob_to_like
 
 # [health] defaults (docs/catalog.md#health)
 STALE_FACTOR = 3.0  # stale: newest reading older than its series' data end − interval × this
@@ -53,21 +54,6 @@ def thresholds(rules: HealthRules) -> Thresholds:
         if getattr(rules, k) is not None
     }
     return Thresholds(**given)
-
-
-def glob_to_like(glob: str) -> str:
-    """A name glob (* any run, ? one character) as a LIKE pattern with '\\' escaping."""
-    out = []
-    for ch in glob:
-        if ch in "\\%_":
-            out.append("\\" + ch)
-        elif ch == "*":
-            out.append("%")
-        elif ch == "?":
-            out.append("_")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def limit_rows(rules: HealthRules) -> list[tuple[Any, ...]]:

@@ -218,8 +218,6 @@ WHERE d.status IN ('stale', 'out_of_range', 'spike', 'flat')
 ORDER BY d.id
 """
 
-TOLD = ("stale", "out_of_range", "spike", "flat")
-
 
 def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Finding]:
     """Learn each point's interval, store each point's status in point_health (as of `now`,
@@ -228,24 +226,32 @@ def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Fi
     last judged, with the same limits, thresholds and rollups, keeps its data status (out of
     range, spike, flat or ok) without its readings being read again: only what arrived is
     judged anew."""
-    t = thresholds(site.health)
     no_jit(conn)
-    limits = json.dumps(
-        [dict(zip(_LIMIT_COLUMNS, r, strict=True)) for r in limit_rows(site.health)]
-    )
+    params = status_params(site, now)
     # What a point's data status depends on besides its readings (and the files that brought
     # them): the limits and thresholds, and the rollups (a rebuild, or a write that made them
     # stale, judges every point again).
     built = conn.execute("SELECT built_at, stale_writes FROM rollup_state").fetchone()
-    rules = hashlib.sha256(f"{limits}|{t}|{built}".encode()).hexdigest()
+    rules = hashlib.sha256(
+        f"{params['limits']}|{thresholds(site.health)}|{built}".encode()
+    ).hexdigest()
     state = conn.execute("SELECT rules_digest FROM health_state").fetchone()
-    same_rules = bool(state and state[0] == rules)
+    params["same_rules"] = bool(state and state[0] == rules)
     conn.execute(_INTERVALS)
     conn.execute("UPDATE health_state SET rules_digest = %s", (rules,))
-    params = {
+    rows = conn.execute(_STATUS, params).fetchall()
+    return [_finding(*row) for row in rows]
+
+
+def status_params(site: Site, now: datetime, same_rules: bool = False) -> dict[str, Any]:
+    """The parameters of _STATUS: the site's limits and thresholds, judged at `now`
+    (`same_rules`: a point no file brought readings to keeps its data status)."""
+    t = thresholds(site.health)
+    limits = [dict(zip(_LIMIT_COLUMNS, r, strict=True)) for r in limit_rows(site.health)]
+    return {
         "now": now,
         "same_rules": same_rules,
-        "limits": limits,
+        "limits": json.dumps(limits),
         "stale_factor": t.stale_factor,
         "range_count": t.range_count,
         "spike_count": t.spike_count,
@@ -255,8 +261,6 @@ def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Fi
         "flat_hours": t.flat_hours,
         "flat_before": FLAT_BEFORE_S,
     }
-    rows = conn.execute(_STATUS, params).fetchall()
-    return [_finding(*row) for row in rows]
 
 
 _LIMIT_COLUMNS = ("rank", "ord", "selector", "match", "min", "max", "count", "origin")

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from energy_ingest.catalog.search import SearchError, parse
 from energy_ingest.catalog.site.model import Rule, Site
+from energy_ingest.errors import first_line
 from energy_ingest.health.findings import HIGH, NORMAL, Finding
 from energy_ingest.query.search import where
 
@@ -81,7 +82,7 @@ def evaluate(conn: Conn, site: Site, now: datetime) -> list[Finding]:
                 " `energy-ingest catalog apply`",
                 rule.name,
                 rule.line,
-                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                first_line(exc),
             )
     return findings
 

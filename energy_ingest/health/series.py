@@ -20,14 +20,14 @@ from energy_ingest.health.findings import HIGH, Finding
 # is not).
 _SQL = """
 WITH facts AS (
-    SELECT s.id, s.files, s.last_data, newest.id AS file_id, newest.run, newest.ingested_at,
+    SELECT s.id, newest.id AS file_id, newest.run, newest.ingested_at,
            newest.last_ts AS newest_last_ts,
            coalesce(gaps.median_s,
                     CASE WHEN gaps.runs = 1 AND newest.run_at IS NOT NULL
                          AND newest.last_ts - newest.first_ts >= interval '1 minute'
                          THEN extract(epoch FROM newest.last_ts - newest.first_ts) END)
                AS cadence_s
-    FROM report_series s  -- files and last_data: kept by the loader (write.ledger.link_series)
+    FROM report_series s
     CROSS JOIN LATERAL (
         SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.run_at, f.first_ts, f.last_ts,
                f.ingested_at

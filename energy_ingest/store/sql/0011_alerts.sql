@@ -44,7 +44,7 @@ CREATE TABLE notices (
     last_error text,
     sent_at    timestamptz
 );
-CREATE INDEX notices_unsent_idx ON notices (next_try) WHERE sent_at IS NULL;
+CREATE INDEX notices_unsent_idx ON notices (id) WHERE sent_at IS NULL;  -- oldest first
 
 DO $$
 BEGIN
