@@ -131,6 +131,13 @@ class PgProxy:
         self.cut()
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def wait_until(
     predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
 ) -> None:

@@ -10,7 +10,6 @@ import functools
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import free_port
 
 PAGE = Path(__file__).resolve().parent / "dashboard"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,12 +32,6 @@ pytestmark = [
         reason="Debian's chromium is not installed (.ci/run installs it)",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import Daemon, insight_report, scalar, wait_until
-from mail_server import MailServer, free_port
+from helpers import Daemon, free_port, insight_report, scalar, wait_until
+from mail_server import MailServer
 
 pytestmark = pytest.mark.daemon
 

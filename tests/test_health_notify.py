@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 from alert_helpers import MINUTE, T0, Campus, evaluate, out_of_range, overdue
-from mail_server import MailServer, free_port
+from helpers import free_port
+from mail_server import MailServer
 
 from energy_ingest.config import Settings
 from energy_ingest.health import outbox
