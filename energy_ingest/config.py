@@ -80,7 +80,7 @@ class Settings:
             try:
                 values[field] = convert(raw.strip())
             except ValueError as exc:
-                problems.append(f"{var}={raw!r} {exc}")
+                problems.append(f"{var}={_without_password(raw)!r} {exc}")
 
         take("ENERGY_DATABASE_URL", "database_url", _database_url)
         take("ENERGY_PGDATA", "pgdata_dir", Path)
@@ -123,6 +123,12 @@ class Settings:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return lookup_zone(self.timezone)
+
+
+def _without_password(raw: str) -> str:
+    """A value as an error may show it: a URL's or a libpq string's password as ***."""
+    raw = re.sub(r"(\bpassword\s*=\s*)('[^']*'|\S+)", r"\1***", raw)
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*:)[^/@]*@", r"\1***@", raw, flags=re.I)
 
 
 def _database_url(raw: str) -> str:

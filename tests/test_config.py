@@ -69,6 +69,24 @@ def test_each_bad_value_is_named_with_what_is_wrong(var: str, value: str, expect
     assert expected in message
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "shown"),
+    [
+        ("ENERGY_SMTP_URL", "smtps://energy:s3cret@/", "'smtps://energy:***@/'"),
+        (
+            "ENERGY_DATABASE_URL",
+            "mysql://energy:s3cret@db/energy",
+            "'mysql://energy:***@db/energy'",
+        ),
+    ],
+)
+def test_a_bad_value_is_shown_without_its_password(var: str, value: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({var: value})
+    message = str(caught.value)
+    assert f"{var}={shown}" in message and "s3cret" not in message
+
+
 def test_all_bad_values_are_reported_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(
