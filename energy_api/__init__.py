@@ -4,7 +4,8 @@ Packages: v2 (the /api/v2 routes), legacy (the dashboard's /api/ routes), values
 range), sql (the SQL both APIs share), openapi (the /api/v2 document). Modules: web (what every
 route uses: settings, connection, clock, zone, JSON, conditional GETs), errors, params (a
 request's parameters), timeparse, db (the connection pool), streams (streamed answers' slots),
-csvcells, cors, index (GET /api/), metrics (GET /metrics, Prometheus).
+csvcells, cors, index (GET /api/), metrics (GET /metrics, Prometheus), ui (the web pages: /, /explore,
+/catalog, /docs and their /static/ files).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from energy_api import cors, errors, index, metrics
+from energy_api import cors, errors, index, metrics, ui
 from energy_api.db import Database
 from energy_api.legacy import catalog as legacy_catalog
 from energy_api.legacy import values as legacy_values
@@ -25,7 +26,7 @@ from energy_ingest.config import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask app; nothing connects to PostgreSQL until the first request (after fork)."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # ui serves /static/ (fingerprinted)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["energy_settings"] = settings
@@ -42,4 +43,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalog.bp, url_prefix="/api/v2")
     app.register_blueprint(health.bp, url_prefix="/api/v2")
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(ui.bp)
     return app

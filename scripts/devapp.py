@@ -1,6 +1,6 @@
 """Development only: one WSGI listener for `make run` that routes /api/ and /upload/ like nginx.
 
-`/` answers the API's index (GET /api/), which points at everything else. It lives beside
+`/upload/` goes to the upload app, everything else (the pages, /static/, /api/) to the read API. It lives beside
 scripts/run, not in a package: it joins the two apps, and the read API never imports the upload
 endpoint (nor energy_ingest anything of energy_api).
 """
@@ -20,9 +20,7 @@ def create_app(settings: Settings | None = None) -> Any:
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/":
-            return api({**environ, "PATH_INFO": "/api/"}, start_response)
-        target = api if path == "/api" or path.startswith("/api/") else upload
+        target = upload if path == "/upload" or path.startswith("/upload/") else api
         return target(environ, start_response)
 
     return app
