@@ -22,7 +22,8 @@ from energy_ingest.config import Settings
 from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate
 
-pytest_plugins = ("legacy_campus", "ui_campus")  # campus_url, campus_app, legacy; ui_campus, ui_server, open_page
+# campus_url, campus_app, legacy (legacy_campus.py); ui_campus, ui_server, browser, open_page (ui_campus.py)
+pytest_plugins = ("legacy_campus", "ui_campus")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
