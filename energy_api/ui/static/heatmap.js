@@ -469,6 +469,7 @@ const energyHeatmap = (() => {
         draw(model);
       }
       section.dataset.state = "ready";
+      performance.mark("energy:drawn"); // bench/ui times the page to here
     } catch (err) {
       if (gen !== generation) return;
       current = null;
