@@ -1,8 +1,10 @@
-"""GET /api/: where everything is — the read API, its OpenAPI document and health, the upload service.
+"""GET /api/: where everything is — the web pages, the read API, its OpenAPI document and health,
+the upload service.
 
-JSON for programs and curl, a small HTML page for a browser (whichever `Accept` prefers). The
-development listener (`make run`) also answers `/` with it. Only the exact path /api/ is taken
-here: the legacy dashboard API, when it comes, owns /api/<name> routes beside it.
+JSON for programs and curl, a small HTML page for a browser (whichever `Accept` prefers). `/`
+itself is the status page (energy_api.ui), in production and under `make run` alike. Only the
+exact path /api/ is taken here: the legacy dashboard API, when it comes, owns /api/<name> routes
+beside it.
 """
 
 from __future__ import annotations
@@ -18,15 +20,23 @@ bp = Blueprint("index", __name__)
 JSON = "application/json"
 HTML = "text/html"
 
-# (name, path, what it is). A status page, when there is one, is one more line here.
+# (name, path, what it is). The pages are energy_api.ui's PAGES (a sibling this module does not
+# import; tests/test_api_index.py checks that both list the same).
 LINKS = (
+    ("status", "/", "status page: the pipeline's health at a glance"),
+    ("explore", "/explore", "explorer: find points, chart and download their readings"),
+    ("catalog", "/catalog", "catalog: buildings, floors, rooms, devices and their points"),
+    ("docs", "/docs", "API docs: the read API, from its OpenAPI description"),
     ("api", "/api/v2/", "the read API (v2): links to its routes"),
     ("openapi", "/api/v2/openapi.json", "OpenAPI 3.1 description of the read API"),
     ("health", "/api/v2/health", "read API health: database, last ingest"),
     ("upload", "/upload/", "upload service: POST /upload/siemens or /upload/alc"),
     ("upload_health", "/upload/health", "upload service health: spool writable, free space"),
 )
-NOTE = "In production the upload service is on port 8080 only; the read API is on 80 and 8080."
+NOTE = (
+    "In production the upload service is on port 8080 only; the pages and the read API are on"
+    " 80 and 8080."
+)
 
 PAGE = """<!doctype html>
 <html lang="en">

@@ -1,8 +1,9 @@
-"""Development only: one WSGI listener for `make run` that routes /api/ and /upload/ like nginx.
+"""Development only: one WSGI listener for `make run` in the place of nginx.
 
-`/upload/` goes to the upload app, everything else (the pages, /static/, /api/) to the read API. It lives beside
-scripts/run, not in a package: it joins the two apps, and the read API never imports the upload
-endpoint (nor energy_ingest anything of energy_api).
+`/upload/` goes to the upload app, everything else to the read API's app: /api/, the pages (`/`
+is the status page) and /static/, which nginx serves from disk in production and the API app
+answers here itself. It lives beside scripts/run, not in a package: it joins the two apps, and
+the read API never imports the upload endpoint (nor energy_ingest anything of energy_api).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""The index at GET /api/ (and at / on the development listener): links to everything, JSON or HTML."""
+"""The index at GET /api/: links to everything (the pages, the read API, the upload service), JSON
+or HTML; `/` is the status page, behind nginx and on the development listener alike."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,12 +16,17 @@ from werkzeug.test import Client
 
 from energy_api import create_app
 from energy_api.openapi.document import document
+from energy_api.ui import PAGES
 from energy_ingest.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))  # make run's listener
 import devapp
 
 LINKS = {
+    "status": "/",
+    "explore": "/explore",
+    "catalog": "/catalog",
+    "docs": "/docs",
     "api": "/api/v2/",
     "openapi": "/api/v2/openapi.json",
     "health": "/api/v2/health",
@@ -44,7 +51,7 @@ def api(offline: Settings) -> Iterator[Flask]:
     app.extensions["energy_db"].close()
 
 
-def test_the_api_index_lists_the_api_its_document_health_and_the_upload_service(
+def test_the_api_index_lists_the_pages_the_api_its_document_health_and_the_upload_service(
     api: Flask,
 ) -> None:
     for accept in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):  # none, curl, a client
@@ -52,6 +59,10 @@ def test_the_api_index_lists_the_api_its_document_health_and_the_upload_service(
         assert reply.status_code == 200 and reply.mimetype == "application/json"
         assert reply.get_json() == {"service": "energy", "links": LINKS}
         assert "Accept" in reply.headers["Vary"]
+
+
+def test_the_index_lists_the_pages_of_the_navigation_bar_in_its_order() -> None:
+    assert [(name, path) for name, path, _ in PAGES] == list(LINKS.items())[: len(PAGES)]
 
 
 def test_a_browser_gets_a_small_html_page_with_the_same_links(api: Flask) -> None:
@@ -79,13 +90,23 @@ def test_the_index_answers_without_a_database(api: Flask) -> None:
     assert api.test_client().get("/api/v2/health").status_code == 503  # the database is not there
 
 
-def test_the_development_listener_answers_slash_with_the_index(offline: Settings) -> None:
+def test_the_development_listener_answers_slash_with_the_status_page(offline: Settings) -> None:
+    """As nginx does in production: `/` is the status page, /api/ the index, /upload/ the upload
+    service, and /static/ the pages' files (served by the API app here, with no nginx)."""
     client = Client(devapp.create_app(offline))
-    root = client.get("/")
-    assert root.status_code == 200 and root.json == {"service": "energy", "links": LINKS}
-    page = client.get("/", headers={"Accept": BROWSER})
+    root = client.get("/", headers={"Accept": BROWSER})
+    assert root.status_code == 200 and root.mimetype == "text/html"
+    html = root.get_data(as_text=True)
+    assert "<title>Status · energy</title>" in html
+    assert "default-src 'none'" in root.headers["Content-Security-Policy"]
+    script = re.search(r'<script src="(/static/status\.[0-9a-f]{12}\.js)"></script>', html)
+    assert script, html
+    with client.get(script.group(1)) as served:  # a file: closed when done
+        assert served.status_code == 200
+    index = client.get("/api/")
+    assert index.status_code == 200 and index.json == {"service": "energy", "links": LINKS}
+    page = client.get("/api/", headers={"Accept": BROWSER})
     assert page.mimetype == "text/html" and '<a href="/upload/">' in page.get_data(as_text=True)
-    assert client.get("/api/").json == root.json
     # the upload service still answers its own paths, and others as before
     assert client.get("/upload/").get_data() == b"upload service is running\n"
     assert client.get("/nope").status_code == 404
@@ -95,7 +116,8 @@ def test_every_link_of_the_index_answers_through_the_development_listener(
     settings: Settings,
 ) -> None:
     client = Client(devapp.create_app(settings))
-    links: dict[str, Any] = client.get("/").json["links"]
+    links: dict[str, Any] = client.get("/api/").json["links"]
+    assert links == LINKS
     for name, path in links.items():
         reply = client.get(path)
         assert reply.status_code == 200, f"{name} {path}: {reply.get_data(as_text=True)}"

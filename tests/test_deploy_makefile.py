@@ -42,6 +42,7 @@ def test_deploy_pulls_shows_the_changes_installs_migrates_and_restarts_in_that_o
         "git log --no-decorate",
         "git diff --stat",
         "/opt/energy/venv/bin/python -m pip install --quiet --upgrade .",
+        "/opt/energy/venv/bin/python -m energy_api.ui.publish /opt/energy/static",
         "systemd-tmpfiles --create /etc/tmpfiles.d/energy.conf",
         "systemctl daemon-reload",
         "nginx -t -q",
@@ -92,6 +93,18 @@ def test_env_files_are_created_from_templates_0640_root_energycomps_never_overwr
     assert "install -m 0640 -o root -g energycomps systemd/$name.env.example" in out
     for name in ("energy-ingest", "energy-upload", "energy-api"):
         assert (ROOT / "systemd" / f"{name}.env.example").exists()
+
+
+def test_install_publishes_the_pages_static_files_where_nginx_serves_them_from() -> None:
+    """After the package (the files come from the installed copy), into the folder the site's
+    `location /static/` aliases on both ports; nothing there is removed (no rm, no rsync)."""
+    out = dry_run("install")
+    publish = "/opt/energy/venv/bin/python -m energy_api.ui.publish /opt/energy/static\n"
+    assert "install -d -m 0755 /opt/energy/static\n" + publish in out
+    assert out.index("pip install --quiet --upgrade .") < out.index(publish)
+    assert not re.search(r"\b(rm|rsync|find)\b.*/opt/energy/static", out), out
+    site = (ROOT / "nginx" / "energy.conf").read_text()
+    assert re.findall(r"location /static/ \{\n\s*alias (\S+);", site) == ["/opt/energy/static/"] * 2
 
 
 def test_logs_follows_the_daemons_journal() -> None:

@@ -3,8 +3,9 @@
 nginx (Debian's package) runs as a foreground test instance with its own prefix, pid, logs and
 temp dirs, including a copy of nginx/energy.conf in which only these are changed: the listen
 ports (80 and 8080 become free loopback ports, the IPv6 listens are dropped), the two upstream
-Unix sockets (/run/energy/*.sock become a temp run dir), the document root, the /upload/
-client_max_body_size (16k, so a small body proves the 413), the /upload/ client_body_timeout
+Unix sockets (/run/energy/*.sock become a temp run dir), the document root, the pages' static
+folder (/opt/energy/static, into which the fixture publishes them as `make -f Makefile-prod
+install` does), the /upload/ client_max_body_size (16k, so a small body proves the 413), the /upload/ client_body_timeout
 (3s, so a test can wait for it) and the :80 listener's send buffer (64k, see TEST_WEB_SNDBUF).
 Every substitution must find its text, so the test fails when
 the site file drifts from it.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import gzip
 import http.client
 import json
 import os
@@ -40,7 +42,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
 
 import psycopg
 import pytest
@@ -49,6 +52,7 @@ from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from energy_api.ui import CSP, PAGES, assets
 from energy_ingest.spool import Spool
 
 pytestmark = pytest.mark.nginx
@@ -97,7 +101,7 @@ def tail(path: Path, lines: int = 40) -> str:
         return f"({path} not written)"
 
 
-def site_copy(upload_port: int, web_port: int, run: Path, docroot: Path) -> str:
+def site_copy(upload_port: int, web_port: int, run: Path, docroot: Path, static: Path) -> str:
     conf = SITE.read_text()
     replacements = [
         ("listen [::]:8080;", ""),
@@ -107,6 +111,7 @@ def site_copy(upload_port: int, web_port: int, run: Path, docroot: Path) -> str:
         ("server unix:/run/energy/upload.sock ", f"server unix:{run}/upload.sock "),
         ("server unix:/run/energy/api.sock ", f"server unix:{run}/api.sock "),
         ("root /var/www/energy;", f"root {docroot};"),
+        ("alias /opt/energy/static/;", f"alias {static}/;"),  # in both servers
         ("client_max_body_size 65m;", f"client_max_body_size {TEST_BODY_LIMIT};"),
         ("client_body_timeout 20s;", f"client_body_timeout {TEST_UPLOAD_BODY_TIMEOUT}s;"),
     ]
@@ -155,9 +160,10 @@ class Web:
     base: Path
     run: Path
     docroot: Path
+    static: Path  # the pages' files, published (production: /opt/energy/static)
     spool: Path
     upload_port: int  # production :8080 (upload and API; the Insight server's port)
-    web_port: int  # production :80 (static frontend and API)
+    web_port: int  # production :80 (the campus dashboard's files, the pages and API)
     log: Path
     access_log: Path = field(init=False)
 
@@ -175,13 +181,14 @@ def web() -> Iterator[Web]:
     # Not under pytest's 0700 tmp root: nginx's workers run as www-data and must get in.
     base = Path(tempfile.mkdtemp(prefix="energy-nginx-"))
     base.chmod(0o755)
-    run, docroot, spool = base / "run", base / "www", base / "spool"
+    run, docroot, static, spool = base / "run", base / "www", base / "static", base / "spool"
     for path in (run, docroot, base / "tmp"):
         path.mkdir(mode=0o755)
         path.chmod(0o755)
     Spool(spool).ensure()
+    assert len(assets.publish(static)) == len(assets.files())
     upload_port, web_port = free_ports(2)
-    (base / "energy.conf").write_text(site_copy(upload_port, web_port, run, docroot))
+    (base / "energy.conf").write_text(site_copy(upload_port, web_port, run, docroot, static))
     (base / "nginx.conf").write_text(main_conf(base))
     log = base / "error.log"
     with open(base / "nginx.out", "wb") as out:
@@ -193,7 +200,7 @@ def web() -> Iterator[Web]:
     try:
         wait_for_port(upload_port, proc, log)
         wait_for_port(web_port, proc, log)
-        yield Web(base, run, docroot, spool, upload_port, web_port, log)
+        yield Web(base, run, docroot, static, spool, upload_port, web_port, log)
     finally:
         proc.terminate()
         try:
@@ -280,6 +287,15 @@ def test_the_site_passes_nginx_t_inside_debians_own_nginx_conf(tmp_path: Path) -
     assert "[warn]" not in result.stderr, result.stderr
 
 
+def test_the_pages_and_static_blocks_are_the_same_in_both_servers() -> None:
+    """Both ports serve the pages and /static/ (the index at /api/ links the pages on either)."""
+    site = SITE.read_text()
+    for start in (r"location ~ \^/\(explore\|catalog\|docs\)\?\$ \{", r"location /static/ \{"):
+        blocks = re.findall(start + r"(.*?)\n    \}", site, re.S)
+        assert len(blocks) == 2, start
+        assert blocks[0] == blocks[1], start
+
+
 def test_the_test_instance_config_passes_nginx_t(web: Web) -> None:
     nginx = require("nginx")
     result = subprocess.run(
@@ -292,15 +308,28 @@ def test_the_test_instance_config_passes_nginx_t(web: Web) -> None:
     assert "[warn]" not in result.stderr, result.stderr
 
 
-def test_nginx_serves_the_frontends_static_files_itself(web: Web) -> None:
+def test_nginx_serves_the_campus_dashboards_files_itself_at_every_other_path_of_port_80(
+    web: Web,
+) -> None:
+    """The dashboard's files from the document root, by nginx alone; but `/`, the pages and
+    /static/ are ours (docs/deploy.md step 10): the dashboard's start page is /index.html, and a
+    file of the document root at one of our paths is not served."""
     (web.docroot / "index.html").write_text("<!doctype html><title>energy</title>\n")
     (web.docroot / "assets").mkdir(exist_ok=True)
     (web.docroot / "assets" / "app.js").write_text("console.log('energy');\n")
+    (web.docroot / "dashboard").mkdir(exist_ok=True)
+    (web.docroot / "dashboard" / "index.html").write_text("<!doctype html><title>boliou</title>\n")
+    (web.docroot / "explore").write_text("the dashboard's own explore\n")
+    (web.docroot / "static").mkdir(exist_ok=True)
+    (web.docroot / "static" / "app.css").write_text("/* the dashboard's own */\n")
 
-    index = requests.get(web.url(web.web_port, "/"), timeout=10)
+    index = requests.get(web.url(web.web_port, "/index.html"), timeout=10)
     assert index.status_code == 200
     assert index.text == "<!doctype html><title>energy</title>\n"
     assert index.headers["Content-Type"].startswith("text/html")
+    folder = requests.get(web.url(web.web_port, "/dashboard/"), timeout=10)
+    assert folder.status_code == 200
+    assert folder.text == "<!doctype html><title>boliou</title>\n"
 
     script = requests.get(web.url(web.web_port, "/assets/app.js"), timeout=10)
     assert script.status_code == 200
@@ -309,6 +338,11 @@ def test_nginx_serves_the_frontends_static_files_itself(web: Web) -> None:
     assert script.headers["X-Content-Type-Options"] == "nosniff"
 
     assert requests.get(web.url(web.web_port, "/missing.js"), timeout=10).status_code == 404
+    # Ours: `/` and /explore go to the API (no API runs here: nginx's 502), /static/ to the
+    # published folder, where app.css has no such unfingerprinted name.
+    assert requests.get(web.url(web.web_port, "/"), timeout=10).status_code == 502
+    assert requests.get(web.url(web.web_port, "/explore"), timeout=10).status_code == 502
+    assert requests.get(web.url(web.web_port, "/static/app.css"), timeout=10).status_code == 404
 
 
 def test_nginx_itself_answers_413_to_an_oversize_upload_and_nothing_reaches_the_spool(
@@ -335,11 +369,102 @@ def test_nginx_itself_answers_414_to_a_request_line_longer_than_its_32k_buffers(
         assert status == 414, (port, body[:300])
 
 
-def test_uploads_are_taken_only_on_8080_and_8080_serves_nothing_else(web: Web) -> None:
+def test_uploads_are_taken_only_on_8080_and_8080_serves_no_dashboard_file(web: Web) -> None:
     on_80 = post_like_the_uploader(web.url(web.web_port, "/upload/siemens"), "a.csv", b"x")
     assert on_80.status_code in (404, 405)
-    assert requests.get(web.url(web.upload_port, "/"), timeout=10).status_code == 404
+    (web.docroot / "index.html").write_text("<!doctype html><title>energy</title>\n")
+    assert requests.get(web.url(web.web_port, "/index.html"), timeout=10).status_code == 200
     assert requests.get(web.url(web.upload_port, "/index.html"), timeout=10).status_code == 404
+    assert requests.get(web.url(web.upload_port, "/anything"), timeout=10).status_code == 404
+
+
+def test_the_pages_exact_paths_and_only_those_go_to_the_api_on_both_ports(web: Web) -> None:
+    """No API runs here, so a request nginx passes on is its 502; anything else is a 404."""
+    for port in (web.upload_port, web.web_port):
+        for _, path, _ in PAGES:
+            assert requests.get(web.url(port, path), timeout=10).status_code == 502, (port, path)
+        query = web.url(port, "/explore?points=BOLIOU.AHU1.SAT&view=chart")
+        assert requests.get(query, timeout=10).status_code == 502
+        for path in ("/explore/", "/Explore", "/status", "/docs/x", "/catalog.html", "/apidocs"):
+            assert requests.get(web.url(port, path), timeout=10).status_code == 404, (port, path)
+
+
+def fetch(port: int, path: str, **headers: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """(status, headers, body as sent: not decompressed) of a GET whose path is sent as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.msg, response.read()
+    finally:
+        conn.close()
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"  # as the API app says for make run (ui/__init__)
+# By the logical name's extension (LICENSE and NOTICE have none); scripts as either JavaScript
+# type, as Debian's mime.types may give either (browsers run both under nosniff).
+STATIC_TYPES = {
+    ".css": {"text/css; charset=utf-8"},
+    ".js": {"application/javascript; charset=utf-8", "text/javascript; charset=utf-8"},
+    ".txt": {"text/plain; charset=utf-8"},
+    "": {"text/plain; charset=utf-8"},
+}
+
+
+def test_nginx_serves_every_published_file_from_disk_itself_on_both_ports(web: Web) -> None:
+    """No API runs here, so a request passed on would be a 502: each file is nginx's answer,
+    exactly its bytes, kept a year, typed by its extension."""
+    for port in (web.upload_port, web.web_port):
+        for logical, served in assets.manifest().items():
+            status, headers, body = fetch(
+                port, f"/static/{served}", **{"Accept-Encoding": "identity"}
+            )
+            assert status == 200, (port, served)
+            assert body == (assets.STATIC / logical).read_bytes(), served
+            assert headers["Cache-Control"] == IMMUTABLE, served
+            assert headers["X-Content-Type-Options"] == "nosniff", served
+            assert headers["Content-Type"] in STATIC_TYPES[PurePosixPath(logical).suffix], served
+            assert "Content-Encoding" not in headers, served
+            assert "ETag" in headers and "Last-Modified" in headers, served
+
+
+def test_nginx_gzips_scripts_and_styles_for_a_browser_that_asks(web: Web) -> None:
+    for logical in ("app.css", "common.js", "vendor/swagger-ui-5.36.0/swagger-ui-bundle.js"):
+        data = (assets.STATIC / logical).read_bytes()
+        for port in (web.upload_port, web.web_port):
+            path = assets.url(logical)
+            status, headers, body = fetch(port, path, **{"Accept-Encoding": "gzip, deflate, br"})
+            assert status == 200, (port, path)
+            assert headers["Content-Encoding"] == "gzip", (port, path)
+            assert "Accept-Encoding" in headers["Vary"]
+            assert headers["Cache-Control"] == IMMUTABLE
+            assert gzip.decompress(body) == data
+            assert len(body) < len(data) / 2, (logical, len(body), len(data))
+
+
+def test_a_name_not_published_is_nginxs_own_404_never_cached(web: Web) -> None:
+    """An unfingerprinted or unknown name, a folder, a path out of the folder: nginx's HTML 404
+    (the API app's 404 is JSON, and no API runs here), without the year-long Cache-Control."""
+    css = assets.manifest()["app.css"]
+    missing = [
+        "/static/app.css",
+        "/static/app.000000000000.css",
+        f"/static/{css}/",
+        f"/static/{css.upper()}",
+        "/static/",
+        "/static/vendor",
+        "/static/vendor/",
+        "/static/../nginx.conf",  # the test instance's nginx.conf is next to the static folder
+        "/static/%2e%2e/nginx.conf",
+        "/static/..%2fnginx.conf",
+    ]
+    for port in (web.upload_port, web.web_port):
+        for path in missing:
+            status, headers, body = fetch(port, path)
+            assert status == 404, (port, path, status)
+            assert headers["Content-Type"].startswith("text/html"), (port, path)
+            assert b"<center>nginx</center>" in body, (port, path)
+            assert "Cache-Control" not in headers, (port, path)
 
 
 # --- nginx in front of the three processes --------------------------------------------------
@@ -579,6 +704,95 @@ def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_ng
     archived = [p.name for p in (web.spool / "archive" / "siemens").rglob("*") if p.is_file()]
     assert archived == [SAMPLE.name]
     assert not any((web.spool / "incoming" / "siemens").iterdir())
+
+
+class Linked(HTMLParser):
+    """The URLs a page loads: every <script src> and <link href> (data: URLs aside)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = {"script": "src", "link": "href"}.get(tag)
+        url = dict(attrs).get(wanted or "")
+        if url and not url.startswith("data:"):
+            self.urls.append(url)
+
+
+def test_the_pages_come_from_the_api_and_what_they_load_from_nginx_on_both_ports(
+    web: Web, stack: dict[str, Service]
+) -> None:
+    for port in (web.upload_port, web.web_port):
+        for _, path, title in PAGES:
+            page = requests.get(web.url(port, path), timeout=10)
+            assert page.status_code == 200, (port, path, page.text[:300])
+            assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert page.headers["Content-Security-Policy"] == CSP
+            assert page.headers["Cache-Control"] == "no-cache"
+            assert f"<title>{title} · energy</title>" in page.text
+            linked = Linked(page.text).urls
+            assert assets.url("app.css") in linked and assets.url("common.js") in linked
+            for url in linked:
+                assert url.startswith("/static/"), (path, url)
+                status, headers, body = fetch(port, url, **{"Accept-Encoding": "identity"})
+                assert status == 200, (port, url)
+                assert headers["Cache-Control"] == IMMUTABLE
+                assert body == assets.files()[url.removeprefix("/static/")].read_bytes()
+    explore = requests.get(web.url(web.web_port, "/explore?points=BOLIOU.AHU1.SAT"), timeout=10)
+    assert explore.status_code == 200 and "<title>Explore · energy</title>" in explore.text
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a Unix socket: the API's gunicorn asked directly, as nginx would ask it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(self.path))
+
+
+def ask_the_api(web: Web, path: str) -> tuple[int, str, bytes]:
+    conn = UnixHTTPConnection(web.run / "api.sock")
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        conn.close()
+
+
+def test_with_the_api_running_static_is_answered_from_the_folder_alone(
+    web: Web, stack: dict[str, Service]
+) -> None:
+    """The API app answers /static/ too (for make run). Asked directly, it serves a name of its
+    manifest and not a name it does not know; nginx answers from the folder only: 404 for the
+    app's name once it is not published, 200 for a name only the folder has (an earlier
+    release's). So nginx never passed these on."""
+    served = assets.manifest()["common.js"]
+    published, hidden = web.static / served, web.static / f".{served}.aside"
+    earlier = web.static / "app.0123456789ab.css"  # a name an earlier release published
+    earlier.write_bytes(b"/* an earlier release */\n")
+    earlier.chmod(0o644)
+    published.rename(hidden)
+    try:
+        status, content_type, body = ask_the_api(web, f"/static/{served}")
+        assert (status, body) == (200, (assets.STATIC / "common.js").read_bytes())
+        status, content_type, body = ask_the_api(web, "/static/app.0123456789ab.css")
+        assert (status, content_type) == (404, "application/json"), body
+        for port in (web.upload_port, web.web_port):
+            status, headers, body = fetch(port, f"/static/{served}")
+            assert status == 404 and b"<center>nginx</center>" in body, (port, status, body)
+            status, headers, body = fetch(port, "/static/app.0123456789ab.css")
+            assert (status, body) == (200, b"/* an earlier release */\n"), port
+            assert headers["Cache-Control"] == IMMUTABLE
+    finally:
+        hidden.rename(published)
+        earlier.unlink()
 
 
 def test_the_dashboards_10_kb_values_get_reaches_the_api_through_nginx_on_both_ports(

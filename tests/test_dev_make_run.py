@@ -137,9 +137,12 @@ def test_ready_is_printed_only_once_the_listener_answers(
 ) -> None:
     run = make_run(ENERGY_DATABASE_URL=database_url)
     run.wait_for("ready:")
-    # No retry: the moment `ready:` is printed, the upload endpoint and the API answer.
+    # No retry: the moment `ready:` is printed, the upload endpoint, the API and the pages answer.
     assert _get(f"http://{run.bind}/upload/") == 200
     assert _get(f"http://{run.bind}/api/v2/health") == 200
+    with urllib.request.urlopen(f"http://{run.bind}/", timeout=30) as status_page:
+        assert status_page.headers.get_content_type() == "text/html"
+        assert b"<title>Status \xc2\xb7 energy</title>" in status_page.read()
     run.interrupt()
     assert run.finish() == 0, run.output()
 

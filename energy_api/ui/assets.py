@@ -3,9 +3,10 @@ the hash being the first 12 hex digits of the file's SHA-256, so a name never ch
 a browser (or nginx, in production) may keep it for a year.
 
 The API app serves them itself (`make run`, tests); in production nginx serves `/static/` from
-the directory `publish` fills (Makefile-prod's `install`), and the API never sees those requests:
+the directory `publish` fills (Makefile-prod's `install`, through publish.py), and the API never
+sees those requests:
 
-    python -m energy_api.ui.assets /opt/energy/static
+    python -m energy_api.ui.publish /opt/energy/static
 
 `publish` only adds files: names an earlier release published stay, so a page a browser loaded
 just before a deploy still finds its scripts.
@@ -17,7 +18,6 @@ import functools
 import hashlib
 import os
 import shutil
-import sys
 from pathlib import Path, PurePosixPath
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,32 +54,26 @@ def url(logical: str) -> str:
 
 
 def publish(target: Path) -> list[str]:
-    """Copy every file to `target` under its fingerprinted name (world-readable, as nginx reads
-    them); the names written."""
+    """Copy every file to `target` under its fingerprinted name; the names written.
+
+    nginx's workers (www-data) read them, whatever the umask of whoever publishes: files 0644,
+    and every folder from `target` down 0755. A file already there is left alone (same name, same
+    bytes), and nothing is ever removed.
+    """
     written = []
     for served, source in files().items():
         dest = target / served
         if dest.exists():
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(dest.parent, 0o755)
+        folder = target
+        for part in ("", *PurePosixPath(served).parent.parts):
+            folder = folder / part
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o755)
+        # Copied under a hidden name, then renamed: nginx never serves half a file.
         tmp = dest.with_name(f".{dest.name}.tmp")
         shutil.copyfile(source, tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
         written.append(served)
     return written
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m energy_api.ui.assets DIRECTORY", file=sys.stderr)
-        return 2
-    target = Path(argv[0])
-    written = publish(target)
-    print(f"{target}: {len(written)} new files, {len(files()) - len(written)} already there")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

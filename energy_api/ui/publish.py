@@ -1,0 +1,28 @@
+"""`python -m energy_api.ui.publish DIRECTORY`: copy the pages' static files into DIRECTORY under
+their fingerprinted names, for nginx (Makefile-prod's `install` runs it into /opt/energy/static).
+
+A module of its own, not a `__main__` block in assets.py: the app imports assets.py, and running
+a module that its package has already imported makes runpy warn.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from energy_api.ui import assets
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m energy_api.ui.publish DIRECTORY", file=sys.stderr)
+        return 2
+    target = Path(argv[0])
+    written = assets.publish(target)
+    already = len(assets.files()) - len(written)
+    print(f"{target}: {len(written)} new files, {already} already there")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
