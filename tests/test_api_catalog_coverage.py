@@ -208,4 +208,3 @@ def test_bad_parameters_are_refused_by_name(api: FlaskClient, route: str, param:
 def test_coverage_is_read_only_json(api: FlaskClient) -> None:
     assert api.post("/api/v2/coverage").status_code == 405
     assert api.get("/api/v2/coverage", headers={"Accept": "text/csv"}).status_code == 406
-
