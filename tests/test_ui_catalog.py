@@ -245,6 +245,9 @@ def test_columns_sort_from_the_keyboard_and_the_order_is_kept_in_the_url(
     page.locator('#buildings th button[data-key="building"]').click()
     codes = [r[0] for r in shown_table(shown, "#buildings")]
     assert codes == sorted(codes, key=lambda c: (c == "none", c))  # no building last
+    page.locator('#buildings th button[data-key="building"]').click()  # descending
+    codes = [r[0] for r in shown_table(shown, "#buildings")]
+    assert codes == sorted(codes, key=lambda c: (c != "none", c), reverse=True)  # still last
     # a shared URL opens in its order
     again = open_catalog(open_page, "/catalog?sort=points&order=desc")
     points = [int(r[3].replace(",", "")) for r in shown_table(again, "#buildings")]

@@ -17,9 +17,9 @@
   /* The buildings table's columns: `value` sorts, `cell` shows; `down` is the order that puts
      the worst first (few resolved, many unresolved). */
   const COLUMNS = [
-    { key: "building", label: "Building", value: (r) => r.building ?? "\uffff", down: false,
+    { key: "building", label: "Building", value: (r) => r.building, down: false,
       cell: (r) => r.building ?? el("span", { class: "muted" }, "none") },
-    { key: "name", label: "Name", value: (r) => r.name ?? "\uffff", down: false,
+    { key: "name", label: "Name", value: (r) => r.name, down: false,
       cell: (r) => r.name ?? el("span", { class: "muted" }, "no rule gave one") },
     { key: "source", label: "Source", value: (r) => r.source, down: false, cell: (r) => r.source },
     { key: "points", label: "Points", num: true, value: (r) => r.points, down: true,
@@ -48,9 +48,11 @@
     return { key, desc: order ? order === "desc" : BY_KEY[key].down };
   }
 
+  /* By one column; the points of no building (null code and name) last either way. */
   function compare(a, b, column, desc) {
     const x = column.value(a);
     const y = column.value(b);
+    if (x == null || y == null) return (x == null) - (y == null);
     const c = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
     return desc ? -c : c;
   }
