@@ -127,7 +127,8 @@ V2_LINKS = {
     name: f"/api/v2/{name}"
     for name in (
         *("health", "points", "values", "latest", "files", "alerts", "series"),
-        *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
+        *("buildings", "floors", "rooms", "devices", "tags", "units", "coverage"),
+        "openapi.json",
     )
 }
 

@@ -33,6 +33,7 @@ ROUTES = [
     ("GET", "/api/v2/series", ""),
     ("GET", "/api/v2/series/1", ""),
     ("GET", "/api/v2/points/1/gaps", ""),
+    ("GET", "/api/v2/coverage", ""),
 ]
 
 # (what it is, the tz value as it travels percent-encoded, what the message must show of it)

@@ -1,4 +1,5 @@
-"""The OpenAPI description of the catalog routes: buildings, floors, rooms, devices, tags, units."""
+"""The OpenAPI description of the catalog routes: buildings, floors, rooms, devices, tags, units,
+and the catalog's coverage."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from energy_api.openapi.parts import (
     OFFSET,
     PAGE_META,
     TAG,
+    TZ,
     get,
     named,
     param,
@@ -28,6 +30,7 @@ from energy_api.sql.catalog import (
     TAG_KEYS,
     UNIT_KEYS,
 )
+from energy_ingest.query.coverage import ATTRIBUTES, MISSING
 
 INT: dict[str, Any] = {"type": "integer"}
 STR: dict[str, Any] = {"type": "string"}
@@ -117,6 +120,7 @@ def schemas() -> dict[str, Any]:
                 "points": {**COUNT, "description": "points carrying it, at any level"},
             },
         ),
+        "Coverage": COVERAGE,
         "Unit": _object(
             UNIT_KEYS,
             {
@@ -132,6 +136,91 @@ def schemas() -> dict[str, Any]:
             },
         ),
     }
+
+
+def _closed(properties: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    return {**schema, "description": description} if description else schema
+
+
+# Points with each attribute: how many, and their percent of the points counted (one decimal).
+HAVE = _closed(
+    {
+        name: _closed(
+            {"points": COUNT, "percent": {"type": "number", "minimum": 0, "maximum": 100}}
+        )
+        for name in ATTRIBUTES
+    },
+    "points with each attribute: building, room, floor, device, unit (one pint reads), type (the"
+    " export's point type) and tags (at any level)",
+)
+EXAMPLE = {
+    "example": {**STR, "description": "the first such point by name"},
+    "example_id": {**INT, "description": "its id"},
+}
+COVERAGE = _closed(
+    {
+        "site_file": {
+            **_closed(
+                {
+                    "path": STR,
+                    "sha256": STR,
+                    "applied_at": {**STR, "description": "ISO 8601 with offset, in tz"},
+                }
+            ),
+            "type": ["object", "null"],
+            "description": "the site file last applied; null: never",
+        },
+        "points": COUNT,
+        "by_source": {"type": "object", "additionalProperties": INT},
+        "with": HAVE,
+        "unresolved": {
+            **COUNT,
+            "description": "current points lacking a building, a place in it (a room, a device or a"
+            " floor), or a unit pint reads (GET /points?resolved=false lists them)",
+        },
+        "missing": _closed(
+            {name: COUNT for name in MISSING},
+            "unresolved points by what they lack (one point may lack several)",
+        ),
+        "retired": {**COUNT, "description": "points a newer export left out"},
+        "buildings": {
+            "type": "array",
+            "description": "per building (null: none) and source, by code (none last), source",
+            "items": _closed(
+                {
+                    "building": {**NULLABLE_STR, "description": "the building's code"},
+                    "building_id": NULLABLE_INT,
+                    "name": NULLABLE_STR,
+                    "source": STR,
+                    "points": COUNT,
+                    "with": HAVE,
+                    "unresolved": COUNT,
+                    "retired": COUNT,
+                    "unknown_types": {**COUNT, "description": "points of a type not known"},
+                }
+            ),
+        },
+        "unresolved_units": {
+            "type": "array",
+            "description": "unit strings pint could not read (add them to the site file's"
+            " [units]), most used first",
+            "items": _closed({"unit": STR, "unit_id": INT, "points": COUNT, **EXAMPLE}),
+        },
+        "unknown_types": {
+            "type": "array",
+            "description": "point types the catalog does not know (a number unless the export"
+            " gave states), most used first",
+            "items": _closed({"type": STR, "points": COUNT, **EXAMPLE}),
+        },
+        "unmatched_shapes": {
+            "type": "array",
+            "description": "the most common shapes of the names no rule gave a building (numbers"
+            " as <n>), to write the next naming rule from",
+            "items": _closed({"shape": STR, "source": STR, "points": COUNT, **EXAMPLE}),
+        },
+    }
+)
 
 
 def _page(schema: str, description: str) -> dict[str, Any]:
@@ -218,6 +307,20 @@ def paths() -> dict[str, Any]:
                     *paging,
                 ],
                 _page("Unit", "units by quantity and symbol"),
+            )
+        },
+        "/coverage": {
+            "get": get(
+                "how much of the catalog is resolved, per building and source; what to fix",
+                [
+                    param(
+                        "top",
+                        "shapes of unmatched names to list",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                    ),
+                    TZ,
+                ],
+                response(ref("Coverage"), "the catalog's coverage"),
             )
         },
     }

@@ -301,6 +301,17 @@ POINTS_PARAMS = [
         "data-health status (points not evaluated yet have none)",
         {"type": "string", "enum": list(POINT_STATUSES)},
     ),
+    param(
+        "resolved",
+        "false: current points lacking a building, a place in it (a room, a device or a"
+        " floor), or a unit pint reads (what /coverage counts as unresolved); true: the others",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
+    param(
+        "retired",
+        "true: points a newer export left out (retired is set); false: the others",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
     LIMIT,
     OFFSET,
     INCLUDE_LATEST,

@@ -8,6 +8,7 @@ from typing import Any
 
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.sql.where import Conn, Where, page
+from energy_ingest.query.coverage import UNRESOLVED
 from energy_ingest.query.like import glob_to_like
 from energy_ingest.query.tags import POINT_TAGS
 from energy_ingest.store.binary import from_us
@@ -177,6 +178,8 @@ class PointFilter:
     unit_raw: str | None = None  # also matches points without a resolved unit by their raw unit
     quantity: str | None = None
     status: str | None = None  # point_health.status (POINT_STATUSES)
+    resolved: bool | None = None  # False: what `catalog coverage` calls unresolved
+    retired: bool | None = None  # a newer export left it out (not the health status)
 
     def where(self) -> Where:
         where = Where()
@@ -199,6 +202,10 @@ class PointFilter:
         if self.quantity is not None:
             where.add("lower(pu.quantity) = lower(%s)", self.quantity)
         where.equals("ph.status", self.status)
+        if self.resolved is not None:
+            where.add(f"NOT {UNRESOLVED}" if self.resolved else UNRESOLVED)
+        if self.retired is not None:
+            where.add(f"p.retired_at IS {'NOT ' if self.retired else ''}NULL")
         return where
 
 

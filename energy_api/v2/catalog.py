@@ -1,4 +1,5 @@
-"""The catalog routes of /api/v2: buildings, floors, rooms, devices, tags and units, with counts.
+"""The catalog routes of /api/v2: buildings, floors, rooms, devices, tags and units, with counts;
+and coverage, how much of the catalog is resolved.
 
 Served under /api/v2 beside energy_api.v2 (same errors, paging, ETags and read-only sessions as
 /points).
@@ -18,6 +19,7 @@ from energy_api.sql.catalog import ItemFilter, Page
 from energy_api.sql.where import Conn
 from energy_api.v2 import filters
 from energy_api.web import Conditional, json_response, request_key, require_json
+from energy_ingest.query import coverage as catalog_coverage
 
 bp = Blueprint("catalog", __name__)
 PAGING = ("limit", "offset")
@@ -132,3 +134,19 @@ def units() -> Response:
         )
 
     return _list(params, lister)
+
+
+@bp.get("/coverage")
+def coverage() -> Response:
+    """What `energy-ingest catalog coverage` reports (but its site rules), as counts: the triage
+    queue after a new export (energy_ingest/query/coverage.py)."""
+    params = Params(request, ("top", "tz"))
+    require_json()
+    zone = web.zone(params)  # of the site file's applied_at
+    top = params.int("top", 10, 1, 1000)
+    with web.connection(zone) as conn:
+        cond = Conditional(conn, request_key())
+        if cond.fresh():
+            return cond.not_modified()
+        body = catalog_coverage.report(conn, top)
+    return cond.apply(json_response(body))

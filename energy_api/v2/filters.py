@@ -127,6 +127,12 @@ def quantity(conn: Conn, params: Params) -> str | None:
     return value
 
 
+def flag(params: Params, name: str) -> bool | None:
+    """A true/false parameter; None when absent."""
+    value = params.choice(name, ["true", "false"])
+    return None if value is None else value == "true"
+
+
 def point_filter(conn: Conn, params: Params, kind: str | None) -> PointFilter:
     on_floor = floor(params)  # the one check that needs no query goes first
     buildings = building_ids(conn, params)
@@ -145,4 +151,6 @@ def point_filter(conn: Conn, params: Params, kind: str | None) -> PointFilter:
         unit_raw=raw_unit,
         quantity=quantity(conn, params),
         status=params.choice("status", POINT_STATUSES),
+        resolved=flag(params, "resolved"),
+        retired=flag(params, "retired"),
     )

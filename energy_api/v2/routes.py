@@ -41,7 +41,8 @@ def index() -> Response:
     base = request.script_root + "/api/v2"
     routes = (
         *("health", "points", "values", "latest", "files", "alerts", "series"),
-        *("buildings", "floors", "rooms", "devices", "tags", "units", "openapi.json"),
+        *("buildings", "floors", "rooms", "devices", "tags", "units", "coverage"),
+        "openapi.json",
     )
     return json_response(
         {"api": "energy", "version": 2, "links": {r: f"{base}/{r}" for r in routes}}
@@ -161,7 +162,7 @@ def _down(database: str, reason: str) -> Response:
 
 POINTS_PARAMS = (
     *("q", "name", "source", "kind", "building", "floor", "room", "device", "tag", "unit"),
-    *("quantity", "status", "limit", "offset", "include", "tz"),
+    *("quantity", "status", "resolved", "retired", "limit", "offset", "include", "tz"),
 )
 
 
@@ -176,6 +177,8 @@ def points() -> Response:
     kind = params.choice("kind", ["number", "enum"])
     filters.floor(params)  # refused before any query, like every other malformed value
     params.choice("status", POINT_STATUSES)
+    filters.flag(params, "resolved")
+    filters.flag(params, "retired")
     with web.connection(zone) as conn:
         cond = Conditional(conn, request_key())
         if cond.fresh():

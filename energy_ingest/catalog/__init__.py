@@ -2,6 +2,7 @@
 (building, room, device, unit, type, states), resolved with the site file's rules.
 
     exports/           the point exports: Siemens Point Definition reports, ALC Points Lists
+    point_types.py     the BAS point types (LAI, BBV …): the kind of value each holds, known or not
     units.py           BAS unit strings → canonical unit, quantity kind and plain-English names
     site.py            the site file (ENERGY_SITE_FILE): buildings, naming, floor, tag, unit rules
     site_fields.py     the site file's TOML values read and checked, with their lines

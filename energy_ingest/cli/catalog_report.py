@@ -8,137 +8,23 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.catalog.exports.point_export import is_known
 from energy_ingest.catalog.resolve import naming_matches
 from energy_ingest.catalog.site import Site
 from energy_ingest.errors import EnergyError
+from energy_ingest.query.coverage import summary
 from energy_ingest.write.applied_site import AppliedSite
 
 Conn = psycopg.Connection[Any]
-ATTRIBUTES = {  # coverage name → the condition a point meets to have it
-    "building": "p.building_id IS NOT NULL",
-    "room": "p.room_id IS NOT NULL",
-    "floor": "p.floor IS NOT NULL",
-    "device": "p.device_id IS NOT NULL",
-    "unit": "u.resolved",
-    "type": "p.point_type IS NOT NULL",
-    "tags": "EXISTS (SELECT 1 FROM point_tags t WHERE t.point_id = p.id)"
-    " OR EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = p.device_id)"
-    " OR EXISTS (SELECT 1 FROM room_tags t WHERE t.room_id = p.room_id)"
-    " OR EXISTS (SELECT 1 FROM building_tags t WHERE t.building_id = p.building_id)",
-}
-_DIGITS = re.compile(r"\d+")
 
 
 class UnknownPoint(EnergyError):
     """`catalog show` was given a name or id the catalog does not have (or has twice)."""
 
 
-def site_file(conn: Conn) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT path, sha256, to_char(applied_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') FROM catalog_site"
-    ).fetchone()
-    return {"path": row[0], "sha256": row[1], "applied_at": row[2]} if row else None
-
-
 def coverage(conn: Conn, top: int = 10) -> dict[str, Any]:
-    """How many points have each attribute, how many are retired, the unit strings pint could not
-    read, the point types the catalog does not know, and the most common shapes of the names no
-    rule gave a building (to write the next rule from)."""
-    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
-    rows = conn.execute(
-        f"SELECT p.source, count(*), {counts} FROM points p"
-        " LEFT JOIN units u ON u.id = p.unit_id GROUP BY p.source ORDER BY p.source"
-    ).fetchall()
-    total = sum(r[1] for r in rows)
-    have = {name: sum(r[2 + i] for r in rows) for i, name in enumerate(ATTRIBUTES)}
-    units = conn.execute(
-        "SELECT u.symbol, count(*) FROM points p JOIN units u ON u.id = p.unit_id"
-        " WHERE NOT u.resolved GROUP BY u.symbol ORDER BY count(*) DESC, u.symbol"
-    ).fetchall()
-    types = conn.execute(
-        "SELECT upper(trim(point_type)), count(*) FROM points WHERE point_type IS NOT NULL"
-        " GROUP BY 1 ORDER BY count(*) DESC, 1"
-    ).fetchall()
-    retired = conn.execute("SELECT count(*) FROM points WHERE retired_at IS NOT NULL").fetchone()
-    shapes: dict[str, list[Any]] = {}
-    for source, name in conn.execute(
-        "SELECT source, name FROM points WHERE building_id IS NULL ORDER BY name"
-    ):
-        entry = shapes.setdefault(f"{source}: {shape(name, source)}", [0, name])
-        entry[0] += 1
-    common = sorted(shapes.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
-    return {
-        "site_file": site_file(conn),
-        **_summary(rows, have, total, units, types, retired, common),
-        "by_building": by_building(conn),
-        "rules": rule_counts(conn, AppliedSite().current(conn)),
-    }
-
-
-def _summary(
-    rows: list[Any],
-    have: dict[str, int],
-    total: int,
-    units: list[Any],
-    types: list[Any],
-    retired: Any,
-    common: list[Any],
-) -> dict[str, Any]:
-    return {
-        "points": total,
-        "by_source": {r[0]: r[1] for r in rows},
-        "with": {
-            name: {"points": n, "percent": round(100 * n / total, 1) if total else 0.0}
-            for name, n in have.items()
-        },
-        "retired": retired[0] if retired else 0,
-        "unresolved_units": [{"unit": u, "points": n} for u, n in units],
-        "unknown_types": [{"type": t, "points": n} for t, n in types if not is_known(t)],
-        "without_building": total - have["building"],
-        "unmatched_shapes": [
-            {
-                "shape": key.split(": ", 1)[1],
-                "source": key.split(": ", 1)[0],
-                "points": n,
-                "example": example,
-            }
-            for key, (n, example) in common
-        ],
-    }
-
-
-def by_building(conn: Conn) -> list[dict[str, Any]]:
-    """Per building (None: no building) and source: points, the percent with each attribute,
-    retired points and points of a type the catalog does not know."""
-    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in ATTRIBUTES.values())
-    rows = conn.execute(
-        f"SELECT b.code, p.source, count(*), count(*) FILTER (WHERE p.retired_at IS NOT NULL),"
-        f" {counts} FROM points p LEFT JOIN buildings b ON b.id = p.building_id"
-        " LEFT JOIN units u ON u.id = p.unit_id GROUP BY b.code, p.source"
-        " ORDER BY b.code NULLS LAST, p.source"
-    ).fetchall()
-    unknown: dict[tuple[str | None, str], int] = {}
-    for code, source, point_type, n in conn.execute(
-        "SELECT b.code, p.source, upper(trim(p.point_type)), count(*) FROM points p"
-        " LEFT JOIN buildings b ON b.id = p.building_id WHERE p.point_type IS NOT NULL"
-        " GROUP BY 1, 2, 3"
-    ):
-        if not is_known(point_type):
-            unknown[code, source] = unknown.get((code, source), 0) + n
-    return [
-        {
-            "building": code,
-            "source": source,
-            "points": n,
-            "percent": {
-                name: round(100 * k / n, 1) for name, k in zip(ATTRIBUTES, have, strict=True)
-            },
-            "retired": retired,
-            "unknown_types": unknown.get((code, source), 0),
-        }
-        for code, source, n, retired, *have in rows
-    ]
+    """The catalog's coverage (energy_ingest/query/coverage.py, which the read API's
+    /api/v2/coverage answers too) and, per site rule, the points it placed."""
+    return {**summary(conn, top), "rules": rule_counts(conn, AppliedSite().current(conn))}
 
 
 _ORIGIN_LINE = re.compile(r"(?:site rule|override|device|rewritten by) line (\d+)")
@@ -183,17 +69,6 @@ def rule_counts(conn: Conn, site: Site) -> list[dict[str, Any]]:
         }
         for table, line in sorted(tables, key=lambda t: t[1])
     ]
-
-
-def shape(name: str, source: str) -> str:
-    """A name with its numbers as <n>, cut to what names a building and device: Siemens
-    `BOLIOU.AHU1.SAT` → `BOLIOU.AHU<n>.…`; ALC `HUL-FCU2-RM B44 / Setpoint` → `HUL-FCU<n>-RM B<n> / …`."""
-    if source == "alc":
-        head = name.split(" / ", 1)[0]
-        return _DIGITS.sub("<n>", head) + (" / …" if " / " in name else "")
-    parts = name.split(".")
-    head = ".".join(parts[:2])
-    return _DIGITS.sub("<n>", head) + (".…" if len(parts) > 2 else "")
 
 
 _SHOW = """

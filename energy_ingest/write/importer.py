@@ -7,7 +7,7 @@ Name that differs is kept as its `alias`). An ALC Points List row is `Control Pr
 within its Location and of its Type (its `scope`), so equal names in two buildings, or two
 microblocks of one name, are two points; records of one file naming one point again: the later
 wins, each named in a warning. A point the export defines but no trend has named yet is created,
-with a kind from its type (catalog.exports.point_export.kind_of); ids are taken only for points
+with a kind from its type (catalog.point_types.kind_of); ids are taken only for points
 created. The points of an earlier export this one supersedes (lists again at least half of) that
 this one leaves out are retired (write.retirement): kept with their readings, marked when and by
 which file, current again once an export lists them. An enumeration's states become its text
@@ -29,7 +29,8 @@ from typing import Any, cast
 
 import psycopg
 
-from energy_ingest.catalog.exports.point_export import PointExport, kind_of
+from energy_ingest.catalog.exports.point_export import PointExport
+from energy_ingest.catalog.point_types import kind_of
 from energy_ingest.errors import SourceChanged
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row

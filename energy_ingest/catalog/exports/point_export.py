@@ -1,6 +1,6 @@
 """What every point-export parser returns: one record per point, the rejected records, and the
-field names seen — pure data, like formats.report.Report for trend reports; and the kind of
-value each point type an export names holds (kind_of)."""
+field names seen — pure data, like formats.report.Report for trend reports. (The kind of value
+each point type holds is catalog/point_types.py's.)"""
 
 from __future__ import annotations
 
@@ -28,8 +28,6 @@ __all__ = [
     "MAX_STATES",
     "PointExport",
     "Reject",
-    "is_known",
-    "kind_of",
     "parse_export",
 ]
 
@@ -128,39 +126,3 @@ def parse_export(
     finally:
         if raw is not None and raw is not data:  # our copy (of bytes, or of a pipe)
             raw.close()
-
-
-# The BAS point types an export names, and the kind of value each holds: `enum` (states; a binary
-# point is an enumeration, its states the export's or none) or `number`. Siemens Insight: LAI/LAO
-# analog, LDI/LDO digital, LENUM, L2SL… multi-state, LPACI pulse accumulator. ALC WebCTRL
-# microblocks: BAI/BAO/BAV BACnet analog, BBI/BBO/BBV binary, BMSI/BMSO/BMSV multi-state, BSPTCS
-# setpoint, ANI/BNI analog/binary network inputs, BALM a binary alarm, POLLTOT a pulse totaliser.
-# A type in neither set takes `enum` when the export gives it states, else `number`, and
-# `catalog coverage` lists it as unknown.
-ENUM_TYPES = frozenset({
-    "LDI", "LDO", "LENUM", "L2SL", "L2SP", "LFSSL", "LFSSP", "LOOAL", "LOOAP", "LOOED",
-    "BBV", "BBI", "BBO", "BV", "BI", "BO", "BMSV", "BMSI", "BMSO", "MSV", "MSI", "MSO",
-    "BNI", "BNO", "BALM",
-})  # fmt: skip
-NUMBER_TYPES = frozenset({
-    "LAI", "LAO", "LPACI", "BAV", "BAI", "BAO", "AV", "AI", "AO", "BSPTCS",
-    "ANI", "ANO", "POLLTOT",
-})  # fmt: skip
-
-
-def _normal(point_type: str | None) -> str:
-    return (point_type or "").upper().strip()
-
-
-def kind_of(point_type: str | None, has_states: bool) -> str:
-    """The kind of value a point of this type holds."""
-    known = _normal(point_type)
-    if known in ENUM_TYPES or (known not in NUMBER_TYPES and has_states):
-        return "enum"
-    return "number"
-
-
-def is_known(point_type: str | None) -> bool:
-    """Whether the type is one of the two sets (no type at all is not an unknown one)."""
-    known = _normal(point_type)
-    return not known or known in ENUM_TYPES or known in NUMBER_TYPES
