@@ -283,7 +283,6 @@
       el("h2", { id: "found-title" }, "Points"),
       el("p", { class: "note", id: "found", "aria-live": "polite" }),
       el("ul", { class: "results", id: "results", "aria-labelledby": "found-title" }));
-    loadFilters().catch((err) => energy.problem(err));
   }
 
   function fill(name, entries) {
@@ -712,4 +711,7 @@
   initRange();
   initViews();
   render();
+  // the finder's lists after the chart's first request is on its way (a timer runs after the
+  // promise jobs that send it), so they do not queue ahead of it
+  setTimeout(() => loadFilters().catch((err) => energy.problem(err)), 0);
 })();
