@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from energy_api import create_app
+from energy_api import create_app, ui
 from energy_ingest.cli import main
 from energy_ingest.config import Settings
 
@@ -265,4 +265,15 @@ def test_every_legacy_route_is_in_docs_legacy_api_md(route: str) -> None:
     assert re.search(pattern, LEGACY_DOC.read_text(encoding="utf-8")), (
         f"route {route} is served by energy_api.legacy but not in docs/legacy-api.md's table of "
         "legacy calls (write an id as a number, e.g. /api/rule/1/count)"
+    )
+
+
+# --- web pages --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [path for _, path, _ in ui.PAGES])
+def test_every_web_page_is_in_docs_ui_md(path: str) -> None:
+    assert f"| `{path}` **" in (ROOT / "docs" / "ui.md").read_text(encoding="utf-8"), (
+        f"the page {path} is served by energy_api.ui but not described in docs/ui.md: add it to "
+        "the table at the top"
     )
