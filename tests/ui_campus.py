@@ -42,6 +42,9 @@ ARTIFACTS = Path(os.environ.get("ENERGY_TEST_ARTIFACTS", ROOT / "var" / "test-ar
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ZONE = ZoneInfo("America/Chicago")
 TZ = "America/Chicago"
+# The browser's own zone: another hemisphere, other DST dates. The pages must show the server's
+# zone (ENERGY_TIMEZONE) whatever the browser's is.
+BROWSER_TZ = "Pacific/Auckland"
 
 YEAR_POINT = "HU.R110.RMT"
 YEAR_START = date(2025, 12, 1)  # local midnight; 365 days to 2026-12-01
@@ -191,7 +194,9 @@ def open_page(
     opened: list[tuple[Watched, Any]] = []
 
     def open_(path: str, width: int = 1280, height: int = 800, wait: str | None = None) -> Watched:
-        context = browser.new_context(viewport={"width": width, "height": height}, timezone_id=TZ)
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id=BROWSER_TZ
+        )
         page = context.new_page()
         watched = Watched(page, ui_server)
         page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)

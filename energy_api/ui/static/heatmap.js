@@ -65,16 +65,19 @@ const energyHeatmap = (() => {
     for (const [name, value] of [["start", start], ["end", end]]) {
       if (value && !DATE.test(value)) throw new Error(`${name}=${value} is not a date (YYYY-MM-DD)`);
     }
-    const defaulted = !start && !end;
+    let rewrite = !start && !end;
+    // whole days: a start's day from its midnight, an end with a time through the end of its day
     start = start && start.slice(0, 10);
+    if (end && end.length > 10 && !/^T00:00(:00)?$/.test(end.slice(10))) end = nextDay(end);
     end = end ? end.slice(0, 10) : nextDay(lastTs ? localDay(lastTs) : energy.local(Date.now() / 1000).date);
     if (!start) start = yearBefore(end);
     if (dayMs(end) <= dayMs(start)) throw new Error(`end ${end} is not after start ${start}`);
     if ((dayMs(end) - dayMs(start)) / DAY_MS > MAX_DAYS) {
       start = yearBefore(end);
+      rewrite = true;
       notes.push(`The range is longer than a year: this shows the year to ${end}.`);
     }
-    if (defaulted) energy.state.set({ start, end });
+    if (rewrite) energy.state.set({ start, end });
     return { start, end, notes };
   }
 
