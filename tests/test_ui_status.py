@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +36,7 @@ from energy_ingest.catalog.site import Site
 from energy_ingest.config import Settings
 from energy_ingest.health.evaluate import evaluate
 from energy_ingest.pipeline import parse_and_load
-from energy_ingest.write.ledger import FileInfo
+from energy_ingest.write.ledger import FileInfo, record_failure
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +76,7 @@ def cells(shown: Watched, row: str) -> list[str]:
 
 
 def row_of(section: str, name: str) -> str:
-    return f"#{section} tbody tr:has(:text-is('{name}'))"
+    return f"#{section} tbody tr:has(:text-is({json.dumps(name, ensure_ascii=False)}))"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -132,9 +134,8 @@ def test_the_copy_button_puts_the_retry_command_on_the_clipboard(
     assert button.get_attribute("aria-label") == f"Copy the retry command for {FAILED_NAME}"
     button.focus()
     shown.page.keyboard.press("Enter")  # reachable and usable from the keyboard
-    shown.page.wait_for_function(
-        "document.querySelector('#failed button').textContent === 'Copied'"
-    )
+    # (not wait_for_function: its polling evaluates a string, which the page's CSP refuses)
+    shown.page.wait_for_selector(f"{row_of('failed', FAILED_NAME)} button:text-is('Copied')")
     copied = shown.page.evaluate("navigator.clipboard.readText()")
     assert copied == f"energy-ingest retry -- siemens/{FAILED_NAME}"
 
@@ -332,3 +333,18 @@ def test_a_file_a_daemon_is_loading_shows_with_its_percent_then_as_loaded(
     page.wait_for_selector(row_of("recent", SLOW_FILE), timeout=15_000)
     counts = cells(shown, row_of("recent", SLOW_FILE))[4:6]
     assert counts == [f"{SLOW_POINTS * SLOW_ROWS:,}"] * 2
+
+
+def test_a_name_the_shell_would_split_gets_the_command_shlex_quote_gives(
+    status_page: Callable[..., Watched], ui_campus: UiCampus
+) -> None:
+    """The retry command is the one the daemon's note gives: shlex.quote of source/name."""
+    name = "Plant's report é 12-06-26.csv"
+    data = b"not a report"
+    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "alc", len(data))
+    with psycopg.connect(ui_campus.url, autocommit=True) as conn:
+        record_failure(conn, info, f"alc/{name} line 1: not a trend report")
+    shown = status_page()
+    command = shown.page.locator(f"{row_of('failed', name)} code.cmd").inner_text()
+    assert command == f"energy-ingest retry -- {shlex.quote(f'alc/{name}')}"
+    assert command == "energy-ingest retry -- 'alc/Plant'\"'\"'s report é 12-06-26.csv'"
