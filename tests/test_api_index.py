@@ -126,7 +126,7 @@ def test_every_link_of_the_index_answers_through_the_development_listener(
 V2_LINKS = {
     name: f"/api/v2/{name}"
     for name in (
-        *("health", "points", "values", "latest", "files", "alerts", "series"),
+        *("health", "points", "values", "latest", "files", "ingest", "alerts", "series"),
         *("buildings", "floors", "rooms", "devices", "tags", "units", "coverage"),
         "openapi.json",
     )

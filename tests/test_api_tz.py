@@ -28,6 +28,7 @@ ROUTES = [
     ("GET", "/api/v2/latest", ""),
     ("POST", "/api/v2/latest", ""),
     ("GET", "/api/v2/files", ""),
+    ("GET", "/api/v2/ingest", ""),
     ("GET", "/api/v2/alerts", ""),
     ("GET", "/api/v2/alerts/1", ""),
     ("GET", "/api/v2/series", ""),

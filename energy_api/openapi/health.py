@@ -1,10 +1,12 @@
-"""The OpenAPI description of the data-health routes: alerts, report series and a point's gaps."""
+"""The OpenAPI description of the data-health routes: alerts, report series, what the ingest
+daemons are doing and a point's gaps."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from energy_api.openapi.parts import (
+    ERRORS,
     LIMIT,
     NULLABLE_INT,
     NULLABLE_STR,
@@ -17,6 +19,7 @@ from energy_api.openapi.parts import (
     ref,
     response,
 )
+from energy_api.sql.activity import DAEMON_KEYS, LOADING_KEYS, STALE_SECONDS
 from energy_api.sql.health import (
     ALERT_KEYS,
     ALERT_KINDS,
@@ -33,6 +36,10 @@ SERIES_FIELDS = (
     *("last_arrival", "status", "files", "points", "overdue_s", "evaluated_at"),
 )
 GAP_FIELDS = ("start", "end", "missing", "duration_s")
+INGEST_FIELDS = (
+    *("backlog", "backlog_at", "failed", "failed_at", "loading", "daemons", "stale_after_s"),
+    "tz",
+)
 
 SCHEMAS: dict[str, Any] = {
     "Alert": {
@@ -84,6 +91,69 @@ SCHEMAS: dict[str, Any] = {
                 "description": "seconds past expected_next at evaluated_at (overdue only)",
             },
             "evaluated_at": TS,
+        },
+    },
+    "IngestFile": {
+        "type": "object",
+        "required": list(LOADING_KEYS),
+        "properties": {
+            "path": {**STR, "description": "as the daemon's log names it: siemens/2024/big.csv"},
+            "size": {**INT, "description": "bytes"},
+            "bytes_read": INT,
+            "percent": {**INT, "minimum": 0, "maximum": 100},
+            "values": {**INT, "description": "values parsed so far"},
+            "started_at": {**TS, "description": "when its transaction began"},
+            "updated_at": {**STR, "description": "when the daemon last said how far it got"},
+            "host": STR,
+            "pid": INT,
+        },
+    },
+    "IngestDaemon": {
+        "type": "object",
+        "required": list(DAEMON_KEYS),
+        "properties": {
+            "host": STR,
+            "pid": INT,
+            "started_at": STR,
+            "updated_at": {**STR, "description": "its last word (at least every 5 s)"},
+            "backlog": {**INT, "description": "files in its queue, the one loading too"},
+        },
+    },
+    "Ingest": {
+        "type": "object",
+        "required": list(INGEST_FIELDS),
+        "properties": {
+            "backlog": {
+                **NULLABLE_INT,
+                "description": "files waiting in incoming/ (the one loading too): the largest"
+                " count a live daemon gives (daemons sharing a spool count the same files);"
+                " with none live, the count at the last evaluation of data health; null when"
+                " no daemon ever said",
+            },
+            "backlog_at": {**TS, "description": "when that count was made"},
+            "failed": {
+                **NULLABLE_INT,
+                "description": "files in failed/ at the last evaluation of data health",
+            },
+            "failed_at": TS,
+            "loading": {
+                "type": "array",
+                "items": ref("IngestFile"),
+                "description": "the files live daemons are loading now, oldest first (a file"
+                " shows once it has loaded for about a second)",
+            },
+            "daemons": {
+                "type": "array",
+                "items": ref("IngestDaemon"),
+                "description": "daemons that said what they do in the last stale_after_s"
+                " seconds, the freshest first",
+            },
+            "stale_after_s": {
+                **INT,
+                "description": f"a daemon silent this long ({STALE_SECONDS} s) is left out:"
+                " killed or stuck",
+            },
+            "tz": STR,
         },
     },
     "Gap": {
@@ -195,6 +265,17 @@ def paths() -> dict[str, Any]:
                 ],
                 response(_page("Series", series_meta), "series by source and name"),
             )
+        },
+        "/ingest": {
+            "get": {
+                "summary": "the backlog and the files the ingest daemons are loading now (never"
+                " cached: it changes every second while a file loads)",
+                "parameters": [TZ],
+                "responses": {
+                    "200": response(ref("Ingest"), "what the ingest daemons are doing"),
+                    **{code: ERRORS[code] for code in ("400", "405", "406", "503")},
+                },
+            }
         },
         "/series/{id}": {
             "get": get("one report series", [PATH_ID, TZ], response(_one("Series"), "the series"))

@@ -1,5 +1,6 @@
 """The data-health routes of /api/v2: alerts and report series, as the daemon's last evaluation
-left them (energy_api.sql.health), and a point's gaps; /health's summary is in energy_api.v2.routes."""
+left them (energy_api.sql.health), what the ingest daemons are doing now (energy_api.sql.activity)
+and a point's gaps; /health's summary is in energy_api.v2.routes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import Blueprint, Response, request
 from energy_api import web
 from energy_api.errors import ApiError, bad_param
 from energy_api.params import Params
-from energy_api.sql import gaps, health
+from energy_api.sql import activity, gaps, health
 from energy_api.sql.where import Conn
 from energy_api.timeparse import TimeError, iso, resolve
 from energy_api.v2 import selection
@@ -73,6 +74,20 @@ def series() -> Response:
 @bp.get("/series/<id>")
 def one_series(id: str) -> Response:
     return _one(id, health.get_series, "unknown_series", "no series {!r}; see /api/v2/series")
+
+
+@bp.get("/ingest")
+def ingest() -> Response:
+    """The backlog, the files loading now and how far they got: it changes every second while a
+    file loads, so it is never cached (like /health)."""
+    params = Params(request, ("tz",))
+    require_json()
+    zone = web.zone(params)
+    with web.connection(zone) as conn:
+        body = activity.ingest(conn)
+    response = json_response({**body, "tz": zone.key})
+    response.cache_control.no_store = True
+    return response
 
 
 def _one(

@@ -40,7 +40,7 @@ def index() -> Response:
     require_json()
     base = request.script_root + "/api/v2"
     routes = (
-        *("health", "points", "values", "latest", "files", "alerts", "series"),
+        *("health", "points", "values", "latest", "files", "ingest", "alerts", "series"),
         *("buildings", "floors", "rooms", "devices", "tags", "units", "coverage"),
         "openapi.json",
     )

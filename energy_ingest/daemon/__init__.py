@@ -7,6 +7,7 @@ rescans the spool periodically, restarts a dead observer thread and pings system
     take.py      one file: open without following links, claim (flock), parse, load
     archiver.py  after the transaction: archive/, failed/ with a note, or wait and retry
     progress.py  the file in progress: log lines, state for `status`, STATUS= for systemd
+    activity.py  the file in progress and the backlog, in the database for the API
     status.py    what `energy-ingest status` gathers (spool, ledger, rollups, alerts)
     notify.py    systemd's READY=, STATUS= and watchdog pings
     database_link.py  the connection, its outages and backoff
@@ -36,6 +37,7 @@ import psycopg
 
 from energy_ingest.catalog.site import Site, SiteFileError, read_site
 from energy_ingest.config import Settings
+from energy_ingest.daemon.activity import Activity
 from energy_ingest.daemon.archiver import Archiver
 from energy_ingest.daemon.database_link import DatabaseLink
 from energy_ingest.daemon.notify import Notifier
@@ -72,11 +74,8 @@ class Daemon:
         self.archiver = Archiver(settings, self.spool, self.watcher, self.db)
         self.site = AppliedSite()  # read from ENERGY_SITE_FILE once, or from the catalog
         self.health: Evaluation | None = None  # the last evaluation of data health
-        self.progress = Progress(
-            self.spool,
-            settings.progress_seconds,
-            published=lambda: self.notifier.status(self._status_text()),
-        )
+        self.activity = Activity()
+        self.progress = Progress(self.spool, settings.progress_seconds, published=self._published)
         self.taker = Taker(
             settings,
             self.spool,
@@ -122,6 +121,7 @@ class Daemon:
             )
             return EXIT_SCHEMA
         self._apply_site(site)
+        self.activity.start(self.db.conninfo)
         self.watcher.start()
         self.notifier.ready(self._status_text())
         log.info(
@@ -136,6 +136,7 @@ class Daemon:
         finally:
             self.notifier.stopping()
             self.watcher.stop()
+            self.activity.stop()
             self.db.close()
             log.info("stopped")
         return EXIT_OK
@@ -205,7 +206,7 @@ class Daemon:
                     break
                 self._take(path, candidate)
                 took = True
-                self.notifier.status(self._status_text())
+                self._published()
             now = time.monotonic()
             if took and not self.candidates:  # a second after the last file of a burst
                 next_health, took = min(next_health, now + AFTER_FILES_SECONDS), False
@@ -214,6 +215,7 @@ class Daemon:
                 next_health = time.monotonic() + self.settings.health_seconds
             if self.db.due():
                 self.db.reconnect()
+            self._publish_activity()
 
     def _evaluate(self) -> None:
         conn = self.db.conn
@@ -268,6 +270,19 @@ class Daemon:
     def _should_stop(self) -> bool:
         self.notifier.watchdog()
         return self.stop.is_set()
+
+    def _published(self) -> None:
+        """The file in progress or the backlog changed: tell systemd (STATUS=) and the API."""
+        self.notifier.status(self._status_text())
+        self._publish_activity()
+
+    def _publish_activity(self) -> None:
+        """Cheap to call often: Activity writes only what changed, at most twice a second."""
+        if not self.db.down:
+            self._guarded(
+                "publishing activity",
+                lambda: self.activity.update(self.progress.state, len(self.candidates)),
+            )
 
     def _status_text(self) -> str:
         state = "database unavailable; " if self.db.down else ""
