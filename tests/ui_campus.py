@@ -3,8 +3,8 @@
 `ui_campus`: one database per test module, filled through the real loader, daemon and evaluator:
 the legacy campus (site file, both vendors' exports, Hulings Hall's room 102 with its OFF/ON
 point), a year of quarter-hours of HU.R110.RMT (see YEAR_*: the value is 60 + the local hour, and
-one whole day has no readings), three hourly reports of the `hall` series two days ago (overdue
-now, an open alert), and a report the daemon set aside as failed. `ui_server`: gunicorn with the
+one whole day has no readings), three daily reports of the `hall` series, the newest 36 hours ago
+(overdue now, an open alert), and a report the daemon set aside as failed. `ui_server`: gunicorn with the
 API unit's command line over it. `browser` / `open_page`: Debian's chromium driven by Playwright
 (never `playwright install`), each page recording its console errors and every request that left
 the origin; a screenshot of each page is left in var/test-artifacts/ (not committed).
@@ -53,7 +53,7 @@ YEAR_GAP = date(2026, 6, 10)  # no reading on this local day
 SPRING = date(2026, 3, 8)  # 23 hours in Chicago
 AUTUMN = date(2026, 11, 1)  # 25 hours
 FAILED_NAME = "broken_12-06-26_06-00.csv"
-FAILED_REASON = "NUL character"  # part of the reason the daemon gives for it
+FAILED_REASON = "this is binary data, not a CSV"  # part of the reason the daemon gives for it
 OVERDUE_SERIES = "hall"
 
 
