@@ -1,0 +1,289 @@
+/* The explorer's line chart (#chart-view): the chosen points over the range, one y axis per
+   unit, enum points as state bands (bands.js) below the plot, the hovered values below those.
+
+   The chart asks /api/v2/values once (following meta.next pages) at the finest interval whose
+   buckets fit the plot's pixels, so a year of quarter-hours is 365 daily rollups, not 35,040
+   readings. Missing buckets and readings are drawn as gaps: uPlot breaks a line at a null, so a
+   null is put everywhere between the two values that border a gap.
+
+   energyChart.init({ shown, describe, zoomTo, drawn })  once: shown is the object the chart
+       reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
+       describe(ids) the points' descriptions (energyFinder.describe), zoomTo(from, to) is
+       called with the epoch seconds a drag over the plot spans, drawn() after each drawing
+   energyChart.draw(ids, range)  draws ids over range ({ start, end, seconds }: local texts as
+       /values reads them, and the span's length), or says to choose points; #chart-view's
+       data-state says loading, empty or drawn */
+"use strict";
+
+const energyChart = (() => {
+  const box = document.getElementById("chart-view");
+  const { el } = energy;
+  const DAY = 86400;
+  // Rollup intervals from fine to coarse, with the longest bucket each can be (a local day is
+  // 23 to 25 hours, a month 28 to 31 days): two values further apart than that have a missing
+  // bucket between them.
+  const ROLLUPS = [
+    { name: "15min", seconds: 900, longest: 900 },
+    { name: "30min", seconds: 1800, longest: 1800 },
+    { name: "1h", seconds: 3600, longest: 3600 },
+    { name: "1d", seconds: DAY, longest: 25 * 3600 },
+    { name: "1w", seconds: 7 * DAY, longest: 7 * DAY + 3600 },
+    { name: "1mo", seconds: 30.44 * DAY, longest: 31 * DAY + 3600 },
+  ];
+  const LINE_COLOURS = ["#0b5cad", "#c2410c", "#2e7d32", "#7b1fa2", "#a16207", "#00838f",
+                        "#ad1457", "#455a64"];
+  const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
+
+  let shown = {};
+  let describe = async () => [];
+  let zoomTo = () => {};
+  let drawn = () => {};
+  let chartRun = 0; // a newer drawing makes an older one's answers moot
+  let chart = null;
+  let bandRows = [];
+
+  function init(options) {
+    ({ shown, describe, zoomTo, drawn } = options);
+  }
+
+  /* The plot's width in CSS pixels: the chart's box less room for two y axes (known before the
+     points' units are, so the first request needs nothing else first). */
+  const plotPixels = () => Math.max(100, box.clientWidth - 120);
+
+  /* GET /values, following meta.next; the series merged by point. */
+  async function fetchValues(params) {
+    let body = await energy.api("values", params);
+    const meta = body.meta;
+    const byId = new Map(body.series.map((s) => [s.point.id, s]));
+    while (body.meta.next) {
+      body = await energy.api("values", { ...params, cursor: body.meta.next });
+      for (const s of body.series) {
+        if (byId.has(s.point.id)) byId.get(s.point.id).data.push(...s.data);
+        else byId.set(s.point.id, s);
+      }
+    }
+    return { meta, series: [...byId.values()] };
+  }
+
+  /* Raw readings: where /gaps says readings are missing; null when the point's interval is
+     unknown (points trended on change of value have no gaps to speak of). */
+  async function fetchGaps(id, r) {
+    try {
+      return await energy.api(`points/${id}/gaps`, { start: r.start, end: r.end, limit: 10000 });
+    } catch (err) {
+      if (err.code === "interval_unknown") return null;
+      throw err;
+    }
+  }
+
+  /* The indexes i of rows where the series breaks between row i and row i + 1. */
+  function breaksOf(rows, interval, gaps) {
+    const breaks = new Set();
+    if (interval === "raw") {
+      if (!gaps) return breaks;
+      const starts = new Set(gaps.data.map((g) => Date.parse(g.start) / 1000));
+      rows.forEach((row, i) => {
+        if (i + 1 < rows.length && starts.has(row[1])) breaks.add(i);
+      });
+    } else {
+      const longest = ROLLUPS.find((x) => x.name === interval).longest;
+      rows.forEach((row, i) => {
+        if (i + 1 < rows.length && rows[i + 1][1] - row[1] > longest) breaks.add(i);
+      });
+    }
+    return breaks;
+  }
+
+  /* Seconds one value stands for: a bucket, or the point's interval between readings. */
+  function stepOf(rows, interval, gaps) {
+    if (interval !== "raw") return ROLLUPS.find((x) => x.name === interval).seconds;
+    if (gaps && gaps.meta.interval_s) return gaps.meta.interval_s;
+    const steps = rows.slice(1).map((row, i) => row[1] - rows[i][1]).sort((a, b) => a - b);
+    return steps.length ? steps[Math.floor(steps.length / 2)] : 900;
+  }
+
+  /* uPlot's aligned data: x the union of every series' times (and one time inside each gap),
+     y per series its value, null between two values a gap separates, undefined elsewhere (a
+     time only another series has, which uPlot skips without breaking the line). */
+  function align(lines) {
+    const times = new Set();
+    for (const line of lines) {
+      for (const row of line.rows) times.add(row[1]);
+      for (const i of line.breaks) times.add((line.rows[i][1] + line.rows[i + 1][1]) / 2);
+    }
+    const x = [...times].sort((a, b) => a - b);
+    const at = new Map(x.map((t, k) => [t, k]));
+    const ys = lines.map((line) => {
+      const y = new Array(x.length).fill(undefined);
+      line.rows.forEach((row) => { y[at.get(row[1])] = line.value(row[2]); });
+      for (const i of line.breaks) {
+        for (let k = at.get(line.rows[i][1]) + 1; k < at.get(line.rows[i + 1][1]); k++) y[k] = null;
+      }
+      return y;
+    });
+    return [x, ...ys];
+  }
+
+  function clearChart(message) {
+    if (chart) chart.destroy();
+    chart = null;
+    bandRows = [];
+    Object.assign(shown, { chart: null, bands: [], drawn: 0 });
+    box.replaceChildren(el("p", { class: "note", id: "chart-info" }, message));
+  }
+
+  async function draw(ids, r) {
+    const run = ++chartRun;
+    if (!ids.length || !r) {
+      clearChart("Choose points in the finder above to draw them here.");
+      box.dataset.state = "empty";
+      return;
+    }
+    box.dataset.state = "loading";
+    const described = describe(ids); // in parallel with the values
+    described.catch(() => {}); // (a failure of both is said once, by whichever is awaited first)
+    const seconds = r.seconds;
+    const pixels = plotPixels();
+    // raw readings when quarter-hours would fit (checked on the answer: never more values than
+    // pixels), else the finest rollup whose buckets fit
+    const rollup = (ROLLUPS.find((x) => seconds / x.seconds <= pixels) || ROLLUPS[ROLLUPS.length - 1]).name;
+    let interval = seconds / 900 <= pixels ? "raw" : rollup;
+    // no agg: each kind gets its default (numbers avg, enum points the last state of a bucket)
+    const params = { points: ids.join(","), start: r.start, end: r.end };
+    let values;
+    let gaps = new Map();
+    if (interval === "raw") {
+      const [answer, ...found] = await Promise.all([fetchValues({ ...params }),
+        ...ids.map((id) => fetchGaps(id, r))]);
+      values = answer;
+      gaps = new Map(ids.map((id, k) => [id, found[k]]));
+      const dense = values.series.some((s) => s.data.length > pixels)
+        || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels);
+      if (dense) {
+        interval = rollup;
+        values = await fetchValues({ ...params, interval });
+      }
+    } else {
+      values = await fetchValues({ ...params, interval });
+    }
+    await described;
+    if (run !== chartRun) return;
+    const request = energy.apiUrl("values", interval === "raw" ? params : { ...params, interval });
+    const csv = energy.apiUrl("values", { ...(interval === "raw" ? params : { ...params, interval }),
+                                          format: "csv" });
+    plot(values, interval, gaps, pixels, request, csv);
+    drawn();
+    box.dataset.state = "drawn";
+  }
+
+  function plot(values, interval, gaps, pixels, request, csv) {
+    const t0 = Date.parse(values.meta.start) / 1000;
+    const t1 = Date.parse(values.meta.end) / 1000;
+    const lines = values.series.map((s) => {
+      const id = String(s.point.id);
+      const rows = s.data;
+      const breaks = breaksOf(rows, interval, gaps.get(id));
+      const states = [...(s.point.states || [])];
+      if (s.point.kind === "enum") {
+        for (const row of rows) if (!states.includes(row[2])) states.push(row[2]);
+      }
+      return {
+        point: s.point, rows, breaks, states,
+        step: stepOf(rows, interval, gaps.get(id)),
+        value: s.point.kind === "enum" ? (v) => states.indexOf(v) : (v) => v,
+      };
+    });
+    const count = lines.reduce((n, line) => n + line.rows.length, 0);
+    const when = `${energy.isoTime(values.meta.start)} to ${energy.isoTime(values.meta.end)}`;
+    Object.assign(shown, { interval, request, csv, pixels });
+    if (!count) {
+      clearChart(`No readings of these points from ${when}.`);
+      return;
+    }
+    const caption = el("p", { class: "note", id: "chart-info" }, `${when} · `,
+      interval === "raw" ? "every reading" : `${interval} buckets (averages; enum points: the last state)`,
+      ` · ${energy.count(count)} values · `,
+      el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"));
+    if (chart) chart.destroy();
+    chart = null;
+    bandRows = [];
+    const plotBox = el("div", { class: "chart" });
+    const bandsBox = el("div", { class: "bands" });
+    const legendBox = el("div", { class: "legend" });
+    box.replaceChildren(caption, plotBox, bandsBox, legendBox);
+
+    // one y scale (and axis) per unit, alternating sides; enum points on a hidden scale
+    const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
+      .map((l) => l.point.unit || ""))];
+    const axes = [{ scale: "x", values: timeTicks, space: 60 }].concat(units.map((unit, k) => ({
+      scale: `unit:${unit}`, label: unit || undefined, side: k % 2 ? 1 : 3,
+      grid: { show: k === 0 }, size: 60,
+    })));
+    let colour = 0;
+    const series = [{ label: "Time", value: (u, t) => (t == null ? "—" : energy.time(t)) }]
+      .concat(lines.map((line) => {
+        if (line.point.kind === "enum") {
+          return { label: line.point.name, scale: "state", stroke: "rgba(0,0,0,0)",
+                   points: { show: false },
+                   value: (u, v) => (v == null ? "—" : line.states[v]) };
+        }
+        const unit = line.point.unit || "";
+        return { label: line.point.name, scale: `unit:${unit}`, spanGaps: false, width: 1.5,
+                 stroke: LINE_COLOURS[colour++ % LINE_COLOURS.length],
+                 value: (u, v) => (v == null ? "—" : `${number.format(v)}${unit ? ` ${unit}` : ""}`) };
+      }));
+    const scales = { x: { time: true, range: () => [t0, t1] }, state: { range: [0, 1] } };
+    const data = align(lines);
+    const options = {
+      width: box.clientWidth,
+      height: chartHeight(),
+      tzDate: (t) => uPlot.tzDate(new Date(t * 1000), energy.tz), // axes in the server's zone
+      scales, series, axes,
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      // the hover's values below the state bands, which share the plot's x axis
+      legend: { mount: (u, legend) => legendBox.append(legend) },
+      hooks: {
+        setSelect: [(u) => {
+          if (u.select.width < 3) return;
+          const from = u.posToVal(u.select.left, "x");
+          const to = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          zoomTo(from, to);
+        }],
+        draw: [(u) => energyBands.draw(u, bandRows)],
+      },
+    };
+    chart = new uPlot(options, data, plotBox);
+    bandRows = energyBands.rows(bandsBox, lines.filter((l) => l.point.kind === "enum"), t1);
+    energyBands.draw(chart, bandRows);
+    Object.assign(shown, { chart, drawn: count, bands: bandRows.map(({ canvas, ...rest }) => rest) });
+  }
+
+  /* The x axis' labels in the server's zone, 24-hour, the date where it changes. */
+  function timeTicks(u, ticks, axis, space, step) {
+    let day = null;
+    return ticks.map((t) => {
+      const l = energy.local(t);
+      if (step >= 28 * DAY) return l.date.slice(0, 7);
+      if (step >= DAY) return l.date.slice(5);
+      const time = `${String(l.hour).padStart(2, "0")}:${String(l.minute).padStart(2, "0")}`;
+      const label = l.date !== day ? `${time}\n${l.date.slice(5)}` : time;
+      day = l.date;
+      return label;
+    });
+  }
+
+  function chartHeight() {
+    return Math.round(Math.min(360, Math.max(220, window.innerHeight * 0.45)));
+  }
+
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      if (chart && !box.hidden) chart.setSize({ width: box.clientWidth, height: chartHeight() });
+    }, 150);
+  });
+
+  return { init, draw };
+})();
