@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from energy_ingest.daemon.progress import State, _alive
+from energy_ingest.daemon.progress import State, alive
 from energy_ingest.errors import DatabaseUnavailable, first_line
 from energy_ingest.store import db
 
@@ -69,7 +69,7 @@ class Activity:
             rows = conn.execute(
                 "SELECT daemon, pid FROM ingest_activity WHERE host = %s", (self.host,)
             ).fetchall()
-            gone = [daemon for daemon, pid in rows if not _alive(pid)]
+            gone = [daemon for daemon, pid in rows if not alive(pid)]
             conn.execute(
                 "DELETE FROM ingest_activity WHERE daemon = ANY(%s)"
                 " OR (host <> %s AND updated_at < now() - %s)",

@@ -141,7 +141,7 @@ def in_progress(spool: Spool) -> list[dict[str, Any]]:
     """The files daemons on this host are loading now (their state files whose process lives)."""
     out = []
     for path, pid in _state_files(spool):
-        if not _alive(pid):
+        if not alive(pid):
             continue
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -155,7 +155,7 @@ def in_progress(spool: Spool) -> list[dict[str, Any]]:
 def remove_stale_states(spool: Spool) -> None:
     """State files left by daemons that were killed (their process is gone)."""
     for path, pid in _state_files(spool):
-        if not _alive(pid):
+        if not alive(pid):
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -173,7 +173,7 @@ def _state_files(spool: Spool) -> list[tuple[Path, int]]:
     return out
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
