@@ -52,7 +52,8 @@ from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from energy_api.ui import CSP, PAGES, assets
+from energy_api.ui import PAGES, assets
+from energy_api.web import CSP
 from energy_ingest.spool import Spool
 
 pytestmark = pytest.mark.nginx
