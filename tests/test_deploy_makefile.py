@@ -105,9 +105,10 @@ def test_install_publishes_the_pages_static_files_where_nginx_serves_them_from()
     assert not re.search(r"\b(rm|rsync|find)\b.*/opt/energy/static", out), out
     site = (ROOT / "nginx" / "energy.conf").read_text()
     assert re.findall(r"^\s*alias (\S+);", site, re.MULTILINE) == ["/opt/energy/static/"] * 2
-    assert re.findall(r"location /static/ \{\n(?:\s*#.*\n)*\s*alias (\S+);", site) == [
-        "/opt/energy/static/"
-    ] * 2
+    assert (
+        re.findall(r"location /static/ \{\n(?:\s*#.*\n)*\s*alias (\S+);", site)
+        == ["/opt/energy/static/"] * 2
+    )
 
 
 def alias_check(out: str) -> str:
