@@ -13,6 +13,7 @@ import orjson
 from flask import Blueprint, Response, request
 from markupsafe import escape
 
+from energy_api import web
 from energy_api.errors import ApiError
 from energy_api.params import Params
 
@@ -67,7 +68,10 @@ def index() -> Response:
             f'<li><a href="{escape(root + path)}">{escape(root + path)}</a> — {escape(what)}'
             for _, path, what in LINKS
         )
-        response = Response(PAGE.format(items=items, note=escape(NOTE)), mimetype=HTML)
+        # the pages' CSP and headers: this one loads nothing at all
+        response = web.html_headers(
+            Response(PAGE.format(items=items, note=escape(NOTE)), mimetype=HTML)
+        )
     else:
         body = {"service": "energy", "links": {name: root + path for name, path, _ in LINKS}}
         response = Response(orjson.dumps(body), mimetype=JSON)

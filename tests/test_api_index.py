@@ -17,6 +17,7 @@ from werkzeug.test import Client
 from energy_api import create_app
 from energy_api.openapi.document import document
 from energy_api.ui import PAGES
+from energy_api.web import CSP
 from energy_ingest.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))  # make run's listener
@@ -72,6 +73,11 @@ def test_a_browser_gets_a_small_html_page_with_the_same_links(api: Flask) -> Non
     assert page.startswith("<!doctype html>")
     for path in LINKS.values():
         assert f'<a href="{path}">' in page
+    # the pages' own policy (one constant): this page loads nothing, from anywhere
+    assert reply.headers["Content-Security-Policy"] == CSP
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert reply.headers["Referrer-Policy"] == "same-origin"
+    assert "<script" not in page and "<style" not in page and "style=" not in page
 
 
 def test_the_index_refuses_what_it_cannot_serve_and_unknown_parameters(api: Flask) -> None:

@@ -19,11 +19,11 @@ AS_ENERGY = (
 )
 
 
-def dry_run(target: str) -> str:
-    """`make -n -f Makefile-prod TARGET` (sub-makes stay dry: make passes -n down)."""
+def dry_run(target: str, *variables: str) -> str:
+    """`make -n -f Makefile-prod TARGET [NAME=value…]` (sub-makes stay dry: make passes -n down)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     result = subprocess.run(
-        ["make", "-n", "-f", "Makefile-prod", target],
+        ["make", "-n", "-f", "Makefile-prod", target, *variables],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -104,7 +104,43 @@ def test_install_publishes_the_pages_static_files_where_nginx_serves_them_from()
     assert out.index("pip install --quiet --upgrade .") < out.index(publish)
     assert not re.search(r"\b(rm|rsync|find)\b.*/opt/energy/static", out), out
     site = (ROOT / "nginx" / "energy.conf").read_text()
-    assert re.findall(r"location /static/ \{\n\s*alias (\S+);", site) == ["/opt/energy/static/"] * 2
+    assert re.findall(r"^\s*alias (\S+);", site, re.MULTILINE) == ["/opt/energy/static/"] * 2
+    assert (
+        re.findall(r"location /static/ \{\n(?:\s*#.*\n)*\s*alias (\S+);", site)
+        == ["/opt/energy/static/"] * 2
+    )
+
+
+def alias_check(out: str) -> str:
+    """install's first step: the line that compares STATIC with the site's `alias` lines."""
+    lines = out.splitlines()
+    (line,) = [line for line in lines if "alias" in line]
+    venv = next(k for k, line in enumerate(lines) if "-m venv" in line)
+    assert lines[venv - 1] == line, out  # after root and users, before the venv and the rest
+    return line
+
+
+@pytest.mark.parametrize("prefix", [None, "/srv/energy"])
+def test_install_refuses_a_static_folder_nginx_does_not_serve_from(prefix: str | None) -> None:
+    """Makefile-prod's STATIC ($(PREFIX)/static) and nginx/energy.conf's two `alias` lines must
+    name the same folder: `install` runs the check (for real here, on the repository's site)
+    and stops with a message that says which, before installing anything."""
+    out = dry_run("install", *([f"PREFIX={prefix}"] if prefix else []))
+    check = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", alias_check(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if prefix is None:
+        assert (check.returncode, check.stderr) == (0, "")
+    else:
+        assert check.returncode == 1
+        assert check.stderr == (
+            f"nginx/energy.conf does not serve /static/ from {prefix}/static/:"
+            " change its two alias lines\n"
+        )
 
 
 def test_logs_follows_the_daemons_journal() -> None:

@@ -52,7 +52,8 @@ from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from energy_api.ui import CSP, PAGES, assets
+from energy_api.ui import PAGES, assets
+from energy_api.web import CSP
 from energy_ingest.spool import Spool
 
 pytestmark = pytest.mark.nginx
@@ -465,6 +466,39 @@ def test_a_name_not_published_is_nginxs_own_404_never_cached(web: Web) -> None:
             assert headers["Content-Type"].startswith("text/html"), (port, path)
             assert b"<center>nginx</center>" in body, (port, path)
             assert "Cache-Control" not in headers, (port, path)
+
+
+def test_a_hidden_name_in_the_published_folder_is_never_served(web: Web) -> None:
+    """publish copies each file as `.name.tmp` before renaming it, and a crash can leave one
+    (readable, 0644, like everything there): nginx answers any hidden name with its own 404, in
+    any folder, without the year-long Cache-Control."""
+    css = assets.manifest()["app.css"]
+    plot = PurePosixPath(assets.manifest()["vendor/uplot-1.6.32/uPlot.iife.min.js"])
+    hidden = [
+        f".{css}.tmp",
+        f"{plot.parent}/.{plot.name}.tmp",
+        ".hidden/app.css",  # a hidden folder too
+    ]
+    for name in hidden:
+        path = web.static / name
+        path.parent.mkdir(mode=0o755, exist_ok=True)
+        path.parent.chmod(0o755)
+        path.write_bytes(b"/* half a file */")
+        path.chmod(0o644)
+    try:
+        for port in (web.upload_port, web.web_port):
+            for name in hidden:
+                status, headers, body = fetch(port, f"/static/{name}")
+                assert status == 404, (port, name, status, body)
+                assert b"<center>nginx</center>" in body, (port, name)
+                assert "Cache-Control" not in headers, (port, name)
+            # the published names beside them are served as ever
+            assert fetch(port, f"/static/{css}")[0] == 200
+            assert fetch(port, f"/static/{plot}")[0] == 200
+    finally:
+        for name in hidden:
+            (web.static / name).unlink()
+        (web.static / ".hidden").rmdir()
 
 
 # --- nginx in front of the three processes --------------------------------------------------

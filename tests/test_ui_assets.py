@@ -202,6 +202,29 @@ def test_publish_writes_each_file_once_world_readable_and_keeps_earlier_names(
     assert len(tree(target)) == len(modes) + 1
 
 
+def test_publish_removes_the_half_copies_a_crashed_run_left_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """A crash between copy and rename leaves `.name.tmp` (never served: nginx answers a hidden
+    name 404, tests/test_deploy_nginx.py) and no `name`: the next run writes `name` and removes
+    every such half-copy, in any folder, an earlier release's too; other files stay."""
+    target = tmp_path / "static"
+    assets.publish(target)
+    css = assets.manifest()["app.css"]
+    plot = assets.manifest()["vendor/uplot-1.6.32/uPlot.iife.min.js"]
+    (target / css).unlink()
+    (target / f".{css}.tmp").write_bytes(b"/* half a fil")
+    (target / plot).with_name(f".{(target / plot).name}.tmp").write_bytes(b"half")
+    (target / "vendor" / ".uPlot.0123456789ab.js.tmp").write_bytes(b"an earlier release's")
+    (target / ".keep").write_bytes(b"")  # not publish's: left alone
+    (target / "app.0123456789ab.css").write_bytes(b"/* an earlier release */")
+    assert assets.publish(target) == [css]
+    assert (target / css).read_bytes() == (assets.STATIC / "app.css").read_bytes()
+    hidden = sorted(p.relative_to(target).as_posix() for p in target.rglob(".*"))
+    assert hidden == [".keep"]
+    assert (target / "app.0123456789ab.css").exists()
+
+
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(

@@ -3,9 +3,9 @@ its OpenAPI document). Plain HTML from templates/ and a little JavaScript from s
 the read API from the same origin; no build step. The vendored libraries (static/vendor/) are
 pinned copies from the npm registry with their licences.
 
-Every page says, in its Content-Security-Policy, that nothing loads from another origin. Static
-files are linked by fingerprinted names (assets.py); `/static/…` is answered here for `make run`
-and the tests, and by nginx itself in production.
+Every page says, in its Content-Security-Policy (web.CSP), that nothing loads from another
+origin. Static files are linked by fingerprinted names (assets.py); `/static/…` is answered here
+for `make run` and the tests, and by nginx itself in production.
 """
 
 from __future__ import annotations
@@ -17,12 +17,6 @@ from energy_api.ui import assets
 
 bp = Blueprint("ui", __name__, template_folder="templates")
 
-# Scripts, styles and data from this origin only (the charts draw on canvas; Swagger UI's icons
-# are data: URLs).
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 PAGES = (  # (endpoint, path, title) in the order of the navigation bar
     ("status", "/", "Status"),
     ("explore", "/explore", "Explore"),
@@ -39,10 +33,7 @@ def asset(logical: str) -> str:
 
 def page(name: str) -> Response:
     html = render_template(f"{name}.html", page=name, pages=PAGES, timezone=web.settings().timezone)
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response = web.html_headers(Response(html, mimetype="text/html"))  # web.CSP
     response.cache_control.no_cache = True
     return response
 

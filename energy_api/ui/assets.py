@@ -9,7 +9,8 @@ sees those requests:
     python -m energy_api.ui.publish /opt/energy/static
 
 `publish` only adds files: names an earlier release published stay, so a page a browser loaded
-just before a deploy still finds its scripts.
+just before a deploy still finds its scripts. It removes only what a crashed run of its own left
+half-written: hidden `.name.tmp` files, which nginx never serves (a hidden name is its 404).
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ def publish(target: Path) -> list[str]:
 
     nginx's workers (www-data) read them, whatever the umask of whoever publishes: files 0644,
     and every folder from `target` down 0755. A file already there is left alone (same name, same
-    bytes), and nothing is ever removed.
+    bytes), and no published file is ever removed; the hidden copies a crash left are.
     """
+    for stale in target.rglob(".*.tmp") if target.is_dir() else ():
+        if stale.is_file():
+            stale.unlink()
     written = []
     for served, source in files().items():
         dest = target / served

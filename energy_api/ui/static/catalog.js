@@ -12,7 +12,8 @@
 
   const percent = (row, key) => row.with[key].percent;
   const percentText = (p) => `${p.toFixed(1)}%`;
-  const explore = (id, name) => el("a", { href: `/explore?points=${id}` }, name);
+  const explore = (id, name) =>
+    el("a", { href: `/explore?${new URLSearchParams({ points: id })}` }, name);
 
   /* The buildings table's columns: `value` sorts, `cell` shows; `down` is the order that puts
      the worst first (few resolved, many unresolved). */
@@ -147,7 +148,9 @@
       heading.textContent = `${label} (${count(total)})`;
       status.textContent = total > PAGE ? `${count(shown)} of ${count(total)} shown` : "";
       more.textContent = `Show ${count(Math.min(PAGE, total - shown))} more`;
-      more.hidden = shown >= total;
+      // an empty page ends the list even if the total said more (points retired or resolved
+      // meanwhile): asking again would only get the same empty page
+      more.hidden = shown >= total || !page.data.length;
       return total;
     }
     more.addEventListener("click", async () => {
@@ -186,13 +189,7 @@
   }
 
   async function main() {
-    let coverage;
-    try {
-      coverage = await energy.api("coverage", { top: 20 });
-    } catch (err) {
-      energy.problem(err);
-      return;
-    }
+    const coverage = await energy.api("coverage", { top: 20 });
     summary(coverage);
     buildingsTable(document.getElementById("buildings"), coverage);
     const unread = new Set(coverage.unresolved_units.map((u) => u.unit_id));
@@ -229,5 +226,11 @@
     ]);
   }
 
-  main();
+  /* #main's data-state: "ready" once every section is filled (the point lists say their own
+     problems), "error" when the page could not be built; the tests wait for it. */
+  const root = document.getElementById("main");
+  main().then(() => { root.dataset.state = "ready"; }, (err) => {
+    energy.problem(err);
+    root.dataset.state = "error";
+  });
 })();

@@ -11,7 +11,7 @@
   const RECENT = 20; // files under "Recent files"
   const FAILED = 50; // files under "Failed files"
 
-  // "updated 14:05:09", in the server's zone like every time on the pages
+  // "updated 14:05:09 -06:00", in the server's zone with its offset like every time on the pages
   const clock = new Intl.DateTimeFormat("en-GB", {
     timeZone: energy.tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
   });
@@ -215,10 +215,13 @@
 
   /* --- refreshing -------------------------------------------------------------------------- */
 
-  /* /health answers 503 with the same body when the database is down: show that too. */
+  /* /health answers 503 with the same body when the database is down: show that too. Any other
+     answer (an error of the API, a proxy's HTML page) is a problem like the other sources'. */
   async function healthAnswer() {
     const response = await fetch(energy.apiUrl("health"), { headers: { Accept: "application/json" } });
-    return response.json();
+    const body = await response.json().catch(() => null);
+    if (!body || !body.status) throw new energy.ApiError(response.status, body);
+    return body;
   }
 
   const SOURCES = {
@@ -271,7 +274,9 @@
     }
     if (got.alerts) section("alerts", got.alerts.data, alerts, `(${count(got.alerts.meta.total)})`);
     energy.problem(failure);
-    document.getElementById("refreshed").textContent = `updated ${clock.format(new Date())}`;
+    const now = new Date();
+    document.getElementById("refreshed").textContent =
+      `updated ${clock.format(now)} ${energy.local(now / 1000).offset}`;
   }
 
   let timer = 0;
