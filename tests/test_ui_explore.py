@@ -32,6 +32,7 @@ from ui_campus import (
 pytestmark = pytest.mark.browser
 
 DRAWN = "#chart-view[data-state=drawn]"
+HEATMAP_READY = "#heatmap-view[data-state=ready]"
 VIEWS = ("chart-view", "heatmap-view")
 GAP_DAY_NOON = int(datetime(2026, 6, 10, 12, tzinfo=ZONE).timestamp())
 
@@ -455,13 +456,23 @@ def test_the_view_tabs_set_the_url_and_show_their_section(
     def hidden() -> dict[str, bool]:
         return {k: page.evaluate(f"document.getElementById('{k}').hidden") for k in VIEWS}
 
+    def heatmap_days() -> list[str]:
+        page.wait_for_selector(HEATMAP_READY, timeout=20_000)
+        dates: list[str] = page.evaluate("energyHeatmap.last.dates")
+        return dates
+
+    week = [str(date(2026, 6, 8) + timedelta(days=k)) for k in range(5)]
     assert pressed() == ["chart:true", "heatmap:false", "campus:false"]
     assert hidden() == {"chart-view": False, "heatmap-view": True}
     page.click("#views button[data-view=heatmap]")
+    # the heatmap of the URL's range, which stays as it was
+    assert heatmap_days() == week
     assert query(page)["view"] == ["heatmap"]
+    assert (query(page)["start"], query(page)["end"]) == (["2026-06-08"], ["2026-06-13"])
     assert pressed() == ["chart:false", "heatmap:true", "campus:false"]
     assert hidden() == {"chart-view": True, "heatmap-view": False}
     page.reload(wait_until="networkidle")
+    assert heatmap_days() == week
     assert pressed() == ["chart:false", "heatmap:true", "campus:false"]
     assert hidden() == {"chart-view": True, "heatmap-view": False}
     page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")

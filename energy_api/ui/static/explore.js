@@ -63,8 +63,8 @@
       ? { start, end, seconds: naive(end) - naive(start) } : null;
   }
 
-  /* No range in the URL: the 7 days ending at the newest reading of the selected points (so a
-     point whose data stopped a while ago still shows something), written back to the URL. */
+  /* No range in the URL: the chart's 7 days ending at the newest reading of the selected points
+     (so a point whose data stopped a while ago still shows something), written back to the URL. */
   async function ensureRange() {
     if (range()) return;
     const ids = selected();
@@ -88,16 +88,22 @@
     $("heatmap-view").hidden = current === "chart";
   }
 
-  /* Draw what the URL says, in the view it names. */
+  /* Draw what the URL says, in the view it names. The heatmaps choose their own range when the
+     URL has none (the year to the newest reading: heatmap.js), the chart its 7 days. */
   async function render() {
     showView();
     energyFinder.renderChips();
     energy.problem(null);
     try {
-      await ensureRange();
-      renderRange();
-      if (view() === "chart") await energyChart.draw(selected(), range());
-      else await energyHeatmap.render();
+      if (view() === "chart") {
+        await ensureRange();
+        renderRange();
+        await energyChart.draw(selected(), range());
+      } else {
+        renderRange();
+        await energyHeatmap.render();
+        renderRange(); // the range it wrote back, if any
+      }
     } catch (err) {
       if (view() === "chart") $("chart-view").dataset.state = "error";
       energy.problem(err);
@@ -216,7 +222,11 @@
 
   energyFinder.init({
     changed: render,
-    buildingChanged: async () => { if (view() === "campus") await energyHeatmap.render(); },
+    buildingChanged: async () => {
+      if (view() !== "campus") return;
+      await energyHeatmap.render();
+      renderRange();
+    },
   });
   energyChart.init({
     shown, describe, zoomTo,
