@@ -6,9 +6,9 @@
    readings. Missing buckets and readings are drawn as gaps: uPlot breaks a line at a null, so a
    null is put everywhere between the two values that border a gap.
 
-   energyChart.init({ shown, describe, zoomTo, drawn })  once: shown is the object the chart
-       reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
-       describe(ids) the points' descriptions (energyFinder.describe), zoomTo(from, to) is
+   energyChart.init({ explorer, pointInfo, zoomTo, drawn })  once: explorer is the object the
+       chart reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
+       pointInfo(refs) the points' descriptions (energyFinder.pointInfo), zoomTo(from, to) is
        called with the epoch seconds a drag over the plot spans, drawn() after each drawing
    energyChart.draw(ids, range)  draws ids over range ({ start, end, seconds }: local texts as
        /values reads them, and the span's length), or says to choose points; #chart-view's
@@ -32,10 +32,8 @@ const energyChart = (() => {
   ];
   const LINE_COLOURS = ["#0b5cad", "#c2410c", "#2e7d32", "#7b1fa2", "#a16207", "#00838f",
                         "#ad1457", "#455a64"];
-  const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
-
-  let shown = {};
-  let describe = async () => [];
+  let explorer = {};
+  let pointInfo = async () => [];
   let zoomTo = () => {};
   let drawn = () => {};
   let chartRun = 0; // a newer drawing makes an older one's answers moot
@@ -43,27 +41,12 @@ const energyChart = (() => {
   let bandRows = [];
 
   function init(options) {
-    ({ shown, describe, zoomTo, drawn } = options);
+    ({ explorer, pointInfo, zoomTo, drawn } = options);
   }
 
   /* The plot's width in CSS pixels: the chart's box less room for two y axes (known before the
      points' units are, so the first request needs nothing else first). */
   const plotPixels = () => Math.max(100, box.clientWidth - 120);
-
-  /* GET /values, following meta.next; the series merged by point. */
-  async function fetchValues(params) {
-    let body = await energy.api("values", params);
-    const meta = body.meta;
-    const byId = new Map(body.series.map((s) => [s.point.id, s]));
-    while (body.meta.next) {
-      body = await energy.api("values", { ...params, cursor: body.meta.next });
-      for (const s of body.series) {
-        if (byId.has(s.point.id)) byId.get(s.point.id).data.push(...s.data);
-        else byId.set(s.point.id, s);
-      }
-    }
-    return { meta, series: [...byId.values()] };
-  }
 
   /* Raw readings: where /gaps says readings are missing; null when the point's interval is
      unknown (points trended on change of value have no gaps to speak of). */
@@ -128,7 +111,7 @@ const energyChart = (() => {
     if (chart) chart.destroy();
     chart = null;
     bandRows = [];
-    Object.assign(shown, { chart: null, bands: [], drawn: 0 });
+    Object.assign(explorer, { chart: null, bands: [], drawn: 0 });
     box.replaceChildren(el("p", { class: "note", id: "chart-info" }, message));
   }
 
@@ -140,7 +123,7 @@ const energyChart = (() => {
       return;
     }
     box.dataset.state = "loading";
-    const described = describe(ids); // in parallel with the values
+    const described = pointInfo(ids); // in parallel with the values
     described.catch(() => {}); // (a failure of both is said once, by whichever is awaited first)
     const seconds = r.seconds;
     const pixels = plotPixels();
@@ -153,7 +136,7 @@ const energyChart = (() => {
     let values;
     let gaps = new Map();
     if (interval === "raw") {
-      const [answer, ...found] = await Promise.all([fetchValues({ ...params }),
+      const [answer, ...found] = await Promise.all([energy.values(params),
         ...ids.map((id) => fetchGaps(id, r))]);
       values = answer;
       gaps = new Map(ids.map((id, k) => [id, found[k]]));
@@ -161,10 +144,10 @@ const energyChart = (() => {
         || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels);
       if (dense) {
         interval = rollup;
-        values = await fetchValues({ ...params, interval });
+        values = await energy.values({ ...params, interval });
       }
     } else {
-      values = await fetchValues({ ...params, interval });
+      values = await energy.values({ ...params, interval });
     }
     await described;
     if (run !== chartRun) return;
@@ -195,7 +178,7 @@ const energyChart = (() => {
     });
     const count = lines.reduce((n, line) => n + line.rows.length, 0);
     const when = `${energy.isoTime(values.meta.start)} to ${energy.isoTime(values.meta.end)}`;
-    Object.assign(shown, { interval, request, csv, pixels });
+    Object.assign(explorer, { interval, request, csv, pixels });
     if (!count) {
       clearChart(`No readings of these points from ${when}.`);
       return;
@@ -230,7 +213,7 @@ const energyChart = (() => {
         const unit = line.point.unit || "";
         return { label: line.point.name, scale: `unit:${unit}`, spanGaps: false, width: 1.5,
                  stroke: LINE_COLOURS[colour++ % LINE_COLOURS.length],
-                 value: (u, v) => (v == null ? "—" : `${number.format(v)}${unit ? ` ${unit}` : ""}`) };
+                 value: (u, v) => energy.number(v, unit) };
       }));
     const scales = { x: { time: true, range: () => [t0, t1] }, state: { range: [0, 1] } };
     const data = align(lines);
@@ -256,7 +239,7 @@ const energyChart = (() => {
     chart = new uPlot(options, data, plotBox);
     bandRows = energyBands.rows(bandsBox, lines.filter((l) => l.point.kind === "enum"), t1);
     energyBands.draw(chart, bandRows);
-    Object.assign(shown, { chart, drawn: count, bands: bandRows.map(({ canvas, ...rest }) => rest) });
+    Object.assign(explorer, { chart, drawn: count, bands: bandRows.map(({ canvas, ...rest }) => rest) });
   }
 
   /* The x axis' labels in the server's zone, 24-hour, the date where it changes. */
@@ -266,8 +249,7 @@ const energyChart = (() => {
       const l = energy.local(t);
       if (step >= 28 * DAY) return l.date.slice(0, 7);
       if (step >= DAY) return l.date.slice(5);
-      const time = `${String(l.hour).padStart(2, "0")}:${String(l.minute).padStart(2, "0")}`;
-      const label = l.date !== day ? `${time}\n${l.date.slice(5)}` : time;
+      const label = l.date !== day ? `${l.hm}\n${l.date.slice(5)}` : l.hm;
       day = l.date;
       return label;
     });

@@ -18,49 +18,26 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { el, state } = energy;
+  const { el, state, wall, wallText, addMonths } = energy;
   const DAY = 86400;
 
-  const shown = { chart: null, interval: null, request: null, csv: null, pixels: null, bands: [],
-                  drawn: 0 };
-  window.explorer = shown;
+  const explorer = { chart: null, interval: null, request: null, csv: null, pixels: null,
+                     bands: [], drawn: 0 };
+  window.explorer = explorer;
 
-  // ---- local date-times: strings in the server's zone, computed on naive "wall clock" seconds
-
-  const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?$/;
-  function naive(text) {
-    const m = LOCAL.exec(text || "");
-    if (!m) return null;
-    return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) / 1000;
-  }
-  function fromNaive(seconds) {
-    const iso = new Date(seconds * 1000).toISOString();
-    const time = iso.slice(11, 16);
-    return time === "00:00" ? iso.slice(0, 10) : `${iso.slice(0, 10)}T${time}`;
-  }
   function localText(epochSeconds) {
     const l = energy.local(epochSeconds);
-    const time = `${String(l.hour).padStart(2, "0")}:${String(l.minute).padStart(2, "0")}`;
-    return time === "00:00" ? l.date : `${l.date}T${time}`;
-  }
-  function addMonths(text, months) {
-    const d = new Date(naive(text) * 1000);
-    const day = d.getUTCDate();
-    d.setUTCDate(1);
-    d.setUTCMonth(d.getUTCMonth() + months);
-    const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
-    d.setUTCDate(Math.min(day, last));
-    return fromNaive(d.getTime() / 1000);
+    return l.hm === "00:00" ? l.date : `${l.date}T${l.hm}`;
   }
 
-  const { selected, describe } = energyFinder;
+  const { selected, pointInfo } = energyFinder;
   const view = () => state.get("view") || "chart";
   /* The URL's range, and its length in seconds; null while it has none. */
   function range() {
     const start = state.get("start");
     const end = state.get("end");
-    return naive(start) !== null && naive(end) !== null
-      ? { start, end, seconds: naive(end) - naive(start) } : null;
+    return wall(start) !== null && wall(end) !== null
+      ? { start, end, seconds: wall(end) - wall(start) } : null;
   }
 
   /* No range in the URL: the chart's 7 days ending at the newest reading of the selected points
@@ -69,12 +46,12 @@
     if (range()) return;
     const ids = selected();
     if (!ids.length) return;
-    const points = await describe(ids);
+    const points = await pointInfo(ids);
     const newest = points.map((p) => p.last_ts).filter(Boolean).map((iso) => Date.parse(iso) / 1000);
     const lastDay = newest.length ? energy.local(Math.max(...newest)).date
       : energy.local(Date.now() / 1000).date;
-    const end = fromNaive(naive(lastDay) + DAY);
-    state.set({ start: fromNaive(naive(end) - 7 * DAY), end });
+    const end = wallText(wall(lastDay) + DAY);
+    state.set({ start: wallText(wall(end) - 7 * DAY), end });
   }
 
   // ---- the views
@@ -150,14 +127,14 @@
     const r = range();
     $("range-start").value = r ? r.start.slice(0, 10) : "";
     // the input names the last day shown; the URL's end is exclusive
-    $("range-through").value = r ? fromNaive(naive(r.end) - 1).slice(0, 10) : "";
+    $("range-through").value = r ? wallText(wall(r.end) - 1).slice(0, 10) : "";
     $("range-text").textContent = r
       ? `${r.start.replace("T", " ")} to ${r.end.replace("T", " ")} (end excluded), ${energy.tz}`
       : "No range yet: choose points, or dates.";
   }
 
   function setRange(start, end) {
-    if (naive(end) <= naive(start)) {
+    if (wall(end) <= wall(start)) {
       energy.problem("The range must end after it starts.");
       return;
     }
@@ -168,7 +145,7 @@
 
   function setDates(startDate, throughDate) {
     if (!startDate || !throughDate) return;
-    setRange(startDate, fromNaive(naive(throughDate) + DAY));
+    setRange(startDate, wallText(wall(throughDate) + DAY));
   }
 
   /* The end in force: the URL's, else the day after the newest reading, else tomorrow. */
@@ -176,32 +153,32 @@
     const r = range();
     if (r) return r.end;
     await ensureRange();
-    return range() ? range().end : fromNaive(naive(energy.local(Date.now() / 1000).date) + DAY);
+    return range() ? range().end : wallText(wall(energy.local(Date.now() / 1000).date) + DAY);
   }
 
   async function span({ days = 0, months = 0 }) {
     const end = await currentEnd();
-    setRange(months ? addMonths(end, -months) : fromNaive(naive(end) - days * DAY), end);
+    setRange(months ? addMonths(end, -months) : wallText(wall(end) - days * DAY), end);
   }
 
   async function toLatest() {
     const ids = selected();
     if (!ids.length) return;
-    const points = await describe(ids).catch((err) => energy.problem(err));
+    const points = await pointInfo(ids).catch((err) => energy.problem(err));
     const newest = (points || []).map((p) => p.last_ts).filter(Boolean)
       .map((iso) => Date.parse(iso) / 1000);
     if (!newest.length) return;
     const r = range();
     const length = r ? r.seconds : 7 * DAY;
-    const end = fromNaive(naive(energy.local(Math.max(...newest)).date) + DAY);
-    setRange(fromNaive(naive(end) - length), end);
+    const end = wallText(wall(energy.local(Math.max(...newest)).date) + DAY);
+    setRange(wallText(wall(end) - length), end);
   }
 
   function shift(direction) {
     const r = range();
     if (!r) return;
-    setRange(fromNaive(naive(r.start) + direction * r.seconds),
-             fromNaive(naive(r.end) + direction * r.seconds));
+    setRange(wallText(wall(r.start) + direction * r.seconds),
+             wallText(wall(r.end) + direction * r.seconds));
   }
 
   function zoomOut() {
@@ -209,7 +186,7 @@
     if (!r) return;
     // whole days stay whole days
     const grow = r.seconds >= DAY ? Math.ceil(r.seconds / 2 / DAY) * DAY : r.seconds / 2;
-    setRange(fromNaive(naive(r.start) - grow), fromNaive(naive(r.end) + grow));
+    setRange(wallText(wall(r.start) - grow), wallText(wall(r.end) + grow));
   }
 
   /* A drag over the chart: its span, to whole minutes, becomes the range (a finer interval). */
@@ -229,9 +206,9 @@
     },
   });
   energyChart.init({
-    shown, describe, zoomTo,
+    explorer, pointInfo, zoomTo,
     drawn: () => {
-      shown.drawnAt = performance.now(); // since the page's navigation began
+      explorer.drawnAt = performance.now(); // since the page's navigation began
       performance.mark("energy:drawn"); // bench/ui times the page to here
     },
   });

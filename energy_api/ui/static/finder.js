@@ -8,8 +8,8 @@
    energyFinder.loadFilters()  fills the filters' lists and the points (after the chart's first
        request: see explore.js)
    energyFinder.selected()     the chosen point ids (strings), from the URL
-   energyFinder.describe(ids)  those points as /latest (or /points) describes them: names,
-       kinds, units, states, newest reading; one /latest for those not yet known
+   energyFinder.pointInfo(refs)  those points as /latest (or /points) describes them: ids,
+       names, kinds, units, states, newest reading; one /latest for those not yet known
    energyFinder.renderChips()  redraws the chips from the URL */
 "use strict";
 
@@ -33,7 +33,7 @@ const energyFinder = (() => {
 
   const selected = () => (state.get("points") || "").split(",").filter((x) => /^\d+$/.test(x));
 
-  async function describe(ids) {
+  async function pointInfo(ids) {
     const missing = ids.filter((id) => !info.has(id));
     if (missing.length) {
       const body = await energy.api("latest", { points: missing.join(",") });
@@ -187,5 +187,5 @@ const energyFinder = (() => {
     }) : [el("li", { class: "muted" }, "None yet: tick points below.")]));
   }
 
-  return { init, loadFilters, selected, describe, renderChips };
+  return { init, loadFilters, selected, pointInfo, renderChips };
 })();
