@@ -515,3 +515,36 @@ def test_an_unknown_point_says_so_on_the_page(open_page: Callable[..., Watched])
     assert "999999" in shown.page.inner_text("#problem")
     # the browser logs the 404 itself; that is the API answering, not the page failing
     shown.errors[:] = [e for e in shown.errors if "404" not in e]
+
+
+def test_points_named_rather_than_numbered_are_drawn(
+    open_page: Callable[..., Watched], ids: dict[str, int]
+) -> None:
+    shown = open_page(f"/explore?points={YEAR_POINT}&start=2026-06-08&end=2026-06-13")
+    page = shown.page
+    (series,) = drawn(page)
+    expected = readings(datetime(2026, 6, 8, tzinfo=ZONE), datetime(2026, 6, 13, tzinfo=ZONE))
+    assert [(int(t), v) for t, v in series] == expected
+    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
+        YEAR_POINT
+    ]
+    # its gaps (asked by name) break the line over the missing day
+    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
+    last, first = epoch(date(2026, 6, 9), 23, 45), epoch(date(2026, 6, 11))
+    assert page.evaluate(LINE_PIXELS_JS, [last + 600, first - 600, 1]) == 0
+    assert any("/api/v2/points/HU.R110.RMT/gaps?" in u for u in shown.requests)
+    # a name and an id together, repeated parameters too; no range: 7 days to the newest reading
+    rmt = ids["HU.R102.RMT"]
+    shown = open_page(f"/explore?points={YEAR_POINT}&points={rmt}")
+    page = shown.page
+    drawn(page)
+    assert (query(page)["start"], query(page)["end"]) == (["2026-11-24"], ["2026-12-01"])
+    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
+        YEAR_POINT,
+        "HU.R102.RMT",
+    ]
+    # its chip removes the point the URL names by its name
+    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    page.get_by_role("button", name=f"Remove {YEAR_POINT}").click()
+    drawn(page)
+    assert query(page)["points"] == [str(rmt)]

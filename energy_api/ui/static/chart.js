@@ -10,9 +10,9 @@
        chart reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
        pointInfo(refs) the points' descriptions (energyFinder.pointInfo), zoomTo(from, to) is
        called with the epoch seconds a drag over the plot spans, drawn() after each drawing
-   energyChart.draw(ids, range)  draws ids over range ({ start, end, seconds }: local texts as
-       /values reads them, and the span's length), or says to choose points; #chart-view's
-       data-state says loading, empty or drawn */
+   energyChart.draw(refs, range)  draws the points (ids or names) over range ({ start, end,
+       seconds }: local texts as /values reads them, and the span's length), or says to choose
+       points; #chart-view's data-state says loading, empty or drawn */
 "use strict";
 
 const energyChart = (() => {
@@ -50,9 +50,10 @@ const energyChart = (() => {
 
   /* Raw readings: where /gaps says readings are missing; null when the point's interval is
      unknown (points trended on change of value have no gaps to speak of). */
-  async function fetchGaps(id, r) {
+  async function fetchGaps(ref, r) {
     try {
-      return await energy.api(`points/${id}/gaps`, { start: r.start, end: r.end, limit: 10000 });
+      return await energy.api(`points/${encodeURIComponent(ref)}/gaps`,
+                              { start: r.start, end: r.end, limit: 10000 });
     } catch (err) {
       if (err.code === "interval_unknown") return null;
       throw err;
@@ -115,15 +116,15 @@ const energyChart = (() => {
     box.replaceChildren(el("p", { class: "note", id: "chart-info" }, message));
   }
 
-  async function draw(ids, r) {
+  async function draw(refs, r) {
     const run = ++chartRun;
-    if (!ids.length || !r) {
+    if (!refs.length || !r) {
       clearChart("Choose points in the finder above to draw them here.");
       box.dataset.state = "empty";
       return;
     }
     box.dataset.state = "loading";
-    const described = pointInfo(ids); // in parallel with the values
+    const described = pointInfo(refs); // in parallel with the values
     described.catch(() => {}); // (a failure of both is said once, by whichever is awaited first)
     const seconds = r.seconds;
     const pixels = plotPixels();
@@ -132,47 +133,48 @@ const energyChart = (() => {
     const rollup = (ROLLUPS.find((x) => seconds / x.seconds <= pixels) || ROLLUPS[ROLLUPS.length - 1]).name;
     let interval = seconds / 900 <= pixels ? "raw" : rollup;
     // no agg: each kind gets its default (numbers avg, enum points the last state of a bucket)
-    const params = { points: ids.join(","), start: r.start, end: r.end };
+    const params = { points: refs.join(","), start: r.start, end: r.end };
     let values;
-    let gaps = new Map();
+    let found = [];
     if (interval === "raw") {
-      const [answer, ...found] = await Promise.all([energy.values(params),
-        ...ids.map((id) => fetchGaps(id, r))]);
-      values = answer;
-      gaps = new Map(ids.map((id, k) => [id, found[k]]));
+      [values, ...found] = await Promise.all([energy.values(params),
+        ...refs.map((ref) => fetchGaps(ref, r))]);
       const dense = values.series.some((s) => s.data.length > pixels)
         || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels);
       if (dense) {
         interval = rollup;
+        found = [];
         values = await energy.values({ ...params, interval });
       }
     } else {
       values = await energy.values({ ...params, interval });
     }
+    // a series' gaps, by the ref the URL names its point with (an id or a name)
+    const gapsOf = (point) => found[refs.findIndex((ref) => ref === String(point.id) || ref === point.name)] || null;
     await described;
     if (run !== chartRun) return;
     const request = energy.apiUrl("values", interval === "raw" ? params : { ...params, interval });
     const csv = energy.apiUrl("values", { ...(interval === "raw" ? params : { ...params, interval }),
                                           format: "csv" });
-    plot(values, interval, gaps, pixels, request, csv);
+    plot(values, interval, gapsOf, pixels, request, csv);
     drawn();
     box.dataset.state = "drawn";
   }
 
-  function plot(values, interval, gaps, pixels, request, csv) {
+  function plot(values, interval, gapsOf, pixels, request, csv) {
     const t0 = Date.parse(values.meta.start) / 1000;
     const t1 = Date.parse(values.meta.end) / 1000;
     const lines = values.series.map((s) => {
-      const id = String(s.point.id);
+      const gaps = gapsOf(s.point);
       const rows = s.data;
-      const breaks = breaksOf(rows, interval, gaps.get(id));
+      const breaks = breaksOf(rows, interval, gaps);
       const states = [...(s.point.states || [])];
       if (s.point.kind === "enum") {
         for (const row of rows) if (!states.includes(row[2])) states.push(row[2]);
       }
       return {
         point: s.point, rows, breaks, states,
-        step: stepOf(rows, interval, gaps.get(id)),
+        step: stepOf(rows, interval, gaps),
         value: s.point.kind === "enum" ? (v) => states.indexOf(v) : (v) => v,
       };
     });

@@ -1,13 +1,13 @@
 /* The explorer's finder (#finder): filters (building → floor → room → device, tag, unit, free
    text) narrow a list of up to 200 points whose boxes choose the points drawn; the chosen ones
    are chips above it (× removes one). The filters and the choice live in the URL: building,
-   floor, room, device, tag, unit, q and points (comma-separated point ids).
+   floor, room, device, tag, unit, q and points (point ids or exact names, energy.points()).
 
    energyFinder.init({ changed, buildingChanged })  builds the finder; changed() when the choice
        of points changed, buildingChanged() (async) after the building filter did
    energyFinder.loadFilters()  fills the filters' lists and the points (after the chart's first
        request: see explore.js)
-   energyFinder.selected()     the chosen point ids (strings), from the URL
+   energyFinder.selected()     the chosen points (ids or names, strings), from the URL
    energyFinder.pointInfo(refs)  those points as /latest (or /points) describes them: ids,
        names, kinds, units, states, newest reading; one /latest for those not yet known
    energyFinder.renderChips()  redraws the chips from the URL */
@@ -26,21 +26,28 @@ const energyFinder = (() => {
     ["unit", "Unit", "any unit"],
   ];
 
-  const info = new Map(); // point id → the point as /latest or /points describe it
+  const info = new Map(); // point id and name → the point as /latest or /points describe it
   let listRun = 0; // a newer list makes an older one's answer moot
   let changed = () => {};
   let buildingChanged = async () => {};
 
-  const selected = () => (state.get("points") || "").split(",").filter((x) => /^\d+$/.test(x));
+  const selected = energy.points;
+  /* The id of a point the URL names by id or name (the name itself until it is known). */
+  const idOf = (ref) => (info.has(ref) ? String(info.get(ref).id) : ref);
+  function remember(p) {
+    const known = { ...info.get(String(p.id)), ...p };
+    info.set(String(p.id), known);
+    info.set(p.name, known);
+  }
 
-  async function pointInfo(ids) {
-    const missing = ids.filter((id) => !info.has(id));
+  async function pointInfo(refs) {
+    const missing = refs.filter((ref) => !info.has(ref));
     if (missing.length) {
       const body = await energy.api("latest", { points: missing.join(",") });
-      for (const p of body.data) info.set(String(p.id), p);
+      for (const p of body.data) remember(p);
       renderChips();
     }
-    return ids.map((id) => info.get(id)).filter(Boolean);
+    return refs.map((ref) => info.get(ref)).filter(Boolean);
   }
 
   function init(callbacks) {
@@ -153,9 +160,9 @@ const energyFinder = (() => {
     $("found").textContent = total === 0 ? "No point matches."
       : count < total ? `First ${energy.count(count)} of ${energy.count(total)} points: narrow the search to see the others.`
         : `${energy.count(total)} point${total === 1 ? "" : "s"}.`;
-    const chosen = new Set(selected());
+    const chosen = new Set(selected().map(idOf));
     $("results").replaceChildren(...body.data.map((p) => {
-      info.set(String(p.id), { ...info.get(String(p.id)), ...p });
+      remember(p);
       const box = el("input", { type: "checkbox", value: p.id, checked: chosen.has(String(p.id)) });
       box.addEventListener("change", () => toggle(String(p.id), box.checked));
       const where = [p.building, p.room && `room ${p.room}`, p.device].filter(Boolean).join(" ");
@@ -167,10 +174,12 @@ const energyFinder = (() => {
     }));
   }
 
+  /* Tick or untick a point (by id); the URL keeps the others as it names them. */
   function toggle(id, on) {
-    const ids = selected().filter((x) => x !== id);
-    if (on) ids.push(id);
-    state.set({ points: ids.join(",") });
+    const refs = selected().filter((ref) => idOf(ref) !== id);
+    if (on) refs.push(id);
+    state.set({ points: refs.join(",") });
+    const ids = refs.map(idOf);
     for (const box of $("results").querySelectorAll("input[type=checkbox]")) {
       box.checked = ids.includes(box.value);
     }
@@ -178,12 +187,12 @@ const energyFinder = (() => {
   }
 
   function renderChips() {
-    const ids = selected();
-    $("chips").replaceChildren(...(ids.length ? ids.map((id) => {
-      const name = info.get(id) ? info.get(id).name : `point ${id}`;
+    const refs = selected();
+    $("chips").replaceChildren(...(refs.length ? refs.map((ref) => {
+      const name = info.get(ref) ? info.get(ref).name : /^\d+$/.test(ref) ? `point ${ref}` : ref;
       return el("li", { class: "chip" }, el("span", { class: "mono" }, name),
         el("button", { type: "button", "aria-label": `Remove ${name}`, title: `Remove ${name}`,
-                       onclick: () => toggle(id, false) }, "×"));
+                       onclick: () => toggle(idOf(ref), false) }, "×"));
     }) : [el("li", { class: "muted" }, "None yet: tick points below.")]));
   }
 
