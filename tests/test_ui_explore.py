@@ -2,37 +2,56 @@
 interval it picks for a range and the plot's pixels, exactly the values the data implies (a
 quarter-hour year of HU.R110.RMT with no readings on YEAR_GAP, DST days of 23 and 25 hours), gaps
 left empty on the canvas, an enum point's state bands, the hover's local time, zoom, the range's
-buttons, the finder, the URL as the view's whole state, and the CSV of what is shown."""
+buttons, the finder, the URL as the view's whole state, and the CSV of what is shown. Two points
+are added to this module's campus (`extra`): readings of HU.R102.DSET (a third unit beside
+HU.R102.RMT's and HU.R102.EDMP's) and FAST_POINT, a reading every minute for three days."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 import requests
+from api_server import production_api
+from helpers import insight_report
 from legacy_campus import T0
 from ui_campus import (
     AUTUMN,
+    BROWSER_TZ,
     SPRING,
+    TZ,
     YEAR_END,
     YEAR_GAP,
     YEAR_POINT,
     YEAR_START,
     ZONE,
+    UiCampus,
     Watched,
     year_rows,
     year_value,
 )
 
+from energy_ingest.catalog.site import Site
+from energy_ingest.config import Settings
+from energy_ingest.health.evaluate import evaluate
+from energy_ingest.pipeline import parse_and_load
+from energy_ingest.write.ledger import FileInfo
+
 pytestmark = pytest.mark.browser
 
 DRAWN = "#chart-view[data-state=drawn]"
 HEATMAP_READY = "#heatmap-view[data-state=ready]"
+FAST_POINT = "BOLIOU.FAST.SAT"  # a reading every minute from FAST_START, for three days
+FAST_START = datetime(2026, 1, 10)
+DSET = [300.0, 310.0, 320.0, 330.0]  # HU.R102.DSET (ft³/min) at T0, every 15 minutes
 VIEWS = ("chart-view", "heatmap-view")
 GAP_DAY_NOON = int(datetime(2026, 6, 10, 12, tzinfo=ZONE).timestamp())
 
@@ -124,10 +143,76 @@ def hover(page: Any, t: int) -> dict[str, str]:
     return dict(rows)
 
 
+def load(url: str, name: str, data: bytes) -> None:
+    """One trend report through the real loader, as ui_campus loads its own."""
+    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
+    with psycopg.connect(url) as conn, conn.transaction():
+        parse_and_load(conn, io.BytesIO(data), info, tz=TZ, hint=None)
+
+
 @pytest.fixture(scope="module")
-def ids(ui_server: str) -> dict[str, int]:
-    names = [YEAR_POINT, "HU.R102.OCC", "HU.R102.RMT", "HU.R102.EDMP"]
+def extra(ui_campus: UiCampus) -> None:
+    """HU.R102.DSET's readings beside room 102's others, and FAST_POINT's minutes."""
+    start = datetime(2018, 11, 1)
+    dset = insight_report(["HU.R102.DSET"], start, 4, value=lambda r, c: f"{DSET[r]:g}")
+    load(ui_campus.url, "dset_11-01-18_00-45.csv", dset)
+    fast = insight_report([FAST_POINT], FAST_START, 3 * 1440, minutes=1)
+    load(ui_campus.url, "fast_01-12-26_23-59.csv", fast)
+    # the evaluator learns their intervals, which /gaps needs (as ui_campus has it learn the others)
+    with psycopg.connect(ui_campus.url) as conn:
+        assert evaluate(
+            conn, Settings(database_url=ui_campus.url), lambda _: Site(), ui_campus.now
+        ).ran
+
+
+def drag(page: Any, from_: float, to: float) -> list[list[list[float]]]:
+    """Drag over the chart from one instant to another (epoch seconds); what it then draws."""
+    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
+    a = page.evaluate(HOVER_JS, from_)
+    b = page.evaluate(HOVER_JS, to)
+    page.evaluate("document.getElementById('chart-view').dataset.state = 'zooming'")
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move(b[0], a[1], steps=5)
+    page.mouse.up()
+    return drawn(page)
+
+
+@pytest.fixture(scope="module")
+def ids(ui_server: str, extra: None) -> dict[str, int]:
+    names = [YEAR_POINT, "HU.R102.OCC", "HU.R102.RMT", "HU.R102.EDMP", "HU.R102.DSET", FAST_POINT]
     return {name: point_id(ui_server, name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def small_pages(ui_campus: UiCampus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second API over the same campus whose /values JSON pages hold 1,200 rows."""
+    log = tmp_path_factory.mktemp("ui-small-pages") / "gunicorn.log"
+    with production_api(ui_campus.url, log, ENERGY_TIMEZONE=TZ, ENERGY_API_MAX_ROWS="1200") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def page_at(browser: Any, base: str, path: str) -> Iterator[Watched]:
+    """open_page's watch, for a page of another server than ui_server."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id=BROWSER_TZ)
+    try:
+        page = context.new_page()
+        watched = Watched(page, base)
+        page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
+
+        def seen(req: Any) -> None:
+            watched.requests.append(req.url)
+            if not req.url.startswith((base + "/", "data:", "blob:")):
+                watched.foreign.append(req.url)
+
+        page.on("request", seen)
+        page.goto(base + path, wait_until="networkidle")
+        yield watched
+        watched.clean()
+    finally:
+        context.close()
 
 
 def test_a_known_week_draws_every_reading_and_leaves_the_gap_day_empty(
@@ -548,3 +633,23 @@ def test_points_named_rather_than_numbered_are_drawn(
     page.get_by_role("button", name=f"Remove {YEAR_POINT}").click()
     drawn(page)
     assert query(page)["points"] == [str(rmt)]
+
+
+def test_the_raw_readings_are_given_up_at_the_first_page_with_too_many(
+    browser: Any, small_pages: str, ids: dict[str, int]
+) -> None:
+    # three days of FAST_POINT: 288 quarter-hours would fit, so raw readings are asked for first;
+    # 4,320 readings come in pages of 1,200 (this server's ENERGY_API_MAX_ROWS), and the first
+    # page already holds more readings than the plot has pixels
+    end = FAST_START + timedelta(days=3)
+    path = f"/explore?points={ids[FAST_POINT]}&start={FAST_START:%Y-%m-%d}&end={end:%Y-%m-%d}"
+    with page_at(browser, small_pages, path) as shown:
+        (series,) = drawn(shown.page)
+        assert shown.page.evaluate("explorer.pixels") < 1200
+        assert shown.page.evaluate("explorer.interval") == "15min"
+        assert len(series) == 288
+        asked = [parse_qs(urlsplit(u).query) for u in values_requests(shown)]
+        assert [(q.get("interval"), "cursor" in q) for q in asked] == [
+            (None, False),
+            (["15min"], False),
+        ]

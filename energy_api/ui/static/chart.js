@@ -3,8 +3,10 @@
 
    The chart asks /api/v2/values once (following meta.next pages) at the finest interval whose
    buckets fit the plot's pixels, so a year of quarter-hours is 365 daily rollups, not 35,040
-   readings. Missing buckets and readings are drawn as gaps: uPlot breaks a line at a null, so a
-   null is put everywhere between the two values that border a gap.
+   readings. Raw readings are asked for when quarter-hours would fit, and given up for the
+   rollup as soon as a page shows a point with more readings than pixels (no more pages are
+   fetched to learn it). Missing buckets and readings are drawn as gaps: uPlot breaks a line at a
+   null, so a null is put everywhere between the two values that border a gap.
 
    energyChart.init({ explorer, pointInfo, zoomTo, drawn })  once: explorer is the object the
        chart reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
@@ -134,14 +136,14 @@ const energyChart = (() => {
     let interval = seconds / 900 <= pixels ? "raw" : rollup;
     // no agg: each kind gets its default (numbers avg, enum points the last state of a bucket)
     const params = { points: refs.join(","), start: r.start, end: r.end };
+    const tooMany = (body) => body.series.some((s) => s.data.length > pixels);
     let values;
     let found = [];
     if (interval === "raw") {
-      [values, ...found] = await Promise.all([energy.values(params),
+      [values, ...found] = await Promise.all([energy.values(params, tooMany),
         ...refs.map((ref) => fetchGaps(ref, r))]);
-      const dense = values.series.some((s) => s.data.length > pixels)
-        || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels);
-      if (dense) {
+      if (tooMany(values)
+          || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels)) {
         interval = rollup;
         found = [];
         values = await energy.values({ ...params, interval });
