@@ -653,3 +653,37 @@ def test_the_raw_readings_are_given_up_at_the_first_page_with_too_many(
             (None, False),
             (["15min"], False),
         ]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["HU.R102.RMT"],
+        ["HU.R102.RMT", "HU.R102.EDMP"],
+        ["HU.R102.RMT", "HU.R102.EDMP", "HU.R102.DSET"],
+    ],
+)
+def test_at_most_two_y_axes_and_the_plot_keeps_the_pixels_it_was_asked_for(
+    open_page: Callable[..., Watched], ids: dict[str, int], names: list[str]
+) -> None:
+    refs = ",".join(str(ids[n]) for n in names)
+    shown = open_page(f"/explore?points={refs}&start=2018-11-01&end=2018-11-01T01:00")
+    page = shown.page
+    drawn(page)
+    # the plot is at least as wide as the pixels the interval was chosen for
+    width = page.evaluate("explorer.chart.bbox.width / uPlot.pxRatio")
+    assert width >= page.evaluate("explorer.pixels")
+    units = page.evaluate("explorer.chart.series.slice(1).map(s => s.scale.replace('unit:', ''))")
+    axes = page.evaluate("explorer.chart.axes.slice(1).map(a => a.scale.replace('unit:', ''))")
+    assert sorted(units) == sorted(
+        {"HU.R102.RMT": "°F", "HU.R102.EDMP": "psi", "HU.R102.DSET": "ft³/min"}[n] for n in names
+    )
+    assert axes == units[:2]
+    caption = page.inner_text("#chart-info")
+    if len(names) == 3:
+        assert f"only two y axes: {units[2]} drawn to scale without one (hover to read)" in caption
+        legend = hover(page, T0 + 900)
+        assert legend["HU.R102.DSET"] == "310 ft³/min"
+        assert legend["HU.R102.EDMP"] == "10 psi"
+    else:
+        assert "axes" not in caption

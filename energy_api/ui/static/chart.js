@@ -1,5 +1,7 @@
-/* The explorer's line chart (#chart-view): the chosen points over the range, one y axis per
-   unit, enum points as state bands (bands.js) below the plot, the hovered values below those.
+/* The explorer's line chart (#chart-view): the chosen points over the range, enum points as
+   state bands (bands.js) below the plot, the hovered values below those. At most two y axes:
+   the first two units get one each (left, right); a line in a further unit is drawn on its own
+   scale without an axis (the caption says which; hover reads its values with their unit).
 
    The chart asks /api/v2/values once (following meta.next pages) at the finest interval whose
    buckets fit the plot's pixels, so a year of quarter-hours is 365 daily rollups, not 35,040
@@ -34,6 +36,8 @@ const energyChart = (() => {
   ];
   const LINE_COLOURS = ["#0b5cad", "#c2410c", "#2e7d32", "#7b1fa2", "#a16207", "#00838f",
                         "#ad1457", "#455a64"];
+  const AXIS = 60; // CSS pixels of a y axis, its label included
+
   let explorer = {};
   let pointInfo = async () => [];
   let zoomTo = () => {};
@@ -46,9 +50,9 @@ const energyChart = (() => {
     ({ explorer, pointInfo, zoomTo, drawn } = options);
   }
 
-  /* The plot's width in CSS pixels: the chart's box less room for two y axes (known before the
-     points' units are, so the first request needs nothing else first). */
-  const plotPixels = () => Math.max(100, box.clientWidth - 120);
+  /* The plot's width in CSS pixels: the chart's box less room for two y axes, the most it
+     draws (known before the points' units are, so the first request needs nothing else first). */
+  const plotPixels = () => Math.max(100, box.clientWidth - 2 * AXIS);
 
   /* Raw readings: where /gaps says readings are missing; null when the point's interval is
      unknown (points trended on change of value have no gaps to speak of). */
@@ -187,10 +191,16 @@ const energyChart = (() => {
       clearChart(`No readings of these points from ${when}.`);
       return;
     }
+    // one y scale per unit; the first two units have an axis each (left, right), further ones
+    // none: more axes would narrow the plot below the pixels the interval was chosen for
+    const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
+      .map((l) => l.point.unit || ""))];
+    const unaxed = units.slice(2).map((unit) => unit || "(no unit)");
     const caption = el("p", { class: "note", id: "chart-info" }, `${when} · `,
       interval === "raw" ? "every reading" : `${interval} buckets (averages; enum points: the last state)`,
       ` · ${energy.count(count)} values · `,
-      el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"));
+      el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"),
+      unaxed.length ? ` · only two y axes: ${unaxed.join(", ")} drawn to scale without one (hover to read)` : "");
     if (chart) chart.destroy();
     chart = null;
     bandRows = [];
@@ -199,12 +209,10 @@ const energyChart = (() => {
     const legendBox = el("div", { class: "legend" });
     box.replaceChildren(caption, plotBox, bandsBox, legendBox);
 
-    // one y scale (and axis) per unit, alternating sides; enum points on a hidden scale
-    const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
-      .map((l) => l.point.unit || ""))];
-    const axes = [{ scale: "x", values: timeTicks, space: 60 }].concat(units.map((unit, k) => ({
-      scale: `unit:${unit}`, label: unit || undefined, side: k % 2 ? 1 : 3,
-      grid: { show: k === 0 }, size: 60,
+    // enum points on a hidden scale of their own
+    const axes = [{ scale: "x", values: timeTicks, space: 60 }].concat(units.slice(0, 2).map((unit, k) => ({
+      scale: `unit:${unit}`, label: unit || undefined, side: k ? 1 : 3,
+      grid: { show: k === 0 }, size: unit ? AXIS - 16 : AXIS, labelSize: 16,
     })));
     let colour = 0;
     const series = [{ label: "Time", value: (u, t) => (t == null ? "—" : energy.time(t)) }]
