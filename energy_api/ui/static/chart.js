@@ -37,6 +37,7 @@ const energyChart = (() => {
   const LINE_COLOURS = ["#0b5cad", "#c2410c", "#2e7d32", "#7b1fa2", "#a16207", "#00838f",
                         "#ad1457", "#455a64"];
   const AXIS = 60; // CSS pixels of a y axis, its label included
+  const GAPS_LIMIT = 10000;
 
   let explorer = {};
   let pointInfo = async () => [];
@@ -59,7 +60,7 @@ const energyChart = (() => {
   async function fetchGaps(ref, r) {
     try {
       return await energy.api(`points/${encodeURIComponent(ref)}/gaps`,
-                              { start: r.start, end: r.end, limit: 10000 });
+                              { start: r.start, end: r.end, limit: GAPS_LIMIT });
     } catch (err) {
       if (err.code === "interval_unknown") return null;
       throw err;
@@ -179,7 +180,7 @@ const energyChart = (() => {
         for (const row of rows) if (!states.includes(row[2])) states.push(row[2]);
       }
       return {
-        point: s.point, rows, breaks, states,
+        point: s.point, rows, breaks, states, cut: Boolean(gaps && gaps.meta.truncated),
         step: stepOf(rows, interval, gaps),
         value: s.point.kind === "enum" ? (v) => states.indexOf(v) : (v) => v,
       };
@@ -196,11 +197,13 @@ const energyChart = (() => {
     const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
       .map((l) => l.point.unit || ""))];
     const unaxed = units.slice(2).map((unit) => unit || "(no unit)");
+    const cut = lines.filter((l) => l.cut).map((l) => l.point.name);
     const caption = el("p", { class: "note", id: "chart-info" }, `${when} · `,
       interval === "raw" ? "every reading" : `${interval} buckets (averages; enum points: the last state)`,
       ` · ${energy.count(count)} values · `,
       el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"),
-      unaxed.length ? ` · only two y axes: ${unaxed.join(", ")} drawn to scale without one (hover to read)` : "");
+      unaxed.length ? ` · only two y axes: ${unaxed.join(", ")} drawn to scale without one (hover to read)` : "",
+      cut.length ? ` · more than ${energy.count(GAPS_LIMIT)} gaps in ${cut.join(", ")}: the line may join across the later ones` : "");
     if (chart) chart.destroy();
     chart = null;
     bandRows = [];

@@ -78,11 +78,16 @@ const energyFinder = (() => {
       el("ul", { class: "results", id: "results", "aria-labelledby": "found-title" }));
   }
 
-  function fill(name, entries) {
+  /* A filter's choices; meta (the list's) says when the API listed fewer than there are. */
+  function fill(name, entries, meta) {
     const select = $(`find-${name}`);
     const wanted = state.get(name) || "";
     select.replaceChildren(select.options[0]);
     for (const [value, label] of entries) select.append(el("option", { value }, label));
+    if (meta && meta.total > meta.count) {
+      select.append(el("option", { value: "", disabled: true },
+        `… ${energy.count(meta.total - meta.count)} more not listed (the first ${energy.count(meta.count)} of ${energy.count(meta.total)})`));
+    }
     // a value from the URL that is not (yet) listed stays chosen, so the API can say what is wrong
     if (wanted && !entries.some(([value]) => String(value) === wanted)) {
       select.append(el("option", { value: wanted }, wanted));
@@ -97,10 +102,10 @@ const energyFinder = (() => {
       energy.api("units", { limit: 10000 }),
     ]);
     fill("building", buildings.data.filter((b) => b.points > 0)
-      .map((b) => [b.code, `${b.code} — ${b.name} (${energy.count(b.points)})`]));
-    fill("tag", tags.data.map((t) => [t.name, `${t.name} (${energy.count(t.points)})`]));
+      .map((b) => [b.code, `${b.code} — ${b.name} (${energy.count(b.points)})`]), buildings.meta);
+    fill("tag", tags.data.map((t) => [t.name, `${t.name} (${energy.count(t.points)})`]), tags.meta);
     fill("unit", units.data.map((u) => [u.key, `${u.symbol}${u.name && u.name !== u.symbol
-      ? ` — ${u.name}` : ""} (${energy.count(u.points)})`]));
+      ? ` — ${u.name}` : ""} (${energy.count(u.points)})`]), units.meta);
     await Promise.all([loadPlaces(), listPoints()]);
   }
 
@@ -115,13 +120,15 @@ const energyFinder = (() => {
       return;
     }
     const [floors, rooms, devices] = await Promise.all([
-      energy.api("floors", { building }),
+      energy.api("floors", { building, limit: 10000 }),
       energy.api("rooms", { building, floor, limit: 10000 }),
       energy.api("devices", { building, floor, room, limit: 10000 }),
     ]);
-    fill("floor", floors.data.map((f) => [String(f.floor), `floor ${f.floor} (${energy.count(f.points)})`]));
-    fill("room", rooms.data.map((r) => [r.name, `${r.name} (${energy.count(r.points)})`]));
-    fill("device", devices.data.map((d) => [d.name, `${d.name} (${energy.count(d.points)})`]));
+    fill("floor", floors.data.map((f) => [String(f.floor), `floor ${f.floor} (${energy.count(f.points)})`]),
+      floors.meta);
+    fill("room", rooms.data.map((r) => [r.name, `${r.name} (${energy.count(r.points)})`]), rooms.meta);
+    fill("device", devices.data.map((d) => [d.name, `${d.name} (${energy.count(d.points)})`]),
+      devices.meta);
   }
 
   /* A filter changed: the ones below it in building → floor → room → device start over. */
