@@ -687,3 +687,19 @@ def test_at_most_two_y_axes_and_the_plot_keeps_the_pixels_it_was_asked_for(
         assert legend["HU.R102.EDMP"] == "10 psi"
     else:
         assert "axes" not in caption
+
+
+def test_a_range_button_that_fails_says_why(open_page: Callable[..., Watched]) -> None:
+    shown = open_page("/explore?points=999999")
+    page = shown.page
+    page.wait_for_selector("#problem:not([hidden])")
+    page.evaluate("() => { const p = document.getElementById('problem'); p.hidden = true; }")
+    # Week needs the range's end, hence the point's newest reading: the API's 404, said
+    page.get_by_role("button", name="Week", exact=True).click()
+    page.wait_for_selector("#problem:not([hidden])", timeout=5_000)
+    assert page.inner_text("#problem") == (
+        "no such point: 999999; list points with /api/v2/points?q=..."
+    )
+    # the browser logs the 404s itself; nothing else (no unhandled rejection)
+    assert shown.errors and all("404" in e for e in shown.errors)
+    shown.errors.clear()
