@@ -228,6 +228,10 @@ def test_a_known_week_draws_every_reading_and_leaves_the_gap_day_empty(
     assert len(expected) == 4 * 96
     assert [(int(t), v) for t, v in series] == expected
     assert not [t for t, _ in series if local(t).date() == YEAR_GAP]
+    # the range line: both ends as local times with their offsets
+    assert shown.page.inner_text("#range-text") == (
+        "2026-06-08 00:00 -05:00 to 2026-06-13 00:00 -05:00 (end excluded), America/Chicago"
+    )
     # one request for the values, with the range and no interval (raw)
     (request,) = values_requests(shown)
     assert parse_qs(urlsplit(request).query) == {
@@ -395,15 +399,7 @@ def test_dragging_over_the_chart_zooms_in_with_a_finer_interval(
     shown = open_page(f"/explore?points={year}&start={YEAR_START}&end={YEAR_END}")
     page = shown.page
     drawn(page)
-    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
-    a = page.evaluate(HOVER_JS, epoch(date(2026, 6, 8)))
-    b = page.evaluate(HOVER_JS, epoch(date(2026, 6, 13)))
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'zooming'")
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(b[0], a[1], steps=5)
-    page.mouse.up()
-    (series,) = drawn(page)
+    (series,) = drag(page, epoch(date(2026, 6, 8)), epoch(date(2026, 6, 13)))
     q = query(page)
     start = datetime.fromisoformat(q["start"][0]).replace(tzinfo=ZONE)
     end = datetime.fromisoformat(q["end"][0]).replace(tzinfo=ZONE)
@@ -703,3 +699,35 @@ def test_a_range_button_that_fails_says_why(open_page: Callable[..., Watched]) -
     # the browser logs the 404s itself; nothing else (no unhandled rejection)
     assert shown.errors and all("404" in e for e in shown.errors)
     shown.errors.clear()
+
+
+def test_a_zoom_in_the_repeated_hour_keeps_its_offset(
+    open_page: Callable[..., Watched], ids: dict[str, int]
+) -> None:
+    year = ids[YEAR_POINT]
+    shown = open_page(f"/explore?points={year}&start={AUTUMN}&end={AUTUMN}T03:00")
+    page = shown.page
+    drawn(page)
+    assert page.evaluate("explorer.interval") == "raw"
+    # drag over 01:10:30 to 01:49:30 of the second 01:00 hour (−06:00): to whole minutes
+    second = datetime(2026, 11, 1, 1, tzinfo=ZONE, fold=1)
+    assert second.utcoffset() == timedelta(hours=-6)
+    (series,) = drag(page, second.timestamp() + 630, second.timestamp() + 2970)
+    q = query(page)
+    assert (q["start"], q["end"]) == (["2026-11-01T01:10-06:00"], ["2026-11-01T01:50-06:00"])
+    start = datetime.fromisoformat(q["start"][0])
+    end = datetime.fromisoformat(q["end"][0])
+    assert [(int(t), v) for t, v in series] == readings(start, end)
+    assert [local(t).utcoffset() for t, _ in series] == [timedelta(hours=-6)] * 3
+    assert page.inner_text("#range-text") == (
+        "2026-11-01 01:10 -06:00 to 2026-11-01 01:50 -06:00 (end excluded), America/Chicago"
+    )
+    # the first 01:00 hour (−05:00) needs no offset: a naive time means it
+    shown = open_page(f"/explore?points={year}&start={AUTUMN}&end={AUTUMN}T03:00")
+    page = shown.page
+    drawn(page)
+    first = datetime(2026, 11, 1, 1, tzinfo=ZONE)
+    (series,) = drag(page, first.timestamp() + 630, first.timestamp() + 2970)
+    q = query(page)
+    assert (q["start"], q["end"]) == (["2026-11-01T01:10"], ["2026-11-01T01:50"])
+    assert [local(t).utcoffset() for t, _ in series] == [timedelta(hours=-5)] * 3

@@ -3,9 +3,10 @@
    heatmaps (heatmap.js, #heatmap-view).
 
    Everything the page shows follows from its URL (energy.state), so a view can be shared:
-     points  comma-separated point ids (the chart draws all; the heatmap the first)
+     points  point ids or exact names, comma-separated (the chart draws all; the heatmap the first)
      start, end  local dates YYYY-MM-DD or date-times YYYY-MM-DDTHH:MM (end exclusive), as
-                 /api/v2/values reads them in the server's zone
+                 /api/v2/values reads them in the server's zone; a time in the autumn's repeated
+                 hour carries its offset (2026-11-01T01:10-06:00), as a zoom there writes it
      view    chart (default) | heatmap | campus
      building, floor, room, device, tag, unit, q  the finder's filters (building is also the
                  campus view's)
@@ -18,17 +19,12 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { el, state, wall, wallText, addMonths } = energy;
+  const { el, state, wall, wallText, addMonths, instant } = energy;
   const DAY = 86400;
 
   const explorer = { chart: null, interval: null, request: null, csv: null, pixels: null,
                      bands: [], drawn: 0 };
   window.explorer = explorer;
-
-  function localText(epochSeconds) {
-    const l = energy.local(epochSeconds);
-    return l.hm === "00:00" ? l.date : `${l.date}T${l.hm}`;
-  }
 
   const { selected, pointInfo } = energyFinder;
   const view = () => state.get("view") || "chart";
@@ -36,8 +32,8 @@
   function range() {
     const start = state.get("start");
     const end = state.get("end");
-    return wall(start) !== null && wall(end) !== null
-      ? { start, end, seconds: wall(end) - wall(start) } : null;
+    return instant(start) !== null && instant(end) !== null
+      ? { start, end, seconds: instant(end) - instant(start) } : null;
   }
 
   /* No range in the URL: the chart's 7 days ending at the newest reading of the selected points
@@ -130,12 +126,12 @@
     // the input names the last day shown; the URL's end is exclusive
     $("range-through").value = r ? wallText(wall(r.end) - 1).slice(0, 10) : "";
     $("range-text").textContent = r
-      ? `${r.start.replace("T", " ")} to ${r.end.replace("T", " ")} (end excluded), ${energy.tz}`
+      ? `${energy.time(instant(r.start))} to ${energy.time(instant(r.end))} (end excluded), ${energy.tz}`
       : "No range yet: choose points, or dates.";
   }
 
   function setRange(start, end) {
-    if (wall(end) <= wall(start)) {
+    if (instant(end) <= instant(start)) {
       energy.problem("The range must end after it starts.");
       return;
     }
@@ -170,30 +166,33 @@
       .map((iso) => Date.parse(iso) / 1000);
     if (!newest.length) return;
     const r = range();
-    const length = r ? r.seconds : 7 * DAY;
+    const length = r ? wall(r.end) - wall(r.start) : 7 * DAY;
     const end = wallText(wall(energy.local(Math.max(...newest)).date) + DAY);
     setRange(wallText(wall(end) - length), end);
   }
 
+  /* The span before or after this one, as long on the clock. */
   function shift(direction) {
     const r = range();
     if (!r) return;
-    setRange(wallText(wall(r.start) + direction * r.seconds),
-             wallText(wall(r.end) + direction * r.seconds));
+    const length = wall(r.end) - wall(r.start);
+    setRange(wallText(wall(r.start) + direction * length), wallText(wall(r.end) + direction * length));
   }
 
   function zoomOut() {
     const r = range();
     if (!r) return;
+    const length = wall(r.end) - wall(r.start);
     // whole days stay whole days
-    const grow = r.seconds >= DAY ? Math.ceil(r.seconds / 2 / DAY) * DAY : r.seconds / 2;
+    const grow = length >= DAY ? Math.ceil(length / 2 / DAY) * DAY : length / 2;
     setRange(wallText(wall(r.start) - grow), wallText(wall(r.end) + grow));
   }
 
-  /* A drag over the chart: its span, to whole minutes, becomes the range (a finer interval). */
+  /* A drag over the chart: its span, to whole minutes, becomes the range (a finer interval);
+     in the autumn's repeated hour with the offset, or the API would read the first such hour. */
   function zoomTo(from, to) {
     if (to - from < 60) return;
-    setRange(localText(Math.floor(from / 60) * 60), localText(Math.ceil(to / 60) * 60));
+    setRange(energy.localText(Math.floor(from / 60) * 60), energy.localText(Math.ceil(to / 60) * 60));
   }
 
   // ---- the parts, wired
