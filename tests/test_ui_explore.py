@@ -431,6 +431,11 @@ def test_the_range_buttons_and_date_inputs(
     assert press("Later ▶") == ("2026-11-24", "2026-12-01")
     assert press("Zoom out") == ("2026-11-20", "2026-12-05")
     assert press("Month") == ("2026-11-05", "2026-12-05")
+    # after Month, earlier and later are calendar months (October has 31 days, not 30)
+    assert press("◀ Earlier") == ("2026-10-05", "2026-11-05")
+    assert press("◀ Earlier") == ("2026-09-05", "2026-10-05")
+    assert press("Later ▶") == ("2026-10-05", "2026-11-05")
+    assert press("Later ▶") == ("2026-11-05", "2026-12-05")
     assert press("Day") == ("2026-12-04", "2026-12-05")
     assert press("Latest") == ("2026-11-30", "2026-12-01")
     assert press("Year") == ("2025-12-01", "2026-12-01")
@@ -731,3 +736,21 @@ def test_a_zoom_in_the_repeated_hour_keeps_its_offset(
     q = query(page)
     assert (q["start"], q["end"]) == (["2026-11-01T01:10"], ["2026-11-01T01:50"])
     assert [local(t).utcoffset() for t, _ in series] == [timedelta(hours=-5)] * 3
+
+
+@pytest.mark.parametrize(
+    "given,kept",
+    [
+        ("end=2026-06-13", ("2026-06-06", "2026-06-13")),
+        ("start=2026-06-08", ("2026-06-08", "2026-06-15")),
+    ],
+)
+def test_one_end_of_the_range_is_kept_and_the_other_is_a_week_away(
+    open_page: Callable[..., Watched], ids: dict[str, int], given: str, kept: tuple[str, str]
+) -> None:
+    shown = open_page(f"/explore?points={ids[YEAR_POINT]}&{given}")
+    (series,) = drawn(shown.page)
+    q = query(shown.page)
+    assert (q["start"][0], q["end"][0]) == kept
+    start, end = (datetime.fromisoformat(k).replace(tzinfo=ZONE) for k in kept)
+    assert [(int(t), v) for t, v in series] == readings(start, end)

@@ -19,7 +19,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { el, state, wall, wallText, addMonths, instant } = energy;
+  const { el, state, wall, wallText, addDays, addMonths, instant } = energy;
   const DAY = 86400;
 
   const explorer = { chart: null, interval: null, request: null, csv: null, pixels: null,
@@ -36,18 +36,26 @@
       ? { start, end, seconds: instant(end) - instant(start) } : null;
   }
 
-  /* No range in the URL: the chart's 7 days ending at the newest reading of the selected points
-     (so a point whose data stopped a while ago still shows something), written back to the URL. */
+  /* The day after the newest reading of the selected points (so a point whose data stopped a
+     while ago still shows something), else tomorrow. */
+  async function dayAfterNewest() {
+    const points = await pointInfo(selected());
+    const newest = points.map((p) => p.last_ts).filter(Boolean).map((iso) => Date.parse(iso) / 1000);
+    return addDays(energy.local(newest.length ? Math.max(...newest) : Date.now() / 1000).date, 1);
+  }
+
+  /* No range in the URL: the chart's 7 days, written back to the URL — from its start or to its
+     end when the URL has one of them, else ending with the newest reading's day. */
   async function ensureRange() {
     if (range()) return;
-    const ids = selected();
-    if (!ids.length) return;
-    const points = await pointInfo(ids);
-    const newest = points.map((p) => p.last_ts).filter(Boolean).map((iso) => Date.parse(iso) / 1000);
-    const lastDay = newest.length ? energy.local(Math.max(...newest)).date
-      : energy.local(Date.now() / 1000).date;
-    const end = wallText(wall(lastDay) + DAY);
-    state.set({ start: wallText(wall(end) - 7 * DAY), end });
+    const start = state.get("start");
+    const end = state.get("end");
+    if (instant(start) !== null) state.set({ end: addDays(start, 7) });
+    else if (instant(end) !== null) state.set({ start: addDays(end, -7) });
+    else if (selected().length) {
+      const last = await dayAfterNewest();
+      state.set({ start: addDays(last, -7), end: last });
+    }
   }
 
   // ---- the views
@@ -142,41 +150,50 @@
 
   function setDates(startDate, throughDate) {
     if (!startDate || !throughDate) return;
-    setRange(startDate, wallText(wall(throughDate) + DAY));
+    setRange(startDate, addDays(throughDate, 1));
   }
 
-  /* The end in force: the URL's, else the day after the newest reading, else tomorrow. */
+  /* The end in force: the URL's, else the chart's default range's. */
   async function currentEnd() {
-    const r = range();
-    if (r) return r.end;
     await ensureRange();
-    return range() ? range().end : wallText(wall(energy.local(Date.now() / 1000).date) + DAY);
+    const r = range();
+    return r ? r.end : addDays(energy.local(Date.now() / 1000).date, 1);
   }
 
   async function span({ days = 0, months = 0 }) {
     const end = await currentEnd();
-    setRange(months ? addMonths(end, -months) : wallText(wall(end) - days * DAY), end);
+    setRange(months ? addMonths(end, -months) : addDays(end, -days), end);
   }
 
   async function toLatest() {
-    const ids = selected();
-    if (!ids.length) return;
-    const points = await pointInfo(ids).catch((err) => energy.problem(err));
-    const newest = (points || []).map((p) => p.last_ts).filter(Boolean)
-      .map((iso) => Date.parse(iso) / 1000);
-    if (!newest.length) return;
+    if (!selected().length) return;
+    const end = await dayAfterNewest();
     const r = range();
-    const length = r ? wall(r.end) - wall(r.start) : 7 * DAY;
-    const end = wallText(wall(energy.local(Math.max(...newest)).date) + DAY);
-    setRange(wallText(wall(end) - length), end);
+    const months = r && wholeMonths(r.start, r.end);
+    setRange(months ? addMonths(end, -months)
+      : wallText(wall(end) - (r ? wall(r.end) - wall(r.start) : 7 * DAY)), end);
   }
 
-  /* The span before or after this one, as long on the clock. */
+  /* How many calendar months a range of dates is (Month, Year), or 0. */
+  function wholeMonths(start, end) {
+    if (start.length !== 10 || end.length !== 10) return 0;
+    const months = (+end.slice(0, 4) - +start.slice(0, 4)) * 12 + (+end.slice(5, 7) - +start.slice(5, 7));
+    return months > 0 && addMonths(end, -months) === start ? months : 0;
+  }
+
+  /* The span before or after this one: as many calendar months, or as long on the clock. */
   function shift(direction) {
     const r = range();
     if (!r) return;
+    const months = wholeMonths(r.start, r.end);
+    if (months) {
+      if (direction < 0) setRange(addMonths(r.start, -months), r.start);
+      else setRange(r.end, addMonths(r.end, months));
+      return;
+    }
     const length = wall(r.end) - wall(r.start);
-    setRange(wallText(wall(r.start) + direction * length), wallText(wall(r.end) + direction * length));
+    if (direction < 0) setRange(wallText(wall(r.start) - length), r.start);
+    else setRange(r.end, wallText(wall(r.end) + length));
   }
 
   function zoomOut() {
