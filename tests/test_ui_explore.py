@@ -2,36 +2,56 @@
 interval it picks for a range and the plot's pixels, exactly the values the data implies (a
 quarter-hour year of HU.R110.RMT with no readings on YEAR_GAP, DST days of 23 and 25 hours), gaps
 left empty on the canvas, an enum point's state bands, the hover's local time, zoom, the range's
-buttons, the finder, the URL as the view's whole state, and the CSV of what is shown."""
+buttons, the finder, the URL as the view's whole state, and the CSV of what is shown. Two points
+are added to this module's campus (`extra`): readings of HU.R102.DSET (a third unit beside
+HU.R102.RMT's and HU.R102.EDMP's) and FAST_POINT, a reading every minute for three days."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 import requests
+from api_server import production_api
+from helpers import insight_report
 from legacy_campus import T0
 from ui_campus import (
     AUTUMN,
+    BROWSER_TZ,
     SPRING,
+    TZ,
     YEAR_END,
     YEAR_GAP,
     YEAR_POINT,
     YEAR_START,
     ZONE,
+    UiCampus,
     Watched,
     year_rows,
     year_value,
 )
 
+from energy_ingest.catalog.site import Site
+from energy_ingest.config import Settings
+from energy_ingest.health.evaluate import evaluate
+from energy_ingest.pipeline import parse_and_load
+from energy_ingest.write.ledger import FileInfo
+
 pytestmark = pytest.mark.browser
 
 DRAWN = "#chart-view[data-state=drawn]"
+HEATMAP_READY = "#heatmap-view[data-state=ready]"
+FAST_POINT = "BOLIOU.FAST.SAT"  # a reading every minute from FAST_START, for three days
+FAST_START = datetime(2026, 1, 10)
+DSET = [300.0, 310.0, 320.0, 330.0]  # HU.R102.DSET (ft³/min) at T0, every 15 minutes
 VIEWS = ("chart-view", "heatmap-view")
 GAP_DAY_NOON = int(datetime(2026, 6, 10, 12, tzinfo=ZONE).timestamp())
 
@@ -123,10 +143,76 @@ def hover(page: Any, t: int) -> dict[str, str]:
     return dict(rows)
 
 
+def load(url: str, name: str, data: bytes) -> None:
+    """One trend report through the real loader, as ui_campus loads its own."""
+    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
+    with psycopg.connect(url) as conn, conn.transaction():
+        parse_and_load(conn, io.BytesIO(data), info, tz=TZ, hint=None)
+
+
 @pytest.fixture(scope="module")
-def ids(ui_server: str) -> dict[str, int]:
-    names = [YEAR_POINT, "HU.R102.OCC", "HU.R102.RMT", "HU.R102.EDMP"]
+def extra(ui_campus: UiCampus) -> None:
+    """HU.R102.DSET's readings beside room 102's others, and FAST_POINT's minutes."""
+    start = datetime(2018, 11, 1)
+    dset = insight_report(["HU.R102.DSET"], start, 4, value=lambda r, c: f"{DSET[r]:g}")
+    load(ui_campus.url, "dset_11-01-18_00-45.csv", dset)
+    fast = insight_report([FAST_POINT], FAST_START, 3 * 1440, minutes=1)
+    load(ui_campus.url, "fast_01-12-26_23-59.csv", fast)
+    # the evaluator learns their intervals, which /gaps needs (as ui_campus has it learn the others)
+    with psycopg.connect(ui_campus.url) as conn:
+        assert evaluate(
+            conn, Settings(database_url=ui_campus.url), lambda _: Site(), ui_campus.now
+        ).ran
+
+
+def drag(page: Any, from_: float, to: float) -> list[list[list[float]]]:
+    """Drag over the chart from one instant to another (epoch seconds); what it then draws."""
+    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
+    a = page.evaluate(HOVER_JS, from_)
+    b = page.evaluate(HOVER_JS, to)
+    page.evaluate("document.getElementById('chart-view').dataset.state = 'zooming'")
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move(b[0], a[1], steps=5)
+    page.mouse.up()
+    return drawn(page)
+
+
+@pytest.fixture(scope="module")
+def ids(ui_server: str, extra: None) -> dict[str, int]:
+    names = [YEAR_POINT, "HU.R102.OCC", "HU.R102.RMT", "HU.R102.EDMP", "HU.R102.DSET", FAST_POINT]
     return {name: point_id(ui_server, name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def small_pages(ui_campus: UiCampus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second API over the same campus whose /values JSON pages hold 1,200 rows."""
+    log = tmp_path_factory.mktemp("ui-small-pages") / "gunicorn.log"
+    with production_api(ui_campus.url, log, ENERGY_TIMEZONE=TZ, ENERGY_API_MAX_ROWS="1200") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def page_at(browser: Any, base: str, path: str) -> Iterator[Watched]:
+    """open_page's watch, for a page of another server than ui_server."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id=BROWSER_TZ)
+    try:
+        page = context.new_page()
+        watched = Watched(page, base)
+        page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
+
+        def seen(req: Any) -> None:
+            watched.requests.append(req.url)
+            if not req.url.startswith((base + "/", "data:", "blob:")):
+                watched.foreign.append(req.url)
+
+        page.on("request", seen)
+        page.goto(base + path, wait_until="networkidle")
+        yield watched
+        watched.clean()
+    finally:
+        context.close()
 
 
 def test_a_known_week_draws_every_reading_and_leaves_the_gap_day_empty(
@@ -142,6 +228,10 @@ def test_a_known_week_draws_every_reading_and_leaves_the_gap_day_empty(
     assert len(expected) == 4 * 96
     assert [(int(t), v) for t, v in series] == expected
     assert not [t for t, _ in series if local(t).date() == YEAR_GAP]
+    # the range line: both ends as local times with their offsets
+    assert shown.page.inner_text("#range-text") == (
+        "2026-06-08 00:00 -05:00 to 2026-06-13 00:00 -05:00 (end excluded), America/Chicago"
+    )
     # one request for the values, with the range and no interval (raw)
     (request,) = values_requests(shown)
     assert parse_qs(urlsplit(request).query) == {
@@ -309,15 +399,7 @@ def test_dragging_over_the_chart_zooms_in_with_a_finer_interval(
     shown = open_page(f"/explore?points={year}&start={YEAR_START}&end={YEAR_END}")
     page = shown.page
     drawn(page)
-    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
-    a = page.evaluate(HOVER_JS, epoch(date(2026, 6, 8)))
-    b = page.evaluate(HOVER_JS, epoch(date(2026, 6, 13)))
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'zooming'")
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(b[0], a[1], steps=5)
-    page.mouse.up()
-    (series,) = drawn(page)
+    (series,) = drag(page, epoch(date(2026, 6, 8)), epoch(date(2026, 6, 13)))
     q = query(page)
     start = datetime.fromisoformat(q["start"][0]).replace(tzinfo=ZONE)
     end = datetime.fromisoformat(q["end"][0]).replace(tzinfo=ZONE)
@@ -349,6 +431,11 @@ def test_the_range_buttons_and_date_inputs(
     assert press("Later ▶") == ("2026-11-24", "2026-12-01")
     assert press("Zoom out") == ("2026-11-20", "2026-12-05")
     assert press("Month") == ("2026-11-05", "2026-12-05")
+    # after Month, earlier and later are calendar months (October has 31 days, not 30)
+    assert press("◀ Earlier") == ("2026-10-05", "2026-11-05")
+    assert press("◀ Earlier") == ("2026-09-05", "2026-10-05")
+    assert press("Later ▶") == ("2026-10-05", "2026-11-05")
+    assert press("Later ▶") == ("2026-11-05", "2026-12-05")
     assert press("Day") == ("2026-12-04", "2026-12-05")
     assert press("Latest") == ("2026-11-30", "2026-12-01")
     assert press("Year") == ("2025-12-01", "2026-12-01")
@@ -455,13 +542,23 @@ def test_the_view_tabs_set_the_url_and_show_their_section(
     def hidden() -> dict[str, bool]:
         return {k: page.evaluate(f"document.getElementById('{k}').hidden") for k in VIEWS}
 
+    def heatmap_days() -> list[str]:
+        page.wait_for_selector(HEATMAP_READY, timeout=20_000)
+        dates: list[str] = page.evaluate("energyHeatmap.last.dates")
+        return dates
+
+    week = [str(date(2026, 6, 8) + timedelta(days=k)) for k in range(5)]
     assert pressed() == ["chart:true", "heatmap:false", "campus:false"]
     assert hidden() == {"chart-view": False, "heatmap-view": True}
     page.click("#views button[data-view=heatmap]")
+    # the heatmap of the URL's range, which stays as it was
+    assert heatmap_days() == week
     assert query(page)["view"] == ["heatmap"]
+    assert (query(page)["start"], query(page)["end"]) == (["2026-06-08"], ["2026-06-13"])
     assert pressed() == ["chart:false", "heatmap:true", "campus:false"]
     assert hidden() == {"chart-view": True, "heatmap-view": False}
     page.reload(wait_until="networkidle")
+    assert heatmap_days() == week
     assert pressed() == ["chart:false", "heatmap:true", "campus:false"]
     assert hidden() == {"chart-view": True, "heatmap-view": False}
     page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
@@ -504,3 +601,156 @@ def test_an_unknown_point_says_so_on_the_page(open_page: Callable[..., Watched])
     assert "999999" in shown.page.inner_text("#problem")
     # the browser logs the 404 itself; that is the API answering, not the page failing
     shown.errors[:] = [e for e in shown.errors if "404" not in e]
+
+
+def test_points_named_rather_than_numbered_are_drawn(
+    open_page: Callable[..., Watched], ids: dict[str, int]
+) -> None:
+    shown = open_page(f"/explore?points={YEAR_POINT}&start=2026-06-08&end=2026-06-13")
+    page = shown.page
+    (series,) = drawn(page)
+    expected = readings(datetime(2026, 6, 8, tzinfo=ZONE), datetime(2026, 6, 13, tzinfo=ZONE))
+    assert [(int(t), v) for t, v in series] == expected
+    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
+        YEAR_POINT
+    ]
+    # its gaps (asked by name) break the line over the missing day
+    page.locator("#chart-view .u-over").scroll_into_view_if_needed()
+    last, first = epoch(date(2026, 6, 9), 23, 45), epoch(date(2026, 6, 11))
+    assert page.evaluate(LINE_PIXELS_JS, [last + 600, first - 600, 1]) == 0
+    assert any("/api/v2/points/HU.R110.RMT/gaps?" in u for u in shown.requests)
+    # a name and an id together, repeated parameters too; no range: 7 days to the newest reading
+    rmt = ids["HU.R102.RMT"]
+    shown = open_page(f"/explore?points={YEAR_POINT}&points={rmt}")
+    page = shown.page
+    drawn(page)
+    assert (query(page)["start"], query(page)["end"]) == (["2026-11-24"], ["2026-12-01"])
+    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
+        YEAR_POINT,
+        "HU.R102.RMT",
+    ]
+    # its chip removes the point the URL names by its name
+    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    page.get_by_role("button", name=f"Remove {YEAR_POINT}").click()
+    drawn(page)
+    assert query(page)["points"] == [str(rmt)]
+
+
+def test_the_raw_readings_are_given_up_at_the_first_page_with_too_many(
+    browser: Any, small_pages: str, ids: dict[str, int]
+) -> None:
+    # three days of FAST_POINT: 288 quarter-hours would fit, so raw readings are asked for first;
+    # 4,320 readings come in pages of 1,200 (this server's ENERGY_API_MAX_ROWS), and the first
+    # page already holds more readings than the plot has pixels
+    end = FAST_START + timedelta(days=3)
+    path = f"/explore?points={ids[FAST_POINT]}&start={FAST_START:%Y-%m-%d}&end={end:%Y-%m-%d}"
+    with page_at(browser, small_pages, path) as shown:
+        (series,) = drawn(shown.page)
+        assert shown.page.evaluate("explorer.pixels") < 1200
+        assert shown.page.evaluate("explorer.interval") == "15min"
+        assert len(series) == 288
+        asked = [parse_qs(urlsplit(u).query) for u in values_requests(shown)]
+        assert [(q.get("interval"), "cursor" in q) for q in asked] == [
+            (None, False),
+            (["15min"], False),
+        ]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["HU.R102.RMT"],
+        ["HU.R102.RMT", "HU.R102.EDMP"],
+        ["HU.R102.RMT", "HU.R102.EDMP", "HU.R102.DSET"],
+    ],
+)
+def test_at_most_two_y_axes_and_the_plot_keeps_the_pixels_it_was_asked_for(
+    open_page: Callable[..., Watched], ids: dict[str, int], names: list[str]
+) -> None:
+    refs = ",".join(str(ids[n]) for n in names)
+    shown = open_page(f"/explore?points={refs}&start=2018-11-01&end=2018-11-01T01:00")
+    page = shown.page
+    drawn(page)
+    # the plot is at least as wide as the pixels the interval was chosen for
+    width = page.evaluate("explorer.chart.bbox.width / uPlot.pxRatio")
+    assert width >= page.evaluate("explorer.pixels")
+    units = page.evaluate("explorer.chart.series.slice(1).map(s => s.scale.replace('unit:', ''))")
+    axes = page.evaluate("explorer.chart.axes.slice(1).map(a => a.scale.replace('unit:', ''))")
+    assert sorted(units) == sorted(
+        {"HU.R102.RMT": "°F", "HU.R102.EDMP": "psi", "HU.R102.DSET": "ft³/min"}[n] for n in names
+    )
+    assert axes == units[:2]
+    caption = page.inner_text("#chart-info")
+    if len(names) == 3:
+        assert f"only two y axes: {units[2]} drawn to scale without one (hover to read)" in caption
+        legend = hover(page, T0 + 900)
+        assert legend["HU.R102.DSET"] == "310 ft³/min"
+        assert legend["HU.R102.EDMP"] == "10 psi"
+    else:
+        assert "axes" not in caption
+
+
+def test_a_range_button_that_fails_says_why(open_page: Callable[..., Watched]) -> None:
+    shown = open_page("/explore?points=999999")
+    page = shown.page
+    page.wait_for_selector("#problem:not([hidden])")
+    page.evaluate("() => { const p = document.getElementById('problem'); p.hidden = true; }")
+    # Week needs the range's end, hence the point's newest reading: the API's 404, said
+    page.get_by_role("button", name="Week", exact=True).click()
+    page.wait_for_selector("#problem:not([hidden])", timeout=5_000)
+    assert page.inner_text("#problem") == (
+        "no such point: 999999; list points with /api/v2/points?q=..."
+    )
+    # the browser logs the 404s itself; nothing else (no unhandled rejection)
+    assert shown.errors and all("404" in e for e in shown.errors)
+    shown.errors.clear()
+
+
+def test_a_zoom_in_the_repeated_hour_keeps_its_offset(
+    open_page: Callable[..., Watched], ids: dict[str, int]
+) -> None:
+    year = ids[YEAR_POINT]
+    shown = open_page(f"/explore?points={year}&start={AUTUMN}&end={AUTUMN}T03:00")
+    page = shown.page
+    drawn(page)
+    assert page.evaluate("explorer.interval") == "raw"
+    # drag over 01:10:30 to 01:49:30 of the second 01:00 hour (−06:00): to whole minutes
+    second = datetime(2026, 11, 1, 1, tzinfo=ZONE, fold=1)
+    assert second.utcoffset() == timedelta(hours=-6)
+    (series,) = drag(page, second.timestamp() + 630, second.timestamp() + 2970)
+    q = query(page)
+    assert (q["start"], q["end"]) == (["2026-11-01T01:10-06:00"], ["2026-11-01T01:50-06:00"])
+    start = datetime.fromisoformat(q["start"][0])
+    end = datetime.fromisoformat(q["end"][0])
+    assert [(int(t), v) for t, v in series] == readings(start, end)
+    assert [local(t).utcoffset() for t, _ in series] == [timedelta(hours=-6)] * 3
+    assert page.inner_text("#range-text") == (
+        "2026-11-01 01:10 -06:00 to 2026-11-01 01:50 -06:00 (end excluded), America/Chicago"
+    )
+    # the first 01:00 hour (−05:00) needs no offset: a naive time means it
+    shown = open_page(f"/explore?points={year}&start={AUTUMN}&end={AUTUMN}T03:00")
+    page = shown.page
+    drawn(page)
+    first = datetime(2026, 11, 1, 1, tzinfo=ZONE)
+    (series,) = drag(page, first.timestamp() + 630, first.timestamp() + 2970)
+    q = query(page)
+    assert (q["start"], q["end"]) == (["2026-11-01T01:10"], ["2026-11-01T01:50"])
+    assert [local(t).utcoffset() for t, _ in series] == [timedelta(hours=-5)] * 3
+
+
+@pytest.mark.parametrize(
+    "given,kept",
+    [
+        ("end=2026-06-13", ("2026-06-06", "2026-06-13")),
+        ("start=2026-06-08", ("2026-06-08", "2026-06-15")),
+    ],
+)
+def test_one_end_of_the_range_is_kept_and_the_other_is_a_week_away(
+    open_page: Callable[..., Watched], ids: dict[str, int], given: str, kept: tuple[str, str]
+) -> None:
+    shown = open_page(f"/explore?points={ids[YEAR_POINT]}&{given}")
+    (series,) = drawn(shown.page)
+    q = query(shown.page)
+    assert (q["start"][0], q["end"][0]) == kept
+    start, end = (datetime.fromisoformat(k).replace(tzinfo=ZONE) for k in kept)
+    assert [(int(t), v) for t, v in series] == readings(start, end)

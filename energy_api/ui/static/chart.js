@@ -1,18 +1,22 @@
-/* The explorer's line chart (#chart-view): the chosen points over the range, one y axis per
-   unit, enum points as state bands (bands.js) below the plot, the hovered values below those.
+/* The explorer's line chart (#chart-view): the chosen points over the range, enum points as
+   state bands (bands.js) below the plot, the hovered values below those. At most two y axes:
+   the first two units get one each (left, right); a line in a further unit is drawn on its own
+   scale without an axis (the caption says which; hover reads its values with their unit).
 
    The chart asks /api/v2/values once (following meta.next pages) at the finest interval whose
    buckets fit the plot's pixels, so a year of quarter-hours is 365 daily rollups, not 35,040
-   readings. Missing buckets and readings are drawn as gaps: uPlot breaks a line at a null, so a
-   null is put everywhere between the two values that border a gap.
+   readings. Raw readings are asked for when quarter-hours would fit, and given up for the
+   rollup as soon as a page shows a point with more readings than pixels (no more pages are
+   fetched to learn it). Missing buckets and readings are drawn as gaps: uPlot breaks a line at a
+   null, so a null is put everywhere between the two values that border a gap.
 
-   energyChart.init({ shown, describe, zoomTo, drawn })  once: shown is the object the chart
-       reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
-       describe(ids) the points' descriptions (energyFinder.describe), zoomTo(from, to) is
+   energyChart.init({ explorer, pointInfo, zoomTo, drawn })  once: explorer is the object the
+       chart reports into (chart, interval, request, csv, pixels, drawn, bands: see explore.js),
+       pointInfo(refs) the points' descriptions (energyFinder.pointInfo), zoomTo(from, to) is
        called with the epoch seconds a drag over the plot spans, drawn() after each drawing
-   energyChart.draw(ids, range)  draws ids over range ({ start, end, seconds }: local texts as
-       /values reads them, and the span's length), or says to choose points; #chart-view's
-       data-state says loading, empty or drawn */
+   energyChart.draw(refs, range)  draws the points (ids or names) over range ({ start, end,
+       seconds }: local texts as /values reads them, and the span's length), or says to choose
+       points; #chart-view's data-state says loading, empty or drawn */
 "use strict";
 
 const energyChart = (() => {
@@ -32,10 +36,11 @@ const energyChart = (() => {
   ];
   const LINE_COLOURS = ["#0b5cad", "#c2410c", "#2e7d32", "#7b1fa2", "#a16207", "#00838f",
                         "#ad1457", "#455a64"];
-  const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
+  const AXIS = 60; // CSS pixels of a y axis, its label included
+  const GAPS_LIMIT = 10000;
 
-  let shown = {};
-  let describe = async () => [];
+  let explorer = {};
+  let pointInfo = async () => [];
   let zoomTo = () => {};
   let drawn = () => {};
   let chartRun = 0; // a newer drawing makes an older one's answers moot
@@ -43,33 +48,19 @@ const energyChart = (() => {
   let bandRows = [];
 
   function init(options) {
-    ({ shown, describe, zoomTo, drawn } = options);
+    ({ explorer, pointInfo, zoomTo, drawn } = options);
   }
 
-  /* The plot's width in CSS pixels: the chart's box less room for two y axes (known before the
-     points' units are, so the first request needs nothing else first). */
-  const plotPixels = () => Math.max(100, box.clientWidth - 120);
-
-  /* GET /values, following meta.next; the series merged by point. */
-  async function fetchValues(params) {
-    let body = await energy.api("values", params);
-    const meta = body.meta;
-    const byId = new Map(body.series.map((s) => [s.point.id, s]));
-    while (body.meta.next) {
-      body = await energy.api("values", { ...params, cursor: body.meta.next });
-      for (const s of body.series) {
-        if (byId.has(s.point.id)) byId.get(s.point.id).data.push(...s.data);
-        else byId.set(s.point.id, s);
-      }
-    }
-    return { meta, series: [...byId.values()] };
-  }
+  /* The plot's width in CSS pixels: the chart's box less room for two y axes, the most it
+     draws (known before the points' units are, so the first request needs nothing else first). */
+  const plotPixels = () => Math.max(100, box.clientWidth - 2 * AXIS);
 
   /* Raw readings: where /gaps says readings are missing; null when the point's interval is
      unknown (points trended on change of value have no gaps to speak of). */
-  async function fetchGaps(id, r) {
+  async function fetchGaps(ref, r) {
     try {
-      return await energy.api(`points/${id}/gaps`, { start: r.start, end: r.end, limit: 10000 });
+      return await energy.api(`points/${encodeURIComponent(ref)}/gaps`,
+                              { start: r.start, end: r.end, limit: GAPS_LIMIT });
     } catch (err) {
       if (err.code === "interval_unknown") return null;
       throw err;
@@ -128,19 +119,19 @@ const energyChart = (() => {
     if (chart) chart.destroy();
     chart = null;
     bandRows = [];
-    Object.assign(shown, { chart: null, bands: [], drawn: 0 });
+    Object.assign(explorer, { chart: null, bands: [], drawn: 0 });
     box.replaceChildren(el("p", { class: "note", id: "chart-info" }, message));
   }
 
-  async function draw(ids, r) {
+  async function draw(refs, r) {
     const run = ++chartRun;
-    if (!ids.length || !r) {
+    if (!refs.length || !r) {
       clearChart("Choose points in the finder above to draw them here.");
       box.dataset.state = "empty";
       return;
     }
     box.dataset.state = "loading";
-    const described = describe(ids); // in parallel with the values
+    const described = pointInfo(refs); // in parallel with the values
     described.catch(() => {}); // (a failure of both is said once, by whichever is awaited first)
     const seconds = r.seconds;
     const pixels = plotPixels();
@@ -149,61 +140,70 @@ const energyChart = (() => {
     const rollup = (ROLLUPS.find((x) => seconds / x.seconds <= pixels) || ROLLUPS[ROLLUPS.length - 1]).name;
     let interval = seconds / 900 <= pixels ? "raw" : rollup;
     // no agg: each kind gets its default (numbers avg, enum points the last state of a bucket)
-    const params = { points: ids.join(","), start: r.start, end: r.end };
+    const params = { points: refs.join(","), start: r.start, end: r.end };
+    const tooMany = (body) => body.series.some((s) => s.data.length > pixels);
     let values;
-    let gaps = new Map();
+    let found = [];
     if (interval === "raw") {
-      const [answer, ...found] = await Promise.all([fetchValues({ ...params }),
-        ...ids.map((id) => fetchGaps(id, r))]);
-      values = answer;
-      gaps = new Map(ids.map((id, k) => [id, found[k]]));
-      const dense = values.series.some((s) => s.data.length > pixels)
-        || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels);
-      if (dense) {
+      [values, ...found] = await Promise.all([energy.values(params, tooMany),
+        ...refs.map((ref) => fetchGaps(ref, r))]);
+      if (tooMany(values)
+          || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels)) {
         interval = rollup;
-        values = await fetchValues({ ...params, interval });
+        found = [];
+        values = await energy.values({ ...params, interval });
       }
     } else {
-      values = await fetchValues({ ...params, interval });
+      values = await energy.values({ ...params, interval });
     }
+    // a series' gaps, by the ref the URL names its point with (an id or a name)
+    const gapsOf = (point) => found[refs.findIndex((ref) => ref === String(point.id) || ref === point.name)] || null;
     await described;
     if (run !== chartRun) return;
     const request = energy.apiUrl("values", interval === "raw" ? params : { ...params, interval });
     const csv = energy.apiUrl("values", { ...(interval === "raw" ? params : { ...params, interval }),
                                           format: "csv" });
-    plot(values, interval, gaps, pixels, request, csv);
+    plot(values, interval, gapsOf, pixels, request, csv);
     drawn();
     box.dataset.state = "drawn";
   }
 
-  function plot(values, interval, gaps, pixels, request, csv) {
+  function plot(values, interval, gapsOf, pixels, request, csv) {
     const t0 = Date.parse(values.meta.start) / 1000;
     const t1 = Date.parse(values.meta.end) / 1000;
     const lines = values.series.map((s) => {
-      const id = String(s.point.id);
+      const gaps = gapsOf(s.point);
       const rows = s.data;
-      const breaks = breaksOf(rows, interval, gaps.get(id));
+      const breaks = breaksOf(rows, interval, gaps);
       const states = [...(s.point.states || [])];
       if (s.point.kind === "enum") {
         for (const row of rows) if (!states.includes(row[2])) states.push(row[2]);
       }
       return {
-        point: s.point, rows, breaks, states,
-        step: stepOf(rows, interval, gaps.get(id)),
+        point: s.point, rows, breaks, states, cut: Boolean(gaps && gaps.meta.truncated),
+        step: stepOf(rows, interval, gaps),
         value: s.point.kind === "enum" ? (v) => states.indexOf(v) : (v) => v,
       };
     });
     const count = lines.reduce((n, line) => n + line.rows.length, 0);
     const when = `${energy.isoTime(values.meta.start)} to ${energy.isoTime(values.meta.end)}`;
-    Object.assign(shown, { interval, request, csv, pixels });
+    Object.assign(explorer, { interval, request, csv, pixels });
     if (!count) {
       clearChart(`No readings of these points from ${when}.`);
       return;
     }
+    // one y scale per unit; the first two units have an axis each (left, right), further ones
+    // none: more axes would narrow the plot below the pixels the interval was chosen for
+    const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
+      .map((l) => l.point.unit || ""))];
+    const unaxed = units.slice(2).map((unit) => unit || "(no unit)");
+    const cut = lines.filter((l) => l.cut).map((l) => l.point.name);
     const caption = el("p", { class: "note", id: "chart-info" }, `${when} · `,
       interval === "raw" ? "every reading" : `${interval} buckets (averages; enum points: the last state)`,
       ` · ${energy.count(count)} values · `,
-      el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"));
+      el("a", { href: csv, download: "", id: "chart-csv" }, "Download CSV"),
+      unaxed.length ? ` · only two y axes: ${unaxed.join(", ")} drawn to scale without one (hover to read)` : "",
+      cut.length ? ` · more than ${energy.count(GAPS_LIMIT)} gaps in ${cut.join(", ")}: the line may join across the later ones` : "");
     if (chart) chart.destroy();
     chart = null;
     bandRows = [];
@@ -212,12 +212,10 @@ const energyChart = (() => {
     const legendBox = el("div", { class: "legend" });
     box.replaceChildren(caption, plotBox, bandsBox, legendBox);
 
-    // one y scale (and axis) per unit, alternating sides; enum points on a hidden scale
-    const units = [...new Set(lines.filter((l) => l.point.kind !== "enum")
-      .map((l) => l.point.unit || ""))];
-    const axes = [{ scale: "x", values: timeTicks, space: 60 }].concat(units.map((unit, k) => ({
-      scale: `unit:${unit}`, label: unit || undefined, side: k % 2 ? 1 : 3,
-      grid: { show: k === 0 }, size: 60,
+    // enum points on a hidden scale of their own
+    const axes = [{ scale: "x", values: timeTicks, space: 60 }].concat(units.slice(0, 2).map((unit, k) => ({
+      scale: `unit:${unit}`, label: unit || undefined, side: k ? 1 : 3,
+      grid: { show: k === 0 }, size: unit ? AXIS - 16 : AXIS, labelSize: 16,
     })));
     let colour = 0;
     const series = [{ label: "Time", value: (u, t) => (t == null ? "—" : energy.time(t)) }]
@@ -230,7 +228,7 @@ const energyChart = (() => {
         const unit = line.point.unit || "";
         return { label: line.point.name, scale: `unit:${unit}`, spanGaps: false, width: 1.5,
                  stroke: LINE_COLOURS[colour++ % LINE_COLOURS.length],
-                 value: (u, v) => (v == null ? "—" : `${number.format(v)}${unit ? ` ${unit}` : ""}`) };
+                 value: (u, v) => energy.number(v, unit) };
       }));
     const scales = { x: { time: true, range: () => [t0, t1] }, state: { range: [0, 1] } };
     const data = align(lines);
@@ -256,7 +254,7 @@ const energyChart = (() => {
     chart = new uPlot(options, data, plotBox);
     bandRows = energyBands.rows(bandsBox, lines.filter((l) => l.point.kind === "enum"), t1);
     energyBands.draw(chart, bandRows);
-    Object.assign(shown, { chart, drawn: count, bands: bandRows.map(({ canvas, ...rest }) => rest) });
+    Object.assign(explorer, { chart, drawn: count, bands: bandRows.map(({ canvas, ...rest }) => rest) });
   }
 
   /* The x axis' labels in the server's zone, 24-hour, the date where it changes. */
@@ -266,8 +264,7 @@ const energyChart = (() => {
       const l = energy.local(t);
       if (step >= 28 * DAY) return l.date.slice(0, 7);
       if (step >= DAY) return l.date.slice(5);
-      const time = `${String(l.hour).padStart(2, "0")}:${String(l.minute).padStart(2, "0")}`;
-      const label = l.date !== day ? `${time}\n${l.date.slice(5)}` : time;
+      const label = l.date !== day ? `${l.hm}\n${l.date.slice(5)}` : l.hm;
       day = l.date;
       return label;
     });

@@ -3,9 +3,10 @@
    heatmaps (heatmap.js, #heatmap-view).
 
    Everything the page shows follows from its URL (energy.state), so a view can be shared:
-     points  comma-separated point ids (the chart draws all; the heatmap the first)
+     points  point ids or exact names, comma-separated (the chart draws all; the heatmap the first)
      start, end  local dates YYYY-MM-DD or date-times YYYY-MM-DDTHH:MM (end exclusive), as
-                 /api/v2/values reads them in the server's zone
+                 /api/v2/values reads them in the server's zone; a time in the autumn's repeated
+                 hour carries its offset (2026-11-01T01:10-06:00), as a zoom there writes it
      view    chart (default) | heatmap | campus
      building, floor, room, device, tag, unit, q  the finder's filters (building is also the
                  campus view's)
@@ -18,63 +19,43 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { el, state } = energy;
+  const { el, state, wall, wallText, addDays, addMonths, instant } = energy;
   const DAY = 86400;
 
-  const shown = { chart: null, interval: null, request: null, csv: null, pixels: null, bands: [],
-                  drawn: 0 };
-  window.explorer = shown;
+  const explorer = { chart: null, interval: null, request: null, csv: null, pixels: null,
+                     bands: [], drawn: 0 };
+  window.explorer = explorer;
 
-  // ---- local date-times: strings in the server's zone, computed on naive "wall clock" seconds
-
-  const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?$/;
-  function naive(text) {
-    const m = LOCAL.exec(text || "");
-    if (!m) return null;
-    return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) / 1000;
-  }
-  function fromNaive(seconds) {
-    const iso = new Date(seconds * 1000).toISOString();
-    const time = iso.slice(11, 16);
-    return time === "00:00" ? iso.slice(0, 10) : `${iso.slice(0, 10)}T${time}`;
-  }
-  function localText(epochSeconds) {
-    const l = energy.local(epochSeconds);
-    const time = `${String(l.hour).padStart(2, "0")}:${String(l.minute).padStart(2, "0")}`;
-    return time === "00:00" ? l.date : `${l.date}T${time}`;
-  }
-  function addMonths(text, months) {
-    const d = new Date(naive(text) * 1000);
-    const day = d.getUTCDate();
-    d.setUTCDate(1);
-    d.setUTCMonth(d.getUTCMonth() + months);
-    const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
-    d.setUTCDate(Math.min(day, last));
-    return fromNaive(d.getTime() / 1000);
-  }
-
-  const { selected, describe } = energyFinder;
+  const { selected, pointInfo } = energyFinder;
   const view = () => state.get("view") || "chart";
   /* The URL's range, and its length in seconds; null while it has none. */
   function range() {
     const start = state.get("start");
     const end = state.get("end");
-    return naive(start) !== null && naive(end) !== null
-      ? { start, end, seconds: naive(end) - naive(start) } : null;
+    return instant(start) !== null && instant(end) !== null
+      ? { start, end, seconds: instant(end) - instant(start) } : null;
   }
 
-  /* No range in the URL: the 7 days ending at the newest reading of the selected points (so a
-     point whose data stopped a while ago still shows something), written back to the URL. */
+  /* The day after the newest reading of the selected points (so a point whose data stopped a
+     while ago still shows something), else tomorrow. */
+  async function dayAfterNewest() {
+    const points = await pointInfo(selected());
+    const newest = points.map((p) => p.last_ts).filter(Boolean).map((iso) => Date.parse(iso) / 1000);
+    return addDays(energy.local(newest.length ? Math.max(...newest) : Date.now() / 1000).date, 1);
+  }
+
+  /* No range in the URL: the chart's 7 days, written back to the URL — from its start or to its
+     end when the URL has one of them, else ending with the newest reading's day. */
   async function ensureRange() {
     if (range()) return;
-    const ids = selected();
-    if (!ids.length) return;
-    const points = await describe(ids);
-    const newest = points.map((p) => p.last_ts).filter(Boolean).map((iso) => Date.parse(iso) / 1000);
-    const lastDay = newest.length ? energy.local(Math.max(...newest)).date
-      : energy.local(Date.now() / 1000).date;
-    const end = fromNaive(naive(lastDay) + DAY);
-    state.set({ start: fromNaive(naive(end) - 7 * DAY), end });
+    const start = state.get("start");
+    const end = state.get("end");
+    if (instant(start) !== null) state.set({ end: addDays(start, 7) });
+    else if (instant(end) !== null) state.set({ start: addDays(end, -7) });
+    else if (selected().length) {
+      const last = await dayAfterNewest();
+      state.set({ start: addDays(last, -7), end: last });
+    }
   }
 
   // ---- the views
@@ -88,16 +69,22 @@
     $("heatmap-view").hidden = current === "chart";
   }
 
-  /* Draw what the URL says, in the view it names. */
+  /* Draw what the URL says, in the view it names. The heatmaps choose their own range when the
+     URL has none (the year to the newest reading: heatmap.js), the chart its 7 days. */
   async function render() {
     showView();
     energyFinder.renderChips();
     energy.problem(null);
     try {
-      await ensureRange();
-      renderRange();
-      if (view() === "chart") await energyChart.draw(selected(), range());
-      else await energyHeatmap.render();
+      if (view() === "chart") {
+        await ensureRange();
+        renderRange();
+        await energyChart.draw(selected(), range());
+      } else {
+        renderRange();
+        await energyHeatmap.render();
+        renderRange(); // the range it wrote back, if any
+      }
     } catch (err) {
       if (view() === "chart") $("chart-view").dataset.state = "error";
       energy.problem(err);
@@ -121,8 +108,9 @@
     const through = el("input", { type: "date", id: "range-through", required: true });
     start.addEventListener("change", () => setDates(start.value, through.value));
     through.addEventListener("change", () => setDates(start.value, through.value));
-    const button = (label, action, title) =>
-      el("button", { type: "button", title, onclick: action }, label);
+    // an action that fails (a point the API does not know) says so, never an unhandled rejection
+    const button = (label, action, title) => el("button", { type: "button", title,
+      onclick: () => Promise.resolve().then(action).catch((err) => energy.problem(err)) }, label);
     box.append(
       el("div", { class: "range-row" },
         el("label", {}, "From ", start),
@@ -144,14 +132,14 @@
     const r = range();
     $("range-start").value = r ? r.start.slice(0, 10) : "";
     // the input names the last day shown; the URL's end is exclusive
-    $("range-through").value = r ? fromNaive(naive(r.end) - 1).slice(0, 10) : "";
+    $("range-through").value = r ? wallText(wall(r.end) - 1).slice(0, 10) : "";
     $("range-text").textContent = r
-      ? `${r.start.replace("T", " ")} to ${r.end.replace("T", " ")} (end excluded), ${energy.tz}`
+      ? `${energy.time(instant(r.start))} to ${energy.time(instant(r.end))} (end excluded), ${energy.tz}`
       : "No range yet: choose points, or dates.";
   }
 
   function setRange(start, end) {
-    if (naive(end) <= naive(start)) {
+    if (instant(end) <= instant(start)) {
       energy.problem("The range must end after it starts.");
       return;
     }
@@ -162,66 +150,82 @@
 
   function setDates(startDate, throughDate) {
     if (!startDate || !throughDate) return;
-    setRange(startDate, fromNaive(naive(throughDate) + DAY));
+    setRange(startDate, addDays(throughDate, 1));
   }
 
-  /* The end in force: the URL's, else the day after the newest reading, else tomorrow. */
+  /* The end in force: the URL's, else the chart's default range's. */
   async function currentEnd() {
-    const r = range();
-    if (r) return r.end;
     await ensureRange();
-    return range() ? range().end : fromNaive(naive(energy.local(Date.now() / 1000).date) + DAY);
+    const r = range();
+    return r ? r.end : addDays(energy.local(Date.now() / 1000).date, 1);
   }
 
   async function span({ days = 0, months = 0 }) {
     const end = await currentEnd();
-    setRange(months ? addMonths(end, -months) : fromNaive(naive(end) - days * DAY), end);
+    setRange(months ? addMonths(end, -months) : addDays(end, -days), end);
   }
 
   async function toLatest() {
-    const ids = selected();
-    if (!ids.length) return;
-    const points = await describe(ids).catch((err) => energy.problem(err));
-    const newest = (points || []).map((p) => p.last_ts).filter(Boolean)
-      .map((iso) => Date.parse(iso) / 1000);
-    if (!newest.length) return;
+    if (!selected().length) return;
+    const end = await dayAfterNewest();
     const r = range();
-    const length = r ? r.seconds : 7 * DAY;
-    const end = fromNaive(naive(energy.local(Math.max(...newest)).date) + DAY);
-    setRange(fromNaive(naive(end) - length), end);
+    const months = r && wholeMonths(r.start, r.end);
+    setRange(months ? addMonths(end, -months)
+      : wallText(wall(end) - (r ? wall(r.end) - wall(r.start) : 7 * DAY)), end);
   }
 
+  /* How many calendar months a range of dates is (Month, Year), or 0. */
+  function wholeMonths(start, end) {
+    if (start.length !== 10 || end.length !== 10) return 0;
+    const months = (+end.slice(0, 4) - +start.slice(0, 4)) * 12 + (+end.slice(5, 7) - +start.slice(5, 7));
+    return months > 0 && addMonths(end, -months) === start ? months : 0;
+  }
+
+  /* The span before or after this one: as many calendar months, or as long on the clock. */
   function shift(direction) {
     const r = range();
     if (!r) return;
-    setRange(fromNaive(naive(r.start) + direction * r.seconds),
-             fromNaive(naive(r.end) + direction * r.seconds));
+    const months = wholeMonths(r.start, r.end);
+    if (months) {
+      if (direction < 0) setRange(addMonths(r.start, -months), r.start);
+      else setRange(r.end, addMonths(r.end, months));
+      return;
+    }
+    const length = wall(r.end) - wall(r.start);
+    if (direction < 0) setRange(wallText(wall(r.start) - length), r.start);
+    else setRange(r.end, wallText(wall(r.end) + length));
   }
 
   function zoomOut() {
     const r = range();
     if (!r) return;
+    const length = wall(r.end) - wall(r.start);
     // whole days stay whole days
-    const grow = r.seconds >= DAY ? Math.ceil(r.seconds / 2 / DAY) * DAY : r.seconds / 2;
-    setRange(fromNaive(naive(r.start) - grow), fromNaive(naive(r.end) + grow));
+    const grow = length >= DAY ? Math.ceil(length / 2 / DAY) * DAY : length / 2;
+    setRange(wallText(wall(r.start) - grow), wallText(wall(r.end) + grow));
   }
 
-  /* A drag over the chart: its span, to whole minutes, becomes the range (a finer interval). */
+  /* A drag over the chart: its span, to whole minutes, becomes the range (a finer interval);
+     in the autumn's repeated hour with the offset, or the API would read the first such hour. */
   function zoomTo(from, to) {
     if (to - from < 60) return;
-    setRange(localText(Math.floor(from / 60) * 60), localText(Math.ceil(to / 60) * 60));
+    setRange(energy.localText(Math.floor(from / 60) * 60), energy.localText(Math.ceil(to / 60) * 60));
   }
 
   // ---- the parts, wired
 
   energyFinder.init({
     changed: render,
-    buildingChanged: async () => { if (view() === "campus") await energyHeatmap.render(); },
+    buildingChanged: async () => {
+      if (view() !== "campus") return;
+      await energyHeatmap.render();
+      renderRange();
+    },
   });
   energyChart.init({
-    shown, describe, zoomTo,
+    explorer, pointInfo, zoomTo,
     drawn: () => {
-      shown.drawnAt = performance.now(); // since the page's navigation began
+      explorer.drawnAt = performance.now(); // since the page's navigation began
       performance.mark("energy:drawn"); // bench/ui times the page to here
     },
   });

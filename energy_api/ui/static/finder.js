@@ -1,15 +1,15 @@
 /* The explorer's finder (#finder): filters (building → floor → room → device, tag, unit, free
    text) narrow a list of up to 200 points whose boxes choose the points drawn; the chosen ones
    are chips above it (× removes one). The filters and the choice live in the URL: building,
-   floor, room, device, tag, unit, q and points (comma-separated point ids).
+   floor, room, device, tag, unit, q and points (point ids or exact names, energy.points()).
 
    energyFinder.init({ changed, buildingChanged })  builds the finder; changed() when the choice
        of points changed, buildingChanged() (async) after the building filter did
    energyFinder.loadFilters()  fills the filters' lists and the points (after the chart's first
        request: see explore.js)
-   energyFinder.selected()     the chosen point ids (strings), from the URL
-   energyFinder.describe(ids)  those points as /latest (or /points) describes them: names,
-       kinds, units, states, newest reading; one /latest for those not yet known
+   energyFinder.selected()     the chosen points (ids or names, strings), from the URL
+   energyFinder.pointInfo(refs)  those points as /latest (or /points) describes them: ids,
+       names, kinds, units, states, newest reading; one /latest for those not yet known
    energyFinder.renderChips()  redraws the chips from the URL */
 "use strict";
 
@@ -26,21 +26,28 @@ const energyFinder = (() => {
     ["unit", "Unit", "any unit"],
   ];
 
-  const info = new Map(); // point id → the point as /latest or /points describe it
+  const info = new Map(); // point id and name → the point as /latest or /points describe it
   let listRun = 0; // a newer list makes an older one's answer moot
   let changed = () => {};
   let buildingChanged = async () => {};
 
-  const selected = () => (state.get("points") || "").split(",").filter((x) => /^\d+$/.test(x));
+  const selected = energy.points;
+  /* The id of a point the URL names by id or name (the name itself until it is known). */
+  const idOf = (ref) => (info.has(ref) ? String(info.get(ref).id) : ref);
+  function remember(p) {
+    const known = { ...info.get(String(p.id)), ...p };
+    info.set(String(p.id), known);
+    info.set(p.name, known);
+  }
 
-  async function describe(ids) {
-    const missing = ids.filter((id) => !info.has(id));
+  async function pointInfo(refs) {
+    const missing = refs.filter((ref) => !info.has(ref));
     if (missing.length) {
       const body = await energy.api("latest", { points: missing.join(",") });
-      for (const p of body.data) info.set(String(p.id), p);
+      for (const p of body.data) remember(p);
       renderChips();
     }
-    return ids.map((id) => info.get(id)).filter(Boolean);
+    return refs.map((ref) => info.get(ref)).filter(Boolean);
   }
 
   function init(callbacks) {
@@ -71,11 +78,16 @@ const energyFinder = (() => {
       el("ul", { class: "results", id: "results", "aria-labelledby": "found-title" }));
   }
 
-  function fill(name, entries) {
+  /* A filter's choices; meta (the list's) says when the API listed fewer than there are. */
+  function fill(name, entries, meta) {
     const select = $(`find-${name}`);
     const wanted = state.get(name) || "";
     select.replaceChildren(select.options[0]);
     for (const [value, label] of entries) select.append(el("option", { value }, label));
+    if (meta && meta.total > meta.count) {
+      select.append(el("option", { value: "", disabled: true },
+        `… ${energy.count(meta.total - meta.count)} more not listed (the first ${energy.count(meta.count)} of ${energy.count(meta.total)})`));
+    }
     // a value from the URL that is not (yet) listed stays chosen, so the API can say what is wrong
     if (wanted && !entries.some(([value]) => String(value) === wanted)) {
       select.append(el("option", { value: wanted }, wanted));
@@ -90,10 +102,10 @@ const energyFinder = (() => {
       energy.api("units", { limit: 10000 }),
     ]);
     fill("building", buildings.data.filter((b) => b.points > 0)
-      .map((b) => [b.code, `${b.code} — ${b.name} (${energy.count(b.points)})`]));
-    fill("tag", tags.data.map((t) => [t.name, `${t.name} (${energy.count(t.points)})`]));
+      .map((b) => [b.code, `${b.code} — ${b.name} (${energy.count(b.points)})`]), buildings.meta);
+    fill("tag", tags.data.map((t) => [t.name, `${t.name} (${energy.count(t.points)})`]), tags.meta);
     fill("unit", units.data.map((u) => [u.key, `${u.symbol}${u.name && u.name !== u.symbol
-      ? ` — ${u.name}` : ""} (${energy.count(u.points)})`]));
+      ? ` — ${u.name}` : ""} (${energy.count(u.points)})`]), units.meta);
     await Promise.all([loadPlaces(), listPoints()]);
   }
 
@@ -108,13 +120,15 @@ const energyFinder = (() => {
       return;
     }
     const [floors, rooms, devices] = await Promise.all([
-      energy.api("floors", { building }),
+      energy.api("floors", { building, limit: 10000 }),
       energy.api("rooms", { building, floor, limit: 10000 }),
       energy.api("devices", { building, floor, room, limit: 10000 }),
     ]);
-    fill("floor", floors.data.map((f) => [String(f.floor), `floor ${f.floor} (${energy.count(f.points)})`]));
-    fill("room", rooms.data.map((r) => [r.name, `${r.name} (${energy.count(r.points)})`]));
-    fill("device", devices.data.map((d) => [d.name, `${d.name} (${energy.count(d.points)})`]));
+    fill("floor", floors.data.map((f) => [String(f.floor), `floor ${f.floor} (${energy.count(f.points)})`]),
+      floors.meta);
+    fill("room", rooms.data.map((r) => [r.name, `${r.name} (${energy.count(r.points)})`]), rooms.meta);
+    fill("device", devices.data.map((d) => [d.name, `${d.name} (${energy.count(d.points)})`]),
+      devices.meta);
   }
 
   /* A filter changed: the ones below it in building → floor → room → device start over. */
@@ -153,9 +167,9 @@ const energyFinder = (() => {
     $("found").textContent = total === 0 ? "No point matches."
       : count < total ? `First ${energy.count(count)} of ${energy.count(total)} points: narrow the search to see the others.`
         : `${energy.count(total)} point${total === 1 ? "" : "s"}.`;
-    const chosen = new Set(selected());
+    const chosen = new Set(selected().map(idOf));
     $("results").replaceChildren(...body.data.map((p) => {
-      info.set(String(p.id), { ...info.get(String(p.id)), ...p });
+      remember(p);
       const box = el("input", { type: "checkbox", value: p.id, checked: chosen.has(String(p.id)) });
       box.addEventListener("change", () => toggle(String(p.id), box.checked));
       const where = [p.building, p.room && `room ${p.room}`, p.device].filter(Boolean).join(" ");
@@ -167,10 +181,12 @@ const energyFinder = (() => {
     }));
   }
 
+  /* Tick or untick a point (by id); the URL keeps the others as it names them. */
   function toggle(id, on) {
-    const ids = selected().filter((x) => x !== id);
-    if (on) ids.push(id);
-    state.set({ points: ids.join(",") });
+    const refs = selected().filter((ref) => idOf(ref) !== id);
+    if (on) refs.push(id);
+    state.set({ points: refs.join(",") });
+    const ids = refs.map(idOf);
     for (const box of $("results").querySelectorAll("input[type=checkbox]")) {
       box.checked = ids.includes(box.value);
     }
@@ -178,14 +194,14 @@ const energyFinder = (() => {
   }
 
   function renderChips() {
-    const ids = selected();
-    $("chips").replaceChildren(...(ids.length ? ids.map((id) => {
-      const name = info.get(id) ? info.get(id).name : `point ${id}`;
+    const refs = selected();
+    $("chips").replaceChildren(...(refs.length ? refs.map((ref) => {
+      const name = info.get(ref) ? info.get(ref).name : /^\d+$/.test(ref) ? `point ${ref}` : ref;
       return el("li", { class: "chip" }, el("span", { class: "mono" }, name),
         el("button", { type: "button", "aria-label": `Remove ${name}`, title: `Remove ${name}`,
-                       onclick: () => toggle(id, false) }, "×"));
+                       onclick: () => toggle(idOf(ref), false) }, "×"));
     }) : [el("li", { class: "muted" }, "None yet: tick points below.")]));
   }
 
-  return { init, loadFilters, selected, describe, renderChips };
+  return { init, loadFilters, selected, pointInfo, renderChips };
 })();

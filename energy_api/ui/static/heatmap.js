@@ -1,5 +1,5 @@
 /* The explorer's heatmaps, drawn on one canvas into #heatmap-view from the URL's state
-   (points, building, start, end: local YYYY-MM-DD, end exclusive; view):
+   (points, building, start, end: local YYYY-MM-DD, end exclusive; view; see explore.js):
    view=heatmap  one point: a column per local day, a row per hour of the local day (1h averages);
                  the spring day's missing hour has no cell, the autumn day's repeated hour is two
                  half-height cells (the earlier instant on top), so those days show 23 and 25 cells.
@@ -20,8 +20,7 @@ const energyHeatmap = (() => {
     "#1f9e89", "#35b779", "#6dcd59", "#b4de2c", "#fde725"]
     .map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const DAY_MS = 86400000;
-  const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
+  const { wall, addDays, addMonths } = energy;
 
   function ramp(f) {
     const s = Math.min(Math.max(f, 0), 1) * (VIRIDIS.length - 1);
@@ -35,26 +34,16 @@ const energyHeatmap = (() => {
   const scaled = (v, min, max) => ramp(max > min ? (v - min) / (max - min) : 0.5);
   const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
 
-  /* Calendar days are counted in UTC milliseconds: no zone, no DST, just dates. */
+  /* Local days (YYYY-MM-DD), counted with energy's calendar helpers: no zone, no DST. */
   const DATE = /^\d{4}-\d{2}-\d{2}/;
-  const dayMs = (s) => Date.UTC(Number(s.slice(0, 4)), Number(s.slice(5, 7)) - 1, Number(s.slice(8, 10)));
-  const dayText = (ms) => new Date(ms).toISOString().slice(0, 10);
-  const nextDay = (s) => dayText(dayMs(s) + DAY_MS);
-  function yearBefore(s) {
-    const d = new Date(dayMs(s));
-    d.setUTCFullYear(d.getUTCFullYear() - 1);
-    return dayText(d.getTime());
-  }
+  const yearBefore = (day) => addMonths(day, -12);
+  const daysBetween = (start, end) => (wall(end) - wall(start)) / 86400;
   function daysOf(start, end) {
     const out = [];
-    for (let d = dayMs(start); d < dayMs(end); d += DAY_MS) out.push(dayText(d));
+    for (let d = start; d < end; d = addDays(d, 1)) out.push(d);
     return out;
   }
   const localDay = (iso) => energy.local(Date.parse(iso) / 1000).date;
-
-  function firstPoints() {
-    return energy.state.all("points").join(",").split(",").map((s) => s.trim()).filter(Boolean);
-  }
 
   /* The range from the URL, whole local days; missing, the year to the newest reading's day
      (written back to the URL, which then holds what is shown). */
@@ -68,25 +57,19 @@ const energyHeatmap = (() => {
     let rewrite = !start && !end;
     // whole days: a start's day from its midnight, an end with a time through the end of its day
     start = start && start.slice(0, 10);
-    if (end && end.length > 10 && !/^T00:00(:00)?$/.test(end.slice(10))) end = nextDay(end);
-    end = end ? end.slice(0, 10) : nextDay(lastTs ? localDay(lastTs) : energy.local(Date.now() / 1000).date);
+    if (end && end.length > 10 && !/^T00:00(:00)?(Z|[+-]\d\d:\d\d)?$/.test(end.slice(10))) {
+      end = addDays(end.slice(0, 10), 1);
+    }
+    end = end ? end.slice(0, 10) : addDays(lastTs ? localDay(lastTs) : energy.local(Date.now() / 1000).date, 1);
     if (!start) start = yearBefore(end);
-    if (dayMs(end) <= dayMs(start)) throw new Error(`end ${end} is not after start ${start}`);
-    if ((dayMs(end) - dayMs(start)) / DAY_MS > MAX_DAYS) {
+    if (daysBetween(start, end) <= 0) throw new Error(`end ${end} is not after start ${start}`);
+    if (daysBetween(start, end) > MAX_DAYS) {
       start = yearBefore(end);
       rewrite = true;
       notes.push(`The range is longer than a year: this shows the year to ${end}.`);
     }
     if (rewrite) energy.state.set({ start, end });
     return { start, end, notes };
-  }
-
-  async function allPages(params) {
-    const pages = [await energy.api("values", params)];
-    while (pages[pages.length - 1].meta.next) {
-      pages.push(await energy.api("values", { ...params, cursor: pages[pages.length - 1].meta.next }));
-    }
-    return pages;
   }
 
   /* Enum points come as state labels (their default aggregate, `last`): coloured by the state's
@@ -98,21 +81,20 @@ const energyHeatmap = (() => {
       return index.get(label);
     };
   }
-  const shown = (value, unit) => (typeof value === "number" ? number.format(value) : String(value))
-    + (unit && typeof value === "number" ? ` ${unit}` : "");
+  const valueText = (value, unit) => (typeof value === "number" ? energy.number(value, unit) : String(value));
 
   /* ---- view=heatmap ---- */
 
   async function heatmapModel() {
-    const ref = firstPoints()[0];
+    const ref = energy.points()[0];
     if (!ref) return { empty: "Choose a point (in the finder) to see its heatmap." };
     const point = (await energy.api(`points/${encodeURIComponent(ref)}`)).data;
     const { start, end, notes } = dayRange(point.last_ts);
     const numeric = point.kind === "number";
     const params = { points: point.id, start, end, interval: "1h", agg: numeric ? "avg" : undefined };
-    const pages = await allPages(params);
-    const rows = pages.flatMap((p) => (p.series.length ? p.series[0].data : []));
-    const unit = pages[0].series.length ? pages[0].series[0].point.unit : point.unit;
+    const answer = await energy.values(params);
+    const rows = answer.series.length ? answer.series[0].data : [];
+    const unit = answer.series.length ? answer.series[0].point.unit : point.unit;
     const dates = daysOf(start, end);
     const column = new Map(dates.map((d, i) => [d, i]));
     const toNumber = numeric ? (v) => v : enumIndex(point);
@@ -154,7 +136,7 @@ const energyHeatmap = (() => {
 
   async function campusModel() {
     const building = energy.state.get("building");
-    const refs = firstPoints();
+    const refs = energy.points();
     const notes = [];
     let points;
     let total;
@@ -179,25 +161,23 @@ const energyHeatmap = (() => {
     notes.push(...range.notes);
     const { start, end } = range;
     const params = { points: points.map((p) => p.id).join(","), start, end, interval: "1d", layout: "wide" };
-    const pages = await allPages(params);
+    const answer = await energy.values(params);
     const dates = daysOf(start, end);
     const column = new Map(dates.map((d, i) => [d, i]));
     const converters = points.map((p) => (p.kind === "number" ? (v) => v : enumIndex(p)));
     const rows = points.map((p) => ({ point: p, min: Infinity, max: -Infinity }));
     const cells = [];
-    for (const page of pages) {
-      for (const line of page.data) {
-        const day = column.get(energy.local(line[1]).date);
-        if (day === undefined) continue;
-        for (let r = 0; r < points.length; r++) {
-          const raw = line[2 + r];
-          if (raw === null || raw === undefined) continue;
-          const value = converters[r](raw);
-          const row = rows[r];
-          if (value < row.min) row.min = value;
-          if (value > row.max) row.max = value;
-          cells.push({ row: r, day, date: dates[day], value, raw });
-        }
+    for (const line of answer.data) {
+      const day = column.get(energy.local(line[1]).date);
+      if (day === undefined) continue;
+      for (let r = 0; r < points.length; r++) {
+        const raw = line[2 + r];
+        if (raw === null || raw === undefined) continue;
+        const value = converters[r](raw);
+        const row = rows[r];
+        if (value < row.min) row.min = value;
+        if (value > row.max) row.max = value;
+        cells.push({ row: r, day, date: dates[day], value, raw });
       }
     }
     const withData = rows.filter((r) => r.max >= r.min).length;
@@ -325,7 +305,7 @@ const energyHeatmap = (() => {
         energy.el("span", { class: "muted" }, " — each row on its own scale: the points' units differ (enum points: by state)."));
     }
     if (!model.cells.length) return energy.el("p", { class: "heat-legend muted" }, "No readings in this range.");
-    const label = (v) => (model.states ? model.states[v] ?? String(v) : shown(v, model.unit));
+    const label = (v) => (model.states ? model.states[v] ?? String(v) : valueText(v, model.unit));
     return energy.el("p", { class: "heat-legend" },
       energy.el("span", { class: "heat-min" }, label(model.min)), " ", bar, " ",
       energy.el("span", { class: "heat-max" }, label(model.max)),
@@ -348,18 +328,19 @@ const energyHeatmap = (() => {
     };
   }
 
-  function describe(model, hit) {
+  /* The tooltip's lines for a cell (or an empty place). */
+  function tipLines(model, hit) {
     const c = hit.cell;
     if (model.view === "heatmap") {
       if (!c) return [`${model.dates[hit.day]} ${String(hit.row).padStart(2, "0")}:00`, "no value"];
       const end = energy.local(c.t + 3600); // an hour on: 01:00 −05:00 ends at 01:00 −06:00 in autumn
       const to = end.date === c.date ? end.text.slice(11) : end.text;
-      const what = model.states ? `last state ${c.raw}` : `average ${shown(c.value, model.unit)}`;
+      const what = model.states ? `last state ${c.raw}` : `average ${valueText(c.value, model.unit)}`;
       return [`${c.from} – ${to}`, what];
     }
     const p = model.rows[hit.row].point;
     const where = [p.building, p.room].filter(Boolean).join(" ");
-    const value = c ? (p.kind === "number" ? `average ${shown(c.value, p.unit)}` : `last state ${c.raw}`) : "no value";
+    const value = c ? (p.kind === "number" ? `average ${valueText(c.value, p.unit)}` : `last state ${c.raw}`) : "no value";
     return [p.name + (where ? ` (${where})` : ""), `${model.dates[hit.day]}: ${value}`];
   }
 
@@ -404,7 +385,7 @@ const energyHeatmap = (() => {
     let cursor = null; // the keyboard's [day, row, half]
     const show = (hit, clientX, clientY) => {
       if (!hit) { tip.hidden = true; return; }
-      tip.replaceChildren(...describe(model, hit).map((line) => energy.el("div", {}, line)));
+      tip.replaceChildren(...tipLines(model, hit).map((line) => energy.el("div", {}, line)));
       tip.hidden = false;
       const x = Math.min(clientX + 14, window.innerWidth - tip.offsetWidth - 4);
       const y = clientY + 14 + tip.offsetHeight > window.innerHeight ? clientY - tip.offsetHeight - 8 : clientY + 14;
@@ -500,7 +481,7 @@ const energyHeatmap = (() => {
     draw(current);
   });
 
-  const api = { render, last: null, ramp };
+  const api = { render, last: null };
   if (["heatmap", "campus"].includes(energy.state.get("view"))) render();
   return api;
 })();
