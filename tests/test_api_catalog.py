@@ -360,6 +360,7 @@ def test_a_point_carries_its_resolved_building_room_device_unit_and_all_its_tags
         "last_ts": None,
         "status": None,  # not evaluated yet
         "status_since": None,
+        "interval_s": None,
     }
     assert _get(client, "points/HU.RB44.FCU2.SAT")["data"] == expected
     assert _data(client, "points", name="HU.RB44.FCU2.SAT") == [expected]

@@ -95,6 +95,7 @@ def test_a_point_has_the_documented_shape_and_latest_on_request(
             "last_ts": "2024-07-04T00:15:00-05:00",
             "status": None,  # not evaluated yet (tests/test_api_health_alerts.py has some)
             "status_since": None,
+            "interval_s": None,
             "latest": {"ts": "2024-07-04T00:15:00-05:00", "t": 1720070100, "value": 56.5},
         }
     ]

@@ -163,6 +163,11 @@ SCHEMAS: dict[str, Any] = {
                 " null when it has not been evaluated yet",
             },
             "status_since": {**TS, "description": "when it entered that status (ISO 8601, tz)"},
+            "interval_s": {
+                "type": ["number", "null"],
+                "description": "the usual seconds between its readings, as the daemon learnt"
+                " them (null: not known yet, e.g. a point trended on change of value)",
+            },
             "latest": ref("Latest"),
         },
     },

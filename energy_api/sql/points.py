@@ -49,7 +49,7 @@ def point_columns(last_ts: str = LAST_TS) -> str:
     p.id, p.name, p.source, p.kind, p.states, {UNIT_SQL}, p.unit_id, pu.name, pu.quantity,
     pb.code, p.building_id, pb.name, p.floor, pr.name, p.room_id, pd.name, p.device_id,
     {POINT_TAGS}, p.description, p.descriptor, p.point_type, p.alias, {RETIRED_SQL},
-    {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}, ph.status, {iso_sql("ph.since")}
+    {iso_sql(FIRST_TS)}, {iso_sql(last_ts)}, ph.status, {iso_sql("ph.since")}, p.interval_s
 """
 
 
@@ -82,6 +82,7 @@ POINT_KEYS = (
     "last_ts",
     "status",
     "status_since",
+    "interval_s",
 )
 LATEST_COLUMNS = f"""
     {iso_sql("l.ts")}, {epoch_sql("l.ts")}, l.value

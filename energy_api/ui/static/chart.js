@@ -56,7 +56,8 @@ const energyChart = (() => {
   const plotPixels = () => Math.max(100, box.clientWidth - 2 * AXIS);
 
   /* Raw readings: where /gaps says readings are missing; null when the point's interval is
-     unknown (points trended on change of value have no gaps to speak of). */
+     unknown (points trended on change of value have no gaps to speak of; draw() asks only for
+     points whose `interval_s` is known, this covers an evaluation that changed it meanwhile). */
   async function fetchGaps(ref, r) {
     try {
       return await energy.api(`points/${encodeURIComponent(ref)}/gaps`,
@@ -145,8 +146,13 @@ const energyChart = (() => {
     let values;
     let found = [];
     if (interval === "raw") {
-      [values, ...found] = await Promise.all([energy.values(params, tooMany),
-        ...refs.map((ref) => fetchGaps(ref, r))]);
+      const pending = energy.values(params, tooMany);
+      pending.catch(() => {}); // (said when awaited below)
+      // gaps only of points whose interval the daemon knows: the others have none to ask for
+      const points = await described;
+      const knows = (ref) => points.some((p) => (ref === String(p.id) || ref === p.name) && p.interval_s);
+      [values, ...found] = await Promise.all([pending,
+        ...refs.map((ref) => (knows(ref) ? fetchGaps(ref, r) : null))]);
       if (tooMany(values)
           || found.some((g) => g && g.meta.interval_s && seconds / g.meta.interval_s > pixels)) {
         interval = rollup;
