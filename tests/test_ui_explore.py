@@ -25,7 +25,6 @@ from helpers import insight_report
 from legacy_campus import T0
 from ui_campus import (
     AUTUMN,
-    BROWSER_TZ,
     SPRING,
     TZ,
     YEAR_END,
@@ -35,6 +34,7 @@ from ui_campus import (
     ZONE,
     UiCampus,
     Watched,
+    watch,
     year_rows,
     year_value,
 )
@@ -200,24 +200,12 @@ def small_pages(ui_campus: UiCampus, tmp_path_factory: pytest.TempPathFactory) -
 @contextlib.contextmanager
 def page_at(browser: Any, base: str, path: str) -> Iterator[Watched]:
     """open_page's watch, for a page of another server than ui_server."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id=BROWSER_TZ)
+    watched = watch(browser, base, path)
     try:
-        page = context.new_page()
-        watched = Watched(page, base)
-        page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
-
-        def seen(req: Any) -> None:
-            watched.requests.append(req.url)
-            if not req.url.startswith((base + "/", "data:", "blob:")):
-                watched.foreign.append(req.url)
-
-        page.on("request", seen)
-        page.goto(base + path, wait_until="networkidle")
         yield watched
         watched.clean()
     finally:
-        context.close()
+        watched.page.context.close()
 
 
 def test_a_known_week_draws_every_reading_and_leaves_the_gap_day_empty(

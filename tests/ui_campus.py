@@ -184,6 +184,27 @@ class Watched:
         assert self.foreign == [], f"requests that left {self.origin}: {self.foreign}"
 
 
+def watch(browser: Any, origin: str, path: str, width: int = 1280, height: int = 800) -> Watched:
+    """`origin + path` loaded (network idle) in a new browser context in BROWSER_TZ, watched
+    from before its first request; the caller closes `.page.context`."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, timezone_id=BROWSER_TZ
+    )
+    page = context.new_page()
+    watched = Watched(page, origin)
+    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
+
+    def seen(req: Any) -> None:
+        watched.requests.append(req.url)
+        if not req.url.startswith((origin + "/", "data:", "blob:")):
+            watched.foreign.append(req.url)
+
+    page.on("request", seen)
+    page.goto(origin + path, wait_until="networkidle")
+    return watched
+
+
 @pytest.fixture
 def open_page(
     browser: Any, ui_server: str, request: pytest.FixtureRequest
@@ -194,24 +215,10 @@ def open_page(
     opened: list[tuple[Watched, Any]] = []
 
     def open_(path: str, width: int = 1280, height: int = 800, wait: str | None = None) -> Watched:
-        context = browser.new_context(
-            viewport={"width": width, "height": height}, timezone_id=BROWSER_TZ
-        )
-        page = context.new_page()
-        watched = Watched(page, ui_server)
-        page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
-
-        def seen(req: Any) -> None:
-            watched.requests.append(req.url)
-            if not req.url.startswith((ui_server + "/", "data:", "blob:")):
-                watched.foreign.append(req.url)
-
-        page.on("request", seen)
-        page.goto(ui_server + path, wait_until="networkidle")
+        watched = watch(browser, ui_server, path, width, height)
+        opened.append((watched, watched.page.context))
         if wait:
-            page.wait_for_selector(wait, timeout=20_000)
-        opened.append((watched, context))
+            watched.page.wait_for_selector(wait, timeout=20_000)
         return watched
 
     yield open_
