@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from itertools import count
 from pathlib import Path
 
@@ -311,3 +312,18 @@ class Clones:
                 self.making -= 1
                 self.ready.append(name)
                 self.changed.notify_all()
+
+
+class Linked(HTMLParser):
+    """The URLs a page loads: every <script src> and <link href> (data: URLs aside)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = {"script": "src", "link": "href"}.get(tag)
+        url = dict(attrs).get(wanted or "")
+        if url and not url.startswith("data:"):
+            self.urls.append(url)

@@ -42,7 +42,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 
 import psycopg
@@ -50,6 +49,7 @@ import pytest
 import requests
 from api_server import giant_points
 from deploy_helpers import env_template, require, unit_settings
+from helpers import Linked
 from prometheus_client.parser import text_string_to_metric_families
 
 from energy_api.ui import PAGES, assets
@@ -738,21 +738,6 @@ def test_a_report_posted_through_nginx_like_the_uploader_is_read_back_through_ng
     archived = [p.name for p in (web.spool / "archive" / "siemens").rglob("*") if p.is_file()]
     assert archived == [SAMPLE.name]
     assert not any((web.spool / "incoming" / "siemens").iterdir())
-
-
-class Linked(HTMLParser):
-    """The URLs a page loads: every <script src> and <link href> (data: URLs aside)."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        wanted = {"script": "src", "link": "href"}.get(tag)
-        url = dict(attrs).get(wanted or "")
-        if url and not url.startswith("data:"):
-            self.urls.append(url)
 
 
 def test_the_pages_come_from_the_api_and_what_they_load_from_nginx_on_both_ports(

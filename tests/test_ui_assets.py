@@ -14,11 +14,11 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from helpers import Linked
 
 from energy_api import create_app
 from energy_api.ui import PAGES, assets
@@ -81,21 +81,6 @@ def app() -> Iterator[Flask]:
     app = create_app(settings)
     yield app
     app.extensions["energy_db"].close()
-
-
-class Linked(HTMLParser):
-    """The URLs a page loads: every <script src> and <link href> (data: URLs aside)."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        wanted = {"script": "src", "link": "href"}.get(tag)
-        url = dict(attrs).get(wanted or "")
-        if url and not url.startswith("data:"):
-            self.urls.append(url)
 
 
 def test_every_file_a_page_links_is_in_the_manifest_and_served_for_a_year(app: Flask) -> None:
