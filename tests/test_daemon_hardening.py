@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -280,3 +281,18 @@ def test_status_says_one_stranded_file_in_the_singular(spool_dir: Path, database
     (incoming / "x.csv.part").write_bytes(b"half")
     out = cli(spool_dir, database_url, "status").stdout
     assert "stranded  1 file the daemon will never take:" in out
+
+
+def test_sigusr1_writes_every_threads_stack_and_the_daemon_carries_on(
+    daemons: Callable[..., Daemon], spool_dir: Path
+) -> None:
+    """What an operator (or a test whose daemon ignored SIGTERM) asks a daemon that seems stuck."""
+    d = daemons()
+    wait_until(lambda: "watching" in d.text(), what="the daemon watching")
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGUSR1)
+    wait_until(lambda: "Current thread" in d.text(), what="the stacks in the log")
+    assert "in _loop" in d.text()  # the main loop, where it waits
+    drop_bytes_name(spool_dir, b"after-usr1.csv", report(4))
+    wait_until(lambda: len(files_under(spool_dir / "archive")) == 1, what="a file taken after")
+    assert d.terminate() == 0

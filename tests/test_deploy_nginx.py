@@ -619,9 +619,14 @@ def stop(services: list[Service], seconds: float) -> list[str]:
         try:
             service.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            if service.name == "energy-ingest":  # where it is stuck, into its log (faulthandler)
+                service.proc.send_signal(signal.SIGUSR1)
+                time.sleep(1)
             service.proc.kill()
             service.proc.wait()
-            problems.append(f"{service.name} ignored SIGTERM for {seconds} s:\n{tail(service.log)}")
+            problems.append(
+                f"{service.name} ignored SIGTERM for {seconds} s:\n{tail(service.log, 80)}"
+            )
         else:
             # Before READY=1 a process may not have its SIGTERM handler yet; systemd knows that too.
             if service.proc.returncode != 0 and service.ready:

@@ -24,6 +24,7 @@ backlog is empty (not after each file of a backfill: the last one's evaluation s
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import threading
@@ -178,6 +179,9 @@ class Daemon:
             signal.signal(signal.SIGINT, request_stop)
             # A write lease broken in the instant we hold one raises SIGIO (spool.has_writer).
             signal.signal(signal.SIGIO, signal.SIG_IGN)
+            # A daemon that seems stuck: SIGUSR1 writes where every thread is to stderr (the
+            # journal) and it carries on (`systemctl kill -s USR1 energy-ingest`).
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def _wait_for_database(self) -> bool:
         while not self.stop.is_set():
