@@ -53,8 +53,11 @@ def test_a_point_whose_cells_stopped_is_stale_and_is_silenced_not_resolved_while
     database_url: str,
 ) -> None:
     settings = Settings(database_url=database_url, series_grace_seconds=600)
-    now = datetime.now(ZONE).replace(second=0, microsecond=0, tzinfo=None)
-    t = now.replace(minute=0) - timedelta(hours=1)  # the newest run, on the hour
+    # The newest run is this hour's: its data (the hour before it) was recent when it was loaded,
+    # whatever the minute now, so the series is live (its newest data at most 2 cadences + the
+    # grace older than its arrival: energy_ingest/health/series.py). An hour earlier made the
+    # series history, and the test fail, from about 50 minutes past the hour.
+    t = datetime.now(ZONE).replace(minute=0, second=0, microsecond=0, tzinfo=None)
     with psycopg.connect(database_url) as conn:
         hourly(conn, t - timedelta(hours=2), lost=False)
         hourly(conn, t - timedelta(hours=1), lost=True)
