@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import signal
 import socket
@@ -24,6 +26,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import energy_ingest.daemon
 from energy_ingest.config import Settings
+from energy_ingest.pipeline import parse_and_load
+from energy_ingest.write.ledger import FileInfo
 
 
 def insight_report(
@@ -327,3 +331,11 @@ class Linked(HTMLParser):
         url = dict(attrs).get(wanted or "")
         if url and not url.startswith("data:"):
             self.urls.append(url)
+
+
+def load_report(url: str, name: str, data: bytes, source: str = "siemens") -> None:
+    """One file through the real loader in its own transaction, as the daemon loads it (zone
+    America/Chicago, the tests' ENERGY_TIMEZONE)."""
+    info = FileInfo(hashlib.sha256(data).hexdigest(), name, source, len(data))
+    with psycopg.connect(url) as conn, conn.transaction():
+        parse_and_load(conn, io.BytesIO(data), info, tz="America/Chicago", hint=None)

@@ -4,8 +4,6 @@ leaves one point out (retired) — real HTTP through the Flask test client, the 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from typing import Any
 
@@ -14,12 +12,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from helpers import load_report
 from legacy_campus import EXPORTS
 
 from energy_api.openapi.document import document
 from energy_ingest.cli import main
-from energy_ingest.pipeline import parse_and_load
-from energy_ingest.write.ledger import FileInfo
 
 HULINGS_LIST = EXPORTS[1]  # the ALC points list of Hulings Hall
 LEFT_OUT = "HUL-FCU4-RM B22 / Setpoint"  # the newer list's missing row: retired
@@ -40,15 +37,9 @@ def newer_list() -> bytes:
     return b"\n".join(kept)
 
 
-def load(url: str, name: str, data: bytes, source: str) -> None:
-    info = FileInfo(hashlib.sha256(data).hexdigest(), name, source, len(data))
-    with psycopg.connect(url) as conn, conn.transaction():
-        parse_and_load(conn, io.BytesIO(data), info, tz="America/Chicago", hint=None)
-
-
 @pytest.fixture(scope="module")
 def retired_campus(campus_url: str) -> str:
-    load(campus_url, NEWER, newer_list(), "alc")
+    load_report(campus_url, NEWER, newer_list(), "alc")
     return campus_url
 
 

@@ -244,7 +244,11 @@ def dashboard_values_path(points: int) -> str:
 
 def get_raw(port: int, path: str) -> tuple[int, str, bytes]:
     """(status, Content-Type, body) of a GET whose request line is sent exactly as given."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    return get_on(http.client.HTTPConnection("127.0.0.1", port, timeout=30), path)
+
+
+def get_on(conn: http.client.HTTPConnection, path: str) -> tuple[int, str, bytes]:
+    """(status, Content-Type, body) of a GET of `path` on `conn`, which it closes."""
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -781,13 +785,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def ask_the_api(web: Web, path: str) -> tuple[int, str, bytes]:
-    conn = UnixHTTPConnection(web.run / "api.sock")
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        conn.close()
+    return get_on(UnixHTTPConnection(web.run / "api.sock"), path)
 
 
 def test_with_the_api_running_static_is_answered_from_the_folder_alone(

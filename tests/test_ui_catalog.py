@@ -8,27 +8,18 @@ horizontal overflow at phone width. (Over an API whose database is down: tests/t
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import pytest
-from click.testing import CliRunner
-from legacy_campus import EXPORTS
-from ui_campus import TZ, ZONE, UiCampus, Watched
-
-from energy_ingest.cli import main
-from energy_ingest.pipeline import parse_and_load
-from energy_ingest.write.ledger import FileInfo
+from helpers import load_report
+from test_api_catalog_coverage import LEFT_OUT, NEWER, cli_coverage, newer_list
+from ui_campus import ZONE, UiCampus, Watched
 
 pytestmark = pytest.mark.browser
 
-LEFT_OUT = "HUL-FCU4-RM B22 / Setpoint"  # the newer Hulings list leaves it out: retired
-NEWER = "hulings_points_newer.csv"
 # Unresolved, as the page says why: no rule gives it a building; its unit string pint cannot read
 NO_BUILDING = "FAC.ELEC"
 UNIT_UNREAD = "HU.RB02.ECAL"
@@ -44,29 +35,13 @@ UNRESOLVED_SQL = """
 @pytest.fixture(scope="module")
 def campus(ui_campus: UiCampus) -> UiCampus:
     """The UI campus after a newer run of the Hulings points list, without LEFT_OUT's row."""
-    program, name = LEFT_OUT.split(" / ", 1)
-    lines = EXPORTS[1].read_bytes().split(b"\n")
-    kept = [line for line in lines if f'"{program}","{name}",'.encode() not in line]
-    assert len(kept) == len(lines) - 1
-    data = b"\n".join(kept)
-    info = FileInfo(hashlib.sha256(data).hexdigest(), NEWER, "alc", len(data))
-    with psycopg.connect(ui_campus.url) as conn, conn.transaction():
-        parse_and_load(conn, io.BytesIO(data), info, tz=TZ, hint=None)
+    load_report(ui_campus.url, NEWER, newer_list(), "alc")
     return ui_campus
 
 
 def rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
-
-
-def cli_coverage(url: str) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        main, ["catalog", "coverage", "--json"], env={"ENERGY_DATABASE_URL": url}
-    )
-    assert result.exit_code == 0, result.output
-    info: dict[str, Any] = json.loads(result.output)
-    return info
 
 
 def shown_table(watched: Watched, selector: str) -> list[list[str]]:

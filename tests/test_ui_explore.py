@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -21,7 +20,7 @@ import psycopg
 import pytest
 import requests
 from api_server import production_api
-from helpers import insight_report
+from helpers import insight_report, load_report
 from legacy_campus import T0
 from ui_campus import (
     AUTUMN,
@@ -42,8 +41,6 @@ from ui_campus import (
 from energy_ingest.catalog.site import Site
 from energy_ingest.config import Settings
 from energy_ingest.health.evaluate import evaluate
-from energy_ingest.pipeline import parse_and_load
-from energy_ingest.write.ledger import FileInfo
 
 pytestmark = pytest.mark.browser
 
@@ -144,21 +141,14 @@ def hover(page: Any, t: int) -> dict[str, str]:
     return dict(rows)
 
 
-def load(url: str, name: str, data: bytes) -> None:
-    """One trend report through the real loader, as ui_campus loads its own."""
-    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
-    with psycopg.connect(url) as conn, conn.transaction():
-        parse_and_load(conn, io.BytesIO(data), info, tz=TZ, hint=None)
-
-
 @pytest.fixture(scope="module")
 def extra(ui_campus: UiCampus) -> None:
     """HU.R102.DSET's readings beside room 102's others, and FAST_POINT's minutes."""
     start = datetime(2018, 11, 1)
     dset = insight_report(["HU.R102.DSET"], start, 4, value=lambda r, c: f"{DSET[r]:g}")
-    load(ui_campus.url, "dset_11-01-18_00-45.csv", dset)
+    load_report(ui_campus.url, "dset_11-01-18_00-45.csv", dset)
     fast = insight_report([FAST_POINT], FAST_START, 3 * 1440, minutes=1)
-    load(ui_campus.url, "fast_01-12-26_23-59.csv", fast)
+    load_report(ui_campus.url, "fast_01-12-26_23-59.csv", fast)
     # the evaluator learns their intervals, which /gaps needs (as ui_campus has it learn the others)
     with psycopg.connect(ui_campus.url) as conn:
         assert evaluate(
@@ -166,7 +156,7 @@ def extra(ui_campus: UiCampus) -> None:
         ).ran
     # … but not UNLEARNT_POINT's, loaded after the evaluation
     unlearnt = insight_report([UNLEARNT_POINT], FAST_START, 4)
-    load(ui_campus.url, "unlearnt_01-10-26_01-00.csv", unlearnt)
+    load_report(ui_campus.url, "unlearnt_01-10-26_01-00.csv", unlearnt)
 
 
 def drag(page: Any, from_: float, to: float) -> list[list[list[float]]]:

@@ -12,8 +12,6 @@ the origin; a screenshot of each page is left in var/test-artifacts/ (not commit
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import re
 import shutil
@@ -28,14 +26,19 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from api_server import production_api
-from helpers import create_database, daemon_in_thread, drop_database, insight_report, wait_until
+from helpers import (
+    create_database,
+    daemon_in_thread,
+    drop_database,
+    insight_report,
+    load_report,
+    wait_until,
+)
 from legacy_campus import load_campus
 
 from energy_ingest.catalog.site import Site
 from energy_ingest.config import Settings
 from energy_ingest.health.evaluate import evaluate
-from energy_ingest.pipeline import parse_and_load
-from energy_ingest.write.ledger import FileInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("ENERGY_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
@@ -92,12 +95,6 @@ def report(name: str, rows: list[tuple[datetime, float]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def _load(conn: psycopg.Connection[Any], name: str, data: bytes) -> None:
-    info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
-    with conn.transaction():
-        parse_and_load(conn, io.BytesIO(data), info, tz=TZ, hint=None)
-
-
 @dataclass
 class UiCampus:
     url: str
@@ -108,7 +105,7 @@ class UiCampus:
 def build(url: str, spool: Path) -> datetime:
     with psycopg.connect(url, autocommit=True) as conn:
         load_campus(conn)
-        _load(conn, "plant_12-01-26_00-00.csv", report(YEAR_POINT, year_rows()))
+    load_report(url, "plant_12-01-26_00-00.csv", report(YEAR_POINT, year_rows()))
     # the daemon sets a report with a NUL aside: failed/, a note, a ledger row with its reason
     settings = Settings(database_url=url, spool_dir=spool, timezone=TZ, settle_seconds=0.2)
     broken = insight_report(["HALL.SAT"], datetime(2026, 12, 6, 5), 4).replace(
@@ -120,15 +117,15 @@ def build(url: str, spool: Path) -> datetime:
         (spool / "incoming" / FAILED_NAME).write_bytes(broken)
         os.replace(spool / "incoming" / FAILED_NAME, incoming / FAILED_NAME)
         wait_until(lambda: (spool / "failed" / "siemens" / FAILED_NAME).exists(), 30, "failed/")
-    # three hourly reports of `hall`, the newest two days ago: overdue now
+    # three daily reports of `hall`, the newest 36 hours ago: the next was due 12 hours ago (a
+    # series whose newest data is many cadences old when it arrives is history, not overdue)
     now = datetime.now(UTC).replace(microsecond=0)
-    newest = (now.astimezone(ZONE) - timedelta(days=2)).replace(minute=0, second=0, tzinfo=None)
+    newest = (now.astimezone(ZONE) - timedelta(hours=36)).replace(minute=0, second=0, tzinfo=None)
+    for k in (2, 1, 0):
+        run = newest - timedelta(days=k)
+        data = insight_report(["HALL.SAT", "HALL.RAT"], run - timedelta(hours=1), 4)
+        load_report(url, f"{OVERDUE_SERIES}_{run:%m-%d-%y_%H-%M}.csv", data)
     with psycopg.connect(url) as conn:
-        for k in (2, 1, 0):
-            run = newest - timedelta(hours=k)
-            data = insight_report(["HALL.SAT", "HALL.RAT"], run - timedelta(hours=1), 4)
-            _load(conn, f"{OVERDUE_SERIES}_{run:%m-%d-%y_%H-%M}.csv", data)
-            conn.commit()
         result = evaluate(conn, Settings(database_url=url), lambda _: Site(), now)
         assert result.ran
     return now
