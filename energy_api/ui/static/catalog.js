@@ -110,11 +110,9 @@
 
   function simpleTable(columns, rows, empty) {
     if (!rows.length) return el("p", { class: "ok" }, empty);
-    return el("div", { class: "scroll" }, el("table", {},
-      el("thead", {}, el("tr", {}, columns.map(([label, , num]) =>
-        el("th", { scope: "col", class: num ? "num" : null }, label)))),
-      el("tbody", {}, rows.map((row) => el("tr", {}, columns.map(([, cell, num]) =>
-        el("td", { class: num ? "num" : null }, cell(row))))))));
+    return energy.table(columns.map(([label, , num]) => [label, num ? "num" : null]),
+      rows.map((row) => el("tr", {}, columns.map(([, cell, num]) =>
+        el("td", { class: num ? "num" : null }, cell(row))))));
   }
 
   const example = (r) => explore(r.example_id, r.example);
@@ -132,7 +130,9 @@
 
   /* A list of points, a page at a time, with a button for the next; its heading says how many. */
   async function pointList(box, params, columns, empty, heading) {
-    const rows = el("tbody");
+    const list = energy.table(columns.map(([name, , num]) => [name, num ? "num" : null]), [],
+                              { class: "points" });
+    const rows = list.querySelector("tbody");
     const status = el("p", { class: "note", "aria-live": "polite" });
     const more = el("button", { type: "button", class: "more" });
     const label = heading.textContent;
@@ -166,9 +166,7 @@
       energy.problem(err);
       return;
     }
-    box.replaceChildren(el("div", { class: "scroll" }, el("table", { class: "points" },
-      el("thead", {}, el("tr", {}, columns.map(([name, , num]) =>
-        el("th", { scope: "col", class: num ? "num" : null }, name)))), rows)), status, more);
+    box.replaceChildren(list, status, more);
   }
 
   const building = (p) => p.building ?? el("span", { class: "muted" }, NONE);

@@ -12,6 +12,7 @@ const energy = (() => {
       const e = (body && body.error) || {};
       super(e.message || `HTTP ${status}`);
       this.status = status;
+      this.body = body; // the answer's JSON (null if none)
       this.code = e.code;
       this.param = e.param;
     }
@@ -26,15 +27,19 @@ const energy = (() => {
     return body;
   }
 
-  function apiUrl(path, params = {}) {
-    const query = new URLSearchParams();
+  /* `params` into `query`, replacing each name's values: arrays repeat the name; undefined,
+     null and "" leave the name out. The query string, "?" included when not empty. */
+  function search(params, query = new URLSearchParams()) {
     for (const [name, value] of Object.entries(params)) {
+      query.delete(name);
       if (value === undefined || value === null || value === "") continue;
       for (const v of Array.isArray(value) ? value : [value]) query.append(name, v);
     }
     const q = query.toString();
-    return `/api/v2/${path}${q ? "?" + q : ""}`;
+    return q ? "?" + q : "";
   }
+
+  const apiUrl = (path, params = {}) => `/api/v2/${path}${search(params)}`;
 
   /* GET /values, following meta.next: one answer with the pages' series (or wide rows) joined.
      enough(answer so far), when given, is asked after each page and can stop the paging early
@@ -58,9 +63,9 @@ const energy = (() => {
   /* Every page in the server's zone (ENERGY_TIMEZONE), with its offset: 2024-11-03 01:30 −05:00 */
   const parts = new Intl.DateTimeFormat("en-CA", {
     timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", hourCycle: "h23", timeZoneName: "longOffset",
+    minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "longOffset",
   });
-  /* An instant in the server's zone: date "YYYY-MM-DD", hour, minute, hm "HH:MM", offset
+  /* An instant in the server's zone: date "YYYY-MM-DD", hour, minute, hm "HH:MM", hms, offset
      "-06:00", text "YYYY-MM-DD HH:MM -06:00", and wall, its wall-clock seconds (below). */
   function local(epochSeconds) {
     const p = Object.fromEntries(parts.formatToParts(new Date(epochSeconds * 1000))
@@ -68,7 +73,7 @@ const energy = (() => {
     const offset = p.timeZoneName === "GMT" ? "+00:00" : p.timeZoneName.replace("GMT", "");
     const date = `${p.year}-${p.month}-${p.day}`;
     const hm = `${p.hour}:${p.minute}`;
-    return { date, hour: Number(p.hour), minute: Number(p.minute), hm, offset,
+    return { date, hour: Number(p.hour), minute: Number(p.minute), hm, hms: `${hm}:${p.second}`, offset,
              text: `${date} ${hm} ${offset}`,
              wall: Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) / 1000 };
   }
@@ -130,14 +135,7 @@ const energy = (() => {
     get: (name) => new URLSearchParams(location.search).get(name),
     all: (name) => new URLSearchParams(location.search).getAll(name),
     set(values) {
-      const query = new URLSearchParams(location.search);
-      for (const [name, value] of Object.entries(values)) {
-        query.delete(name);
-        if (value === undefined || value === null || value === "") continue;
-        for (const v of Array.isArray(value) ? value : [value]) query.append(name, v);
-      }
-      const q = query.toString();
-      history.replaceState(null, "", location.pathname + (q ? "?" + q : ""));
+      history.replaceState(null, "", location.pathname + search(values, new URLSearchParams(location.search)));
     },
   };
 
@@ -159,6 +157,14 @@ const energy = (() => {
     return node;
   }
 
+  /* A table in a box that scrolls sideways on a phone: head [[text, class]…], rows <tr>s,
+     attrs the <table>'s. */
+  function table(head, rows, attrs = {}) {
+    const th = ([text, cls]) => el("th", { scope: "col", class: cls }, text);
+    return el("div", { class: "scroll" },
+      el("table", attrs, el("thead", {}, el("tr", {}, head.map(th))), el("tbody", {}, rows)));
+  }
+
   const numbers = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
   const count = (n) => (n == null ? "—" : numbers.format(n));
   /* A value with its unit: 81.5 °F. */
@@ -173,5 +179,5 @@ const energy = (() => {
   }
 
   return { tz, api, apiUrl, values, ApiError, local, time, isoTime, wall, wallText, addDays,
-           addMonths, instant, localText, state, points, el, count, number, problem };
+           addMonths, instant, localText, state, points, el, table, count, number, problem };
 })();

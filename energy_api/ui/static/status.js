@@ -6,15 +6,10 @@
 "use strict";
 
 (() => {
-  const { el, count, isoTime } = energy;
+  const { el, table, count, isoTime } = energy;
   const REFRESH_MS = 5000;
   const RECENT = 20; // files under "Recent files"
   const FAILED = 50; // files under "Failed files"
-
-  // "updated 14:05:09 -06:00", in the server's zone with its offset like every time on the pages
-  const clock = new Intl.DateTimeFormat("en-GB", {
-    timeZone: energy.tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
-  });
 
   const plural = (n, word) => `${count(n)} ${n === 1 ? word : word + "s"}`;
   const mb = (bytes) => `${(bytes / 1e6).toLocaleString("en-US",
@@ -53,12 +48,6 @@
   }
 
   /* --- building blocks --------------------------------------------------------------------- */
-
-  function table(head, rows) {
-    const th = ([text, cls]) => el("th", { scope: "col", class: cls }, text);
-    return el("div", { class: "scroll" },
-      el("table", {}, el("thead", {}, el("tr", {}, head.map(th))), el("tbody", {}, rows)));
-  }
 
   const num = (n) => el("td", { class: "num" }, count(n));
   const empty = (text) => el("p", { class: "muted empty" }, text);
@@ -218,9 +207,14 @@
   /* /health answers 503 with the same body when the database is down: show that too. Any other
      answer (an error of the API, a proxy's HTML page) is a problem like the other sources'. */
   async function healthAnswer() {
-    const response = await fetch(energy.apiUrl("health"), { headers: { Accept: "application/json" } });
-    const body = await response.json().catch(() => null);
-    if (!body || !body.status) throw new energy.ApiError(response.status, body);
+    let body;
+    try {
+      body = await energy.api("health");
+    } catch (err) {
+      if (err.body && err.body.status) return err.body;
+      throw err;
+    }
+    if (!body || !body.status) throw new Error("/api/v2/health did not answer with its JSON");
     return body;
   }
 
@@ -274,9 +268,9 @@
     }
     if (got.alerts) section("alerts", got.alerts.data, alerts, `(${count(got.alerts.meta.total)})`);
     energy.problem(failure);
-    const now = new Date();
-    document.getElementById("refreshed").textContent =
-      `updated ${clock.format(now)} ${energy.local(now / 1000).offset}`;
+    // "updated 14:05:09 -06:00", in the server's zone with its offset like every time shown
+    const now = energy.local(Date.now() / 1000);
+    document.getElementById("refreshed").textContent = `updated ${now.hms} ${now.offset}`;
   }
 
   let timer = 0;
