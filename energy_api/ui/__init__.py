@@ -10,6 +10,8 @@ for `make run` and the tests, and by nginx itself in production.
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, abort, render_template, send_file
 
 from energy_api import web
@@ -38,24 +40,8 @@ def page(name: str) -> Response:
     return response
 
 
-@bp.get("/")
-def status() -> Response:
-    return page("status")
-
-
-@bp.get("/explore")
-def explore() -> Response:
-    return page("explore")
-
-
-@bp.get("/catalog")
-def catalog() -> Response:
-    return page("catalog")
-
-
-@bp.get("/docs")
-def docs() -> Response:
-    return page("docs")
+for _endpoint, _path, _ in PAGES:  # each page is its template, under the same name
+    bp.add_url_rule(_path, _endpoint, functools.partial(page, _endpoint), methods=["GET"])
 
 
 @bp.get("/static/<path:name>")
