@@ -237,3 +237,15 @@ def test_the_command_without_a_folder_prints_its_usage_and_exits_2() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == "usage: python -m energy_api.ui.publish DIRECTORY\n"
+
+
+def test_a_folder_that_cannot_be_written_is_named_without_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    result = run_module(str(blocker / "static"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: cannot publish into {blocker / 'static'}: "), (
+        result.stderr
+    )
+    assert "Not a directory" in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text() == "not a folder\n"  # nothing lost

@@ -18,7 +18,17 @@ def main(argv: list[str]) -> int:
         print("usage: python -m energy_api.ui.publish DIRECTORY", file=sys.stderr)
         return 2
     target = Path(argv[0])
-    written = assets.publish(target)
+    try:
+        written = assets.publish(target)
+    except OSError as exc:  # a folder that cannot be made or written: say which, no traceback
+        where = exc.filename or target
+        print(
+            f"Error: cannot publish into {target}: {where}: {exc.strerror or exc}; make the "
+            "folder writable by this user (Makefile-prod runs it as root) and run it again",
+            file=sys.stderr,
+        )
+        return 1
+
     already = len(assets.files()) - len(written)
     print(f"{target}: {len(written)} new files, {already} already there")
     return 0
