@@ -198,6 +198,34 @@ def test_every_path_the_docs_name_exists(page: str, path: str) -> None:
     )
 
 
+# A document named in prose (`SIEMENS_INSIGHT.md`, `../shared/…`) that a reader of the repository
+# cannot open is as broken as a dead link.
+OTHER_DOCUMENTS = sorted(
+    {
+        (page.name, name)
+        for page in PAGES
+        for name in re.findall(
+            r"(?<![\w/.-])((?:\.\./)+(?:shared[\w./-]*|[\w./-]+\.md)|[A-Z][A-Z_]+\.md)",
+            page.read_text(),
+        )
+    }
+)
+
+
+def test_the_document_check_sees_names() -> None:
+    assert ("README.md", "CHANGELOG.md") in OTHER_DOCUMENTS
+
+
+@pytest.mark.parametrize(("page", "name"), OTHER_DOCUMENTS)
+def test_every_document_the_docs_name_is_in_the_repository(page: str, name: str) -> None:
+    where = (ROOT / "docs" / name) if name.startswith("..") and page != "README.md" else ROOT / name
+    inside = where.resolve().is_relative_to(ROOT)
+    assert inside and (where.exists() or list(ROOT.rglob(Path(name).name))), (
+        f"{page} names {name}, which is not in the repository: describe what it says, "
+        "or link to a file that is"
+    )
+
+
 @pytest.mark.parametrize(("page", "path", "anchor"), LINKED_ANCHORS)
 def test_every_linked_section_exists(page: str, path: str, anchor: str) -> None:
     target = ROOT / path
