@@ -187,17 +187,26 @@ class System:
             return self.outputs[command]
         if command.split("#")[0].strip() == "make run":
             return self.normal("".join(self._lines))
-        done = subprocess.run(
-            ["bash", "-c", command.replace(f"127.0.0.1:{PORT}", f"127.0.0.1:{self.port}")],
-            cwd=self.home,
-            env={**self.env, "ENERGY_DEV_BIND": f"127.0.0.1:{self.port}"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=TIMEOUT,
-        )
-        return self.normal(done.stdout)
+        # Output to a file, not a pipe, and the command in a session of its own that is killed
+        # when it ends: a process a command leaves running cannot hang the run.
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+            proc = subprocess.Popen(
+                ["bash", "-c", command.replace(f"127.0.0.1:{PORT}", f"127.0.0.1:{self.port}")],
+                cwd=self.home,
+                env={**self.env, "ENERGY_DEV_BIND": f"127.0.0.1:{self.port}"},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                proc.wait(timeout=TIMEOUT)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            out.seek(0)
+            return self.normal(out.read())
 
     def stop(self) -> None:
         if self.run_proc.poll() is None:
