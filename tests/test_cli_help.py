@@ -12,6 +12,7 @@ SUMMARIES = {
     (): {
         "alerts": "Show open (or resolved) alerts; --evaluate checks data health first.",
         "check": "Parse reports without a database; list what would fail.",
+        "demo": "Load a demo campus (a year of trends) through the spool and daemon.",
         "devdb": "Start, stop or delete the embedded development PostgreSQL.",
         "catalog": "The point catalog: coverage, one point, apply the site file.",
         "import": "Load report files or folders directly (backfill).",

@@ -4,6 +4,7 @@ catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
 rollup_commands.py   `energy-ingest rollups rebuild`
 health_commands.py   `energy-ingest series` and `alerts`
+demo_commands.py     `energy-ingest demo`: the demo campus through the spool and daemon
 boundary.py          the one error boundary: our errors and the database's become one line
 """
 
@@ -25,6 +26,7 @@ import psycopg
 from energy_ingest.check import check
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.catalog_commands import catalog
+from energy_ingest.cli.demo_commands import demo
 from energy_ingest.cli.health_commands import alerts, health_line, series
 from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.config import Settings, configure_logging
@@ -424,3 +426,4 @@ main.add_command(catalog)
 main.add_command(rollups)
 main.add_command(series)
 main.add_command(alerts)
+main.add_command(demo)
