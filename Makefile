@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 
 ## run: embedded PostgreSQL + migrations + daemon, upload and API on ENERGY_DEV_BIND (default 127.0.0.1:8080); Ctrl-C stops all
 run: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run
+	@PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run
 
 ## demo: load the demo campus (docs/demo.md) into what `make run` runs (or, with none running, into its database)
 demo: $(STAMP)
-	ENERGY_SPOOL_DIR="$${ENERGY_SPOOL_DIR:-$(CURDIR)/var/spool}" \
+	@ENERGY_SPOOL_DIR="$${ENERGY_SPOOL_DIR:-$(CURDIR)/var/spool}" \
 	ENERGY_SITE_FILE="$${ENERGY_SITE_FILE:-$(CURDIR)/examples/site.toml}" $(BIN)/energy-ingest demo
 
 ## test: the whole suite (ENERGY_TEST_DATABASE_URL=postgresql://... to use a server)
