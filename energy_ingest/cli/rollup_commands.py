@@ -22,7 +22,7 @@ def rollups() -> None:
     (docs/scaling.md). Rebuild them after writing readings by other means."""
 
 
-@rollups.command(short_help="Recompute rollups from readings, saying how far it got.")
+@rollups.command(short_help="Recompute rollups from readings, with a progress bar.")
 @click.option("--points", "names", multiple=True, metavar="NAME", help="Only this point (repeat).")
 @click.option(
     "--since",
