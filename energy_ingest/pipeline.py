@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from energy_ingest.parsing import parse_file
 from energy_ingest.spool import printable_name
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.importer import ExportResult, import_export
-from energy_ingest.write.ledger import FileInfo
+from energy_ingest.write.ledger import FileInfo, first_warnings
 from energy_ingest.write.readings import LoadResult, load_report
+
+SHOW_REJECTS = 3  # rejected rows shown with their line and reason; the ledger keeps more
+SHOW_WARNINGS = 20  # warnings shown per file; the ledger keeps more
 
 
 @dataclass
@@ -96,6 +100,37 @@ def summary(loaded: Loaded, tz: str, label: str) -> str:
     if r.status == "duplicate":
         return f"duplicate {label}: byte-identical to a file already ingested (ledger id {r.file_id}); nothing changed"
     return r.summary(label, report.format, time_span(report.first_ts, report.last_ts, tz))
+
+
+def notes(loaded: Loaded) -> list[tuple[int, str]]:
+    """What else an ingested file's parse and load found worth saying, after its `summary`, as
+    (logging level, text): the rows rejected with the first reasons, the parser's warnings (a
+    missing End of Report footer, in-file duplicates, …) and the load's (stored values changed,
+    …). The one rule for the daemon's log and `import`; each line is said as `<label>: <text>`."""
+    report, result = loaded.report, loaded.result
+    if result.status != "ingested":
+        return []
+    out = []
+    if report.rejected:
+        shown = "; ".join(f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS])
+        more = report.rejected - min(SHOW_REJECTS, len(report.rejects))
+        out.append(
+            (
+                logging.WARNING,
+                f"{report.rejected} rows rejected — {shown}"
+                + (f" (and {more} more)" if more > 0 else ""),
+            )
+        )
+    out += [(logging.WARNING, w) for w in first_warnings(report.warnings, SHOW_WARNINGS)]
+    return out + result.notes()
+
+
+def warning_count(loaded: Loaded) -> int:
+    """How many warnings a file gave (its rejected rows aside): the parser's and the load's."""
+    if loaded.result.status != "ingested":
+        return 0
+    load_warnings = sum(level >= logging.WARNING for level, _ in loaded.result.notes())
+    return len(loaded.report.warnings) + load_warnings
 
 
 def time_span(first: pd.Timestamp | None, last: pd.Timestamp | None, tz: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -197,3 +198,107 @@ def test_import_never_blocks_on_a_fifo_named_explicitly(run, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert f"failed: {fifo}: not a regular file" in result.output
     assert "1 ingested, 0 duplicate, 1 failed" in result.output
+
+
+# --- import says what the daemon says (issue 26) -------------------------------------------
+
+
+def _spring_forward_backfill(folder: Path) -> Path:
+    """A report across the spring-forward gap (4 rows at times that do not exist) with 4 rows
+    repeated at the end (duplicates of earlier timestamps)."""
+    text = insight_report(["X.P1", "X.P2"], datetime(2024, 3, 10), 16).decode()
+    lines = text.split("\r\n")
+    rows = [i for i, line in enumerate(lines) if line.startswith('"3/10/2024"')]
+    lines[rows[-1] + 1 : rows[-1] + 1] = [lines[i] for i in rows[:4]]
+    path = folder / "spring.csv"
+    path.write_text("\r\n".join(lines))
+    return path
+
+
+def test_import_shows_each_files_rejected_rows_and_warnings_and_counts_them(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    spring = _spring_forward_backfill(tmp_path)
+    truncated = tmp_path / "truncated.csv"
+    truncated.write_bytes(
+        (DATA / "CONSTRUCTED_siemens_insight_truncated_no_footer.csv").read_bytes()
+    )
+    result = run("import", str(spring), str(truncated))
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert (
+        f"{spring}: 4 rows rejected — line 17: nonexistent local time 2024-03-10 02:00:00 in"
+        " America/Chicago; line 18: nonexistent local time 2024-03-10 02:15:00 in"
+        " America/Chicago; line 19: nonexistent local time 2024-03-10 02:30:00 in"
+        " America/Chicago (and 1 more)"
+    ) in out
+    assert f"{spring}: 4 duplicate timestamp row(s): the later row wins for each point" in out
+    assert f"{truncated}: no End of Report footer — file may be incomplete" in out
+    assert f"{truncated}: 1 rows rejected — line 13:" in out
+    assert out.splitlines()[-1] == (
+        "imported 2 files: 2 ingested, 0 duplicate, 0 failed, 0 skipped;"
+        " 33 readings (33 new, 0 changed), 5 rejected rows, 2 warnings"
+    )
+
+
+def test_import_of_a_folder_skips_what_is_no_report_with_a_line_each(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "site.toml").write_text('[[buildings]]\ncode = "X"\n')
+    (folder / "README").write_text("Reports from the BAS, exported every night.\n")
+    (folder / "old.csv.error").write_text("old.csv could not be ingested\n")
+    (folder / "good.csv").write_bytes(insight_report(["X.P1"], datetime(2024, 1, 1), 4))
+    result = run("import", str(folder))
+    assert result.exit_code == 0, result.output
+    for name in ("site.toml", "README"):
+        line = f"skipped {folder / name}: not a trend report or point export"
+        assert result.output.count(line) == 1, result.output
+    assert result.output.count(f"skipped {folder / 'old.csv.error'}: a failure note") == 1
+    assert "failed" not in result.output.replace("0 failed", "")
+    assert "1 ingested, 0 duplicate, 0 failed, 3 skipped" in result.output
+
+
+def test_import_of_the_examples_folder_succeeds(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("import", str(Path(__file__).parent.parent / "examples"))
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "site.toml: not a trend report" in result.output
+    assert "2 ingested, 0 duplicate, 0 failed, 1 skipped" in result.output
+    assert "points (" in result.output.splitlines()[-1]
+
+
+def test_status_shows_an_exports_points_rejected_rows_and_local_committed_times(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    examples = Path(__file__).parent.parent / "examples"
+    assert run("import", str(examples / "evans_point_definitions.csv")).exit_code == 0
+    assert run("import", str(_spring_forward_backfill(tmp_path))).exit_code == 0
+    human = run("status")
+    assert human.exit_code == 0, human.output
+    lines = human.output.splitlines()
+    export = next(line for line in lines if "evans_point_definitions.csv" in line)
+    assert re.search(r"\d+ points \(\d+ new, 0 changed\)", export), export
+    assert not re.search(r"\b0 points\b", export), export
+    spring = next(line for line in lines if "spring.csv" in line)
+    assert "24 readings (24 new, 0 changed), 4 rejected rows" in spring, spring
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d"
+    assert re.match(rf"^  {stamp}  ingested", spring), spring
+    data = json.loads(run("status", "--json").output)
+    first = data["last_files"][0]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.?\d*[+-]\d\d:\d\d$", first["ingested_at"])
+    export_row = data["last_files"][1]
+    assert export_row["points"] > 0 and export_row["points_new"] == export_row["points"]
+
+
+def test_status_wait_times_out_clearly_when_no_daemon_takes_the_backlog(
+    run, spool_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    (spool_dir / "incoming" / "siemens").mkdir(parents=True)
+    (spool_dir / "incoming" / "siemens" / "waiting.csv").write_bytes(
+        insight_report(["X.P1"], datetime(2024, 1, 1), 4)
+    )
+    result = run("status", "--wait", "1")
+    assert result.exit_code == 1, result.output
+    assert (
+        "timed out after 1 s: 1 file still waits in incoming/ (is the daemon running?"
+        in result.output
+    )

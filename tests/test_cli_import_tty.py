@@ -15,6 +15,7 @@ import termios
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 from helpers import insight_report
 
 ENERGY_INGEST = Path(sys.executable).with_name("energy-ingest")
@@ -110,7 +111,8 @@ def test_on_a_terminal_log_lines_are_never_glued_to_the_progress_bar(
     for day in (1, 2, 3):
         assert sum(f"ingested {folder}/boliou{day}.csv: 192 readings" in line for line in logs) == 1
     assert shown[-1] == (
-        "imported 3 files: 3 ingested, 0 duplicate, 0 failed; 576 readings (576 new, 0 changed)"
+        "imported 3 files: 3 ingested, 0 duplicate, 0 failed, 0 skipped; 576 readings (576 new,"
+        " 0 changed), 0 rejected rows, 0 warnings"
     ), output
     assert "100%" in shown[-2], "the bar ends full, on the line above the summary"
 
@@ -134,5 +136,55 @@ def test_off_a_terminal_each_file_keeps_its_log_line(database_url: str, tmp_path
             for line in lines
         ), done.stderr
     assert done.stdout == (
-        "imported 3 files: 3 ingested, 0 duplicate, 0 failed; 576 readings (576 new, 0 changed)\n"
+        "imported 3 files: 3 ingested, 0 duplicate, 0 failed, 0 skipped; 576 readings (576 new,"
+        " 0 changed), 0 rejected rows, 0 warnings\n"
     )
+
+
+def big_report(folder: Path) -> Path:
+    """A report that takes a good second to load: 40 points, 12,000 rows."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "big.csv"
+    path.write_bytes(insight_report([f"X.P{i}" for i in range(40)], datetime(2023, 1, 1), 12_000))
+    return path
+
+
+def test_on_a_terminal_the_bar_moves_by_bytes_within_one_file(
+    database_url: str, tmp_path: Path
+) -> None:
+    big = big_report(tmp_path / "big")
+    code, output = run_on_a_terminal(
+        [str(ENERGY_INGEST), "import", str(big)], environment(database_url, tmp_path)
+    )
+    assert code == 0, output
+    shown = {int(p) for p in re.findall(r"(\d+)%", output)}
+    assert shown & set(range(1, 100)), f"the bar went 0 → 100 on one file: {sorted(shown)}"
+
+
+def test_off_a_terminal_a_slow_file_says_how_far_it_got(database_url: str, tmp_path: Path) -> None:
+    big = big_report(tmp_path / "big")
+    env = environment(database_url, tmp_path) | {"ENERGY_PROGRESS_SECONDS": "0.05"}
+    started = datetime.now().astimezone()
+    done = subprocess.run(
+        [str(ENERGY_INGEST), "import", str(big)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    progress = [
+        line
+        for line in done.stderr.splitlines()
+        if re.fullmatch(
+            r"importing: \d+% of \d+\.\d MB read \(file 1 of 1: big\.csv\), \d+ s", line
+        )
+    ]
+    assert progress, done.stderr
+    # status shows the time the file's transaction committed, not when it began
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT ingested_at, duration_ms FROM files").fetchone()
+    assert row is not None
+    committed, ms = row
+    assert ms > 300, "the file loads too fast to tell its start from its commit"
+    assert (committed - started).total_seconds() >= ms / 1000 * 0.9

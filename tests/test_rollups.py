@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -246,3 +247,22 @@ def test_writes_by_other_means_mark_rollups_stale_until_rebuild(database_url: st
     assert unknown.returncode != 0 and "no point named 'NO.SUCH'" in unknown.stderr
     bad = _cli(database_url, "rollups", "rebuild", "--since", "yesterday-ish")
     assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_rollups_rebuild_says_how_far_it_got_off_a_terminal(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO points (source, name) SELECT 'alc', 'MANY.P' || i FROM generate_series(1, 80) i"
+        )
+        conn.execute(
+            "INSERT INTO readings SELECT p.id, t, 1 FROM points p,"
+            " generate_series(timestamptz '2024-03-09', '2024-03-12', '15 minutes') t"
+        )
+    done = _cli(database_url, "rollups", "rebuild", ENERGY_PROGRESS_SECONDS="0.001")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "rebuilding rollups"
+    assert any(
+        re.fullmatch(r"rebuilding rollups: (25|50|75) of 80 points, \d+ s", line) for line in lines
+    ), done.stderr
+    assert "rebuilt the rollups of 80 points" in done.stdout

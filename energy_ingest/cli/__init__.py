@@ -3,6 +3,8 @@
 catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
 rollup_commands.py   `energy-ingest rollups rebuild`
+import_command.py    `energy-ingest import`
+meter.py             how far a long command got: a bar on a terminal, a line now and then off one
 health_commands.py   `energy-ingest series` and `alerts`
 demo_commands.py     `energy-ingest demo`: the demo campus through the spool and daemon
 boundary.py          the one error boundary: our errors and the database's become one line
@@ -10,40 +12,31 @@ boundary.py          the one error boundary: our errors and the database's becom
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
-import psycopg
 
 from energy_ingest.check import check
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.catalog_commands import catalog
 from energy_ingest.cli.demo_commands import demo
 from energy_ingest.cli.health_commands import alerts, health_line, series
+from energy_ingest.cli.import_command import import_
 from energy_ingest.cli.rollup_commands import rollups
+from energy_ingest.cli.status_lines import last_file
 from energy_ingest.config import Settings, configure_logging
-from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line
+from energy_ingest.errors import EnergyError
 from energy_ingest.file_kinds import SOURCES
-from energy_ingest.pipeline import Loaded, describe_file, parse_and_load, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, is_report_name, printable_name
-from energy_ingest.spool.files import NotRegularFile, open_regular, place
-from energy_ingest.spool.stranded import Stranded, report_files
+from energy_ingest.spool.files import place
 from energy_ingest.store import db
 from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate as apply_migrations
-from energy_ingest.store.migrate import require_current
-from energy_ingest.write.applied_site import AppliedSite
 
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
+WAIT_SECONDS = 60.0  # how long `status --wait` waits at most, by default
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,165 +139,31 @@ def run(settings: Settings) -> None:
     sys.exit(Daemon(settings).run())
 
 
-@main.command("import", short_help="Load report files or folders directly (backfill).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--source", type=click.Choice(SOURCES), help="Expected source (the content decides).")
-@click.pass_obj
-@friendly
-def import_(settings: Settings, paths: tuple[Path, ...], source: str | None) -> None:
-    """Load report files or folders directly (backfill), leaving them where they are.
-
-    Uses the same loader and ledger as the daemon: a file already ingested is a duplicate.
-    """
-    skipped: list[Stranded] = []
-    files = list(report_files(paths, skipped))
-    for entry in skipped:
-        click.echo(f"skipped {printable_name(entry.path)}: {entry.why}", err=True)
-    if not files:
-        raise click.ClickException(
-            "no report files found under " + ", ".join(printable_name(p) for p in paths)
-        )
-    totals = {"ingested": 0, "duplicate": 0, "failed": 0}
-    readings = inserted = updated = 0
-    problems: list[str] = []
-    site = AppliedSite()  # the applied site file, parsed once for all the files
-    with db.connect(db.database_url(settings)) as conn:
-        require_current(conn)
-        with (
-            click.progressbar(
-                files, label="importing", file=sys.stderr, item_show_func=_name, width=BAR_WIDTH
-            ) as bar,
-            _logs_above(bar),
-        ):
-            for n, path in enumerate(bar):
-                # The per-file boundary: whatever happens to one file, the others go on.
-                try:
-                    loaded = _import_one(conn, path, settings, source, site)
-                except psycopg.Error as exc:
-                    if conn.broken or conn.closed:
-                        raise click.ClickException(
-                            f"lost the database after {n} of {len(files)} files ({first_line(exc)}); "
-                            "run the same command again: files already imported are skipped as duplicates"
-                        ) from exc
-                    problems.append(
-                        f"{printable_name(path)}: the database refused it: {first_line(exc)}"
-                    )
-                except Exception as exc:
-                    problems.append(_problem(path, exc))
-                else:
-                    totals[loaded.result.status] += 1
-                    readings += loaded.result.readings
-                    inserted += loaded.result.inserted
-                    updated += loaded.result.changed_values
-                    logging.getLogger("energy_ingest.import").info(
-                        "%s", summary(loaded, settings.timezone, printable_name(path))
-                    )
-    totals["failed"] = len(problems)
-    for problem in problems:
-        click.echo(f"failed: {problem}", err=True)
-    click.echo(
-        f"imported {len(files)} files: {totals['ingested']} ingested, {totals['duplicate']} duplicate, "
-        f"{totals['failed']} failed; {readings:,} readings ({inserted:,} new, {updated:,} changed)"
-    )
-    if problems:
-        sys.exit(1)
-
-
-def _import_one(
-    conn: psycopg.Connection[Any],
-    path: Path,
-    settings: Settings,
-    source: str | None,
-    site: AppliedSite,
-) -> Loaded:
-    # A file named on the command line may be a link the operator chose; below it, never.
-    with os.fdopen(open_regular(path.resolve()), "rb") as fp:
-        before = os.fstat(fp.fileno())
-
-        def still_same() -> bool:
-            now = os.fstat(fp.fileno())
-            return (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-
-        info = describe_file(fp, path, source or "siemens")
-        return parse_and_load(
-            conn, fp, info, tz=settings.timezone, hint=source, site=site, still_same=still_same
-        )
-
-
-def _problem(path: Path, exc: Exception) -> str:
-    """What went wrong with one imported file, for the summary."""
-    name = printable_name(path)
-    if isinstance(exc, ParseError):
-        return exc.with_file(name).detailed()
-    if isinstance(exc, SourceChanged):
-        return f"{name}: it changed while it was being imported (rolled back); import it again once it is complete"
-    if isinstance(exc, NotRegularFile):
-        return f"{name}: not a regular file"
-    if isinstance(exc, OSError):
-        return f"{name}: cannot be read: {exc.strerror or exc}"
-    if isinstance(exc, EnergyError):
-        return f"{name}: {exc}"
-    return f"{name}: internal error ({type(exc).__name__}: {exc}); please report it"
-
-
-# The bar's line must fit 80 columns (a wrapped line cannot be redrawn in place): the label, a
-# bar of BAR_WIDTH, the percentage and the ETA take 55, the file's name at most SHOW_NAME.
-BAR_WIDTH = 24
-SHOW_NAME = 24
-CLEAR_LINE = "\r\x1b[K"
-
-
-def _name(path: Path | None) -> str:
-    name = printable_name(path.name) if path else ""
-    return name if len(name) <= SHOW_NAME else "…" + name[1 - SHOW_NAME :]
-
-
-@contextlib.contextmanager
-def _logs_above(bar: ProgressBar[Path]) -> Iterator[None]:
-    """On a terminal, a log line is printed above the bar, which is drawn again below it (as
-    pip and cargo do): every file's line stays, whole, and the bar stays the last line. Off a
-    terminal click prints only the bar's label, and the log lines go out as they are."""
-    if not bar.file.isatty():
-        yield
-        return
-    root = logging.getLogger()
-    kept = root.handlers[:]
-    root.handlers[:] = [
-        _AboveTheBar(bar, h) if isinstance(h, logging.StreamHandler) and h.stream is bar.file else h
-        for h in kept
-    ]
-    try:
-        yield
-    finally:
-        root.handlers[:] = kept
-
-
-class _AboveTheBar(logging.Handler):
-    """Writes each record, formatted as `handler` would, over the bar's line; redraws the bar."""
-
-    def __init__(self, bar: ProgressBar[Path], handler: logging.Handler) -> None:
-        super().__init__(handler.level)
-        self.bar = bar
-        self.setFormatter(handler.formatter)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.bar.file.write(CLEAR_LINE + self.format(record) + "\n")
-            self.bar._last_line = None  # click redraws only a changed line; this one was wiped
-            self.bar.render_progress()
-        except Exception:
-            self.handleError(record)
-
-
 @main.command(short_help="Show the backlog, failed files, database and last files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--last", default=10, show_default=True, help="How many recent files to show.")
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0),
+    is_flag=False,
+    flag_value=WAIT_SECONDS,
+    default=None,
+    metavar="[SECONDS]",
+    help=f"First wait until the daemon has taken every file in incoming/ (at most SECONDS,"
+    f" default {WAIT_SECONDS:g}); exit 1 if it has not by then.",
+)
 @click.pass_obj
 @friendly
-def status(settings: Settings, as_json: bool, last: int) -> None:
-    """Show the backlog, failed files, database reachability and the last files ingested."""
-    from energy_ingest.daemon.status import gather
+def status(settings: Settings, as_json: bool, last: int, wait: float | None) -> None:
+    """Show the backlog, failed files, database reachability and the last files ingested.
 
+    With --wait, first wait until no file waits in incoming/ and none is loading: what was
+    uploaded is then committed (or failed) and can be read.
+    """
+    from energy_ingest.daemon.status import gather, wait_for_backlog
+
+    waiting = wait_for_backlog(settings, wait) if wait is not None else 0
     info = gather(settings, last)
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -346,15 +205,15 @@ def status(settings: Settings, as_json: bool, last: int) -> None:
         if info["last_files"]:
             click.echo("last files")
         for f in info["last_files"]:
-            what = (
-                f"{f['readings']:,} readings ({f['inserted']:,} new, {f['updated']:,} changed)"
-                if f["status"] == "ingested"
-                else (f["error"] or "")
-            )
-            click.echo(
-                f"  {f['ingested_at'][:19]}  {f['status']:<8}  {f['source']:<7}  {f['name']}  {what}"
-            )
-    if not info["database"]["reachable"]:
+            click.echo(last_file(f, settings.timezone))
+    if waiting:
+        click.echo(
+            f"timed out after {wait:g} s: {waiting} {'file still waits' if waiting == 1 else 'files still wait'}"
+            " in incoming/ (is the daemon running? `energy-ingest run`, or under systemd"
+            " `systemctl status energy-ingest`)",
+            err=True,
+        )
+    if waiting or not info["database"]["reachable"]:
         sys.exit(1)
 
 
@@ -421,6 +280,7 @@ def _failed_key(name: str, failed: dict[str, Path]) -> str:
     )
 
 
+main.add_command(import_)
 main.add_command(check)
 main.add_command(catalog)
 main.add_command(rollups)

@@ -4,20 +4,16 @@ loader (a psql COPY, a restore) or to move daily and monthly rollups to a new EN
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import click
 
 from energy_ingest.cli.boundary import friendly
+from energy_ingest.cli.meter import meter
 from energy_ingest.config import Settings, lookup_zone
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write import rollup_rebuild
-
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
 
 
 @click.group(short_help="Rollups: say whether they are complete; rebuild them from readings.")
@@ -45,9 +41,18 @@ def rebuild(settings: Settings, names: tuple[str, ...], since: str | None, as_js
         require_current(conn)
         ids = rollup_rebuild.point_ids(conn, names) if names else None
         total = len(ids) if ids is not None else len(rollup_rebuild.point_ids(conn))
-        bar: ProgressBar[int]
-        with click.progressbar(length=total, label="rebuilding rollups", file=sys.stderr) as bar:
-            done = rollup_rebuild.rebuild(conn, settings.timezone, ids, start, bar.update)
+        points = 0
+
+        def how_far(done: int, _: str) -> str:
+            return f"{done:,} of {total:,} points"
+
+        def batch_done(n: int) -> None:
+            nonlocal points
+            points += n
+            progress.to(points, f"{points:,} points")
+
+        with meter("rebuilding rollups", total, settings.progress_seconds, how_far) as progress:
+            done = rollup_rebuild.rebuild(conn, settings.timezone, ids, start, batch_done)
     if as_json:
         click.echo(json.dumps(done.__dict__, indent=2))
         return

@@ -24,17 +24,15 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.database_link import MAX_BACKOFF, DatabaseLink
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
-from energy_ingest.pipeline import Loaded, summary
+from energy_ingest.pipeline import Loaded, notes, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, printable_name
 from energy_ingest.spool.files import open_regular, place, write_note
 from energy_ingest.spool.moving import copy_read, finished, interrupted, move_read, names_it
-from energy_ingest.write.ledger import FileInfo, first_warnings, record_failure
+from energy_ingest.write.ledger import FileInfo, record_failure
 
 log = logging.getLogger("energy_ingest.daemon")  # one name for all the daemon says
 
 REMEMBER_ARCHIVED = 10_000  # archived files watched for a writer that still appends to them
-SHOW_REJECTS = 3
-SHOW_WARNINGS = 20  # log lines per file; the ledger keeps more
 
 
 @dataclass(frozen=True)
@@ -85,8 +83,7 @@ class Archiver:
         self._remember(target, Archived(_key(st), loaded.info, path, label))
         self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
-        if result.status == "ingested":
-            log_warnings(loaded, label)
+        log_warnings(loaded, label)
         log.debug("archived %s as %s", label, printable_name(target))
 
     def _archive_dir(self, loaded: Loaded) -> Path:
@@ -274,24 +271,9 @@ class Archiver:
 
 
 def log_warnings(loaded: Loaded, label: str) -> None:
-    """What an ingested file's parse and load found worth saying, as log lines."""
-    report, result = loaded.report, loaded.result
-    rejected = report.rejected
-    if rejected:
-        shown_rejects = "; ".join(
-            f"line {r.line}: {r.reason}" for r in report.rejects[:SHOW_REJECTS]
-        )
-        more = rejected - min(SHOW_REJECTS, len(report.rejects))
-        log.warning(
-            "%s: %d rows rejected — %s%s",
-            label,
-            rejected,
-            shown_rejects,
-            f" (and {more} more)" if more > 0 else "",
-        )
-    for warning in first_warnings(report.warnings, SHOW_WARNINGS):
-        log.warning("%s: %s", label, warning)
-    for level, note in result.notes():
+    """What an ingested file's parse and load found worth saying, as log lines (pipeline.notes:
+    `import` says the same)."""
+    for level, note in notes(loaded):
         log.log(level, "%s: %s", label, note)
 
 

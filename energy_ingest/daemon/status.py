@@ -1,8 +1,10 @@
-"""`energy-ingest status`: backlog, files loading, unknown folders, stranded, failed, last files."""
+"""`energy-ingest status`: backlog, files loading, unknown folders, stranded, failed, last files;
+and `status --wait`: until the daemon has taken everything waiting in incoming/."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +108,29 @@ def gather(settings: Settings, last: int = 10) -> dict[str, Any]:
     return out
 
 
+WAIT_STEP = 0.2  # seconds between two looks at the spool while `status --wait` waits
+
+
+def wait_for_backlog(settings: Settings, seconds: float) -> int:
+    """Wait until no file waits in incoming/ and none is being loaded (the daemon has taken, and
+    committed or failed, everything that was there), at most `seconds`; the files still waiting
+    then (0: done)."""
+    spool = Spool(settings.spool_dir)
+    deadline = time.monotonic() + seconds
+    while True:
+        waiting = sum(_backlog(spool)[0].values()) + len(in_progress(spool))
+        if waiting == 0 or time.monotonic() >= deadline:
+            return waiting
+        time.sleep(WAIT_STEP)
+
+
 def _last_files(conn: psycopg.Connection[Any], last: int) -> list[dict[str, Any]]:
+    """The last files, newest first; `ingested_at` is when the file's transaction committed (a
+    point export's `points_new` and `points_changed`: what it did to the catalog)."""
     cur = conn.execute(
         """
-        SELECT name, source, status, ingested_at, readings, inserted, updated, unchanged,
-               rejected_rows, duplicates_seen, error
+        SELECT name, source, status, ingested_at, format, points, points_new, points_changed,
+               readings, inserted, updated, unchanged, rejected_rows, duplicates_seen, error
         FROM files ORDER BY ingested_at DESC, id DESC LIMIT %s
         """,
         (last,),
@@ -118,5 +138,5 @@ def _last_files(conn: psycopg.Connection[Any], last: int) -> list[dict[str, Any]
     names = [c.name for c in cur.description or ()]
     rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for row in rows:
-        row["ingested_at"] = row["ingested_at"].isoformat()
+        row["ingested_at"] = row["ingested_at"].isoformat()  # with its offset
     return rows

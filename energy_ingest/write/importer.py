@@ -178,6 +178,7 @@ def import_export(
             warnings=warnings,
             footer=export.complete if export.source == "siemens" else None,
             seconds=result.seconds,
+            points_changed=(result.created, result.updated),
         )
         if not still_same():
             raise SourceChanged(f"{info.name} changed while it was being loaded")

@@ -107,6 +107,7 @@ def complete_ledger_row(
     counts: tuple[int, int, int, int] = (0, 0, 0, 0),  # readings, inserted, updated, unchanged
     missing: dict[str, int] | None = None,
     span: tuple[datetime | None, datetime | None] = (None, None),
+    points_changed: tuple[int, int] = (0, 0),  # an export's points created, and changed
 ) -> None:
     """Fill in the ledger row a load claimed: what the file was and what loading it did."""
     missing = missing or {}
@@ -116,7 +117,8 @@ def complete_ledger_row(
         UPDATE files SET format = %s, points = %s, readings = %s, inserted = %s, updated = %s,
             unchanged = %s, missing_no_data = %s, missing_data_loss = %s, missing_blank = %s,
             missing_error = %s, rejected_rows = %s, rejects = %s, warnings = %s, footer = %s,
-            first_ts = %s, last_ts = %s, duration_ms = %s, ingested_at = now()
+            first_ts = %s, last_ts = %s, duration_ms = %s, points_new = %s, points_changed = %s,
+            ingested_at = clock_timestamp()  -- when it commits, not when its transaction began
         WHERE id = %s
         """,
         (
@@ -133,6 +135,7 @@ def complete_ledger_row(
             footer,
             *span,
             int(seconds * 1000),
+            *points_changed,
             file_id,
         ),
     )

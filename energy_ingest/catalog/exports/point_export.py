@@ -36,6 +36,9 @@ MAX_FIELD_CHARS = 4_096  # a longer field value is cut to this and a warning say
 MAX_STATES = 256  # text-table lines kept per point (formats' MAX_STATES for trend labels)
 
 
+FORMATS = ("siemens-point-definitions", "alc-points-list")  # a ledger row's `format` says export
+
+
 @dataclass
 class PointExport:
     """One parsed export.
@@ -47,7 +50,7 @@ class PointExport:
     and lists are typed as each parser documents.
     """
 
-    format: str  # "siemens-point-definitions" or "alc-points-list"
+    format: str  # one of FORMATS
     source: str  # "siemens" or "alc"
     records: pd.DataFrame
     rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS
