@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 
+from energy_ingest.localtime import local
+
 
 @dataclass(frozen=True)
 class State:
@@ -21,7 +23,7 @@ class State:
         """One line for `status`: complete, or why not and what to run."""
         if self.stale_since is not None:
             return (
-                f"STALE since {self.stale_since.isoformat(timespec='seconds')}: readings were"
+                f"STALE since {local(self.stale_since, timezone)}: readings were"
                 " written by something other than the loader; the API answers from readings"
                 " alone until `energy-ingest rollups rebuild`"
             )
