@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -246,3 +247,26 @@ def test_writes_by_other_means_mark_rollups_stale_until_rebuild(database_url: st
     assert unknown.returncode != 0 and "no point named 'NO.SUCH'" in unknown.stderr
     bad = _cli(database_url, "rollups", "rebuild", "--since", "yesterday-ish")
     assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_rollups_status_says_whether_they_are_complete_and_exits_3_when_stale(
+    database_url: str,
+) -> None:
+    from click.testing import CliRunner
+
+    from energy_ingest.cli import main
+
+    env = {"ENERGY_DATABASE_URL": database_url, "ENERGY_TIMEZONE": "America/Chicago"}
+    fine = CliRunner().invoke(main, ["rollups", "status"], env=env)
+    assert (fine.exit_code, fine.output) == (
+        0,
+        "complete (hourly, and daily and monthly in America/Chicago)\n",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (pid,) = conn.execute("INSERT INTO points (source, name) VALUES ('alc', 'P') RETURNING id")
+        conn.execute("INSERT INTO readings VALUES (%s, '2024-03-10T12:00Z', 1)", pid)
+    stale = CliRunner().invoke(main, ["rollups", "status"], env=env)
+    assert stale.exit_code == 3, stale.output
+    # when, in ENERGY_TIMEZONE with its offset (energy_ingest.localtime), and what to run
+    assert re.match(r"STALE since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d-0[56]:00: ", stale.output)
+    assert "`energy-ingest rollups rebuild`" in stale.output

@@ -2,7 +2,8 @@
 
 catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
-rollup_commands.py   `energy-ingest rollups rebuild`
+rollup_commands.py   `energy-ingest rollups status|rebuild`
+psql_command.py      `energy-ingest psql`
 health_commands.py   `energy-ingest series` and `alerts`
 boundary.py          the one error boundary: our errors and the database's become one line
 """
@@ -26,6 +27,7 @@ from energy_ingest.check import check
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.catalog_commands import catalog
 from energy_ingest.cli.health_commands import alerts, health_line, series
+from energy_ingest.cli.psql_command import psql
 from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="energy", prog_name="energy-ingest", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Load Siemens Insight and ALC WebCTRL trend reports into PostgreSQL.
@@ -424,3 +429,4 @@ main.add_command(catalog)
 main.add_command(rollups)
 main.add_command(series)
 main.add_command(alerts)
+main.add_command(psql)
