@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 CLI = Path(sys.executable).parent / "energy-ingest"
 
 
@@ -35,3 +37,18 @@ def test_psql_without_a_database_says_how_to_get_one(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
     assert "ENERGY_DATABASE_URL" in done.stderr, done.stderr
+
+
+def test_a_password_reaches_psql_but_not_its_command_line(database_url: str) -> None:
+    """`ps` shows a command line to every user of the machine; psql reads PGPASSWORD instead."""
+    url = make_conninfo(database_url, password="s3cret")
+    # psql's \! runs a shell, whose parent is psql: its command line, then its PGPASSWORD
+    seen = _psql(
+        "-c",
+        '\\! tr "\\0" " " < /proc/$PPID/cmdline; echo; echo "$PGPASSWORD"',
+        ENERGY_DATABASE_URL=url,
+    )
+    assert seen.returncode == 0, seen.stderr
+    cmdline, password = seen.stdout.splitlines()
+    assert "--dbname" in cmdline and "s3cret" not in cmdline, cmdline
+    assert password == "s3cret"

@@ -33,11 +33,10 @@ def psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
     psql as they are, e.g. `energy-ingest psql -c 'select count(*) from readings'`."""
     program = _psql()
     params = conninfo_to_dict(db.database_url(settings))
-    env = dict(os.environ)
     password = params.pop("password", None)
-    if password is not None:  # not on the command line, where `ps` would show it
-        env["PGPASSWORD"] = str(password)
-    os.execve(program, [program, "--dbname", make_conninfo("", **params), *psql_args], env)
+    if password is not None:  # for psql alone, not on its command line where `ps` shows it
+        os.putenv("PGPASSWORD", str(password))
+    os.execv(program, [program, "--dbname", make_conninfo("", **params), *psql_args])
 
 
 def _psql() -> str:
