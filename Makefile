@@ -2,22 +2,37 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# Two stamps: what `make run` needs (runtime dependencies only), and what the tests and lint need
+# on top (the `test` extras: pytest, ruff, mypy, Playwright...). The second keeps its old name,
+# so a venv made before the split is still a complete one.
+RUN_STAMP := $(VENV)/.runtime-stamp
+STAMP     := $(VENV)/.installed-stamp
 
 .PHONY: run demo test test-fast lint format bench clean docs
 
+$(RUN_STAMP): pyproject.toml
+	@echo "installing runtime dependencies into $(VENV) (about a minute, once)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "installing runtime and test dependencies into $(VENV) (a few minutes, once)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(RUN_STAMP)
 
 ## run: embedded PostgreSQL + migrations + daemon, upload and API on ENERGY_DEV_BIND (default 127.0.0.1:8080); Ctrl-C stops all
-run: $(STAMP)
+# The busy-port check comes first: a port in use fails in a second, not after the install.
+run:
+	@PYTHON=$(PYTHON) ./scripts/check-port
+	@$(MAKE) --no-print-directory $(RUN_STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run
 
 ## demo: load the demo campus (docs/demo.md) into what `make run` runs (or, with none running, into its database)
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	@ENERGY_SPOOL_DIR="$${ENERGY_SPOOL_DIR:-$(CURDIR)/var/spool}" \
 	ENERGY_SITE_FILE="$${ENERGY_SITE_FILE:-$(CURDIR)/examples/site.toml}" $(BIN)/energy-ingest demo
 

@@ -10,10 +10,12 @@ import re
 import urllib.parse
 import zoneinfo
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from energy_ingest.errors import ConfigError, EnergyError
+from energy_ingest.localtime import local
 
 T = TypeVar("T")
 
@@ -305,19 +307,27 @@ def _origins(raw: str) -> tuple[str, ...]:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Human timestamps on a terminal; journald priority prefixes under systemd."""
+    """Local time with its offset on a terminal; journald priority prefixes under systemd."""
     handler = logging.StreamHandler()
     if settings.journald:
         handler.setFormatter(JournaldFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
-            )
-        )
+        handler.setFormatter(ConsoleFormatter(settings.timezone))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """`2026-12-07 03:25:44-06:00 INFO    name: message`: the time in ENERGY_TIMEZONE with its
+    offset (energy_ingest.localtime), whatever zone the machine runs in."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return local(datetime.fromtimestamp(record.created, UTC), self.zone)
 
 
 class JournaldFormatter(logging.Formatter):

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import psycopg
 
 from energy_ingest.catalog.exports.point_export import PointExport
 from energy_ingest.formats.report import Report
+from energy_ingest.localtime import span
 from energy_ingest.parsing import parse_file
 from energy_ingest.spool import printable_name
 from energy_ingest.write.applied_site import AppliedSite
@@ -69,7 +69,9 @@ def parse_and_load(
 ) -> Loaded:
     """Parse `fp` and load it; raises ParseError for a bad file, psycopg errors for the database."""
     report = parse_file(fp, info.name, tz=tz, hint=hint)
-    return load(conn, report, info, site=site, should_stop=should_stop, still_same=still_same)
+    return load(
+        conn, report, info, tz=tz, site=site, should_stop=should_stop, still_same=still_same
+    )
 
 
 def load(
@@ -77,19 +79,20 @@ def load(
     report: Report | PointExport,
     info: FileInfo,
     *,
+    tz: str,
     site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """A trend report's readings, or a point export into the catalog: one transaction; new
     points are resolved with `site` (the process's copy of the applied site file). The file's
-    source is its content's, not its folder's."""
+    source is its content's, not its folder's; `tz` is the zone of the times its notes name."""
     info.source = report.source
     if isinstance(report, PointExport):
         result = import_export(conn, report, info, site=site, still_same=still_same)
         return Loaded(report, result, info)
     loaded = load_report(
-        conn, report, info, site=site, should_stop=should_stop, still_same=still_same
+        conn, report, info, zone=tz, site=site, should_stop=should_stop, still_same=still_same
     )
     return Loaded(report, loaded, info)
 
@@ -134,11 +137,7 @@ def warning_count(loaded: Loaded) -> int:
 
 
 def time_span(first: pd.Timestamp | None, last: pd.Timestamp | None, tz: str) -> str:
+    """The report's range in local time with its offset (energy_ingest.localtime.span)."""
     if first is None or last is None or pd.isna(first) or pd.isna(last):
         return ""
-    zone = ZoneInfo(tz)
-    a = first.to_pydatetime().astimezone(zone)
-    b = last.to_pydatetime().astimezone(zone)
-    if a.date() == b.date():
-        return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} {b:%Z}"
-    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b:%Z}"
+    return span(first.to_pydatetime(), last.to_pydatetime(), tz)

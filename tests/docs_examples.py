@@ -165,8 +165,14 @@ class System:
     def make(self, target: str) -> list[str]:
         """`make TARGET` taking the venv as it is: never reinstalling it from the copy (which
         would point the shared venv's scripts at a folder deleted after the run)."""
-        stamps = [f"--old-file={s.relative_to(ROOT)}" for s in (ROOT / ".venv").glob(".*stamp")]
-        return ["make", "--no-print-directory", *stamps, target]
+        stamps = {".venv/.runtime-stamp", ".venv/.installed-stamp"}  # the Makefile's two
+        stamps |= {s.relative_to(ROOT).as_posix() for s in (ROOT / ".venv").glob(".*stamp")}
+        return [
+            "make",
+            "--no-print-directory",
+            *(f"--old-file={s}" for s in sorted(stamps)),
+            target,
+        ]
 
     def _read(self) -> None:
         assert self.run_proc.stdout is not None

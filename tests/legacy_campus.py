@@ -62,7 +62,7 @@ def _put(conn: psycopg.Connection[Any], data: bytes, name: str, source: str) -> 
     info = FileInfo(hashlib.sha256(data).hexdigest(), name, source, len(data))
     with conn.transaction():
         parsed = parse_file(io.BytesIO(data), info, tz="America/Chicago", hint=None)
-        loaded = load(conn, parsed, info)
+        loaded = load(conn, parsed, info, tz="America/Chicago")
     assert loaded.result.status == "ingested", loaded.result
 
 

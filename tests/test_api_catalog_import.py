@@ -43,7 +43,8 @@ TREND = b"""\
 def _put(conn: psycopg.Connection[Any], data: bytes, name: str) -> None:
     """A file through the parse-and-load path the daemon and `energy-ingest import` use."""
     info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
-    loaded = load(conn, parse_file(io.BytesIO(data), info, tz="America/Chicago", hint=None), info)
+    report = parse_file(io.BytesIO(data), info, tz="America/Chicago", hint=None)
+    loaded = load(conn, report, info, tz="America/Chicago")
     assert loaded.result.status == "ingested", loaded.result
 
 

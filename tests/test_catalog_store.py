@@ -31,7 +31,8 @@ def put(conn: psycopg.Connection[Any], data: bytes, name: str = "") -> Any:
     name = name or f"file{next(_names)}.csv"
     info = FileInfo(hashlib.sha256(data).hexdigest(), name, "siemens", len(data))
     fp = io.BytesIO(data)
-    return load(conn, parse_file(fp, info.name, tz="America/Chicago", hint=None), info)
+    report = parse_file(fp, info.name, tz="America/Chicago", hint=None)
+    return load(conn, report, info, tz="America/Chicago")
 
 
 def apply(conn: psycopg.Connection[Any], text: str | None = None) -> Any:

@@ -96,6 +96,18 @@ def test_show_an_unknown_point_is_one_clear_error(cli: Any, built: str) -> None:
     assert "Traceback" not in result.output
 
 
+def test_show_a_mistyped_name_suggests_the_closest_names_in_the_catalog(
+    cli: Any, built: str
+) -> None:
+    result = cli("catalog", "show", "HU.R102.RTM")
+    assert result.exit_code == 1
+    closest = result.output.split("closest names: ")[1].strip().split(", ")
+    assert "HU.R102.RMT" in closest and len(closest) <= 5, result.output
+    assert "catalog coverage" not in result.output  # it lists shapes, not names
+    nothing = cli("catalog", "show", "ZZZZZZZZZZZZZZZZ")
+    assert "no name is close; search them with GET /api/v2/points?q=" in nothing.output
+
+
 def test_apply_a_broken_site_file_lists_every_problem_and_changes_nothing(
     cli: Any, built: str, tmp_path: Path
 ) -> None:

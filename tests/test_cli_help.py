@@ -1,6 +1,10 @@
-"""`energy-ingest --help` lists every command with a whole sentence, at any terminal width."""
+"""`energy-ingest --help` lists every command with a whole sentence, at any terminal width, and
+names only commands that exist."""
 
 from __future__ import annotations
+
+import re
+from importlib.metadata import version
 
 import click
 import pytest
@@ -17,6 +21,7 @@ SUMMARIES = {
         "catalog": "The point catalog: coverage, one point, apply the site file.",
         "import": "Load report files or folders directly (backfill).",
         "migrate": "Bring the database schema up to date.",
+        "psql": "Run psql on the database the processes use.",
         "retry": "Move failed files back to incoming/ to try them again.",
         "rollups": "Rollups: say whether they are complete; rebuild them from readings.",
         "run": "Run the ingest daemon: watch the spool, load each file once.",
@@ -31,6 +36,7 @@ SUMMARIES = {
     },
     ("rollups",): {
         "rebuild": "Recompute rollups from readings, with a progress bar.",
+        "status": "Say whether rollups are complete (exit status 3 if not).",
     },
     ("catalog",): {
         "apply": "Apply the site file: re-resolve every point in one transaction.",
@@ -92,6 +98,50 @@ def test_every_command_has_a_short_help_and_a_longer_description(command: tuple[
     for param in cmd.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"{' '.join(command)} {param.opts[0]} has no help"
+
+
+def _help_texts(cmd: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Every text of the tree a user reads: each command's help and short help, each option's."""
+    texts = [(" ".join(path), cmd.help or ""), (" ".join(path), cmd.short_help or "")]
+    texts += [(" ".join(path), p.help or "") for p in cmd.params if isinstance(p, click.Option)]
+    if isinstance(cmd, click.Group):
+        for name, sub in cmd.commands.items():
+            texts += _help_texts(sub, (*path, name))
+    return texts
+
+
+# A command a help text names, in backquotes: `devdb start`, `energy-ingest rollups rebuild`;
+# or another program's (`make run`), which must be one of these.
+QUOTED = re.compile(r"`(?:energy-ingest )?([a-z][^`]*)`")
+OTHER_PROGRAMS = {"make"}
+
+
+def test_every_command_a_help_text_names_exists() -> None:
+    named = 0
+    for where, text in _help_texts(main):
+        for words in QUOTED.findall(" ".join(text.split())):
+            if words.split()[0] in OTHER_PROGRAMS:
+                continue
+            cmd: click.Command = main
+            for word in words.split():
+                if not isinstance(cmd, click.Group) or word.startswith("-"):
+                    break  # a command's arguments and options follow its name
+                assert word in cmd.commands, f"{where or 'energy-ingest'} names `{words}`"
+                cmd = cmd.commands[word]
+            named += 1
+    assert named > 0  # the walk reads the texts at all
+
+
+def test_the_top_level_help_promises_only_what_its_commands_do() -> None:
+    """`rollups` says it tells whether they are complete: `rollups status` does."""
+    assert "whether they are complete" in (_command(("rollups",)).short_help or "")
+    assert "status" in _command(("rollups",)).commands  # type: ignore[attr-defined]
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"energy-ingest {version('energy')}\n"
 
 
 def _command(path: tuple[str, ...]) -> click.Command:

@@ -19,7 +19,8 @@ import psycopg
 from helpers import insight_report
 
 ENERGY_INGEST = Path(sys.executable).with_name("energy-ingest")
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR)\b")
+# local time in ENERGY_TIMEZONE with its offset (energy_ingest.localtime)
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d (INFO|WARNING|ERROR)\b")
 CSI = re.compile(r"\x1b\[[0-9;?]*([A-Za-z])")
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -266,3 +267,46 @@ def test_a_part_that_dies_makes_run_stop_the_rest_and_exit_non_zero(
     output = run.output()
     assert code == 1, output
     assert "Error: the ingest daemon exited with status 137" in output
+
+
+def _make(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("ENERGY_", "MAKE"))}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), *args],
+        env={**full, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_make_run_fails_on_a_busy_port_before_installing_anything(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"  # no venv, no stamp: a fresh clone's first `make run`
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        done = _make("run", f"VENV={venv}", ENERGY_DEV_BIND=f"127.0.0.1:{port}")
+        seconds = time.monotonic() - started
+    assert done.returncode != 0, done.stdout + done.stderr
+    error = next(line for line in done.stderr.splitlines() if line.startswith("Error:"))
+    assert f"127.0.0.1:{port}" in error and "ENERGY_DEV_BIND" in error
+    assert not venv.exists() and "installing" not in done.stdout
+    assert seconds < 30, seconds  # generous: no pip ran (it takes about a minute)
+
+
+def test_make_run_installs_runtime_dependencies_only_and_the_tests_add_their_extras(
+    tmp_path: Path,
+) -> None:
+    """What each target would install in a fresh venv (`make -n`: printed, not run)."""
+    venv = tmp_path / "venv"
+    run = _make("-n", "run", f"VENV={venv}", ENERGY_DEV_BIND=f"127.0.0.1:{_free_port()}")
+    assert run.returncode == 0, run.stderr
+    assert "installing runtime dependencies into" in run.stdout
+    assert "pip install --quiet -e .\n" in run.stdout and "[test]" not in run.stdout
+    for target in ("test", "test-fast", "lint"):
+        done = _make("-n", target, f"VENV={venv}")
+        assert done.returncode == 0, done.stderr
+        assert "pip install --quiet -e '.[test]'" in done.stdout, done.stdout
+    assert not venv.exists()

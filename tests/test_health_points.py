@@ -16,6 +16,7 @@ from energy_ingest.catalog.site.checker import parse_site
 from energy_ingest.catalog.site.model import Site, SiteFileError
 from energy_ingest.health import points, series
 from energy_ingest.health.limits import Thresholds, thresholds
+from energy_ingest.localtime import local
 
 ZONE = ZoneInfo("America/Chicago")
 SPRING = datetime(2024, 3, 10, 12, tzinfo=ZONE)  # the day the clocks went 02:00 → 03:00
@@ -108,8 +109,8 @@ def test_a_point_gone_to_data_loss_is_stale_while_its_series_is_fine(
     assert f.series_id is not None and f.link == f"/api/v2/points/{lost}"
     yesterday = today_at_2(1) - timedelta(minutes=15)
     assert f.summary == (
-        f"HALL.RM1.TEMP: no reading since {yesterday:%Y-%m-%d %H:%M %Z}, though its series hall "
-        f"has data to {now - timedelta(minutes=20):%Y-%m-%d %H:%M %Z}"
+        f"HALL.RM1.TEMP: no reading since {local(yesterday, 'America/Chicago', seconds=False)}, though its"
+        f" series hall has data to {local(now - timedelta(minutes=20), 'America/Chicago', seconds=False)}"
     )
     assert conn.execute("SELECT interval_s FROM points WHERE id = %s", [fine]).fetchone() == (900,)
     assert conn.execute("SELECT status FROM report_series").fetchall() == [("ok",)]
@@ -136,8 +137,8 @@ def test_out_of_range_by_the_unit_default_over_the_spring_forward_day(
     f = found[hot]
     assert f.details["min"] == -40 and f.details["max"] == 140 and f.details["count"] == 3
     assert f.summary == (
-        "A.T1: 212 °F at 2024-03-10 12:00 CDT, outside -40 °F to 140 °F (default for °F) for "
-        "its last 3 readings since 2024-03-10 11:30 CDT"
+        "A.T1: 212 °F at 2024-03-10 12:00-05:00, outside -40 °F to 140 °F (default for °F) for "
+        "its last 3 readings since 2024-03-10 11:30-05:00"
     )
     assert conn.execute("SELECT interval_s FROM points WHERE id = %s", [fine]).fetchone() == (900,)
 
@@ -286,7 +287,7 @@ def test_a_spike_of_two_readings_on_the_fall_back_day_is_found_and_one_is_not(
     assert status(conn, one) == "ok"
     f = found[two]
     assert f.kind == "spike" and f.details["z"] > 8
-    assert f.summary.startswith("B.FLOW1: 500 at 2024-11-03 12:00 CST is a spike, ")
+    assert f.summary.startswith("B.FLOW1: 500 at 2024-11-03 12:00-06:00 is a spike, ")
 
 
 def test_a_flatline_across_the_fall_back_hour_is_found_on_a_point_that_usually_varies(

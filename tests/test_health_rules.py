@@ -155,7 +155,7 @@ def test_a_rule_on_a_real_sample_finds_exactly_the_points_the_file_says(conn: Co
     }
     (flow,) = found["Boliou over 72"]
     assert flow.summary == (
-        "Boliou over 72: BOLIOU.VAV.1.RM161:CTL FLOW was 120 at 2018-11-29 23:45 CST"
+        "Boliou over 72: BOLIOU.VAV.1.RM161:CTL FLOW was 120 at 2018-11-29 23:45-06:00"
         " (65 readings in 1 d)"
     )
     assert (flow.priority, flow.link) == (HIGH, "/rules/boliou-warm")
@@ -174,14 +174,17 @@ def test_the_example_rule_on_a_real_export_names_the_unit_and_an_enumerations_st
     now = datetime(2018, 11, 1, 0, 50, tzinfo=CHICAGO)
     (warm,) = evaluate(conn, parse_site(SITE.read_text(), SITE), now)
     assert warm.summary == (
-        "Temperature over 80: HU.R102.RMT was 81.3 °F at 00:45 CDT (2 readings in 1 h)"
+        "Temperature over 80: HU.R102.RMT was 81.3 °F at 2018-11-01 00:45-05:00 (2 readings in 1 h)"
     )
     assert (warm.priority, warm.link) == (NORMAL, "/rules/too-warm")
     put(conn, trend({"HU.R102.OCC": ["OFF", "ON", "ON", "OFF"]}, day=2))
     occ = ids(conn)["HU.R102.OCC"]
     site = applied(conn, f'name = "Occupied"\npoint_search = "*{occ}"\nvalue_search = "~= 1"')
     (occupied,) = evaluate(conn, site, now + timedelta(days=1))
-    assert occupied.summary == "Occupied: HU.R102.OCC was ON at 00:30 CDT (2 readings in 1 h)"
+    assert (
+        occupied.summary
+        == "Occupied: HU.R102.OCC was ON at 2018-11-02 00:30-05:00 (2 readings in 1 h)"
+    )
     assert occupied.details["latest_value"] == "ON"
 
 
@@ -225,7 +228,8 @@ def test_exactly_count_readings_in_the_window_fire_and_one_fewer_or_one_outside_
     assert (three.details["matches"], three.details["latest_value"]) == (3, 83)
     assert three.details["latest_ts"] == now.astimezone(UTC).isoformat()
     assert (
-        three.summary == "three in 46 min: HU.R102.RMT was 83 at 00:45 CDT (3 readings in 46 min)"
+        three.summary
+        == "three in 46 min: HU.R102.RMT was 83 at 2018-11-01 00:45-05:00 (3 readings in 46 min)"
     )
     assert found["two in 45 min"][0].details["matches"] == 2
     # a second earlier, the 00:45 reading is not yet in the window: 2 of 3

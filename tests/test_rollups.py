@@ -266,3 +266,26 @@ def test_rollups_rebuild_says_how_far_it_got_off_a_terminal(database_url: str) -
         re.fullmatch(r"rebuilding rollups: (25|50|75) of 80 points, \d+ s", line) for line in lines
     ), done.stderr
     assert "rebuilt the rollups of 80 points" in done.stdout
+
+
+def test_rollups_status_says_whether_they_are_complete_and_exits_3_when_stale(
+    database_url: str,
+) -> None:
+    from click.testing import CliRunner
+
+    from energy_ingest.cli import main
+
+    env = {"ENERGY_DATABASE_URL": database_url, "ENERGY_TIMEZONE": "America/Chicago"}
+    fine = CliRunner().invoke(main, ["rollups", "status"], env=env)
+    assert (fine.exit_code, fine.output) == (
+        0,
+        "complete (hourly, and daily and monthly in America/Chicago)\n",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (pid,) = conn.execute("INSERT INTO points (source, name) VALUES ('alc', 'P') RETURNING id")
+        conn.execute("INSERT INTO readings VALUES (%s, '2024-03-10T12:00Z', 1)", pid)
+    stale = CliRunner().invoke(main, ["rollups", "status"], env=env)
+    assert stale.exit_code == 3, stale.output
+    # when, in ENERGY_TIMEZONE with its offset (energy_ingest.localtime), and what to run
+    assert re.match(r"STALE since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d-0[56]:00: ", stale.output)
+    assert "`energy-ingest rollups rebuild`" in stale.output

@@ -2,9 +2,10 @@
 
 catalog_commands.py  `energy-ingest catalog` (apply, coverage, show)
 catalog_report.py    what `catalog coverage` and `show` read from the catalog
-rollup_commands.py   `energy-ingest rollups rebuild`
+rollup_commands.py   `energy-ingest rollups status|rebuild`
 import_command.py    `energy-ingest import`
 meter.py             how far a long command got: a bar on a terminal, a line now and then off one
+psql_command.py      `energy-ingest psql`
 health_commands.py   `energy-ingest series` and `alerts`
 demo_commands.py     `energy-ingest demo`: the demo campus through the spool and daemon
 boundary.py          the one error boundary: our errors and the database's become one line
@@ -25,6 +26,7 @@ from energy_ingest.cli.catalog_commands import catalog
 from energy_ingest.cli.demo_commands import demo
 from energy_ingest.cli.health_commands import alerts, health_line, series
 from energy_ingest.cli.import_command import import_
+from energy_ingest.cli.psql_command import psql
 from energy_ingest.cli.rollup_commands import rollups
 from energy_ingest.cli.status_lines import last_file
 from energy_ingest.config import Settings, configure_logging
@@ -40,6 +42,9 @@ WAIT_SECONDS = 60.0  # how long `status --wait` waits at most, by default
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="energy", prog_name="energy-ingest", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Load Siemens Insight and ALC WebCTRL trend reports into PostgreSQL.
@@ -287,3 +292,4 @@ main.add_command(rollups)
 main.add_command(series)
 main.add_command(alerts)
 main.add_command(demo)
+main.add_command(psql)

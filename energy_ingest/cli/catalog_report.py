@@ -3,6 +3,7 @@ command line prints them as text or JSON)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -105,6 +106,16 @@ ORDER BY 1, 2
 """
 
 
+def _closest(conn: Conn, ref: str) -> str:
+    """The names a user probably meant (difflib, any case), or where to search for one."""
+    names = [name for (name,) in conn.execute("SELECT DISTINCT name FROM points")]
+    by_upper = {name.upper(): name for name in names}
+    close = difflib.get_close_matches(ref.upper(), list(by_upper), n=5, cutoff=0.6)
+    if not close:
+        return "no name is close; search them with GET /api/v2/points?q=… or give an id"
+    return "closest names: " + ", ".join(by_upper[c] for c in close)
+
+
 def show(conn: Conn, ref: str) -> dict[str, Any]:
     """Every attribute of one point (by id or exact name) and where each came from."""
     rows = conn.execute(_SHOW + " WHERE p.name = %s ORDER BY p.id", (ref,)).fetchall()
@@ -114,10 +125,7 @@ def show(conn: Conn, ref: str) -> dict[str, Any]:
         ids = ", ".join(f"{r[0]} ({r[1]}, {r[6] or r[23] or 'no building'}, {r[18]})" for r in rows)
         raise UnknownPoint(f"{ref!r} names {len(rows)} points: {ids}; show one by its id")
     if not rows:
-        raise UnknownPoint(
-            f"no point {ref!r} in the catalog: give an exact name or an id "
-            "(list names with `energy-ingest catalog coverage` or GET /api/v2/points?q=…)"
-        )
+        raise UnknownPoint(f"no point {ref!r} in the catalog: {_closest(conn, ref)}")
     point = dict(zip(SHOW_KEYS, rows[0][: len(SHOW_KEYS)], strict=True))
     b, r, d = rows[0][len(SHOW_KEYS) :]  # for its tags at each level; not shown themselves
     tags = conn.execute(_TAGS, {"p": point["id"], "b": b, "r": r, "d": d})

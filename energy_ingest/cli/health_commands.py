@@ -12,7 +12,8 @@ import click
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.config import Settings
 from energy_ingest.health.evaluate import evaluate
-from energy_ingest.health.series import every, local
+from energy_ingest.health.series import every
+from energy_ingest.localtime import local
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import AppliedSite

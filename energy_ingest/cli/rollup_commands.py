@@ -1,9 +1,11 @@
-"""`energy-ingest rollups rebuild`: recompute rollups from readings, for data loaded outside the
-loader (a psql COPY, a restore) or to move daily and monthly rollups to a new ENERGY_TIMEZONE."""
+"""`energy-ingest rollups status|rebuild`: whether rollups are complete; recompute them from
+readings, for data loaded outside the loader (a psql COPY, a restore) or to move daily and monthly
+rollups to a new ENERGY_TIMEZONE."""
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 
 import click
@@ -13,13 +15,32 @@ from energy_ingest.cli.meter import meter
 from energy_ingest.config import Settings, lookup_zone
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
+from energy_ingest.store.rollup_state import read_state
 from energy_ingest.write import rollup_rebuild
 
 
 @click.group(short_help="Rollups: say whether they are complete; rebuild them from readings.")
 def rollups() -> None:
     """Hourly, daily and monthly rollups of every point's readings, kept exact by the loader
-    (docs/scaling.md). Rebuild them after writing readings by other means."""
+    (docs/scaling.md). `rollups status` says whether they are complete; rebuild them after
+    writing readings by other means (`rollups rebuild`)."""
+
+
+@rollups.command("status", short_help="Say whether rollups are complete (exit status 3 if not).")
+@click.pass_obj
+@friendly
+def rollups_status(settings: Settings) -> None:
+    """Say whether the rollups are complete, as `energy-ingest status` does on its rollups line,
+    and what to run if not; exit status 3 when they are stale (the API then answers from
+    readings alone)."""
+    with db.connect(db.database_url(settings)) as conn:
+        require_current(conn)
+        state = read_state(conn)
+    if state is None:
+        raise click.ClickException("no rollup state: run `energy-ingest migrate`")
+    click.echo(state.describe(settings.timezone))
+    if state.stale_since is not None:
+        sys.exit(3)
 
 
 @rollups.command(short_help="Recompute rollups from readings, with a progress bar.")

@@ -178,6 +178,7 @@ class Taker:
                 self.db.conn,
                 report,
                 info,
+                tz=self.settings.timezone,
                 site=self.site,
                 should_stop=between_chunks,
                 still_same=still_same,

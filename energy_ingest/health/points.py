@@ -18,7 +18,8 @@ from energy_ingest.health.limits import (
     limit_rows,
     thresholds,
 )
-from energy_ingest.health.series import every, local, no_jit
+from energy_ingest.health.series import every, no_jit
+from energy_ingest.localtime import local
 
 # A point's interval: the median of (last_ts − first_ts) / (n − 1) over its newest 7 daily
 # rollups (a partial day or a DST day gives the same interval), to a whole second. Learned again
@@ -295,7 +296,7 @@ def _summary(
     name: str, status: str, d: dict[str, Any], series_name: str | None, unit: str | None, zone: str
 ) -> str:
     def at(key: str) -> str:
-        return local(datetime.fromisoformat(d[key]), zone)
+        return local(datetime.fromisoformat(d[key]), zone, seconds=False)
 
     def val(x: float) -> str:
         return f"{x:g} {unit}" if unit else f"{x:g}"

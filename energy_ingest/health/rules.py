@@ -15,6 +15,7 @@ from energy_ingest.catalog.search import SearchError, parse
 from energy_ingest.catalog.site.model import Rule, Site
 from energy_ingest.errors import first_line
 from energy_ingest.health.findings import HIGH, NORMAL, Finding
+from energy_ingest.localtime import local
 from energy_ingest.query.search import where
 
 log = logging.getLogger("energy_ingest.health")
@@ -102,7 +103,7 @@ def statement(rule: Rule, now: datetime) -> tuple[sql.Composed, dict[str, Any]]:
     }
 
 
-def _rule(conn: Conn, rule: Rule, rule_id: int, now: datetime, zone: ZoneInfo) -> list[Finding]:
+def _rule(conn: Conn, rule: Rule, rule_id: int, now: datetime, zone: str) -> list[Finding]:
     query, bound = statement(rule, now)
     found = []
     for point_id, name, building_id, kind, states, symbol, matches, ts, value in conn.execute(
@@ -116,7 +117,7 @@ def _rule(conn: Conn, rule: Rule, rule_id: int, now: datetime, zone: ZoneInfo) -
                 subject=f"rule:{rule_id}:point:{point_id}",
                 priority=HIGH if rule.alert == "high" else NORMAL,
                 summary=(
-                    f"{rule.name}: {name} was {shown}{unit} at {_when(ts, now, zone)}"
+                    f"{rule.name}: {name} was {shown}{unit} at {local(ts, zone, seconds=False)}"
                     f" ({matches} reading{'s' if matches != 1 else ''} in {span(rule.window_s)})"
                 ),
                 details={
@@ -137,13 +138,15 @@ def _rule(conn: Conn, rule: Rule, rule_id: int, now: datetime, zone: ZoneInfo) -
     return found
 
 
-def _zone(conn: Conn) -> ZoneInfo:
+def _zone(conn: Conn) -> str:
     """The campus's zone (the one its daily rollups use), for times in summaries."""
     row = conn.execute("SELECT day_zone FROM rollup_state").fetchone()
+    name = row[0] if row else "UTC"
     try:
-        return ZoneInfo(row[0] if row else "UTC")
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return "UTC"
+    return str(name)
 
 
 def _value(kind: str, states: list[str], value: float) -> str:
@@ -152,13 +155,6 @@ def _value(kind: str, states: list[str], value: float) -> str:
         index = int(value)
         return states[index] if 0 <= index < len(states) else f"state {index}"
     return f"{value:.10g}"
-
-
-def _when(ts: datetime, now: datetime, zone: ZoneInfo) -> str:
-    """'14:15 CST' today (in the campus's zone), '2018-11-29 14:15 CST' another day."""
-    local = ts.astimezone(zone)
-    same_day = local.date() == now.astimezone(zone).date()
-    return local.strftime("%H:%M %Z" if same_day else "%Y-%m-%d %H:%M %Z")
 
 
 def span(seconds: float) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 
 from energy_ingest.health.findings import HIGH, Finding
+from energy_ingest.localtime import local
 
 # One statement: every series' facts from the ledger (its newest 30 runs, through
 # files_series_idx), then the update. A run is coalesce(run_at, last_ts); cadence the median gap
@@ -125,8 +125,8 @@ def _overdue(
         subject=f"series:{series_id}",
         priority=HIGH,
         summary=(
-            f"{name} ({source}) is overdue: no report since {local(last_run, zone)}; one was expected "
-            f"{local(expected_next, zone)} (every {every(cadence_s)})"
+            f"{name} ({source}) is overdue: no report since {local(last_run, zone, seconds=False)}; one was "
+            f"expected {local(expected_next, zone, seconds=False)} (every {every(cadence_s)})"
         ),
         details={
             "cadence_s": cadence_s,
@@ -146,11 +146,6 @@ def no_jit(conn: psycopg.Connection[Any]) -> None:
     row, which the planner's costs overrate, and compiling them took longer than running them
     (bench/health: 1.3 s of JIT for 0.2 s of work on a 100,000-file ledger)."""
     conn.execute("SELECT set_config('jit', 'off', true)")
-
-
-def local(ts: datetime, zone: str) -> str:
-    """'2018-11-30 02:00 CST': a time as the campus reads it."""
-    return ts.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def every(seconds: float) -> str:

@@ -24,6 +24,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from energy_ingest.errors import Cancelled, SourceChanged
 from energy_ingest.formats.report import Report
+from energy_ingest.localtime import local
 from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, unframed
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import (
@@ -128,12 +129,14 @@ def load_report(
     report: Report,
     info: FileInfo,
     *,
+    zone: str = "UTC",
     site: AppliedSite | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     still_same: Callable[[], bool] = lambda: True,
 ) -> LoadResult:
     """Load `report` in one transaction; a byte-identical file already ingested is a `duplicate`.
-    New points are resolved with the applied site (`site`: the process's copy of it)."""
+    New points are resolved with the applied site (`site`: the process's copy of it); the
+    changed values it describes are named in `zone`'s local time (ENERGY_TIMEZONE)."""
     started = time.monotonic()
     with conn.transaction():
         # One writer at a time: an export import may re-index states, and rollups are recomputed
@@ -142,7 +145,7 @@ def load_report(
         file_id, seen, first_ts = claim_ledger_row(conn, info)
         if seen:
             return LoadResult(status="duplicate", file_id=file_id, first_ts=first_ts)
-        loader = _Loader(conn, report, site or AppliedSite())
+        loader = _Loader(conn, report, site or AppliedSite(), zone)
         # Parse and encode the next chunk while the database stores the previous one.
         with ThreadPoolExecutor(1, thread_name_prefix="energy-load") as writer:
             in_flight: Future[None] | None = None
@@ -167,8 +170,11 @@ def load_report(
 
 
 class _Loader:
-    def __init__(self, conn: psycopg.Connection[Any], report: Report, held: AppliedSite) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], report: Report, held: AppliedSite, zone: str
+    ) -> None:
         self.conn = conn
+        self.zone = zone
         self.report = report
         self.points = FilePoints(conn, report, held)
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
@@ -338,7 +344,7 @@ class _Loader:
         by_id = {p.id: name for name, p in self.points.items()}
         out = []
         for i in np.flatnonzero(changed)[:3]:
-            when = from_us(int(batch.ts[i])).isoformat()
+            when = local(from_us(int(batch.ts[i])), self.zone)
             out.append(
                 f"{by_id.get(int(batch.pids[i]))} at {when}: {before[i]:g} → {batch.values[i]:g}"
             )
