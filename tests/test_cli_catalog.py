@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,17 @@ def test_apply_warns_of_each_override_that_names_no_point_with_its_line(
     ]
     applied = json.loads(cli("catalog", "apply", "--site-file", str(site), "--json").stdout)
     assert len(applied["unmatched"]) == 3
+
+
+def test_show_and_coverage_write_times_local_with_their_offset(cli: Any, built: str) -> None:
+    """The operators' one time convention (energy_ingest/localtime.py), not the session's UTC."""
+    shown = cli("catalog", "show", "HU.R102.RMT", ENERGY_TIMEZONE="America/Chicago")
+    assert shown.exit_code == 0, shown.output
+    # the report's 11/1/2018 00:00 is local midnight, CDT (-05:00) that day
+    assert "first_reading    2018-11-01 00:00:00-05:00\n" in shown.output, shown.output
+    covered = cli("catalog", "coverage", ENERGY_TIMEZONE="America/Chicago")
+    assert re.search(r"applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d-0[56]:00\)", covered.output), (
+        covered.output
+    )
+    as_json = json.loads(cli("catalog", "show", "HU.R102.RMT", "--json").output)
+    assert as_json["first_reading"] == "2018-11-01T05:00:00+00:00"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import click
 from energy_ingest.cli import catalog_report
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.config import Settings
+from energy_ingest.localtime import local
 from energy_ingest.store import db
 from energy_ingest.store.migrate import require_current
 from energy_ingest.write.applied_site import apply_site_file
@@ -46,7 +48,8 @@ def coverage(settings: Settings, top: int, as_json: bool) -> None:
         return
     site = info["site_file"]
     click.echo(
-        f"site file  {site['path']} (sha256 {site['sha256'][:12]}, applied {site['applied_at']})"
+        f"site file  {site['path']} (sha256 {site['sha256'][:12]}, "
+        f"applied {local(datetime.fromisoformat(site['applied_at']), settings.timezone)})"
         if site
         else "site file  never applied: run `energy-ingest catalog apply`"
     )
@@ -117,7 +120,7 @@ def show(settings: Settings, point: str, as_json: bool) -> None:
         require_current(conn)
         info = catalog_report.show(conn, point)
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=_iso))
         return
     origins: dict[str, str] = info.pop("origins")
     tags = info.pop("tags")
@@ -130,6 +133,8 @@ def show(settings: Settings, point: str, as_json: bool) -> None:
             origin = origins.get("unit")
         if origin is None and key in EXPORTED and info["defined_in"]:
             origin = "points list" if info["source"] == "alc" else "definition report"
+        if isinstance(value, datetime):
+            value = local(value, settings.timezone)
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
         click.echo(f"{key:<17}{shown}" + (f"   ({origin})" if origin else ""))
     if tags:
@@ -177,3 +182,8 @@ def apply(settings: Settings, site_file: Path | None, as_json: bool) -> None:
         )
     for line in applied.unmatched:
         click.echo(f"warning: {line}", err=True)
+
+
+def _iso(value: object) -> str:
+    """JSON for what json cannot write: a time in ISO 8601 with its offset, anything else as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -77,11 +77,9 @@ SELECT p.id, p.source, p.name, p.alias, p.kind, p.states, b.code, b.name, r.name
        u.symbol, u.name, u.quantity, u.resolved, coalesce(p.defined_unit, p.unit),
        p.descriptor, p.point_type, p.representation, p.decimals, p.cov_limit, p.text_table,
        p.location, p.control_program, p.alc_name, p.io_type, p.trend_definition, p.description,
-       f.name, CASE WHEN p.retired_at IS NOT NULL THEN
-           to_char(p.retired_at, 'YYYY-MM-DD"T"HH24:MI:SSOF') || ' by ' || rf.name END,
-       p.extras, p.origins,
-       (SELECT min(ts)::text FROM readings x WHERE x.point_id = p.id),
-       (SELECT max(ts)::text FROM readings x WHERE x.point_id = p.id),
+       f.name, p.retired_at, rf.name, p.extras, p.origins,
+       (SELECT min(ts) FROM readings x WHERE x.point_id = p.id),
+       (SELECT max(ts) FROM readings x WHERE x.point_id = p.id),
        p.building_id, p.room_id, p.device_id
 FROM points p
 LEFT JOIN buildings b ON b.id = p.building_id LEFT JOIN rooms r ON r.id = p.room_id
@@ -93,7 +91,7 @@ SHOW_KEYS = (
     "device", "device_type", "unit", "unit_name", "quantity", "unit_resolved", "unit_as_written",
     "descriptor", "point_type", "representation", "decimals", "cov_limit", "text_table",
     "location", "control_program", "alc_name", "io_type", "trend_definition", "description",
-    "defined_in", "retired", "extras", "origins", "first_reading", "last_reading",
+    "defined_in", "retired", "retired_by", "extras", "origins", "first_reading", "last_reading",
 )  # fmt: skip
 _TAGS = """
 SELECT t.name, 'point' FROM point_tags x JOIN tags t ON t.id = x.tag_id WHERE x.point_id = %(p)s

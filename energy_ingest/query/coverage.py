@@ -47,7 +47,6 @@ MISSING = {  # what an unresolved point p lacks → the condition (on p alone, f
 # A retired point is no longer the BAS's: nothing to resolve.
 UNRESOLVED = "(p.retired_at IS NULL AND (" + " OR ".join(f"({c})" for c in MISSING.values()) + "))"
 
-CLI_STAMP = 'YYYY-MM-DD"T"HH24:MI:SSOF'  # what the command line has always printed
 ISO_STAMP = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'  # the read API's timestamps
 _DIGITS = re.compile(r"\d+")
 # The first point by name of a group: an example to look at.
@@ -56,7 +55,7 @@ _EXAMPLE = (
 )
 
 
-def site_file(conn: Conn, stamp: str = CLI_STAMP) -> dict[str, Any] | None:
+def site_file(conn: Conn, stamp: str = ISO_STAMP) -> dict[str, Any] | None:
     """The site file last applied (path, sha256, when, in the session's zone), or None."""
     row = conn.execute(
         "SELECT path, sha256, to_char(applied_at, %s) FROM catalog_site", (stamp,)
@@ -205,7 +204,7 @@ def report(conn: Conn, top: int = 10) -> dict[str, Any]:
         or ()
     )
     return {
-        "site_file": site_file(conn, ISO_STAMP),
+        "site_file": site_file(conn),
         "points": total,
         "by_source": by_source,
         "with": {name: {"points": n, "percent": _percent(n, total)} for name, n in have.items()},
