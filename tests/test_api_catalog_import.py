@@ -108,19 +108,19 @@ def test_every_count_of_the_catalog_lists_matches_the_points_filter(
     buildings = _all(client, "buildings")
     assert {"HU", "GH"} <= {b["code"] for b in buildings}
     for b in buildings:
-        assert _total(client, building=b["id"]) == b["points"], b["code"]
-        floors = _all(client, "floors", building=b["id"])
+        assert _total(client, building_id=b["id"]) == b["points"], b["code"]
+        floors = _all(client, "floors", building_id=b["id"])
         assert [f["floor"] for f in floors] == b["floors"]
         for f in floors:
-            assert _total(client, building=b["id"], floor=f["floor"]) == f["points"], f
+            assert _total(client, building_id=b["id"], floor=f["floor"]) == f["points"], f
     rooms = _all(client, "rooms")
     assert rooms
     for r in rooms:
-        assert _total(client, building=r["building_id"], room=r["name"]) == r["points"], r
+        assert _total(client, building_id=r["building_id"], room=r["name"]) == r["points"], r
     devices = _all(client, "devices")
     assert devices
     for d in devices:
-        assert _total(client, device=d["id"]) == d["points"], d
+        assert _total(client, device_id=d["id"]) == d["points"], d
     tags = _all(client, "tags")
     assert tags
     for t in tags:
@@ -128,6 +128,6 @@ def test_every_count_of_the_catalog_lists_matches_the_points_filter(
     units = _all(client, "units")
     assert units
     for u in units:
-        points = _all(client, "points", unit=u["id"])
+        points = _all(client, "points", unit_id=u["id"])
         assert len([p for p in points if p["unit_id"] == u["id"]]) == u["points"], u
         assert {p["quantity"] for p in points if p["unit_id"] == u["id"]} <= {u["quantity"]}

@@ -7,6 +7,7 @@ from typing import Any
 from energy_api.openapi.health import HEALTH
 from energy_api.openapi.parts import (
     BUILDING,
+    BUILDING_ID,
     CELL,
     ERRORS,
     FLOOR,
@@ -24,6 +25,7 @@ from energy_api.openapi.parts import (
     UNIT_CHANGE,
     VALUES_400,
     VALUES_HEADERS,
+    by_id,
     get,
     named,
     param,
@@ -46,8 +48,9 @@ VALUES_PARAMS = [
     param("end", "exclusive: same forms as start, after start; not with range"),
     param(
         "range",
-        "today, yesterday, last_24h, last_7d, YYYY-MM-DD or START,END;"
-        " instead of start/end (default last_24h)",
+        "today, yesterday, last_24h, last_7d, YYYY-MM-DD (a local day), YYYY-MM (a local"
+        " calendar month), YYYY (a local calendar year) or START,END; instead of start/end"
+        " (default last_24h)",
     ),
     TZ,
     param(
@@ -291,15 +294,19 @@ POINTS_PARAMS = [
     param("source", "siemens or alc"),
     param("kind", "number or enum", {"type": "string", "enum": ["number", "enum"]}),
     BUILDING,
+    BUILDING_ID,
     FLOOR,
     named("room", "room"),
+    by_id("room"),
     named("device", "device"),
+    by_id("device"),
     TAG,
     param(
         "unit",
-        "unit id, symbol, key or a spelling the BAS wrote (exact); also a point's raw unit"
-        " when it has no resolved one; unknown: 400",
+        "unit symbol, key or a spelling the BAS wrote (exact), never an id (that is unit_id);"
+        " also a point's raw unit when it has no resolved one; unknown: 400",
     ),
+    by_id("unit"),
     param("quantity", "the unit's quantity, e.g. temperature (any case); unknown: 400"),
     param(
         "status",
