@@ -131,3 +131,27 @@ def test_every_count_of_the_catalog_lists_matches_the_points_filter(
         points = _all(client, "points", unit_id=u["id"])
         assert len([p for p in points if p["unit_id"] == u["id"]]) == u["points"], u
         assert {p["quantity"] for p in points if p["unit_id"] == u["id"]} <= {u["quantity"]}
+
+
+def test_a_trended_point_no_export_described_has_the_unit_a_rule_gives_and_is_found_by_quantity(
+    client: FlaskClient, db: psycopg.Connection[Any], imported: None
+) -> None:
+    with db.transaction():  # the README's sample report: Boliou Hall, which no export describes
+        _put(db, (ROOT / "examples" / "boliou1_11-30-18_02-00.csv").read_bytes(), "boliou.csv")
+    found = {
+        p["name"]: (p["unit"], p["quantity"])
+        for p in _all(client, "points", quantity="temperature", building="BOLIOU")
+    }
+    assert found == {
+        "BOLIOU.AHU1.SAT": ("°F", "temperature"),
+        "BOLIOU.VAV.1.RM161:ROOM TEMP": ("°F", "temperature"),
+    }
+    flow = _get(client, "points/BOLIOU.VAV.1.RM161:CTL FLOW")["data"]
+    assert (flow["unit_name"], flow["quantity"]) == ("cubic feet per minute", "volume flow")
+    status = _get(client, "points/BOLIOU.AHU1.SF.S")["data"]
+    assert (status["kind"], status["unit"]) == ("enum", None)
+    # the values come in that unit too
+    values = client.get(
+        "/api/v2/values", query_string={"points": "BOLIOU.AHU1.SAT", "range": "2018-11-29"}
+    ).get_json()
+    assert values["series"][0]["point"]["unit"] == "°F"
