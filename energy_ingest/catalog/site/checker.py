@@ -115,8 +115,8 @@ class _Checker(PlaceFields, HealthFields, RuleFields, UnitRuleFields):
             unit_rules=tuple(self.entries(data, "unit_rules", self.unit_rule)),
         )
         self.check_unit_rules(site)
-        rules = (*site.naming, *site.tags, *site.unit_rules)
-        size = sum(r.pattern.size for r in rules)
+        size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
+        size += sum(r.pattern.size for r in site.unit_rules)
         if size > MAX_PROGRAMS:
             self.problem(
                 self.line_of("tags" if site.tags else "naming"),
