@@ -209,3 +209,13 @@ def by_id(name: str) -> dict[str, Any]:
 
 
 BUILDING_ID = by_id("building")
+# Where a point is, as /points filters it: by name (building, room, device) or by id, and floor.
+POINT_PLACES = [
+    BUILDING,
+    BUILDING_ID,
+    FLOOR,
+    named("room", "room"),
+    by_id("room"),
+    named("device", "device"),
+    by_id("device"),
+]
