@@ -16,6 +16,12 @@ T = TypeVar("T")
 
 EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+YEAR = re.compile(r"^\d{4}$")
+RANGE_FORMS = (
+    "today, yesterday, last_24h, last_7d, a local day (2024-11-03), month (2024-11) or year"
+    " (2024), or START,END"
+)
 RELATIVE = {"today", "yesterday", "last_24h", "last_7d"}
 LOWEST = datetime(1900, 1, 1, tzinfo=UTC)
 HIGHEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -75,7 +81,8 @@ def parse_instant(text: str, zone: zoneinfo.ZoneInfo) -> datetime:
 
 
 def parse_range(text: str, zone: zoneinfo.ZoneInfo, now: datetime) -> TimeRange:
-    """`today`, `yesterday`, `last_24h`, `last_7d`, `YYYY-MM-DD` (one local day) or `A,B`."""
+    """`today`, `yesterday`, `last_24h`, `last_7d`, `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (one local
+    day, calendar month or year) or `A,B`."""
     text = text.strip()
     today = now.astimezone(zone).date()
     if text == "today":
@@ -93,13 +100,21 @@ def parse_range(text: str, zone: zoneinfo.ZoneInfo, now: datetime) -> TimeRange:
     if DATE.match(text):
         day = parse_date(text)
         return TimeRange(local_midnight(day, zone), local_midnight(day + timedelta(1), zone))
+    if month := MONTH.match(text):
+        year, number = int(month.group(1)), int(month.group(2))
+        if not 1 <= number <= 12:
+            raise TimeError(f"{text!r} is not a range: no month {number}; use {RANGE_FORMS}")
+        after = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+        return TimeRange(local_midnight(date(year, number, 1), zone), local_midnight(after, zone))
+    if YEAR.match(text):
+        year = int(text)
+        return TimeRange(
+            local_midnight(date(year, 1, 1), zone), local_midnight(date(year + 1, 1, 1), zone)
+        )
     if text.count(",") == 1:
         first, second = text.split(",")
         return TimeRange(parse_instant(first, zone), parse_instant(second, zone))
-    raise TimeError(
-        f"{text!r} is not a range; use today, yesterday, last_24h, last_7d, "
-        "a date (2024-11-03) or START,END"
-    )
+    raise TimeError(f"{text!r} is not a range; use {RANGE_FORMS}")
 
 
 def resolve(

@@ -58,6 +58,14 @@ HULINGS = b"""\
 T0 = 1541048400  # 2018-11-01 00:00 CDT
 
 
+def site_without_unit_rules() -> str:
+    """The example site file without its [[unit_rules]] (its last tables): the legacy tests'
+    expectations (which points are temperatures, a rule's points) were written for the campus
+    whose trended Boliou points have no unit (tests/test_catalog_unit_rules.py covers them)."""
+    text = SITE.read_text()
+    return text[: text.index("[[unit_rules]]")]
+
+
 def _put(conn: psycopg.Connection[Any], data: bytes, name: str, source: str) -> None:
     info = FileInfo(hashlib.sha256(data).hexdigest(), name, source, len(data))
     with conn.transaction():
@@ -67,7 +75,7 @@ def _put(conn: psycopg.Connection[Any], data: bytes, name: str, source: str) -> 
 
 
 def load_campus(conn: psycopg.Connection[Any], site_text: str | None = None) -> None:
-    text = site_text if site_text is not None else SITE.read_text()
+    text = site_text if site_text is not None else site_without_unit_rules()
     with conn.transaction():
         apply_site(conn, parse_site(text, SITE), text)
     for path in EXPORTS:

@@ -181,7 +181,7 @@ def test_rooms_have_their_building_floor_points_and_own_tags_and_filter(
         return [f"{r['building']} {r['name']}" for r in _data(client, "rooms", **params)]
 
     assert rooms(building="GOODHUE") == ["GH 102"]
-    assert rooms(building=str(hu), floor=1) == ["HU 102"]
+    assert rooms(building_id=hu, floor=1) == ["HU 102"]
     assert rooms(floor=1) == ["GH 102", "HU 102"]
     assert rooms(floor=-1) == ["HU B44"]
     assert rooms(tag="mech") == ["HU B44"]
@@ -249,7 +249,7 @@ def test_devices_have_their_type_building_room_points_and_own_tags_and_filter(
     ]
     assert _names(client, "devices", building="Hulings Hall") == ["ELEC", "FCU2"]
     assert _names(client, "devices", room="b44") == ["FCU2"]
-    assert _names(client, "devices", room=campus["HU B44"]) == ["FCU2"]
+    assert _names(client, "devices", room_id=campus["HU B44"]) == ["FCU2"]
     assert _names(client, "devices", floor=-1) == ["FCU2"]  # its room's floor
     assert _names(client, "devices", type="fcu") == ["FCU2"]
     assert _names(client, "devices", type="fcu", include="empty") == ["FCU2", "FCU9"]
@@ -391,13 +391,21 @@ HU_POINTS = [
 
 
 @pytest.mark.parametrize(
-    "building", ["HU", "hu", "Hulings Hall", "  hulings   HALL ", "HULLINGS", "hulings", "id"]
+    "building", ["HU", "hu", "Hulings Hall", "  hulings   HALL ", "HULLINGS", "hulings"]
 )
-def test_points_filter_by_building_id_code_name_or_alias_in_any_case_and_spacing(
+def test_points_filter_by_building_code_name_or_alias_in_any_case_and_spacing(
     client: FlaskClient, campus: dict[str, int], building: str
 ) -> None:
-    value = str(campus["HU"]) if building == "id" else building
-    assert _names(client, "points", building=value) == HU_POINTS
+    assert _names(client, "points", building=building) == HU_POINTS
+
+
+def test_points_filter_by_building_id_only_with_building_id(
+    client: FlaskClient, campus: dict[str, int]
+) -> None:
+    assert _names(client, "points", building_id=campus["HU"]) == HU_POINTS
+    error = _error(client, "points", building=campus["HU"])  # an id is no code, name or alias
+    assert (error["code"], error["param"]) == ("not_in_catalog", "building")
+    assert f"building_id={campus['HU']}" in error["message"]  # what was probably meant
 
 
 def test_points_filter_by_floor_room_device_tags_unit_quantity_and_kind(
@@ -413,9 +421,10 @@ def test_points_filter_by_floor_room_device_tags_unit_quantity_and_kind(
     assert names(room="102") == ["GH.R102.DT", "HU.R102.RMT"]  # a name in any building
     assert names(room="102", building="HU") == ["HU.R102.RMT"]
     assert names(room="b44") == ["HU.RB44.FCU2.SAT", "HU.RB44.FCU2.SP"]
-    assert names(room=campus["HU 213B"]) == ["HU.R213B.OCC"]
+    assert names(room_id=campus["HU 213B"]) == ["HU.R213B.OCC"]
+    assert names(room_id=campus["HU 102"]) == ["HU.R102.RMT"]
     assert names(device="fcu2") == ["HU.RB44.FCU2.SAT", "HU.RB44.FCU2.SP"]
-    assert names(device=campus["CH1"]) == ["CENTRAL.CH1.KW"]
+    assert names(device_id=campus["CH1"]) == ["CENTRAL.CH1.KW"]
     assert names(tag="temp", floor=-1) == ["HU.RB44.FCU2.SAT", "HU.RB44.FCU2.SP"]
     # repeated tags: a point must carry every one, wherever each is attached
     assert names(tag=["temp", "sensor"]) == ["GOODHUE.AHU3.SAT", "HU.R102.RMT", "HU.RB44.FCU2.SAT"]
@@ -424,7 +433,7 @@ def test_points_filter_by_floor_room_device_tags_unit_quantity_and_kind(
     assert names(tag=["occ", "fcu"]) == []
     kw = ["CENTRAL.CH1.KW", "HULLINGS.ELEC.MOD1:KW"]
     assert names(unit="kW") == names(unit="kilowatt") == names(unit="KW") == kw
-    assert names(unit=campus["kW"]) == kw
+    assert names(unit_id=campus["kW"]) == kw
     fahrenheit = ["GOODHUE.AHU3.SAT", "HU.R102.RMT", "HU.RB44.FCU2.SAT", "HU.RB44.FCU2.SP"]
     assert names(unit="°F") == names(unit="DEG F") == fahrenheit
     # a spelling of °F, and the raw unit of a point that has no resolved one
@@ -438,21 +447,53 @@ def test_points_filter_by_floor_room_device_tags_unit_quantity_and_kind(
     assert body["meta"]["total"] == 3 and len(body["data"]) == 2
 
 
-def test_a_digits_value_that_is_one_rooms_id_and_anothers_name_is_refused_as_ambiguous(
+def test_room_is_always_a_name_and_room_id_an_id_even_where_a_name_is_anothers_id(
     client: FlaskClient, db: psycopg.Connection[Any], campus: dict[str, int]
 ) -> None:
-    other = str(campus["HU 213B"])
+    other = str(campus["HU 213B"])  # a room of GH named as HU 213B's id
     room = db.execute(
         "INSERT INTO rooms (building_id, name, floor) VALUES (%s, %s, 4) RETURNING id",
         (campus["GH"], other),
     ).fetchone()
     assert room is not None
     add_point(db, f"GH.R{other}.RMT", building_id=campus["GH"], room_id=room[0], floor=4)
-    error = _error(client, "points", room=other)
-    assert (error["code"], error["param"]) == ("ambiguous_room", "room")
-    assert "HU 213B" in error["message"] and f"GH {other}" in error["message"]
-    assert _names(client, "points", room=other, building="GH") == [f"GH.R{other}.RMT"]
-    assert _names(client, "points", room=other, building="HU") == ["HU.R213B.OCC"]
+    assert _names(client, "points", room=other) == [f"GH.R{other}.RMT"]
+    assert _names(client, "points", room_id=other) == ["HU.R213B.OCC"]
+    assert _names(client, "points", room_id=room[0]) == [f"GH.R{other}.RMT"]
+    error = _error(client, "points", room=other, building="HU")  # HU has no room so named
+    assert (error["code"], error["param"]) == ("not_in_catalog", "room")
+    assert f"room_id={other}" in error["message"]  # room id {other}, HU 213B: perhaps meant
+    assert _names(client, "devices", room_id=campus["HU B44"], building="HU") == ["FCU2"]
+
+
+def test_a_number_naming_no_room_is_refused_with_the_room_whose_id_it_is(
+    client: FlaskClient, campus: dict[str, int]
+) -> None:
+    number = campus["HU 213B"]  # no room is named so: today's rooms are 102, 213B, B44 …
+    error = _error(client, "points", room=number)
+    assert (error["code"], error["param"]) == ("not_in_catalog", "room")
+    assert f"room_id={number}" in error["message"] and "HU 213B" in error["message"]
+    error = _error(client, "points", device=campus["FCU2"])
+    assert f"device_id={campus['FCU2']}" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "param"),
+    [
+        ({"room": "102", "room_id": "2"}, "name_and_id", "room_id"),
+        ({"building": "HU", "building_id": "1"}, "name_and_id", "building_id"),
+        ({"room_id": "B44"}, "invalid_parameter", "room_id"),
+        ({"device_id": "-1"}, "invalid_parameter", "device_id"),
+        ({"room_id": "99999"}, "not_in_catalog", "room_id"),
+        ({"building_id": "99999"}, "not_in_catalog", "building_id"),
+        ({"unit_id": "99999"}, "not_in_catalog", "unit_id"),
+    ],
+)
+def test_an_id_parameter_takes_one_known_id_and_not_beside_its_name_parameter(
+    client: FlaskClient, campus: dict[str, int], params: dict[str, str], code: str, param: str
+) -> None:
+    error = _error(client, "points", **params)
+    assert (error["code"], error["param"]) == (code, param)
 
 
 # --- errors, empty database, caching ----------------------------------------------------------
@@ -463,6 +504,7 @@ def test_a_digits_value_that_is_one_rooms_id_and_anothers_name_is_refused_as_amb
     [
         ("points", {"building": "Hullings Hal"}, "building"),
         ("points", {"building": "999"}, "building"),
+        ("points", {"room": "102", "building": "WH"}, "room"),
         ("points", {"room": "B45"}, "room"),
         ("points", {"room": "B44", "building": "GH"}, "room"),  # exists, but not in GH
         ("points", {"device": "FCU7"}, "device"),

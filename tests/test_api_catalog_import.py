@@ -109,19 +109,19 @@ def test_every_count_of_the_catalog_lists_matches_the_points_filter(
     buildings = _all(client, "buildings")
     assert {"HU", "GH"} <= {b["code"] for b in buildings}
     for b in buildings:
-        assert _total(client, building=b["id"]) == b["points"], b["code"]
-        floors = _all(client, "floors", building=b["id"])
+        assert _total(client, building_id=b["id"]) == b["points"], b["code"]
+        floors = _all(client, "floors", building_id=b["id"])
         assert [f["floor"] for f in floors] == b["floors"]
         for f in floors:
-            assert _total(client, building=b["id"], floor=f["floor"]) == f["points"], f
+            assert _total(client, building_id=b["id"], floor=f["floor"]) == f["points"], f
     rooms = _all(client, "rooms")
     assert rooms
     for r in rooms:
-        assert _total(client, building=r["building_id"], room=r["name"]) == r["points"], r
+        assert _total(client, building_id=r["building_id"], room=r["name"]) == r["points"], r
     devices = _all(client, "devices")
     assert devices
     for d in devices:
-        assert _total(client, device=d["id"]) == d["points"], d
+        assert _total(client, device_id=d["id"]) == d["points"], d
     tags = _all(client, "tags")
     assert tags
     for t in tags:
@@ -129,6 +129,30 @@ def test_every_count_of_the_catalog_lists_matches_the_points_filter(
     units = _all(client, "units")
     assert units
     for u in units:
-        points = _all(client, "points", unit=u["id"])
+        points = _all(client, "points", unit_id=u["id"])
         assert len([p for p in points if p["unit_id"] == u["id"]]) == u["points"], u
         assert {p["quantity"] for p in points if p["unit_id"] == u["id"]} <= {u["quantity"]}
+
+
+def test_a_trended_point_no_export_described_has_the_unit_a_rule_gives_and_is_found_by_quantity(
+    client: FlaskClient, db: psycopg.Connection[Any], imported: None
+) -> None:
+    with db.transaction():  # the README's sample report: Boliou Hall, which no export describes
+        _put(db, (ROOT / "examples" / "boliou1_11-30-18_02-00.csv").read_bytes(), "boliou.csv")
+    found = {
+        p["name"]: (p["unit"], p["quantity"])
+        for p in _all(client, "points", quantity="temperature", building="BOLIOU")
+    }
+    assert found == {
+        "BOLIOU.AHU1.SAT": ("°F", "temperature"),
+        "BOLIOU.VAV.1.RM161:ROOM TEMP": ("°F", "temperature"),
+    }
+    flow = _get(client, "points/BOLIOU.VAV.1.RM161:CTL FLOW")["data"]
+    assert (flow["unit_name"], flow["quantity"]) == ("cubic feet per minute", "volume flow")
+    status = _get(client, "points/BOLIOU.AHU1.SF.S")["data"]
+    assert (status["kind"], status["unit"]) == ("enum", None)
+    # the values come in that unit too
+    values = client.get(
+        "/api/v2/values", query_string={"points": "BOLIOU.AHU1.SAT", "range": "2018-11-29"}
+    ).get_json()
+    assert values["series"][0]["point"]["unit"] == "°F"

@@ -180,3 +180,49 @@ def test_calendar_edges_are_local_midnights_past_dst_and_year_ends() -> None:
         datetime(2024, 11, 3, 5, tzinfo=UTC), datetime(2024, 11, 4, 6, tzinfo=UTC), "1d", CHICAGO
     )
     assert [b - a for a, b in pairwise(days)] == [timedelta(hours=25)]
+
+
+@pytest.mark.parametrize(
+    ("range_", "start", "end", "samples"),
+    [
+        # March 2024 springs forward: 31 local days, one of 23 hours
+        ("2024-03", "2024-03-01T00:00:00-06:00", "2024-04-01T00:00:00-05:00", 31 * 96 - 4),
+        # November 2024 falls back: 30 local days, one of 25 hours
+        ("2024-11", "2024-11-01T00:00:00-05:00", "2024-12-01T00:00:00-06:00", 30 * 96 + 4),
+        ("2024-07", "2024-07-01T00:00:00-05:00", "2024-08-01T00:00:00-05:00", 31 * 96),
+    ],
+)
+def test_a_month_range_is_that_local_calendar_month_across_a_dst_change(
+    client: FlaskClient, quarter_hours: int, range_: str, start: str, end: str, samples: int
+) -> None:
+    body = _values(client, points=quarter_hours, range=range_, interval="1mo", agg="count")
+    assert (body["meta"]["start"], body["meta"]["end"]) == (start, end)
+    assert [row[0] for row in body["series"][0]["data"]] == [start]
+    assert body["series"][0]["data"][0][2] == samples
+
+
+def test_a_year_range_is_that_local_calendar_year_and_tz_moves_its_bounds(
+    client: FlaskClient, quarter_hours: int
+) -> None:
+    body = _values(client, points=quarter_hours, range="2024", interval="1d", agg="count")
+    assert (body["meta"]["start"], body["meta"]["end"]) == (
+        "2024-01-01T00:00:00-06:00",
+        "2025-01-01T00:00:00-06:00",
+    )
+    utc = _values(client, points=quarter_hours, range="2024-01", tz="UTC", interval="1d")
+    assert (utc["meta"]["start"], utc["meta"]["end"]) == (
+        "2024-01-01T00:00:00+00:00",
+        "2024-02-01T00:00:00+00:00",
+    )
+
+
+@pytest.mark.parametrize("range_", ["2024-13", "2024-00", "24-11", "2024-1", "99999", "2024/11"])
+def test_a_bad_range_says_every_form_it_accepts(
+    client: FlaskClient, quarter_hours: int, range_: str
+) -> None:
+    response = client.get("/api/v2/values", query_string={"points": quarter_hours, "range": range_})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["param"] == "range"
+    for form in ("today", "last_7d", "2024-11-03", "2024-11", "2024", "START,END"):
+        assert form in error["message"]

@@ -270,6 +270,7 @@ def test_a_table_with_more_entries_than_its_limit_is_refused_naming_the_limit(ta
         "devices": 'building = "HU"\nname = "FC{n}"\nroom = "{n}"',
         "rewrite": 'group = "room"\npattern = \'^(?P<n>{n})$\'\nto = "0{{n}}"',
         "limits": 'point = "P{n}"\nmax = 1',
+        "unit_rules": "pattern = 'X{n}'\nunit = \"degF\"",
     }[table]
     limit = MAX_ENTRIES[table]
     body = "".join(f"[[{table}]]\n{entry.format(n=n)}\n" for n in range(limit + 1))

@@ -197,7 +197,7 @@ def test_a_building_wide_outage_is_one_high_alert(conn: Conn, quiet: Settings) -
     assert row["summary"] == (
         "HU (Hulings Hall): 12 of 20 points are stale, e.g. HU.AHU1.P00, HU.AHU1.P01, HU.AHU1.P02, …"
     )
-    assert row["link"] == f"/api/v2/points?building={building}&status=stale"
+    assert row["link"] == f"/api/v2/points?building_id={building}&status=stale"
     assert changes.fired == []  # pending like any point condition
     fired = evaluate(conn, findings, T0 + 10 * MINUTE, quiet).fired
     assert [a.kind for a in fired] == ["building_stale"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from energy_api.openapi.parts import (
     BUILDING,
+    BUILDING_ID,
     FLOOR,
     INCLUDE_EMPTY,
     LIMIT,
@@ -16,6 +17,7 @@ from energy_api.openapi.parts import (
     PAGE_META,
     TAG,
     TZ,
+    by_id,
     get,
     named,
     param,
@@ -252,7 +254,7 @@ def paths() -> dict[str, Any]:
         "/floors": {
             "get": get(
                 "each building's floors that points are on",
-                [BUILDING, *paging],
+                [BUILDING, BUILDING_ID, *paging],
                 _page("Floor", "floors by building code and number"),
             )
         },
@@ -261,6 +263,7 @@ def paths() -> dict[str, Any]:
                 "rooms with points (include=empty: all)",
                 [
                     BUILDING,
+                    BUILDING_ID,
                     {**FLOOR, "description": "the room's floor"},
                     {**TAG, "description": "a tag of the room itself; repeat: all of them"},
                     param("q", "case-insensitive substring of the name"),
@@ -275,7 +278,9 @@ def paths() -> dict[str, Any]:
                 "devices with points (include=empty: all)",
                 [
                     BUILDING,
+                    BUILDING_ID,
                     named("room", "room"),
+                    by_id("room"),
                     {**FLOOR, "description": "its room's floor or a floor of one of its points"},
                     param("type", "device type, e.g. FCU (any case)"),
                     {**TAG, "description": "a tag of the device itself; repeat: all of them"},

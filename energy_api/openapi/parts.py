@@ -172,7 +172,9 @@ INCLUDE_LATEST = param(
 )
 # Catalog references: a value naming nothing in the catalog is 400 not_in_catalog.
 BUILDING = param(
-    "building", "building id, code, name or alias (any case and spacing); unknown: 400"
+    "building",
+    "building code, name or alias (any case and spacing), never an id (that is building_id);"
+    " unknown: 400",
 )
 FLOOR = param("floor", "floor number (-1: basement)", {"type": "integer", **FLOOR_RANGE})
 TAG = {
@@ -191,7 +193,29 @@ INCLUDE_EMPTY = param(
 def named(name: str, what: str) -> dict[str, Any]:
     return param(
         name,
-        f"{what} id or name (any case; a name in any building unless building is given);"
-        f" unknown: 400; a number that is one {what}'s id and another's name: 400"
-        f" ambiguous_{what}",
+        f"{what} name (any case; in any building unless building or building_id is given), never"
+        f" an id, even when it is a number ({what}=102 is every {what} named 102; an id is"
+        f" {name}_id); unknown: 400",
     )
+
+
+def by_id(name: str) -> dict[str, Any]:
+    """The explicit id parameter beside a name parameter: `room_id` beside `room`."""
+    return param(
+        f"{name}_id",
+        f"a {name}'s id (the id of /api/v2/{name}s); not with {name}; unknown: 400",
+        {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    )
+
+
+BUILDING_ID = by_id("building")
+# Where a point is, as /points filters it: by name (building, room, device) or by id, and floor.
+POINT_PLACES = [
+    BUILDING,
+    BUILDING_ID,
+    FLOOR,
+    named("room", "room"),
+    by_id("room"),
+    named("device", "device"),
+    by_id("device"),
+]

@@ -6,16 +6,15 @@ from typing import Any
 
 from energy_api.openapi.health import HEALTH
 from energy_api.openapi.parts import (
-    BUILDING,
     CELL,
     ERRORS,
-    FLOOR,
     INCLUDE_LATEST,
     LIMIT,
     NULLABLE_INT,
     NULLABLE_STR,
     OFFSET,
     PAGE_META,
+    POINT_PLACES,
     POINTS,
     SOME_POINTS,
     TAG,
@@ -24,8 +23,8 @@ from energy_api.openapi.parts import (
     UNIT_CHANGE,
     VALUES_400,
     VALUES_HEADERS,
+    by_id,
     get,
-    named,
     param,
     post,
     ref,
@@ -46,8 +45,9 @@ VALUES_PARAMS = [
     param("end", "exclusive: same forms as start, after start; not with range"),
     param(
         "range",
-        "today, yesterday, last_24h, last_7d, YYYY-MM-DD or START,END;"
-        " instead of start/end (default last_24h)",
+        "today, yesterday, last_24h, last_7d, YYYY-MM-DD (a local day), YYYY-MM (a local"
+        " calendar month), YYYY (a local calendar year) or START,END; instead of start/end"
+        " (default last_24h)",
     ),
     TZ,
     param(
@@ -290,16 +290,14 @@ POINTS_PARAMS = [
     param("name", "glob on the name: * any run, ? one character"),
     param("source", "siemens or alc"),
     param("kind", "number or enum", {"type": "string", "enum": ["number", "enum"]}),
-    BUILDING,
-    FLOOR,
-    named("room", "room"),
-    named("device", "device"),
+    *POINT_PLACES,
     TAG,
     param(
         "unit",
-        "unit id, symbol, key or a spelling the BAS wrote (exact); also a point's raw unit"
-        " when it has no resolved one; unknown: 400",
+        "unit symbol, key or a spelling the BAS wrote (exact), never an id (that is unit_id);"
+        " also a point's raw unit when it has no resolved one; unknown: 400",
     ),
+    by_id("unit"),
     param("quantity", "the unit's quantity, e.g. temperature (any case); unknown: 400"),
     param(
         "status",

@@ -257,7 +257,7 @@ def building_labels(conn: Conn) -> list[BuildingLabels]:
 
 @dataclass(frozen=True)
 class Named:
-    """A room or device found by id or name, with its building's code (None: no building)."""
+    """A room or device found by name, with its building's code (None: no building)."""
 
     id: int
     name: str
@@ -267,21 +267,37 @@ class Named:
         return f"{self.building} {self.name}" if self.building else self.name
 
 
-def find_named(
-    conn: Conn, table: str, name: str, row_id: int | None, buildings: Sequence[int] | None
-) -> list[Named]:
-    """Rooms or devices whose id is `row_id` or whose name is `name` (any case)."""
+def find_named(conn: Conn, table: str, name: str, buildings: Sequence[int] | None) -> list[Named]:
+    """Rooms or devices whose name is `name` (any case), within `buildings` when given."""
     if table not in ("rooms", "devices"):
         raise ValueError(table)
     within = None if buildings is None else list(buildings)
     rows = conn.execute(
         f"SELECT x.id, x.name, b.code FROM {table} x LEFT JOIN buildings b ON b.id = x.building_id"
-        " WHERE (x.id = %s OR lower(x.name) = lower(%s))"
+        " WHERE lower(x.name) = lower(%s)"
         " AND (%s::int[] IS NULL OR x.building_id = ANY(%s::int[]))"
         " ORDER BY b.code, x.name, x.id",
-        (row_id, name, within, within),
+        (name, within, within),
     ).fetchall()
     return [Named(r[0], r[1], r[2]) for r in rows]
+
+
+# What a row is called where a message names it: a building by its code, a room or device with
+# its building's code before its name ('HU 102'), a unit by its symbol.
+_LABELS = {
+    "buildings": "SELECT code FROM buildings WHERE id = %s",
+    "rooms": "SELECT concat_ws(' ', b.code, x.name) FROM rooms x"
+    " LEFT JOIN buildings b ON b.id = x.building_id WHERE x.id = %s",
+    "devices": "SELECT concat_ws(' ', b.code, x.name) FROM devices x"
+    " LEFT JOIN buildings b ON b.id = x.building_id WHERE x.id = %s",
+    "units": "SELECT symbol FROM units WHERE id = %s",
+}
+
+
+def label_of(conn: Conn, table: str, row_id: int) -> str | None:
+    """What the row `row_id` of buildings, rooms, devices or units is called; None: no such row."""
+    row = conn.execute(_LABELS[table], (row_id,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def tags_named(conn: Conn, names: Sequence[str]) -> dict[str, str]:
@@ -292,11 +308,10 @@ def tags_named(conn: Conn, names: Sequence[str]) -> dict[str, str]:
     return {r[0].lower(): r[0] for r in rows}
 
 
-def units_matching(conn: Conn, text: str, unit_id: int | None) -> tuple[int, ...]:
+def units_matching(conn: Conn, text: str) -> tuple[int, ...]:
     rows = conn.execute(
-        "SELECT id FROM units WHERE id = %s OR symbol = %s OR key = %s OR %s = ANY(spellings)"
-        " ORDER BY id",
-        (unit_id, text, text, text),
+        "SELECT id FROM units WHERE symbol = %s OR key = %s OR %s = ANY(spellings) ORDER BY id",
+        (text, text, text),
     ).fetchall()
     return tuple(r[0] for r in rows)
 

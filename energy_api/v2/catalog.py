@@ -63,7 +63,8 @@ def buildings() -> Response:
 
 @bp.get("/floors")
 def floors() -> Response:
-    params = Params(request, ("building", *PAGING))
+    params = Params(request, ("building", "building_id", *PAGING))
+    filters.check_ids(params, "building")
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         return catalog.list_floors(
@@ -75,9 +76,10 @@ def floors() -> Response:
 
 @bp.get("/rooms")
 def rooms() -> Response:
-    params = Params(request, ("building", "floor", "tag", "q", "include", *PAGING))
+    params = Params(request, ("building", "building_id", "floor", "tag", "q", "include", *PAGING))
     include_empty = _include_empty(params)
     floor = filters.floor(params)
+    filters.check_ids(params, "building")
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         buildings = filters.building_ids(conn, params)
@@ -90,9 +92,11 @@ def rooms() -> Response:
 
 @bp.get("/devices")
 def devices() -> Response:
-    params = Params(request, ("building", "room", "floor", "type", "tag", "q", "include", *PAGING))
+    names = ("building", "building_id", "room", "room_id", "floor", "type", "tag", "q")
+    params = Params(request, (*names, "include", *PAGING))
     include_empty = _include_empty(params)
     floor = filters.floor(params)
+    filters.check_ids(params, "building", "room")
 
     def lister(conn: Conn, limit: int, offset: int) -> Page:
         buildings = filters.building_ids(conn, params)

@@ -1,8 +1,11 @@
-"""Catalog filters: a parameter's id, code, alias or name → catalog ids, or a 400 naming the value.
+"""Catalog filters: a parameter's code, alias or name → catalog ids, or a 400 naming the value.
 
 A value that names nothing is refused (`not_in_catalog`) rather than answered with an empty
-list: a misspelt building must not look like a building without points. A digits-only value is
-an id or a name; when it is both, for different rows, the answer is `ambiguous_<what>`.
+list: a misspelt building must not look like a building without points. A name is always a name
+and an id always an id, in parameters of their own: `room=102` is the rooms named 102 (room
+names are often numbers), `room_id=3` the room whose id is 3; `building_id`, `device_id` and
+`unit_id` likewise. A number that names nothing but is some row's id is refused with the `_id`
+parameter that would have meant it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from energy_api.sql.points import POINT_STATUSES, PointFilter
 from energy_api.sql.where import Conn
 from energy_ingest.catalog.vocabulary import BuildingIndex
 
+MAX_ID = 2**31 - 1
+
 
 def is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) < 10
@@ -25,10 +30,10 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:60] + "…")
 
 
-def not_in_catalog(param: str, value: str, what: str, route: str) -> ApiError:
+def not_in_catalog(param: str, value: str, what: str, route: str, hint: str = "") -> ApiError:
     return bad_param(
         param,
-        f"{param}={_shown(value)} names no {what}; list them with /api/v2/{route}",
+        f"{param}={_shown(value)} names no {what}; list them with /api/v2/{route}{hint}",
         "not_in_catalog",
     )
 
@@ -37,18 +42,58 @@ def floor(params: Params) -> int | None:
     return params.int_or_none("floor", *catalog.FLOOR_RANGE)
 
 
-def building_ids(conn: Conn, params: Params, param: str = "building") -> tuple[int, ...] | None:
-    """The building an id, code, name or alias names (any case and spacing), or None if absent."""
+def check_ids(params: Params, *names: str) -> None:
+    """Each `<name>_id` given is a whole number (refused before any query, like floor)."""
+    for name in names:
+        params.int_or_none(f"{name}_id", 1, MAX_ID)
+
+
+def _named_value(params: Params, param: str) -> str | None:
+    """The name parameter's value (None: absent or empty); refused beside its `_id`."""
     value = params.get(param)
-    if value is None or value == "":
+    if value == "":
+        value = None
+    if value is not None and params.get(f"{param}_id") not in (None, ""):
+        raise bad_param(
+            f"{param}_id",
+            f"give {param} (a name) or {param}_id (an id), not both",
+            "name_and_id",
+        )
+    return value
+
+
+def _by_id(conn: Conn, params: Params, param: str, table: str) -> tuple[int, ...] | None:
+    """The row an explicit `<param>_id` names (None: absent or empty); 400 for no such row."""
+    name = f"{param}_id"
+    number = params.int_or_none(name, 1, MAX_ID)
+    if number is None:
         return None
-    buildings = catalog.building_labels(conn)
-    if is_id(value) and any(b.id == int(value) for b in buildings):
-        return (int(value),)
-    found = BuildingIndex(buildings).named(value)  # a code beats a name, a name an alias
+    if catalog.label_of(conn, table, number) is None:
+        raise not_in_catalog(name, str(number), f"{param} (by id)", table)
+    return (number,)
+
+
+def _id_hint(conn: Conn, value: str, param: str, table: str) -> str:
+    """For a number that names nothing: the row whose id it is, and how to ask for it."""
+    if not is_id(value):
+        return ""
+    label = catalog.label_of(conn, table, int(value))
+    if label is None:
+        return ""
+    return f"; {param} id {int(value)} is {label}: to mean it, use {param}_id={int(value)}"
+
+
+def building_ids(conn: Conn, params: Params) -> tuple[int, ...] | None:
+    """The building a code, name or alias names (any case and spacing), or building_id; None if
+    neither is given."""
+    value = _named_value(params, "building")
+    if value is None:
+        return _by_id(conn, params, "building", "buildings")
+    found = BuildingIndex(catalog.building_labels(conn)).named(value)  # code, name, then alias
     if found:
         return tuple(b.id for b in found)
-    raise not_in_catalog(param, value, "building (by id, code, name or alias)", "buildings")
+    hint = _id_hint(conn, value, "building", "buildings")
+    raise not_in_catalog("building", value, "building (by code, name or alias)", "buildings", hint)
 
 
 def named_ids(
@@ -58,28 +103,17 @@ def named_ids(
     table: str,
     buildings: Sequence[int] | None,
 ) -> tuple[int, ...] | None:
-    """Rooms or devices by id or name (any case), within `buildings` when given."""
-    value = params.get(param)
-    if value is None or value == "":
-        return None
-    what = table.removesuffix("s")
-    rows = catalog.find_named(conn, table, value, int(value) if is_id(value) else None, buildings)
-    by_id = {r.id for r in rows if is_id(value) and r.id == int(value)}
-    by_name = {r.id for r in rows if r.name.lower() == value.lower()}
-    if by_id and by_name and by_id != by_name:
-        as_id = ", ".join(r.label() for r in rows if r.id in by_id)
-        as_name = ", ".join(f"{r.label()} (id {r.id})" for r in rows if r.id in by_name)
-        raise bad_param(
-            param,
-            f"{param}={value!r} is ambiguous: the id of {what} {as_id} and the name of"
-            f" {what} {as_name}; add building to say which",
-            f"ambiguous_{what}",
-        )
-    found = by_id or by_name
-    if not found:
+    """Rooms or devices by name (any case; in every building unless `buildings`), or by
+    `<param>_id`; None if neither is given."""
+    value = _named_value(params, param)
+    if value is None:
+        return _by_id(conn, params, param, table)
+    rows = catalog.find_named(conn, table, value, buildings)
+    if not rows:
         within = " in that building" if buildings is not None else ""
-        raise not_in_catalog(param, value, f"{what} (by id or name){within}", table)
-    return tuple(sorted(found))
+        hint = _id_hint(conn, value, param, table)
+        raise not_in_catalog(param, value, f"{param} (by name){within}", table, hint)
+    return tuple(sorted(r.id for r in rows))
 
 
 def tag_names(conn: Conn, values: Iterable[str], param: str = "tag") -> tuple[str, ...]:
@@ -101,14 +135,15 @@ def tag_names(conn: Conn, values: Iterable[str], param: str = "tag") -> tuple[st
 
 
 def unit_ids(conn: Conn, params: Params) -> tuple[tuple[int, ...] | None, str | None]:
-    """Units by id, symbol, key or any spelling seen; the raw value also matches points that
-    have no resolved unit by the unit their trend report gave."""
-    value = params.get("unit")
-    if value is None or value == "":
-        return None, None
-    ids = catalog.units_matching(conn, value, int(value) if is_id(value) else None)
+    """Units by symbol, key or any spelling seen, or by unit_id; the raw value also matches
+    points that have no resolved unit by the unit their trend report gave."""
+    value = _named_value(params, "unit")
+    if value is None:
+        return _by_id(conn, params, "unit", "units"), None
+    ids = catalog.units_matching(conn, value)
     if not ids and not catalog.raw_unit_used(conn, value):
-        raise not_in_catalog("unit", value, "unit (by id, symbol, key or spelling)", "units")
+        hint = _id_hint(conn, value, "unit", "units")
+        raise not_in_catalog("unit", value, "unit (by symbol, key or spelling)", "units", hint)
     return ids, value
 
 

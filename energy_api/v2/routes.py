@@ -162,6 +162,7 @@ def _down(database: str, reason: str) -> Response:
 
 POINTS_PARAMS = (
     *("q", "name", "source", "kind", "building", "floor", "room", "device", "tag", "unit"),
+    *("building_id", "room_id", "device_id", "unit_id"),
     *("quantity", "status", "resolved", "retired", "limit", "offset", "include", "tz"),
 )
 
@@ -176,6 +177,7 @@ def points() -> Response:
     include = params.choice("include", ["latest"])
     kind = params.choice("kind", ["number", "enum"])
     filters.floor(params)  # refused before any query, like every other malformed value
+    filters.check_ids(params, "building", "room", "device", "unit")
     params.choice("status", POINT_STATUSES)
     filters.flag(params, "resolved")
     filters.flag(params, "retired")

@@ -8,7 +8,9 @@ up. A building group's text is looked up among codes, names and aliases; for ALC
 Location's second segment names the building first. A captured value then goes through its
 [[rewrite]]; a device without a room takes its [[devices]] room; a floor comes from a floor group,
 else from the room (the building's floor rules) — and only in a building. Tag rules add tags at
-their level; a [[points]] override (by name or pattern) has the last word.
+their level; the first [[unit_rules]] entry that matches offers a unit (write.resolution uses it
+only where no override, export or trend report gives one); a [[points]] override (by name or
+pattern) has the last word.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Resolved:
     tags: tuple[tuple[str, str], ...] = ()  # (tag, level), in rule order, no repeats
     origins: dict[str, str] = field(default_factory=dict)  # attribute -> where it came from
     unknown_building: str | None = None  # a building group's text that names no building
+    by_rule: tuple[str, str] | None = None  # (unit, origin) of the first matching [[unit_rules]]
 
 
 def resolve(
@@ -105,6 +108,14 @@ def resolve(
                     tags.append((tag, tag_rule.level))
     if tags:
         origins["tags"] = "site tag rules"
+    by_rule = next(
+        (
+            (u.unit, f"unit rule line {u.line}")
+            for u in site.unit_rules
+            if u.source in (None, source) and u.pattern.search(texts[u.on])
+        ),
+        None,
+    )
 
     override = site.override(name, source)
     if override is not None:
@@ -131,6 +142,7 @@ def resolve(
         tags=tuple(tags),
         origins=origins,
         unknown_building=None if "building" in found else unknown,
+        by_rule=by_rule,
     )
 
 

@@ -62,7 +62,7 @@ def _building_stale(
         priority=HIGH,
         summary=f"{where}: {len(ids)} of {live} points are stale, e.g. {examples}",
         details={"stale": len(ids), "points": live, "examples": names[:10], "point_ids": ids},
-        link=f"/api/v2/points?building={building_id}&status=stale",
+        link=f"/api/v2/points?building_id={building_id}&status=stale",
         building_id=building_id,
     )
 

@@ -38,7 +38,8 @@ SELECT p.id, p.source, p.name, p.descriptor, p.control_program, p.alc_name, p.lo
        p.defined_unit, p.unit, p.point_type, p.defined_states IS NOT NULL, p.trend_definition,
        p.description, b.code, r.name, p.floor, d.name, u.key,
        ARRAY(SELECT t.name FROM point_tags pt JOIN tags t ON t.id = pt.tag_id
-             WHERE pt.point_id = p.id ORDER BY t.name)
+             WHERE pt.point_id = p.id ORDER BY t.name),
+       p.kind
 FROM points p
 LEFT JOIN buildings b ON b.id = p.building_id
 LEFT JOIN rooms r ON r.id = p.room_id
@@ -98,6 +99,7 @@ class _Plan:
         ]
         point_type, has_states, trend_definition, description = row[9:13]
         old = row[13:19]
+        numeric = row[19] == "number"
         segments = tuple(s for s in (location or "").split("/") if s)
         r = resolve(
             self.site,
@@ -109,7 +111,7 @@ class _Plan:
             location=segments,
         )
         exported = "points list" if program is not None else "definition report"
-        raw, unit_origin = _unit_source(r, defined_unit, trend_unit, exported)
+        raw, unit_origin = _unit_source(r, defined_unit, trend_unit, exported, numeric)
         unit = resolve_unit(raw, self.site.units)
         origins = dict(r.origins)
         if unit_origin:
@@ -239,15 +241,19 @@ class _Plan:
 
 
 def _unit_source(
-    r: Resolved, defined: str | None, trend: str | None, exported: str
+    r: Resolved, defined: str | None, trend: str | None, exported: str, numeric: bool
 ) -> tuple[str | None, str | None]:
-    """The unit string that counts, and where it came from: an override, the export, the trend."""
+    """The unit string that counts, and where it came from: an override, the export, the trend,
+    else (a number point's) a [[unit_rules]] entry. A rule's unit is a reading of the name, never
+    a unit the BAS recorded in: unit_history compares only what the BAS wrote."""
     if r.unit is not None:
         return r.unit, r.origins.get("unit")
     if defined:
         return defined, exported
     if trend:
         return trend, "trend report"
+    if r.by_rule is not None and numeric:
+        return r.by_rule
     return None, None
 
 

@@ -18,6 +18,8 @@ points — data, not code. Loading it reports every problem at once, each with i
     [[tags]]        a regular expression on the point part, the whole name, the descriptor or the
                     ALC name → tags (Project Haystack names where one fits), at a level
     [units]         BAS unit string → a unit pint reads ("VTONS" = "ton_of_refrigeration")
+    [[unit_rules]]  a unit for number points whose name (point part, descriptor, ALC name) a
+                    pattern matches, where no override, export or trend report gives one
     [[points]]      per-point overrides: name (exact, or a pattern with * and ?) and source,
                     then building, room, floor, device, unit, tags
     [[rules]]       the legacy dashboard's rules: name, priority, url, point_search and
@@ -37,6 +39,7 @@ See examples/site.toml for the sample campus, with a comment on every choice.
     fields.py    TOML values read with their lines (TomlFields)
     places.py    the placing tables: [[devices]], [[rewrite]], a building's floor rules
     rules.py     [[rules]]: the legacy rule and the alert it raises
+    unit_rules.py  [[unit_rules]]: a unit by name, checked like the point's own would be read
     health.py    the data-health tables: [health] and [[limits]] (HealthRules, LimitEntry)
     floors.py    which floor a room or a floor's name is on
 """

@@ -29,6 +29,7 @@ from energy_ingest.catalog.site.model import (
 )
 from energy_ingest.catalog.site.places import PlaceFields
 from energy_ingest.catalog.site.rules import RuleFields
+from energy_ingest.catalog.site.unit_rules import UnitRuleFields
 from energy_ingest.catalog.units import resolve_unit
 from energy_ingest.catalog.vocabulary import DEFAULT_ANOMALIES, label_key
 
@@ -70,12 +71,12 @@ def parse_site(text: str, path: Path = Path("site.toml")) -> Site:
     return _Checker(text, path).site(data)
 
 
-class _Checker(PlaceFields, HealthFields, RuleFields):
+class _Checker(PlaceFields, HealthFields, RuleFields, UnitRuleFields):
     """Builds the Site, collecting problems instead of stopping at the first."""
 
     TOP = (
         *("buildings", "naming", "rewrite", "devices", "device_types", "floors", "tags"),
-        *("units", "points"),
+        *("units", "unit_rules", "points"),
         *("rules", "anomalies"),
         *("health", "limits"),
     )
@@ -111,12 +112,16 @@ class _Checker(PlaceFields, HealthFields, RuleFields):
             rewrites=tuple(self.entries(data, "rewrite", self.rewrite)),
             floor_names=self.floor_names(data.get("floors", {})),
             health=self.health_rules(data, self.entries(data, "limits", self.limit)),
+            unit_rules=tuple(self.entries(data, "unit_rules", self.unit_rule)),
         )
+        self.check_unit_rules(site)
         size = sum(r.pattern.size for r in site.naming) + sum(r.pattern.size for r in site.tags)
+        size += sum(r.pattern.size for r in site.unit_rules)
         if size > MAX_PROGRAMS:
             self.problem(
                 self.line_of("tags" if site.tags else "naming"),
-                f"the patterns of [[naming]] and [[tags]] compile to {size:,} RE2 instructions: "
+                f"the patterns of [[naming]], [[tags]] and [[unit_rules]] compile to {size:,} RE2"
+                " instructions: "
                 f"the limit is {MAX_PROGRAMS:,} (every pattern is tried on every point while the "
                 "catalog is locked)",
             )

@@ -30,8 +30,10 @@ MAX_ENTRIES: Mapping[str, int] = {
     "devices": 20_000,
     "rewrite": 200,
     "limits": 1_000,
+    "unit_rules": 1_000,
 }
-MAX_PROGRAMS = 20_000  # RE2 instructions of all [[naming]] and [[tags]] patterns (regex.py)
+# RE2 instructions of all [[naming]], [[tags]] and [[unit_rules]] patterns (regex.py)
+MAX_PROGRAMS = 20_000
 GROUPS = frozenset({"building", "room", "device", "point", "floor"})
 NAME_FIELDS = {"siemens": ("name", "descriptor"), "alc": ("control_program", "name", "location")}
 TAG_ON = ("point", "name", "descriptor", "alc_name")
@@ -80,6 +82,18 @@ class TagRule:
     tags: tuple[str, ...]
     on: str = "point"
     level: str = "point"
+    source: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """A [[unit_rules]] entry: the unit of a point whose text `on` (TAG_ON) the pattern matches,
+    where neither an override, an export nor the trend report gives one."""
+
+    pattern: Pattern
+    unit: str  # as a BAS would write it: read through [units] and the BAS's spellings
+    on: str = "point"
     source: str | None = None
     line: int = 0
 
@@ -138,6 +152,7 @@ class Site:
         default_factory=lambda: dict(DEFAULT_ANOMALIES)
     )
     health: HealthRules = field(default_factory=HealthRules)  # [health] and [[limits]]
+    unit_rules: tuple[UnitRule, ...] = ()
 
     def building(self, text: str | None) -> Building | None:
         """The building a code, name, alias or ALC Location segment names (catalog/vocabulary.py),
