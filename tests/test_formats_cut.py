@@ -17,7 +17,9 @@ CUT = (
     "the file ends inside this row (no newline, no End of Report footer): the export was cut "
     "short; the row is not loaded"
 )
-ALC_CUT = "the file ends inside this row (no newline): the export was cut short; the row is not loaded"
+ALC_CUT = (
+    "the file ends inside this row (no newline): the export was cut short; the row is not loaded"
+)
 ALC_OPEN_QUOTE = (
     "the file ends inside a quoted field of this row: the export was cut short; the row is not "
     "loaded"
