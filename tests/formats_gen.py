@@ -58,12 +58,11 @@ def insight(names: list[str], times: list[datetime], cells: list[list[str]], v: 
             lines.append([FOOTER])
     width = max(len(line) for line in lines)
     out = []
-    for i, line in enumerate(lines):
+    for line in lines:
         if v.pad and line != [FOOTER]:
             line = line + [""] * (width - len(line))
         text = v.delimiter.join(f'"{f}"' for f in line) if v.quoted else v.delimiter.join(line)
-        last = i == len(lines) - 1
-        out.append(text + ("" if last and not v.footer else v.newline))
+        out.append(text + v.newline)  # without footer too: a report without newline is cut
     data = "".join(out).encode(v.encoding)
     return (b"\xef\xbb\xbf" + data) if v.bom else data
 

@@ -302,3 +302,24 @@ def test_status_wait_times_out_clearly_when_no_daemon_takes_the_backlog(
         "timed out after 1 s: 1 file still waits in incoming/ (is the daemon running?"
         in result.output
     )
+
+
+def test_import_of_a_report_cut_inside_its_last_value_changes_no_stored_value(
+    run, tmp_path: Path, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    full = insight_report(["X.OAT"], datetime(2025, 7, 1), 4, value=lambda r, c: f"6{r}.3")
+    (tmp_path / "full.csv").write_bytes(full)
+    assert run("import", str(tmp_path / "full.csv")).exit_code == 0
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(full[: full.rindex(b"63.3") + 2])  # ends `"63`: the footer is gone too
+    result = run("import", str(cut))
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{cut}: 1 rows rejected — line 11: the file ends inside this row (no newline, no End of "
+        "Report footer): the export was cut short; the row is not loaded"
+    ) in result.output
+    assert "3 readings (0 new, 0 changed)" in result.output
+    assert "stored values changed" not in result.output
+    with psycopg.connect(database_url) as conn:
+        values = conn.execute("SELECT value FROM readings ORDER BY ts").fetchall()
+    assert values == [(60.3,), (61.3,), (62.3,), (63.3,)]

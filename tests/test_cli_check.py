@@ -55,7 +55,10 @@ def test_check_human_summary_shows_warnings_and_rejected_lines() -> None:
     assert result.exit_code == 0
     assert "NO footer" in result.output
     assert "warning: no End of Report footer — file may be incomplete" in result.output
-    assert "rejected line 13: row has 4 fields, header has 5 — file truncated?" in result.output
+    assert (
+        "rejected line 13: the file ends inside this row (no newline, no End of Report footer): "
+        "the export was cut short; the row is not loaded"
+    ) in result.output
 
 
 def test_check_counts_every_rejected_row_and_the_refused_text_values(tmp_path: Path) -> None:

@@ -196,7 +196,7 @@ def test_a_data_line_longer_than_max_line_bytes_is_a_rejected_row(newline: str) 
 
 def test_a_line_with_an_unterminated_quote_and_no_line_end_is_a_rejected_row() -> None:
     data = insight(["A", "B"], times(2), [["1.0", "2.0"]] * 2, Variant(footer=False))
-    data += b'\r\n"1/8/2024","00:30:00","1.0' + b",x" * (LONG // 2)
+    data += b'"1/8/2024","00:30:00","1.0' + b",x" * (LONG // 2)
     report = parse(data)
     assert len(report.table()) == 4
     assert [r.line for r in report.rejects] == [first_data_line(2) + 2]

@@ -197,6 +197,7 @@ class AlcReader:
             if (
                 number <= lay.header_line
                 or isinstance(record, str)
+                or (self.records.cut and number == self.records.cut.line)
                 or len(record) <= max(lay.name_col, lay.value_col)
             ):
                 continue
@@ -218,6 +219,9 @@ class AlcReader:
                 self.report.reject(number, f"{record} — not a row of this export")
                 continue
             if not any(record):
+                continue
+            if self.records.cut and number == self.records.cut.line:
+                self.report.reject(number, self.records.cut.reason)
                 continue
             if len(record) != lay.width:
                 if len(record) > lay.width and not any(record[lay.width :]):

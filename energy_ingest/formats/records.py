@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from energy_ingest.errors import EnergyError, ParseError
+from energy_ingest.formats.report import Reject
 from energy_ingest.formats.source import MAX_LINE_BYTES, Lines, too_long
 
 SEARCH_RECORDS = 500
 SEARCH_CHARS = 4 << 20  # of the records read to find the layout
 Record = list[str] | str  # the fields, or why the line cannot be read
+CUT = "the file ends inside this row (no newline): the export was cut short; the row is not loaded"
+OPEN_QUOTE = (
+    "the file ends inside a quoted field of this row: the export was cut short; the row is not "
+    "loaded"
+)
 
 
 class _Overlong(EnergyError):
@@ -31,27 +37,34 @@ class Records:
         self.encoding = encoding
         self.delimiter = delimiter
         self.name = name
+        self.cut: Reject | None = None  # the last record, when the file ends inside it
 
     def __iter__(self) -> Iterator[tuple[int, Record]]:
         """(first line, fields) of each CSV record. A physical line over MAX_LINE_BYTES, or one
         the csv module cannot read, gives the reason instead of fields; a record spanning lines
         (a quoted field with line breaks) that grows past MAX_LINE_BYTES or breaks the csv rules
-        is a ParseError: the rest of the file would be read as one field."""
+        is a ParseError: the rest of the file would be read as one field.
+        The last record is `cut` when the file ends inside it: in a quoted field, or on a line
+        without a line end (an ALC export has no end marker to say it is complete)."""
         lines = Lines(self.raw, self.encoding)
         size = 0
+        read_all = False
 
         def feed() -> Iterator[str]:
-            nonlocal size
+            nonlocal size, read_all
             for line in lines:
                 size += len(line)
                 if lines.long or size > MAX_LINE_BYTES:
                     raise _Overlong
                 yield line
+            read_all = True  # the csv reader asked for more: it is inside a quoted field
 
         while True:
             start, size = lines.number + 1, 0
             try:
                 for record in csv.reader(feed(), delimiter=self.delimiter):
+                    if read_all or lines.unended:
+                        self.cut = Reject(start, CUT if lines.unended else OPEN_QUOTE)
                     yield start, [f.strip() for f in record]
                     start, size = lines.number + 1, 0
                 return

@@ -40,6 +40,10 @@ MAX_PREAMBLE_LINES = 200_000
 MAX_PREAMBLE_CHARS = 16 << 20  # a report header this long (~100,000 point lines) is not one
 FORMAT_SAMPLE = 5000  # data rows read in pass 1 to choose the file's date/time format
 SAMPLE_CHARS = 256  # of each sampled row: the date and time fields are at its start
+CUT_ROW = (
+    "the file ends inside this row (no newline, no End of Report footer): the export was cut "
+    "short; the row is not loaded"
+)
 
 
 class SiemensReader:
@@ -56,6 +60,7 @@ class SiemensReader:
         self.sections: list[Section] = []
         self.headers = HeaderReader(self.report, self.tally)
         self._times = TimeParser(COMBINED)
+        self.cut_line = 0  # the last row, when the file ends inside it (0: it does not)
 
     # -- pass 1 ------------------------------------------------------------------------------
 
@@ -130,6 +135,8 @@ class SiemensReader:
                     stray_before += 1
         if state == "preamble" and section is not None:
             self._no_header(section, preamble)
+        if state == "data" and lines.unended and section and section.last_line == lines.number:
+            self.cut_line = lines.number  # "65 may be the start of "65.3": not to be trusted
         if not self.sections:
             raise ParseError(
                 "no 'Key … Name:Suffix' line: not a Siemens Insight trend report",
@@ -212,6 +219,9 @@ class SiemensReader:
                     self.report.reject(n, f"{too_long(lines.long)} — not a row of this report")
                     continue
                 if not line.strip(blank):
+                    continue
+                if n == self.cut_line:
+                    self.report.reject(n, CUT_ROW)
                     continue
                 fields = split_line(line, delimiter)
                 if len(fields) != width:

@@ -56,7 +56,10 @@ class Lines:
     `number` is the 1-based number of the line last returned. A line longer than MAX_LINE_BYTES
     characters is never held whole: it is counted while it streams past and comes back as ""
     with `long` set to its length (`long` is 0 for every other line), so memory stays within a
-    few blocks whatever the input. Decoding errors surface as UnicodeDecodeError so that the
+    few blocks whatever the input. `unended` is True when the line last returned is the file's
+    last and has no line end after it: a file cut short ends so (a complete one usually does
+    not), so a parser may not trust that line unless something else says the file ended there.
+    Decoding errors surface as UnicodeDecodeError so that the
     caller can restart with the fallback encoding; a NUL character is a ParseError naming its
     line (every parser reads through here, so none hands one on to PostgreSQL).
     """
@@ -73,9 +76,11 @@ class Lines:
         self._part_len = 0  # its length (the pieces are dropped once it is too long)
         self._cr = False  # the last block ended with CR: a CRLF may be split between blocks
         self._eof = False
+        self._open_end = False  # the file's last line has no line end
         self._first = True
         self.number = 0
         self.long = 0
+        self.unended = False
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -88,6 +93,7 @@ class Lines:
         line = self._pending[self._pos]
         self._pos += 1
         self.number += 1
+        self.unended = self._open_end and self._eof and self._pos == len(self._pending)
         if isinstance(line, int):
             self.long = line
             return ""
@@ -120,6 +126,7 @@ class Lines:
             self._eof = True
             if tail or self._part_len:
                 pending.append(self._join(tail))
+                self._open_end = True
         else:
             self._extend(tail)
         self._pending, self._pos = pending, 0
