@@ -79,7 +79,7 @@ class Tally:
         0 changed), 4 rejected rows, 1 warnings` (points only when an export was among them)."""
         s = self.status
         text = (
-            f"imported {self.files} files: {s['ingested']} ingested, {s['duplicate']} duplicate, "
+            f"imported {_n(self.files, 'file')}: {s['ingested']} ingested, {s['duplicate']} duplicate, "
             f"{s['failed']} failed, {self.skipped} skipped; {self.readings:,} readings "
             f"({self.inserted:,} new, {self.changed:,} changed)"
         )
@@ -88,7 +88,12 @@ class Tally:
                 f", {self.points:,} points ({self.points_new:,} new,"
                 f" {self.points_changed:,} changed)"
             )
-        return text + f", {self.rejected:,} rejected rows, {self.warnings:,} warnings"
+        return text + f", {_n(self.rejected, 'rejected row')}, {_n(self.warnings, 'warning')}"
+
+
+def _n(count: int, thing: str) -> str:
+    """'1 file', '2 files', '1,204 rejected rows'."""
+    return f"{count:,} {thing}" + ("" if count == 1 else "s")
 
 
 @click.command("import", short_help="Load report files or folders directly (backfill).")
