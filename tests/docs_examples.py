@@ -112,12 +112,42 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 
 def merged(expected: list[str], actual: list[str]) -> list[str]:
     """The output to write back: the actual lines, except where the expected line at the same
-    place still matches (so the marks a writer put survive an --update)."""
+    place still matches (so the marks a writer put survive an --update); what is new gets the
+    marks of `moment`."""
     if matches(expected, actual):
         return expected
     if len(expected) == len(actual):
-        return [e if matches([e], [a]) else a for e, a in zip(expected, actual, strict=True)]
-    return actual
+        return [
+            e if matches([e], [a]) else moment(a) for e, a in zip(expected, actual, strict=True)
+        ]
+    return [moment(a) for a in actual]
+
+
+# What an --update marks by itself: the values that depend on when the pages run. A date within a
+# month of today (an ingest, an evaluation, the demo's recent `evans` reports and their file
+# names), an epoch second of that month, a duration in seconds, a process id and host.
+_DATE = r"\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[-+]\d\d(?::?\d\d)?)?)?"
+_MOMENT = re.compile(
+    rf"(?P<date>{_DATE})|(?P<epoch>(?<!\d)1[0-9]{{9}}(?!\d))|(?P<evans>evans_\d\d-\d\d-\d\d_\d\d-\d\d)"
+    r"|(?P<seconds>(?<![\w.])\d+\.\d+ s\b)|(?P<pid>pid \d+ on [\w.-]+)"
+)
+RECENT = 31 * 86400
+
+
+def moment(line: str, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+
+    def mark(m: re.Match[str]) -> str:
+        if m["date"]:
+            day = time.mktime(time.strptime(m["date"][:10], "%Y-%m-%d"))
+            return ANY if abs(day - now) < RECENT else m["date"]
+        if m["epoch"]:
+            return ANY if abs(int(m["epoch"]) - now) < RECENT else m["epoch"]
+        if m["evans"]:
+            return "evans_" + ANY
+        return ANY + " s" if m["seconds"] else "pid " + ANY
+
+    return _MOMENT.sub(mark, line)
 
 
 def free_port() -> int:

@@ -9,7 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docs_examples import PAGES, ROOT, System, blocks, differences, matches, merged, system
+from docs_examples import (
+    PAGES,
+    ROOT,
+    System,
+    blocks,
+    differences,
+    matches,
+    merged,
+    moment,
+    system,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.daemon]
 
@@ -56,3 +66,15 @@ def test_an_update_keeps_the_marks_that_still_match() -> None:
     expected = ["ingested at …", "1 file"]
     assert merged(expected, ["ingested at 10:00", "2 files"]) == ["ingested at …", "2 files"]
     assert merged(expected, ["ingested at 10:00", "1 file"]) == expected
+
+
+def test_an_update_marks_what_depends_on_the_moment_and_nothing_else() -> None:
+    now = 1796700000.0  # 2026-12-07
+    line = (
+        "2026-12-06 22:33:28-06:00  ingested  siemens  evans_12-05-26_10-00.csv  288 readings, "
+        "0.27 s, at 1796690000 (pid 12712 on vm); data 2025-08-05T12:00:00-05:00 1754413200"
+    )
+    assert moment(line, now) == (
+        "…  ingested  siemens  evans_….csv  288 readings, … s, at … (pid …); data "
+        "2025-08-05T12:00:00-05:00 1754413200"
+    )
