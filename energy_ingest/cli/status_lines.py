@@ -21,5 +21,6 @@ def last_file(f: dict[str, Any], zone: str) -> str:
     else:
         what = f"{f['readings']:,} readings ({f['inserted']:,} new, {f['updated']:,} changed)"
     if f["status"] == "ingested" and f["rejected_rows"]:
-        what += f", {f['rejected_rows']:,} rejected rows"
+        n = f["rejected_rows"]
+        what += f", {n:,} rejected row" + ("" if n == 1 else "s")
     return f"  {when}  {f['status']:<8}  {f['source']:<7}  {f['name']}  {what}"
