@@ -304,3 +304,8 @@ def test_every_web_page_is_in_docs_ui_md(path: str) -> None:
         f"the page {path} is served by energy_api.ui but not described in docs/ui.md: add it to "
         "the table at the top"
     )
+
+
+def test_the_readme_stays_one_page_a_newcomer_reads_top_to_bottom() -> None:
+    lines = len(README.read_text(encoding="utf-8").splitlines())
+    assert lines <= 200, f"README.md has {lines} lines: move detail into docs/ (200 at most)"
