@@ -88,10 +88,7 @@ def _monthly(series: str, zone: ZoneInfo) -> list[DemoFile]:
             if series == GAP_SERIES and t.date() == GAP_DAY:
                 continue
             if STUCK_FROM <= t.date() < STUCK_UNTIL:
-                cells = [
-                    STUCK_VALUE if p.name == STUCK_POINT else c
-                    for p, c in zip(points, cells, strict=True)
-                ]
+                cells = _pinned(points, cells, STUCK_POINT, STUCK_VALUE)
             rows.append((t.replace(tzinfo=None), cells))
         name = f"{series}_{end:%m-%d-%y}_00-05.csv"
         out.append(
@@ -100,6 +97,11 @@ def _monthly(series: str, zone: ZoneInfo) -> list[DemoFile]:
             )
         )
     return out
+
+
+def _pinned(points: list[Point], cells: list[str], name: str, value: str) -> list[str]:
+    """The row's cells with point `name`'s replaced by `value`: a stuck or flat sensor."""
+    return [value if p.name == name else c for p, c in zip(points, cells, strict=True)]
 
 
 def _alc_monthly(zone: ZoneInfo) -> list[DemoFile]:
@@ -136,10 +138,7 @@ def _live(now: datetime, zone: ZoneInfo) -> list[DemoFile]:
         ):
             cells = [v.at(t) for v in values]
             if t >= flat_from:
-                cells = [
-                    FLAT_VALUE if p.name == FLAT_POINT else c
-                    for p, c in zip(points, cells, strict=True)
-                ]
+                cells = _pinned(points, cells, FLAT_POINT, FLAT_VALUE)
             rows.append((t.replace(tzinfo=None), cells))
         name = f"{LIVE_SERIES}_{run.astimezone(zone):%m-%d-%y_%H-%M}.csv"
         out.append(
