@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.runtime-stamp
 STAMP     := $(VENV)/.installed-stamp
 
-.PHONY: run demo test test-fast lint format bench clean docs
+.PHONY: run demo test test-fast lint format bench clean docs docs-examples
 
 $(RUN_STAMP): pyproject.toml
 	@echo "installing runtime dependencies into $(VENV) (about a minute, once)…"
@@ -43,6 +43,10 @@ test: $(STAMP)
 ## test-fast: all but the browser, nginx, daemon and slow tests (about a minute; see docs/development.md)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not (browser or nginx or daemon or slow)" $(PYTEST_ARGS)
+
+## docs-examples: run every console example of README.md and docs/ against make run + make demo, writing the real output back (tests/docs_examples.py)
+docs-examples: $(STAMP)
+	$(BIN)/python tests/docs_examples.py --update
 
 ## lint: ruff (lint + format check), mypy --strict and the import layers (lint-imports)
 lint: $(STAMP)
