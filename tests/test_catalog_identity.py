@@ -250,7 +250,10 @@ def test_coverage_and_show_say_what_is_retired_unknown_or_named_twice(
     assert "  'BFM': 1 point\n" in text
 
     shown = json.loads(cli("catalog", "show", "HUL-EF1 / Mystery", "--json").output)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d by file\d+\.csv", shown["retired"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", shown["retired"])
+    assert re.fullmatch(r"file\d+\.csv", shown["retired_by"])
+    text = cli("catalog", "show", "HUL-EF1 / Mystery").output  # ENERGY_TIMEZONE: Chicago
+    assert re.search(r"^retired +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-0[56]:00$", text, re.M), text
     assert json.loads(cli("catalog", "show", "HU.R102.RMT", "--json").output)["alias"] == (
         "HU.R102.ROOM TEMP"
     )

@@ -284,7 +284,9 @@ def test_status_shows_an_exports_points_rejected_rows_and_local_committed_times(
     assert re.match(rf"^  {stamp}  ingested", spring), spring
     data = json.loads(run("status", "--json").output)
     first = data["last_files"][0]
-    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.?\d*[+-]\d\d:\d\d$", first["ingested_at"])
+    for key in ("ingested_at", "committed_at"):  # when its transaction began, and committed
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.?\d*[+-]\d\d:\d\d$", first[key])
+    assert first["ingested_at"] <= first["committed_at"]
     export_row = data["last_files"][1]
     assert export_row["points"] > 0 and export_row["points_new"] == export_row["points"]
 

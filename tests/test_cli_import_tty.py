@@ -184,7 +184,7 @@ def test_off_a_terminal_a_slow_file_says_how_far_it_got(database_url: str, tmp_p
     assert progress, done.stderr
     # status shows the time the file's transaction committed, not when it began
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT ingested_at, duration_ms FROM files").fetchone()
+        row = conn.execute("SELECT committed_at, duration_ms FROM files").fetchone()
     assert row is not None
     committed, ms = row
     assert ms > 300, "the file loads too fast to tell its start from its commit"

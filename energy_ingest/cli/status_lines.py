@@ -13,7 +13,7 @@ from energy_ingest.localtime import local
 def last_file(f: dict[str, Any], zone: str) -> str:
     """`  2026-12-07 00:14:07-06:00  ingested  siemens  name.csv  24 readings (24 new, 0 changed),
     4 rejected rows`; a point export says its points; a failed file its error."""
-    when = local(datetime.fromisoformat(f["ingested_at"]), zone)
+    when = local(datetime.fromisoformat(f["committed_at"]), zone)
     if f["status"] != "ingested":
         what = f["error"] or ""
     elif f["format"] in FORMATS:

@@ -125,18 +125,21 @@ def wait_for_backlog(settings: Settings, seconds: float) -> int:
 
 
 def _last_files(conn: psycopg.Connection[Any], last: int) -> list[dict[str, Any]]:
-    """The last files, newest first; `ingested_at` is when the file's transaction committed (a
-    point export's `points_new` and `points_changed`: what it did to the catalog)."""
+    """The last files, newest first by when their transaction committed (`committed_at`;
+    `ingested_at`, as before, when it began); a point export's `points_new` and
+    `points_changed`: what it did to the catalog."""
     cur = conn.execute(
         """
-        SELECT name, source, status, ingested_at, format, points, points_new, points_changed,
-               readings, inserted, updated, unchanged, rejected_rows, duplicates_seen, error
-        FROM files ORDER BY ingested_at DESC, id DESC LIMIT %s
+        SELECT name, source, status, ingested_at, coalesce(committed_at, ingested_at) AS committed_at,
+               format, points, points_new, points_changed, readings, inserted, updated,
+               unchanged, rejected_rows, duplicates_seen, error
+        FROM files ORDER BY coalesce(committed_at, ingested_at) DESC, id DESC LIMIT %s
         """,
         (last,),
     )
     names = [c.name for c in cur.description or ()]
     rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for row in rows:
-        row["ingested_at"] = row["ingested_at"].isoformat()  # with its offset
+        for key in ("ingested_at", "committed_at"):
+            row[key] = row[key].isoformat()  # with its offset
     return rows

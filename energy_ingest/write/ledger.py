@@ -118,7 +118,7 @@ def complete_ledger_row(
             unchanged = %s, missing_no_data = %s, missing_data_loss = %s, missing_blank = %s,
             missing_error = %s, rejected_rows = %s, rejects = %s, warnings = %s, footer = %s,
             first_ts = %s, last_ts = %s, duration_ms = %s, points_new = %s, points_changed = %s,
-            ingested_at = clock_timestamp()  -- when it commits, not when its transaction began
+            committed_at = clock_timestamp()  -- as it commits (ingested_at: as it began)
         WHERE id = %s
         """,
         (
