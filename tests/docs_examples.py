@@ -178,7 +178,8 @@ class System:
             raise RuntimeError("no venv yet: run `make run` (or `make test`) once first")
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ENERGY_")}
-        self.env.pop("JOURNAL_STREAM", None)
+        for inherited in ("JOURNAL_STREAM", "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+            self.env.pop(inherited, None)  # `make test`'s own: a newcomer's shell has none
         self.env["PATH"] = f"{home / '.venv' / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
         self.env["COLUMNS"] = "100"
         # curl prints no progress meter on a terminal, only into a pipe: none here either
@@ -196,7 +197,8 @@ class System:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + TIMEOUT
         while not any(line.startswith("ready:") for line in self._lines):
             if self.run_proc.poll() is not None or time.monotonic() > deadline:
@@ -206,8 +208,9 @@ class System:
 
     def _read(self) -> None:
         assert self.run_proc.stdout is not None
-        for line in self.run_proc.stdout:
-            self._lines.append(line)
+        with self.run_proc.stdout:  # closed when make run's last process closes it
+            for line in self.run_proc.stdout:
+                self._lines.append(line)
 
     def normal(self, text: str) -> list[str]:
         for path in {str(self.home), os.path.realpath(self.home)}:
@@ -253,6 +256,7 @@ class System:
             except subprocess.TimeoutExpired:
                 os.killpg(self.run_proc.pid, signal.SIGKILL)
                 self.run_proc.wait(timeout=30)
+        self._reader.join(timeout=30)
         subprocess.run(
             [str(self.home / ".venv" / "bin" / "energy-ingest"), "devdb", "delete"],
             cwd=self.home,
