@@ -112,13 +112,13 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 
 def merged(expected: list[str], actual: list[str]) -> list[str]:
     """The output to write back: the actual lines, except where the expected line at the same
-    place still matches (so the marks a writer put survive an --update); what is new gets the
-    marks of `moment`."""
+    place still matches (so the marks a writer put survive an --update); every line gets the
+    marks of `moment`, even one that matched today only."""
     if matches(expected, actual):
-        return expected
+        return [moment(e) for e in expected]
     if len(expected) == len(actual):
         return [
-            e if matches([e], [a]) else moment(a) for e, a in zip(expected, actual, strict=True)
+            moment(e if matches([e], [a]) else a) for e, a in zip(expected, actual, strict=True)
         ]
     return [moment(a) for a in actual]
 

@@ -78,3 +78,17 @@ def test_an_update_marks_what_depends_on_the_moment_and_nothing_else() -> None:
         "…  ingested  siemens  evans_….csv  288 readings, … s, at … (pid …); data "
         "2025-08-05T12:00:00-05:00 1754413200"
     )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_no_example_shows_a_moment_unmarked(page: Path) -> None:
+    """A time of today in a page's output matches today only: it must be a mark (an --update
+    writes the marks; this catches a page written or kept by hand)."""
+    unmarked = [
+        f"{page.relative_to(ROOT)}:{command.line}: {line}"
+        for block in blocks(page)
+        for command in block.commands
+        for line in command.expected
+        if moment(line) != line
+    ]
+    assert not unmarked, "write … for what depends on the moment:\n" + "\n".join(unmarked)
