@@ -125,6 +125,18 @@ def values_requests(shown: Watched) -> list[str]:
     return [u for u in shown.requests if "/api/v2/values" in u]
 
 
+def stale(page: Any) -> None:
+    """Mark the chart as not yet drawn, so that the next `drawn` waits for the draw that the
+    action after this causes, not the one already on the page."""
+    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+
+
+def chips(page: Any) -> list[str]:
+    """The names on the chosen points' chips, in order."""
+    names: list[str] = page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)")
+    return names
+
+
 def query(page: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
@@ -403,7 +415,7 @@ def test_the_range_buttons_and_date_inputs(
     drawn(page)
 
     def press(name: str) -> tuple[str, str]:
-        page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+        stale(page)
         page.get_by_role("button", name=name, exact=True).click()
         drawn(page)
         q = query(page)
@@ -426,11 +438,11 @@ def test_the_range_buttons_and_date_inputs(
     # the inputs: the first day and the last day shown (the URL's end is exclusive)
     assert page.input_value("#range-start") == "2025-12-01"
     assert page.input_value("#range-through") == "2026-11-30"
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.fill("#range-start", "2026-06-09")
     drawn(page)
     assert query(page)["start"] == ["2026-06-09"] and query(page)["end"] == ["2026-12-01"]
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.fill("#range-through", "2026-06-11")
     series = drawn(page)[0]
     assert query(page)["start"] == ["2026-06-09"] and query(page)["end"] == ["2026-06-12"]
@@ -465,9 +477,7 @@ def test_the_finder_narrows_building_room_point_and_the_url_round_trips(
     # no range given: the 7 days ending with the newest reading's day
     assert (q["start"], q["end"]) == (["2026-11-24"], ["2026-12-01"])
     assert len(series) == 7 * 96
-    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
-        YEAR_POINT
-    ]
+    assert chips(page) == [YEAR_POINT]
     # a second point by free text, then reload: the same view from the URL alone
     page.select_option("#find-room", "102")
     page.wait_for_function("() => document.getElementById('found').textContent === '9 points.'")
@@ -476,7 +486,7 @@ def test_the_finder_narrows_building_room_point_and_the_url_round_trips(
         "() => [...document.querySelectorAll('#results .mono')].map(x => x.textContent).join()"
         " === 'HU.R102.RMT'"
     )
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.check("#results input[type=checkbox]")
     drawn(page)
     rmt = ids["HU.R102.RMT"]
@@ -492,12 +502,9 @@ def test_the_finder_narrows_building_room_point_and_the_url_round_trips(
     assert page.input_value("#find-building") == "HU"
     assert page.input_value("#find-room") == "102"
     assert page.input_value("#find-q") == "RMT"
-    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
-        YEAR_POINT,
-        "HU.R102.RMT",
-    ]
+    assert chips(page) == [YEAR_POINT, "HU.R102.RMT"]
     # remove the first from its chip
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.get_by_role("button", name=f"Remove {YEAR_POINT}").click()
     drawn(page)
     assert query(page)["points"] == [str(rmt)]
@@ -544,7 +551,7 @@ def test_the_view_tabs_set_the_url_and_show_their_section(
     assert heatmap_days() == week
     assert pressed() == ["chart:false", "heatmap:true", "campus:false"]
     assert hidden() == {"chart-view": True, "heatmap-view": False}
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.click("#views button[data-view=chart]")
     drawn(page)
     assert query(page)["view"] == ["chart"]
@@ -594,9 +601,7 @@ def test_points_named_rather_than_numbered_are_drawn(
     (series,) = drawn(page)
     expected = readings(datetime(2026, 6, 8, tzinfo=ZONE), datetime(2026, 6, 13, tzinfo=ZONE))
     assert [(int(t), v) for t, v in series] == expected
-    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
-        YEAR_POINT
-    ]
+    assert chips(page) == [YEAR_POINT]
     # its gaps (asked by name) break the line over the missing day
     page.locator("#chart-view .u-over").scroll_into_view_if_needed()
     last, first = epoch(date(2026, 6, 9), 23, 45), epoch(date(2026, 6, 11))
@@ -608,12 +613,9 @@ def test_points_named_rather_than_numbered_are_drawn(
     page = shown.page
     drawn(page)
     assert (query(page)["start"], query(page)["end"]) == (["2026-11-24"], ["2026-12-01"])
-    assert page.eval_on_selector_all("#chips .mono", "xs => xs.map(x => x.textContent)") == [
-        YEAR_POINT,
-        "HU.R102.RMT",
-    ]
+    assert chips(page) == [YEAR_POINT, "HU.R102.RMT"]
     # its chip removes the point the URL names by its name
-    page.evaluate("document.getElementById('chart-view').dataset.state = 'x'")
+    stale(page)
     page.get_by_role("button", name=f"Remove {YEAR_POINT}").click()
     drawn(page)
     assert query(page)["points"] == [str(rmt)]
