@@ -107,6 +107,13 @@ on = true
 """
 
 
+def assert_problems(problems: list[str], expected: list[str]) -> None:
+    """One problem for each expected start (`line 7: unit …`), and no other."""
+    for want in expected:
+        assert any(p.startswith(want) for p in problems), f"{want!r} not in {problems}"
+    assert len(problems) == len(expected), problems
+
+
 def test_a_broken_site_file_reports_every_problem_at_once_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
     path.write_text(BROKEN)
@@ -129,9 +136,7 @@ def test_a_broken_site_file_reports_every_problem_at_once_with_its_line(tmp_path
         "line 31: floor must be a whole number, e.g. -1",
         "line 33: unknown table 'lights'",
     ]
-    for want in expected:
-        assert any(p.startswith(want) for p in problems), f"{want!r} not in {problems}"
-    assert len(problems) == len(expected), problems
+    assert_problems(problems, expected)
     assert "missing ), unterminated subpattern at position 20" in problems[2]
     assert problems == sorted(problems, key=lambda p: int(p.split()[1].rstrip(":")))
     text = str(error)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 from test_catalog_identity import definitions
-from test_catalog_site import SITE_HEAD
+from test_catalog_site import SITE_HEAD, assert_problems
 from test_catalog_store import SITE, apply, point, put, trend
 
 from energy_ingest.catalog.resolve import resolve
@@ -134,9 +134,7 @@ def test_a_bad_unit_rule_is_a_problem_with_its_line_and_field() -> None:
         "line 18: pattern '(?P<x>RMT': missing )",
         "line 19: source 'bacnet': use one of siemens, alc",
     ]
-    for want in expected:
-        assert any(p.startswith(want) for p in problems), f"{want!r} not in {problems}"
-    assert len(problems) == len(expected), problems
+    assert_problems(problems, expected)
 
 
 def test_the_example_site_file_gives_the_sample_campus_trended_points_a_unit() -> None:
