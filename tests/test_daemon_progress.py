@@ -131,6 +131,9 @@ def test_a_big_file_logs_its_start_and_progress_and_status_shows_it_while_it_loa
         re.match(r"loading siemens/big\.csv \d+% \([\d,]+ values\); backlog", s) for s in statuses
     ), statuses
     assert statuses[-1].startswith("backlog 0 files; last: siemens/big.csv ingested"), statuses
+    # when, in the operators' one convention: local time with its offset
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d"
+    assert re.match(rf"backlog 0 files; last: siemens/big\.csv ingested {stamp}\b", statuses[-1])
     assert loading() == []
     assert list((spool_dir / ".tmp").glob("progress-*")) == []
 

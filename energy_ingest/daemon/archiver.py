@@ -24,6 +24,7 @@ from energy_ingest.config import Settings
 from energy_ingest.daemon.database_link import MAX_BACKOFF, DatabaseLink
 from energy_ingest.daemon.watch import Candidate, Watcher
 from energy_ingest.errors import first_line
+from energy_ingest.localtime import local
 from energy_ingest.pipeline import Loaded, notes, summary
 from energy_ingest.spool import NOTE_SUFFIX, Spool, printable_name
 from energy_ingest.spool.files import open_regular, place, write_note
@@ -81,10 +82,15 @@ class Archiver:
         if target is None:
             return
         self._remember(target, Archived(_key(st), loaded.info, path, label))
-        self.last_file = f"{label} {result.status} {datetime.now():%H:%M:%S}"
+        self.last_file = f"{label} {result.status} {self._now()}"
         log.info("%s", summary(loaded, self.settings.timezone, label))
-        log_warnings(loaded, label)
+        for level, note in notes(loaded):  # the same lines `import` prints
+            log.log(level, "%s: %s", label, note)
         log.debug("archived %s as %s", label, printable_name(target))
+
+    def _now(self) -> str:
+        """The time of a `last:` in systemd's STATUS=, in the operators' convention."""
+        return local(datetime.now(UTC), self.settings.timezone)
 
     def _archive_dir(self, loaded: Loaded) -> Path:
         # By the month of the data (the file name's date is only when the report ran).
@@ -231,7 +237,7 @@ class Archiver:
         if target is None:
             return
         name, starts = printable_name(target.name), f"{excerpt}\n\n" if excerpt else ""
-        self.last_file = f"{printable_name(info.name)} failed {datetime.now():%H:%M:%S}"
+        self.last_file = f"{printable_name(info.name)} failed {self._now()}"
         log.error("failed %s — moved to failed/%s/%s", reason, source, name)
         try:
             write_note(
@@ -268,13 +274,6 @@ class Archiver:
         (log.debug if quiet else log.error)(
             "%s; the file stays in incoming/, retrying in %.0f s", reason, delay
         )
-
-
-def log_warnings(loaded: Loaded, label: str) -> None:
-    """What an ingested file's parse and load found worth saying, as log lines (pipeline.notes:
-    `import` says the same)."""
-    for level, note in notes(loaded):
-        log.log(level, "%s: %s", label, note)
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:
