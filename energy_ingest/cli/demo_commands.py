@@ -21,6 +21,7 @@ import psycopg
 
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.health_commands import health_line
+from energy_ingest.cli.status_lines import counted
 from energy_ingest.config import Settings
 from energy_ingest.daemon.activity import HEARTBEAT
 from energy_ingest.demo import STAGES, DemoFile, demo_files
@@ -163,13 +164,15 @@ def _load_stage(
         set_aside = (
             " (set aside in failed/ then)" if any(known[_sha(f)] != "ingested" for f in old) else ""
         )
-        click.echo(f"{stage}: {_count(old)} already loaded{set_aside}: not dropped again")
+        click.echo(
+            f"{stage}: {counted(len(old), 'file')} already loaded{set_aside}: not dropped again"
+        )
     if not new:
         return
     _wait_taken([_drop(spool, f) for f in new], stage)
     rows = conn.execute(
-        "SELECT sha256, status, readings, points, error, ingested_at FROM files"
-        " WHERE sha256 = ANY(%s)",
+        "SELECT sha256, status, readings, points, error, coalesce(committed_at, ingested_at)"
+        " FROM files WHERE sha256 = ANY(%s)",
         ([_sha(f) for f in new],),
     ).fetchall()
     loaded = [r for r in rows if r[1] == "ingested"]
@@ -179,20 +182,13 @@ def _load_stage(
     totals.loaded += len(loaded)
     totals.failed += len(new) - len(loaded)
     totals.readings += readings
-    totals.last_at = max([r[5] for r in rows if r[5] is not None] + [totals.last_at or _EPOCH])
+    totals.last_at = max(filter(None, [totals.last_at, *(r[5] for r in rows)]), default=None)
     if loaded:
         what = f"{readings:,} readings" if readings else f"{sum(r[3] or 0 for r in loaded)} points"
         seconds = time.monotonic() - stage_started
-        click.echo(f"{stage}: {_count(loaded)} loaded, {what}, {seconds:.1f} s")
+        click.echo(f"{stage}: {counted(len(loaded), 'file')} loaded, {what}, {seconds:.1f} s")
     for r in failed:
         click.echo(f"{stage}: set aside in failed/: {r[4] or 'see its .error note'}")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _count(files: list[Any]) -> str:
-    return "1 file" if len(files) == 1 else f"{len(files)} files"
 
 
 def _drop(spool: Spool, f: DemoFile) -> Path:

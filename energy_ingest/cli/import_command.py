@@ -17,6 +17,7 @@ import psycopg
 
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.meter import meter
+from energy_ingest.cli.status_lines import counted
 from energy_ingest.config import Settings
 from energy_ingest.errors import EnergyError, ParseError, SourceChanged, first_line
 from energy_ingest.file_kinds import SOURCES
@@ -79,7 +80,7 @@ class Tally:
         0 changed), 4 rejected rows, 1 warnings` (points only when an export was among them)."""
         s = self.status
         text = (
-            f"imported {_n(self.files, 'file')}: {s['ingested']} ingested, {s['duplicate']} duplicate, "
+            f"imported {counted(self.files, 'file')}: {s['ingested']} ingested, {s['duplicate']} duplicate, "
             f"{s['failed']} failed, {self.skipped} skipped; {self.readings:,} readings "
             f"({self.inserted:,} new, {self.changed:,} changed)"
         )
@@ -88,12 +89,10 @@ class Tally:
                 f", {self.points:,} points ({self.points_new:,} new,"
                 f" {self.points_changed:,} changed)"
             )
-        return text + f", {_n(self.rejected, 'rejected row')}, {_n(self.warnings, 'warning')}"
-
-
-def _n(count: int, thing: str) -> str:
-    """'1 file', '2 files', '1,204 rejected rows'."""
-    return f"{count:,} {thing}" + ("" if count == 1 else "s")
+        return (
+            text
+            + f", {counted(self.rejected, 'rejected row')}, {counted(self.warnings, 'warning')}"
+        )
 
 
 @click.command("import", short_help="Load report files or folders directly (backfill).")

@@ -1,5 +1,6 @@
-"""`energy-ingest status`'s lines about files: each time in ENERGY_TIMEZONE's local time with its
-offset (localtime.local), the JSON keeping ISO 8601."""
+"""The command line's lines about files (`status`, `import`, `demo`): each time in
+ENERGY_TIMEZONE's local time with its offset (localtime.local), the JSON keeping ISO 8601; counts
+in the singular for one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def last_file(f: dict[str, Any], zone: str) -> str:
     else:
         what = f"{f['readings']:,} readings ({f['inserted']:,} new, {f['updated']:,} changed)"
     if f["status"] == "ingested" and f["rejected_rows"]:
-        n = f["rejected_rows"]
-        what += f", {n:,} rejected row" + ("" if n == 1 else "s")
+        what += ", " + counted(f["rejected_rows"], "rejected row")
     return f"  {when}  {f['status']:<8}  {f['source']:<7}  {f['name']}  {what}"
+
+
+def counted(n: int, thing: str) -> str:
+    """'1 file', '2 files', '1,204 rejected rows'."""
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
