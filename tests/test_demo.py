@@ -107,6 +107,16 @@ def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.daemon
 @pytest.mark.slow
+def test_files_into_a_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    wrote = CliRunner().invoke(main, ["demo", "--files", str(tmp_path / "taken" / "demo")])
+    assert wrote.exit_code == 1, wrote.output
+    where = tmp_path / "taken" / "demo" / "siemens"
+    assert wrote.output.startswith(f"Error: {where}: Not a directory; "), wrote.output
+    assert "check the path and its permissions" in wrote.output
+    assert "Traceback" not in wrote.output
+
+
 def test_the_demo_loads_through_the_running_daemon_into_a_resolved_catalog_with_its_faults(
     database_url: str, spool_dir: Path, daemons: Any
 ) -> None:

@@ -16,7 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def friendly(func: F) -> F:
     """For a command: our own errors become `Error: <what, where, what to do>` and exit status 1,
-    and so does a database error (psycopg's, once something loaded it) — never a traceback."""
+    and so do a file the system refused (naming it) and a database error (psycopg's, once
+    something loaded it) — never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -24,6 +25,12 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except EnergyError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(
+                f"{where}{exc.strerror or exc}; check the path and its permissions, then run this"
+                " again"
+            ) from exc
         except Exception as exc:
             psycopg = sys.modules.get("psycopg")  # loaded by whatever talked to the database
             if psycopg is None or not isinstance(exc, psycopg.Error):
