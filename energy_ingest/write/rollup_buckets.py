@@ -121,20 +121,19 @@ class Rollups:
         the loader runs this while its COPY of the readings is in flight)."""
         if not t.wrote.any():
             return []
-        pid, ts, v, before = _merged(t)
+        pid, ts, v, before, written = _merged(t)
         first, last = int(ts.min()), int(ts.max())
         edges = np.array(
             [to_us(e) for e in local_edges(from_us(first), from_us(last + 1), "1d", self.zone)],
             dtype=np.int64,
         )
-        wrote_pid, wrote_ts = t.pid[t.wrote], t.ts[t.wrote]
 
         def day(x: np.ndarray) -> np.ndarray:
             return np.asarray(edges[np.searchsorted(edges, x, side="right") - 1])
 
         out: Prepared = []
         for table, bucket_of in (("readings_hourly", _hour), ("readings_daily", day)):
-            groups = _Groups(pid, bucket_of(ts), _key(wrote_pid, bucket_of(wrote_ts)))
+            groups = _Groups(pid, bucket_of(ts), written)
             if groups.size:
                 out.append((table, groups.rows(ts, v, before, enum_ids)))
         return out
@@ -169,23 +168,21 @@ class Rollups:
 
 
 class _Groups:
-    """The (point, bucket) runs of sorted readings whose key is among the touched ones."""
+    """The (point, bucket) runs of sorted readings that hold a reading the chunk wrote."""
 
-    def __init__(self, pid: np.ndarray, bucket: np.ndarray, touched: np.ndarray) -> None:
+    def __init__(self, pid: np.ndarray, bucket: np.ndarray, written: np.ndarray) -> None:
         change = np.ones(len(pid), dtype=bool)
         change[1:] = (pid[1:] != pid[:-1]) | (bucket[1:] != bucket[:-1])
-        starts = np.flatnonzero(change)
-        ends = np.append(starts[1:], len(pid))
-        pick = np.isin(_key(pid[starts], bucket[starts]), touched)
-        self.starts, self.ends = starts[pick], ends[pick]
+        self.runs = np.flatnonzero(change)  # every run's start: reduceat's segments
+        ends = np.append(self.runs[1:], len(pid))
+        self.pick = np.logical_or.reduceat(written, self.runs)
+        self.starts, self.ends = self.runs[self.pick], ends[self.pick]
         self.pid, self.bucket = pid[self.starts], bucket[self.starts]
         self.size = len(self.starts)
 
     def reduce(self, ufunc: Any, values: np.ndarray) -> np.ndarray:
-        # reduceat over every run start, then the picked runs: each run is contiguous, non-empty
-        at = np.unique(np.concatenate([self.starts, self.ends[self.ends < len(values)]]))
-        full = ufunc.reduceat(values, at)
-        return np.asarray(full[np.searchsorted(at, self.starts)])
+        """`ufunc` over each picked run (reduced over every run, then picked: no sort)."""
+        return np.asarray(ufunc.reduceat(values, self.runs)[self.pick])
 
     def rows(self, ts: np.ndarray, v: np.ndarray, before: np.ndarray, enum_ids: set[int]) -> _Rows:
         last = self.ends - 1
@@ -276,28 +273,32 @@ def _with_states(fixed: np.ndarray, counts: np.ndarray) -> bytes:
     return rows.tobytes()
 
 
-def _merged(t: Touched) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Readings over the span after the chunk, sorted by (point, ts); `before`: stored before it."""
+def _merged(t: Touched) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Readings over the span after the chunk, sorted by (point, ts); `before`: stored before it;
+    `written`: the chunk wrote it (inserted or changed)."""
+    if not len(t.stored_pid) and _ordered(t.pid, t.ts):  # a backfill: nothing stored around it
+        return t.pid, t.ts, t.v, np.zeros(len(t.pid), dtype=bool), t.wrote
     pid = np.concatenate([t.stored_pid, t.pid]).astype(np.int32, copy=False)
     ts = np.concatenate([t.stored_ts, t.ts]).astype(np.int64, copy=False)
     v = np.concatenate([t.stored_v, t.v]).astype(np.float64, copy=False)
     mine = np.concatenate([np.zeros(len(t.stored_pid), bool), np.ones(len(t.pid), bool)])
+    wrote = np.concatenate([np.zeros(len(t.stored_pid), bool), t.wrote])
     order = np.lexsort((mine, ts, pid))
-    pid, ts, v, mine = pid[order], ts[order], v[order], mine[order]
+    pid, ts, v, mine, wrote = pid[order], ts[order], v[order], mine[order], wrote[order]
     keep = np.ones(len(pid), dtype=bool)  # a stored reading the chunk rewrote: the chunk's wins
     keep[:-1] = ~((pid[:-1] == pid[1:]) & (ts[:-1] == ts[1:]))
     rewrote = np.zeros(len(pid), dtype=bool)  # the chunk's twin of a dropped stored reading
     rewrote[1:] = ~keep[:-1]
-    return pid[keep], ts[keep], v[keep], (~mine | rewrote)[keep]
+    return pid[keep], ts[keep], v[keep], (~mine | rewrote)[keep], wrote[keep]
+
+
+def _ordered(pid: np.ndarray, ts: np.ndarray) -> bool:
+    """Whether (pid, ts) is strictly increasing (a chunk de-duplicated, as parsed)."""
+    return bool(np.all((pid[1:] > pid[:-1]) | ((pid[1:] == pid[:-1]) & (ts[1:] > ts[:-1]))))
 
 
 def _hour(ts: np.ndarray) -> np.ndarray:
     return np.asarray(ts // HOUR_US * HOUR_US)
-
-
-def _key(pid: np.ndarray, bucket: np.ndarray) -> np.ndarray:
-    """One int64 per (point, bucket); buckets are at least an hour apart."""
-    return np.asarray(pid.astype(np.int64) * (1 << 40) + bucket // HOUR_US)
 
 
 def plain(scaled: np.ndarray) -> np.ndarray:
