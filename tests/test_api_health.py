@@ -111,8 +111,8 @@ def test_a_database_without_the_schema_is_down_and_says_to_migrate(
     assert body["reason"] == "the database has no energy schema: run `energy-ingest migrate`"
 
 
-def _scans(db: psycopg.Connection[Any]) -> int:
-    """Scans of readings so far (sequential and index), once every other session of the database
+def _scans(db: psycopg.Connection[Any], tables: tuple[str, ...] = ("readings",)) -> int:
+    """Scans of `tables` so far (sequential and index), once every other session of the database
     has ended (a session's statistics reach the shared ones when it exits)."""
     wait_until(
         lambda: (
@@ -123,10 +123,12 @@ def _scans(db: psycopg.Connection[Any]) -> int:
         ),  # type: ignore[index]
         what="the API's sessions to end",
     )
+    db.execute("SELECT pg_stat_force_next_flush()")  # this session's own too (DDL, inserts)
     db.execute("SELECT pg_stat_clear_snapshot()")
     row = db.execute(
-        "SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables"
-        " WHERE relname = 'readings'"
+        "SELECT sum(seq_scan + coalesce(idx_scan, 0)) FROM pg_stat_user_tables"
+        " WHERE relname = ANY(%s)",
+        (list(tables),),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -153,6 +155,52 @@ def test_readings_is_an_estimate_that_never_scans_a_large_table_analysed_or_not(
         client.application.extensions["energy_db"].close()
         assert _scans(db) == before, f"health scanned readings (analysed: {analysed})"
         assert all(abs(n - 250_000) <= 25_000 for n in counts), counts
+
+
+# readings partitioned by time as docs/scaling.md converts it: the old table the first partition
+PARTITIONED = """
+ALTER TABLE readings RENAME TO readings_until_2024;
+ALTER TABLE readings_until_2024 RENAME CONSTRAINT readings_pkey TO readings_until_2024_pkey;
+CREATE TABLE readings (point_id integer NOT NULL, ts timestamptz NOT NULL,
+    value double precision NOT NULL, PRIMARY KEY (point_id, ts)) PARTITION BY RANGE (ts);
+ALTER TABLE readings ATTACH PARTITION readings_until_2024
+    FOR VALUES FROM (MINVALUE) TO ('2024-01-01 00:00Z');
+CREATE TABLE readings_since_2024 PARTITION OF readings
+    FOR VALUES FROM ('2024-01-01 00:00Z') TO (MAXVALUE) WITH (autovacuum_enabled = false);
+ALTER TABLE readings_until_2024 SET (autovacuum_enabled = false);
+"""
+
+
+@pytest.mark.slow
+def test_partitioned_readings_are_estimated_by_health_and_metrics_without_a_scan(
+    other_app: Any, db: psycopg.Connection[Any]
+) -> None:
+    """The parent of partitions has no size and autovacuum never analyses it: the size and the
+    statistics are its partitions'."""
+    db.execute(PARTITIONED)
+    db.execute(
+        "INSERT INTO readings (point_id, ts, value)"
+        " SELECT i % 50 + 1, timestamptz '2023-12-01' + (i / 50) * interval '1 minute', i"
+        " FROM generate_series(0, 249999) AS i"
+    )  # 72,000 before 2024, the rest after
+    partitions = ("readings_until_2024", "readings_since_2024")
+    for analysed in (False, True):
+        if analysed:
+            db.execute("ANALYZE readings_until_2024")
+            db.execute("ANALYZE readings_since_2024")
+        before = _scans(db, partitions)
+        client = other_app()
+        counts = [health(client, 200)["readings"] for _ in range(3)]
+        scraped = client.get("/metrics").get_data(as_text=True)
+        client.application.extensions["energy_db"].close()
+        assert _scans(db, partitions) == before, f"readings were scanned (analysed: {analysed})"
+        assert all(abs(n - 250_000) <= 25_000 for n in counts), counts
+        estimate = next(
+            float(line.split()[1])
+            for line in scraped.splitlines()
+            if line.startswith("energy_readings_estimate ")
+        )
+        assert abs(estimate - 250_000) <= 25_000, estimate
 
 
 def test_readings_is_exact_for_a_small_table(

@@ -9,6 +9,12 @@ from energy_api.sql.where import Conn, Where, page
 
 # readings up to this size (~100,000 rows) are counted exactly for /health, larger ones estimated
 EXACT_COUNT_BYTES = 8 * 1024 * 1024
+# The tables that hold readings: readings itself, or its partitions when it is partitioned
+# (docs/scaling.md; pg_partition_tree lists none for a plain table, the parent has no rows)
+READINGS_TABLES = (
+    "pg_class WHERE relkind = 'r' AND (oid = 'readings'::regclass"
+    " OR oid IN (SELECT relid FROM pg_partition_tree('readings')))"
+)
 
 FILE_KEYS = (
     "id",
@@ -49,12 +55,23 @@ def list_files(
     where = Where()
     where.equals("status", status)
     where.equals("source", source)
-    counts = {"ingested": 0, "failed": 0}
-    for status_name, n in conn.execute("SELECT status, count(*) FROM files GROUP BY status"):
-        counts[status_name] = n
+    counts = file_counts(conn)
+    # without a source the page's total is one of the counts, not a second count of the ledger
+    known = None if source else counts[status] if status else sum(counts.values())
     order = "ingested_at DESC, id DESC"
-    total, rows = page(conn, "files", FILE_COLUMNS, where, order, limit, offset)
+    total, rows = page(conn, "files", FILE_COLUMNS, where, order, limit, offset, total=known)
     return total, counts, [dict(zip(FILE_KEYS, row, strict=True)) for row in rows]
+
+
+def file_counts(conn: Conn) -> dict[str, int]:
+    """The ledger's files by status (ingested or failed: the only two), exact, in one index-only
+    count of every file and a range of files_status_idx for the few failed ones, rather than a
+    count of each status over the whole ledger."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM files WHERE status = 'failed')"
+    ).fetchone()
+    every, failed = row if row else (0, 0)
+    return {"ingested": every - failed, "failed": failed}
 
 
 def watermark(conn: Conn, *, evaluations: bool = False) -> tuple[str, Any]:
@@ -91,9 +108,10 @@ def health(conn: Conn) -> dict[str, Any]:
 def readings_count(conn: Conn) -> int:
     """Exact while readings is small (counting it is then as cheap as planning), else the
     planner's estimate: it never scans the table, and it holds before the first ANALYZE too
-    (reltuples -1), scaled from the table's current size as the planner does."""
-    size = conn.execute("SELECT pg_relation_size('readings')").fetchone()
-    if size is None or size[0] <= EXACT_COUNT_BYTES:
+    (reltuples -1), scaled from the table's current size as the planner does. The size is that
+    of every partition when readings is partitioned (docs/scaling.md), whose parent has none."""
+    size = conn.execute(f"SELECT sum(pg_relation_size(oid)) FROM {READINGS_TABLES}").fetchone()
+    if size is None or size[0] is None or size[0] <= EXACT_COUNT_BYTES:
         exact = conn.execute("SELECT count(*) FROM readings").fetchone()
         return int(exact[0]) if exact else 0
     plan = conn.execute("EXPLAIN (FORMAT JSON) SELECT FROM readings").fetchone()

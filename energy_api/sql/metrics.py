@@ -62,8 +62,12 @@ def snapshot(conn: Conn) -> Snapshot:
 
 def readings_estimate(conn: Conn) -> float:
     """pg_class.reltuples of readings (what ANALYZE and VACUUM last counted, kept on a standby
-    too); before either ever ran (-1), /health's count: exact while small, else the planner's."""
-    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'readings'::regclass").fetchone()
-    if row is not None and row[0] >= 0:
+    too), summed over its partitions when it is partitioned (autovacuum never analyses the
+    parent); before either ever ran on each (-1), /health's count: exact while small, else the
+    planner's."""
+    row = conn.execute(
+        f"SELECT sum(reltuples), bool_and(reltuples >= 0) FROM {ledger.READINGS_TABLES}"
+    ).fetchone()
+    if row is not None and row[1]:
         return float(row[0])
     return float(ledger.readings_count(conn))

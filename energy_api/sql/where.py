@@ -59,15 +59,19 @@ def page(
     offset: int,
     *,
     counted: str | None = None,
+    total: int | None = None,
 ) -> tuple[int, list[tuple[Any, ...]]]:
     """(how many rows of `source` match, the page of them in `order`); `counted` is the same
-    rows without what only the columns need (a lateral join), for the count."""
+    rows without what only the columns need (a lateral join), for the count; `total` that count
+    when the caller knows it already (it is then not counted again)."""
     condition = where.sql()
-    total = conn.execute(
-        f"SELECT count(*) FROM {counted or source} WHERE {condition}", where.params
-    ).fetchone()
+    if total is None:
+        row = conn.execute(
+            f"SELECT count(*) FROM {counted or source} WHERE {condition}", where.params
+        ).fetchone()
+        total = row[0] if row else 0
     rows = conn.execute(
         f"SELECT {columns} FROM {source} WHERE {condition} ORDER BY {order} LIMIT %s OFFSET %s",
         [*where.params, limit, offset],
     ).fetchall()
-    return (total[0] if total else 0), rows
+    return total, rows
