@@ -43,6 +43,12 @@ class Route:
 
 
 RAW_ROUTE = Route()
+# readings_hourly is a view of day rows (readings_hours, a row per point and UTC day): a range on
+# its `day` reaches their primary key, one on `bucket` alone would unpack every day of the point
+DAY_RANGE = {
+    "readings_hourly": " AND h.day >= date_trunc('day', %(rlo)s::timestamptz, 'UTC')"
+    " AND h.day < %(rhi)s"
+}
 # (table, interval) whose rows are output buckets as they are
 WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 

@@ -141,7 +141,9 @@ spk AS (
                              FROM unnest(h.means) m) AS median
             FROM (SELECT array_agg(h.sum / h.n) AS means FROM readings_hourly h
                   WHERE h.point_id = o.id AND h.bucket < o.upto
-                    AND h.bucket >= o.upto - make_interval(secs => %(spike_window)s)) h
+                    AND h.bucket >= o.upto - make_interval(secs => %(spike_window)s)
+                    AND h.day < o.upto AND h.day >= date_trunc(
+                        'day', o.upto - make_interval(secs => %(spike_window)s), 'UTC')) h
             WHERE cardinality(h.means) >= %(spike_buckets)s
         ) w
         WHERE cardinality(o.vals) = %(spike_count)s
@@ -155,7 +157,7 @@ flt AS (
     CROSS JOIN LATERAL (  -- its newest hour: one value, or it cannot be flat
         SELECT x.last FROM (
             SELECT h.bucket AS last, h.min = h.max AS one FROM readings_hourly h
-            WHERE h.point_id = o.id ORDER BY h.bucket DESC LIMIT 1
+            WHERE h.point_id = o.id ORDER BY h.day DESC, h.bucket DESC LIMIT 1
         ) x WHERE x.one
     ) lb
     CROSS JOIN LATERAL (
@@ -163,11 +165,15 @@ flt AS (
         FROM readings_hourly h
         WHERE h.point_id = o.id AND h.bucket <= lb.last
           AND h.bucket > lb.last - make_interval(hours => %(flat_hours)s)
+          AND h.day <= lb.last
+          AND h.day >= date_trunc('day', lb.last - make_interval(hours => %(flat_hours)s), 'UTC')
     ) w
     WHERE w.buckets >= %(flat_hours)s AND w.lo = w.hi AND EXISTS (
         SELECT FROM readings_hourly h
         WHERE h.point_id = o.id AND h.bucket < w.start
           AND h.bucket >= w.start - make_interval(secs => %(flat_before)s)
+          AND h.day < w.start
+          AND h.day >= date_trunc('day', w.start - make_interval(secs => %(flat_before)s), 'UTC')
         HAVING min(h.min) < max(h.max))
 ),
 judged AS (

@@ -1,7 +1,7 @@
-"""The loader's half of rollups: after a chunk is merged into readings, every hour and local day
-it touched is recomputed from the whole bucket — what readings held there plus the chunk — and
-written in the same transaction, then every month holding such a day from its days
-(energy_rollups_months). Exact, never incremental: a bucket's row is always its readings'
+"""The loader's half of rollups: after a chunk is merged into readings, every UTC day (its hours,
+packed into one readings_hours row: write.rollup_hours) and local day it touched is recomputed
+from the whole bucket — what readings held there plus the chunk — and written in the same
+transaction, then every month holding such a day from its days (energy_rollups_months). Exact, never incremental: a bucket's row is always its readings'
 aggregate, however often files overlap or change values.
 
 The loader fetches what readings holds over `Rollups.span()` (whole buckets around the chunk)
@@ -22,21 +22,42 @@ from energy_ingest.rollups.calendar import local_edges, local_midnight
 from energy_ingest.rollups.scale import SCALE, UNSCALE
 from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, to_us
 from energy_ingest.store.rollup_state import read_state
+from energy_ingest.write import rollup_hours
 
-HOUR_US = 3_600_000_000
+HOUR_US = rollup_hours.HOUR_US
+DAY_US = rollup_hours.DAY_US
 INT4_OID = 23
 COLUMNS = "point_id, bucket, n, sum, min, max, first_ts, first, last_ts, last, states"
-STAGE = (
+STAGES = (
     "CREATE TEMP TABLE IF NOT EXISTS energy_rollup_stage"
-    " (LIKE readings_hourly) ON COMMIT DELETE ROWS"
+    " (LIKE readings_daily) ON COMMIT DELETE ROWS",
+    "CREATE TEMP TABLE IF NOT EXISTS energy_hours_stage"
+    " (LIKE readings_hours) ON COMMIT DELETE ROWS",
 )
-UPSERT = (
-    f"INSERT INTO {{table}} ({COLUMNS}) SELECT {COLUMNS} FROM energy_rollup_stage"
-    " ON CONFLICT (point_id, bucket) DO UPDATE SET n = EXCLUDED.n, sum = EXCLUDED.sum,"
-    " min = EXCLUDED.min, max = EXCLUDED.max, first_ts = EXCLUDED.first_ts,"
-    " first = EXCLUDED.first, last_ts = EXCLUDED.last_ts, last = EXCLUDED.last,"
-    " states = EXCLUDED.states"
-)
+
+
+def _upsert(table: str, stage: str, columns: str, key: str) -> str:
+    """Rows staged in `stage` into `table`, replacing those of the same key."""
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ") if c not in key.split(", "))
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}"
+        f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    )
+
+
+# per rollup table the loader writes: its columns, its staging table and its upsert from there
+WRITES = {
+    "readings_daily": (
+        COLUMNS,
+        "energy_rollup_stage",
+        _upsert("readings_daily", "energy_rollup_stage", COLUMNS, "point_id, bucket"),
+    ),
+    rollup_hours.TABLE: (
+        rollup_hours.COLUMNS,
+        "energy_hours_stage",
+        _upsert(rollup_hours.TABLE, "energy_hours_stage", rollup_hours.COLUMNS, "point_id, day"),
+    ),
+}
 _FIXED = [
     ("nf", ">i2"),
     *[
@@ -71,7 +92,7 @@ _SIZES = {
 }
 
 
-Prepared = list[tuple[str, "_Rows"]]  # per rollup table, its recomputed rows
+Prepared = list[tuple[str, "_Rows | rollup_hours.Days"]]  # per rollup table, its rows
 
 
 def maintained(conn: psycopg.Connection[Any]) -> None:
@@ -104,21 +125,22 @@ class Rollups:
         self.zone = zoneinfo.ZoneInfo(zone)
         self.stale = stale  # some rollup rows may lack readings: always upsert
         maintained(conn)
-        conn.execute(STAGE)
+        for stage in STAGES:
+            conn.execute(stage)
 
     def span(self, lo_us: int, hi_us: int) -> tuple[int, int]:
-        """[start, end) in Unix µs of every hour and local day holding an instant in [lo, hi]."""
+        """[start, end) in Unix µs of every UTC and local day holding an instant in [lo, hi]."""
         day_lo = local_midnight(from_us(lo_us).astimezone(self.zone).date(), self.zone)
         day_hi = local_midnight(
             from_us(hi_us).astimezone(self.zone).date() + timedelta(days=1), self.zone
         )
-        start = to_us(day_lo) // HOUR_US * HOUR_US
-        end = -(-to_us(day_hi) // HOUR_US) * HOUR_US
-        return min(start, lo_us // HOUR_US * HOUR_US), max(end, (hi_us // HOUR_US + 1) * HOUR_US)
+        utc_lo, utc_hi = lo_us // DAY_US * DAY_US, (hi_us // DAY_US + 1) * DAY_US
+        return min(to_us(day_lo), utc_lo), max(to_us(day_hi), utc_hi)
 
     def prepare(self, t: Touched, enum_ids: set[int]) -> Prepared:
-        """Every hour and local day in which the chunk wrote a reading, recomputed (no database:
-        the loader runs this while its COPY of the readings is in flight)."""
+        """Every UTC day (as its hours) and local day in which the chunk wrote a reading,
+        recomputed (no database: the loader runs this while its COPY of the readings is in
+        flight)."""
         if not t.wrote.any():
             return []
         pid, ts, v, before, written = _merged(t)
@@ -132,16 +154,24 @@ class Rollups:
             return np.asarray(edges[np.searchsorted(edges, x, side="right") - 1])
 
         out: Prepared = []
-        for table, bucket_of in (("readings_hourly", _hour), ("readings_daily", day)):
-            groups = _Groups(pid, bucket_of(ts), written)
-            if groups.size:
-                out.append((table, groups.rows(ts, v, before, enum_ids)))
+        utc_days = _Groups(pid, ts // DAY_US, written)
+        if utc_days.size:  # every hour of those days: their rows are rewritten whole
+            hours = _Groups(pid, _hour(ts), utc_days.spread())
+            rows = hours.rows(ts, v, before, enum_ids)
+            fields = {name: rows.fixed[name] for name, _, _ in rollup_hours.ARRAYS}
+            days = rollup_hours.pack(
+                hours.pid, hours.bucket, fields, rows.counts, rows.enum, rows.existed
+            )
+            out.append((rollup_hours.TABLE, days))
+        groups = _Groups(pid, day(ts), written)
+        if groups.size:
+            out.append(("readings_daily", groups.rows(ts, v, before, enum_ids)))
         return out
 
     def store(self, prepared: Prepared) -> None:
         for table, rows in prepared:
             self._store(table, rows)
-            if table == "readings_daily":  # the months of these days, from readings_daily
+            if isinstance(rows, _Rows):  # readings_daily: the months of these days, from it
                 self.conn.execute(
                     "SELECT energy_rollups_months(%s::int[],"
                     " ARRAY(SELECT to_timestamp(d::float8 / 1e6) FROM unnest(%s::bigint[]) AS d))",
@@ -151,18 +181,19 @@ class Rollups:
                     ),
                 )
 
-    def _store(self, table: str, rows: _Rows) -> None:
+    def _store(self, table: str, rows: _Rows | rollup_hours.Days) -> None:
         """New buckets are copied straight in; buckets that had readings are upserted."""
+        columns, stage, upsert = WRITES[table]
         fresh = np.zeros(rows.size, dtype=bool) if self.stale else ~rows.existed
         if fresh.any():
-            self._copy(table, rows.encode(fresh))
+            self._copy(table, columns, rows.encode(fresh))
         if (~fresh).any():
-            self._copy("energy_rollup_stage", rows.encode(~fresh))
-            self.conn.execute(UPSERT.format(table=table).encode())
-            self.conn.execute("TRUNCATE energy_rollup_stage")
+            self._copy(stage, columns, rows.encode(~fresh))
+            self.conn.execute(upsert.encode())
+            self.conn.execute(f"TRUNCATE {stage}".encode())
 
-    def _copy(self, table: str, body: bytes) -> None:
-        query = f"COPY {table} ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+    def _copy(self, table: str, columns: str, body: bytes) -> None:
+        query = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)"
         with self.conn.cursor().copy(query) as copy:
             copy.write(framed(body))
 
@@ -173,12 +204,18 @@ class _Groups:
     def __init__(self, pid: np.ndarray, bucket: np.ndarray, written: np.ndarray) -> None:
         change = np.ones(len(pid), dtype=bool)
         change[1:] = (pid[1:] != pid[:-1]) | (bucket[1:] != bucket[:-1])
+        self.count = len(pid)
         self.runs = np.flatnonzero(change)  # every run's start: reduceat's segments
         ends = np.append(self.runs[1:], len(pid))
         self.pick = np.logical_or.reduceat(written, self.runs)
         self.starts, self.ends = self.runs[self.pick], ends[self.pick]
         self.pid, self.bucket = pid[self.starts], bucket[self.starts]
         self.size = len(self.starts)
+
+    def spread(self) -> np.ndarray:
+        """Per reading: whether its run is picked."""
+        lengths = np.diff(np.append(self.runs, self.count))
+        return np.repeat(self.pick, lengths)
 
     def reduce(self, ufunc: Any, values: np.ndarray) -> np.ndarray:
         """`ufunc` over each picked run (reduced over every run, then picked: no sort)."""
