@@ -205,9 +205,9 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
             f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
             f"{outer_cursor} ORDER BY s.ord, s.ts"
         )
-    elif plan.stamped:
+    elif plan.stamped:  # the UTC offset in the session's zone: cheap beside to_char
         query = (
-            f"SELECT s.ord, date_part('epoch', s.ts), {values}"
+            f"SELECT s.ord, date_part('epoch', s.ts), date_part('timezone', s.ts)::int, {values}"
             f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
         )
     else:

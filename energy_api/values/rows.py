@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -66,10 +65,11 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
 
 class _Lines:
     """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
-    8601, epoch, v…); bucket rows come as (ord, epoch, v…) and are stamped here (_Stamps)."""
+    8601, epoch, v…); bucket rows come as (ord, epoch, UTC offset, v…) and are stamped here
+    (_Stamps)."""
 
     def __init__(self, plan: Plan) -> None:
-        self.stamps = _Stamps(plan.zone) if plan.stamped else None
+        self.stamps = _Stamps() if plan.stamped else None
 
     def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
         stamps = self.stamps
@@ -77,23 +77,53 @@ class _Lines:
             if convert is None:
                 return [r[2:] for r in group]
             return [[r[2], r[3], *convert(r[4:])] for r in group]
+        get, add = stamps.get, stamps.add
         if convert is None:
-            return [stamps[r[1]] + r[2:] for r in group]
-        return [[*stamps[r[1]], *convert(r[2:])] for r in group]
+            return [(get(r[1]) or add(r[1], r[2])) + r[3:] for r in group]
+        return [[*(get(r[1]) or add(r[1], r[2])), *convert(r[3:])] for r in group]
 
 
 class _Stamps(dict[float, tuple[str, int]]):
-    """A bucket's epoch seconds → (ISO 8601 in the zone, epoch), each made once: buckets repeat
-    for every point, and stamping them here is cheaper than to_char on every row."""
+    """A bucket's epoch seconds → (ISO 8601 at its UTC offset, epoch), each made once: buckets
+    repeat for every point. PostgreSQL gives the offset in the session's zone (as to_char would,
+    far cheaper); the local date and time of day are strings made once each too, so a stamp is
+    a few lookups where datetime.fromtimestamp(…).isoformat() took microseconds."""
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.zone = zone
+        self.dates: dict[int, str] = {}
+        self.clock: dict[int, str] = {}
+        self.offsets: dict[int, str] = {}
 
-    def __missing__(self, epoch: float) -> tuple[str, int]:
+    def add(self, epoch: float, offset: int) -> tuple[str, int]:
         seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
-        stamp = self[epoch] = (datetime.fromtimestamp(seconds, self.zone).isoformat(), seconds)
+        day, second = divmod(seconds + offset, DAY)
+        date = self.dates.get(day) or self.dates.setdefault(day, _date(day))
+        clock = self.clock.get(second) or self.clock.setdefault(second, _hms(second))
+        zone = self.offsets.get(offset) or self.offsets.setdefault(offset, _offset(offset))
+        stamp = self[epoch] = (f"{date}T{clock}{zone}", seconds)
         return stamp
+
+
+DAY = 86_400
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _date(day: int) -> str:
+    return date.fromordinal(EPOCH_DAY + day).isoformat()
+
+
+def _hms(second: int) -> str:
+    hours, rest = divmod(second, 3600)
+    return f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
+
+
+def _offset(offset: int) -> str:
+    """As datetime.isoformat writes a UTC offset: ±HH:MM, and :SS when it has seconds."""
+    sign = "-" if offset < 0 else "+"
+    hours, rest = divmod(abs(offset), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02}:{minutes:02}" + (f":{seconds:02}" if seconds else "")
 
 
 def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
