@@ -210,9 +210,9 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
             f"SELECT s.ord, date_part('epoch', s.ts), date_part('timezone', s.ts)::int, {values}"
             f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
         )
-    else:
+    else:  # raw readings, stamped in energy_api.values.rows as to_char would
         query = (
-            f"SELECT s.ord, {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')}, {values}"
+            f"SELECT s.ord, {micros}, date_part('timezone', s.ts)::int, {values}"
             f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
         )
     if paged and plan.limit is not None:

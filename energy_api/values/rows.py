@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 
@@ -64,45 +64,64 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
 
 
 class _Lines:
-    """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
-    8601, epoch, v…); bucket rows come as (ord, epoch, UTC offset, v…) and are stamped here
-    (_Stamps)."""
+    """One point's rows as [ISO 8601, epoch, values…], from rows (ord, epoch seconds or, for raw
+    readings, microseconds; UTC offset; v…) stamped here (_Stamps)."""
 
     def __init__(self, plan: Plan) -> None:
-        self.stamps = _Stamps() if plan.stamped else None
+        self.stamps = _Stamps.of(plan.zone.key, raw=plan.interval == "raw")
 
     def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
-        stamps = self.stamps
-        if stamps is None:
-            if convert is None:
-                return [r[2:] for r in group]
-            return [[r[2], r[3], *convert(r[4:])] for r in group]
-        get, add = stamps.get, stamps.add
+        get, add = self.stamps.get, self.stamps.add
         if convert is None:
             return [(get(r[1]) or add(r[1], r[2])) + r[3:] for r in group]
         return [[*(get(r[1]) or add(r[1], r[2])), *convert(r[3:])] for r in group]
 
 
 class _Stamps(dict[float, tuple[str, int]]):
-    """A bucket's epoch seconds → (ISO 8601 at its UTC offset, epoch), each made once: buckets
-    repeat for every point. PostgreSQL gives the offset in the session's zone (as to_char would,
-    far cheaper); the local date and time of day are strings made once each too, so a stamp is
-    a few lookups where datetime.fromtimestamp(…).isoformat() took microseconds."""
+    """An instant → (ISO 8601 at its UTC offset, epoch seconds) in one zone, each made once:
+    buckets and times repeat for every point, and for every answer of the process (kept per
+    zone, up to KEPT stamps). PostgreSQL gives the offset in the session's zone (as to_char
+    would, far cheaper); the local date and time of day are strings made once each too, so a
+    stamp is a few lookups where datetime.fromtimestamp(…).isoformat() took microseconds.
 
-    def __init__(self) -> None:
+    Buckets come as epoch seconds and are stamped as datetime.isoformat writes them; raw
+    readings come as microseconds and are stamped as to_char(ts, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')
+    writes them (the offset without its seconds, for the few zones of a local mean time)."""
+
+    KEPT = 100_000  # ~20 MB: 11 years of hours
+    zones: ClassVar[dict[tuple[str, bool], _Stamps]] = {}
+
+    @classmethod
+    def of(cls, zone: str, *, raw: bool) -> _Stamps:
+        found = cls.zones.get((zone, raw))
+        if found is None or len(found) > cls.KEPT:
+            found = cls.zones[zone, raw] = cls(raw)  # racing threads each get a whole one
+        return found
+
+    def __init__(self, raw: bool) -> None:
         super().__init__()
+        self.raw = raw
         self.dates: dict[int, str] = {}
         self.clock: dict[int, str] = {}
         self.offsets: dict[int, str] = {}
 
-    def add(self, epoch: float, offset: int) -> tuple[str, int]:
-        seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
+    def add(self, instant: float, offset: int) -> tuple[str, int]:
+        # whole seconds, floored as epoch_sql and to_char floor them
+        seconds = int(instant) // 1_000_000 if self.raw else math.floor(instant)
         day, second = divmod(seconds + offset, DAY)
         date = self.dates.get(day) or self.dates.setdefault(day, _date(day))
         clock = self.clock.get(second) or self.clock.setdefault(second, _hms(second))
-        zone = self.offsets.get(offset) or self.offsets.setdefault(offset, _offset(offset))
-        stamp = self[epoch] = (f"{date}T{clock}{zone}", seconds)
+        zone = self.offsets.get(offset) or self.offsets.setdefault(offset, self._offset(offset))
+        stamp = self[instant] = (f"{date}T{clock}{zone}", seconds)
         return stamp
+
+    def _offset(self, offset: int) -> str:
+        """±HH:MM, and :SS when it has seconds (datetime.isoformat; to_char drops them)."""
+        sign = "-" if offset < 0 else "+"
+        hours, rest = divmod(abs(offset), 3600)
+        minutes, seconds = divmod(rest, 60)
+        tail = f":{seconds:02}" if seconds and not self.raw else ""
+        return f"{sign}{hours:02}:{minutes:02}{tail}"
 
 
 DAY = 86_400
@@ -116,14 +135,6 @@ def _date(day: int) -> str:
 def _hms(second: int) -> str:
     hours, rest = divmod(second, 3600)
     return f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
-
-
-def _offset(offset: int) -> str:
-    """As datetime.isoformat writes a UTC offset: ±HH:MM, and :SS when it has seconds."""
-    sign = "-" if offset < 0 else "+"
-    hours, rest = divmod(abs(offset), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{sign}{hours:02}:{minutes:02}" + (f":{seconds:02}" if seconds else "")
 
 
 def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
