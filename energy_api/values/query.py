@@ -205,14 +205,14 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
             f" FROM ({source}) s JOIN points p ON p.id = (%(ids)s::int[])[s.ord]"
             f"{outer_cursor} ORDER BY s.ord, s.ts"
         )
-    elif plan.stamped:  # the UTC offset in the session's zone: cheap beside to_char
+    elif plan.stamped:
         query = (
-            f"SELECT s.ord, date_part('epoch', s.ts), date_part('timezone', s.ts)::int, {values}"
+            f"SELECT s.ord, date_part('epoch', s.ts), {values}"
             f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
         )
-    else:  # raw readings, stamped in energy_api.values.rows as to_char would
+    else:
         query = (
-            f"SELECT s.ord, {micros}, date_part('timezone', s.ts)::int, {values}"
+            f"SELECT s.ord, {micros}, {iso_sql('s.ts')}, {epoch_sql('s.ts')}, {values}"
             f" FROM ({source}) s{outer_cursor} ORDER BY s.ord, s.ts"
         )
     if paged and plan.limit is not None:
