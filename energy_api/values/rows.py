@@ -109,12 +109,15 @@ class _Stamps:
     datetime.isoformat writes them (an offset with seconds, of a local mean time, keeps them)."""
 
     KEPT = 100_000  # ~20 MB: 11 years of hours
+    ZONES = 4  # zones kept at once: a client asking for every zone cannot grow the worker
     zones: ClassVar[dict[str, _Stamps]] = {}
 
     @classmethod
     def of(cls, zone: str) -> _Stamps:
         found = cls.zones.get(zone)
         if found is None or len(found.known) > cls.KEPT:
+            if found is None and len(cls.zones) >= cls.ZONES:
+                cls.zones.clear()
             found = cls.zones[zone] = cls()  # racing threads each get a whole one
         return found
 
