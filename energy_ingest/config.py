@@ -42,7 +42,10 @@ class Settings:
     """The site file (docs/catalog.md); None: keep the one the catalog was last applied with."""
     upload_token: str | None = dataclasses.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
-    api_max_rows: int = 100_000
+    api_max_rows: int | None = None
+    """A row cap on a JSON /values page as well (None: only api_max_bytes pages)."""
+    api_max_bytes: int = 16 * MiB
+    """Bytes of JSON rows per /values page, each row counted at its longest (energy_api.values)."""
     api_streams: int = 3
     """Streamed answers (legacy /values, CSV) at once per API worker; the unit runs 4 threads."""
     statement_timeout_ms: int = 30_000
@@ -97,6 +100,7 @@ class Settings:
         take("ENERGY_UPLOAD_TOKEN", "upload_token", str)
         take("ENERGY_CORS_ORIGINS", "cors_origins", _origins)
         take("ENERGY_API_MAX_ROWS", "api_max_rows", _positive_int)
+        take("ENERGY_API_MAX_BYTES", "api_max_bytes", _positive_int)
         take("ENERGY_API_STREAMS", "api_streams", _positive_int)
         take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
         take("ENERGY_HEALTH_SECONDS", "health_seconds", _positive_float)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import psycopg
 import pytest
 from api_helpers import add_point, add_readings
 from flask.testing import FlaskClient
 
 from energy_api import create_app
+from energy_api.sql.points import PointRef
+from energy_api.values.plan import Agg, Plan
 from energy_ingest.config import Settings
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -255,3 +258,74 @@ def test_csv_quotes_names_and_state_labels_that_need_it(
         assert 'HALL "A", FAN' in (rows[1][0], rows[0][-1])
     values = _get(client, points=odd, format="csv", layout="long", interval="1h", agg="count,last")
     assert list(csv.reader(io.StringIO(values)))[1][3:] == ["2", "OFF"]
+
+
+@pytest.mark.parametrize("layout", ["series", "long", "wide"])
+@pytest.mark.parametrize("interval", ["raw", "15min"])
+def test_a_page_holds_the_rows_that_fit_in_its_bytes(
+    api_settings: Settings, two_points: tuple[int, int], layout: str, interval: str
+) -> None:
+    """ENERGY_API_MAX_BYTES pages: each page's rows fit in it (counted as JSON), and following
+    meta.next gives exactly the rows of the answer in one page."""
+    params = {**RANGE, "points": "BOLIOU.AHU1.SAT,BOLIOU.AHU1.MODE", "layout": layout}
+    params |= {"interval": interval, "agg": "count,last"}
+    with create_app(api_settings).test_client() as whole:
+        one = _get(whole, **params)
+    assert one["meta"]["next"] is None
+    app = create_app(dataclasses.replace(api_settings, api_max_bytes=400))
+    try:
+        client = app.test_client()
+        rows: list[Any] = []
+        pages, cursor = 0, None
+        while True:
+            body = _get(client, **params, **({"cursor": cursor} if cursor else {}))
+            pages += 1
+            page = _rows(body)
+            assert 1 <= len(page) == body["meta"]["rows"]
+            assert sum(len(orjson.dumps(row)) + 1 for row in page) <= 400
+            rows += page
+            cursor = body["meta"]["next"]
+            if cursor is None:
+                break
+        assert pages > 1 and rows == _rows(one)
+    finally:
+        app.extensions["energy_db"].close()
+
+
+def _rows(body: dict[str, Any]) -> list[Any]:
+    """A page's rows as JSON writes them; series rows with their point's name first."""
+    if "series" in body:
+        return [[s["point"]["name"], *r] for s in body["series"] for r in s["data"]]
+    return list(body["data"])
+
+
+def test_a_year_of_days_of_a_campus_is_one_page(
+    api_settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    """By default a page holds what the old 100,000-row cap split in two: here 2 points × 60,000
+    readings, and (by the same count) 450 points × a year of days."""
+    ids = [add_point(db, f"B.P{k}") for k in range(2)]
+    start = datetime(2020, 1, 1, 6, tzinfo=UTC)  # a Chicago midnight; quarter-hours in UTC
+    for point in ids:
+        add_readings(db, point, ((start + timedelta(minutes=15 * i), i / 4) for i in range(60_000)))
+    app = create_app(dataclasses.replace(api_settings, api_max_rows=None))
+    try:
+        with app.test_client() as client:
+            body = _get(client, points="B.P0,B.P1", start="2020-01-01", end="2022-01-01")
+        assert body["meta"]["rows"] == 120_000 and body["meta"]["next"] is None
+        assert body["series"][1]["data"][-1][2] == 59_999 / 4
+    finally:
+        app.extensions["energy_db"].close()
+    campus = tuple(
+        PointRef(k, f"B{k}.AHU1.SAT", "siemens", "number", (), "degF") for k in range(450)
+    )
+    plan = Plan.build(
+        campus,
+        start,
+        start + timedelta(days=366),
+        CHICAGO,
+        "1d",
+        ([Agg("avg")], [Agg("last")]),
+        "series",
+    )
+    assert plan.paged(None, api_settings.api_max_bytes).limit >= 450 * 366

@@ -322,7 +322,7 @@ POINTS_PARAMS = [
 ]
 
 VALUES_OK = {
-    "description": "values (JSON capped at ENERGY_API_MAX_ROWS rows, then meta.next) or CSV",
+    "description": "values (JSON paged at ENERGY_API_MAX_BYTES, then meta.next) or CSV",
     "content": {
         "application/json": {"schema": ref("Values")},
         "text/csv": {"schema": {"type": "string"}},

@@ -91,9 +91,10 @@ def values() -> Response:
             aggs,
             layout,
             cursor=cursor,
-            limit=None if fmt == "csv" else web.settings().api_max_rows,
             route=rollups.choose(conn, start, end, zone, interval),
         )
+        if fmt == "json":
+            plan = plan.paged(web.settings().api_max_rows, web.settings().api_max_bytes)
         if cursor is not None and cursor.digest != plan.digest():
             raise bad_param(
                 "cursor", "this cursor belongs to a different query; repeat its parameters"

@@ -203,6 +203,21 @@ class Plan:
             return (RAW,)
         return self.enum_aggs if point.kind == "enum" else self.number_aggs
 
+    def paged(self, max_rows: int | None, max_bytes: int) -> Plan:
+        """The plan of a JSON page: as many rows as fit in `max_bytes` at their longest
+        (row_bytes), at most `max_rows`; never none."""
+        rows = max(1, max_bytes // self.row_bytes())
+        return replace(self, limit=rows if max_rows is None else min(rows, max_rows))
+
+    def row_bytes(self) -> int:
+        """The most bytes of JSON one row of this plan takes: [ISO 8601 with an offset of
+        seconds, epoch, values…] with its comma, in the long layout the point's name too, in
+        the wide one every point's values."""
+        values = [sum(_value_bytes(p, a) for a in self.aggs_for(p)) for p in self.points]
+        name = max(len(orjson.dumps(p.name)) + 1 for p in self.points)
+        shown = {"wide": sum(values), "long": max(values) + name}.get(self.layout, max(values))
+        return ROW_BYTES + shown
+
     def digest(self) -> str:
         key = orjson.dumps(
             [
@@ -241,6 +256,19 @@ class Plan:
             return ["ts", "t", *(f"{p.name}:{a}" for p in self.points for a in aggs)]
         tail = ["value"] if len(aggs) == 1 else aggs
         return (["point"] if self.layout == "long" else []) + ["ts", "t", *tail]
+
+
+# A row's brackets and comma, '"1900-01-01T00:00:00+05:53:28",' and '-2208988800,'
+ROW_BYTES = 3 + 31 + 12
+NUMBER_BYTES = 25  # a float as orjson writes it (-2.2250738585072014e-308) and a comma
+
+
+def _value_bytes(point: PointRef, agg: Agg) -> int:
+    """The most bytes one value of `agg` over `point` takes in JSON, with its comma."""
+    if point.kind == "enum" and agg.name in LABELLED:
+        longest = max((len(orjson.dumps(state)) for state in point.states), default=0)
+        return max(NUMBER_BYTES, longest + 1)
+    return NUMBER_BYTES
 
 
 def _fraction_index(

@@ -4,12 +4,11 @@ cursor), or CSV text streamed from a server-side cursor."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import date
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar
 
 import psycopg
 
@@ -46,10 +45,15 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
     if plan.layout == "wide":
         data = [_wide_row(plan, converters, r) for r in rows]
         return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
-    lines = _Lines(plan)
-    by_ord = {
-        ord_: lines(group, converters[ord_ - 1]) for ord_, group in groupby(rows, itemgetter(0))
-    }
+    if plan.stamped:
+        stamps = _Stamps.of(plan.zone.key)
+        try:
+            by_ord = _by_ord(rows, converters, stamps.known)
+        except KeyError:  # buckets this worker has not stamped in this zone yet
+            stamps.learn(conn, rows)
+            by_ord = _by_ord(rows, converters, stamps.known)
+    else:
+        by_ord = _raw_by_ord(rows, converters)
     if plan.layout == "series":
         series = [
             {
@@ -64,36 +68,106 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
     return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
 
 
-class _Lines:
-    """One point's rows as [ISO 8601, epoch, values…]. Raw rows come stamped (ord, micros, ISO
-    8601, epoch, v…); bucket rows come as (ord, epoch, v…) and are stamped here (_Stamps)."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.stamps = _Stamps(plan.zone) if plan.stamped else None
-
-    def __call__(self, group: Iterable[Any], convert: Callable[[Any], Any] | None) -> list[Any]:
-        stamps = self.stamps
-        if stamps is None:
-            if convert is None:
-                return [r[2:] for r in group]
-            return [[r[2], r[3], *convert(r[4:])] for r in group]
+def _raw_by_ord(
+    rows: list[Any], converters: list[Callable[[Any], Any] | None]
+) -> dict[int, list[Any]]:
+    """Each point's rows as [ISO 8601, epoch, values…], from raw rows PostgreSQL stamped (ord,
+    micros, ISO 8601, epoch, v…)."""
+    by_ord = {}
+    for ord_, group in groupby(rows, itemgetter(0)):
+        convert = converters[ord_ - 1]
         if convert is None:
-            return [stamps[r[1]] + r[2:] for r in group]
-        return [[*stamps[r[1]], *convert(r[2:])] for r in group]
+            by_ord[ord_] = [r[2:] for r in group]
+        else:
+            by_ord[ord_] = [[r[2], r[3], *convert(r[4:])] for r in group]
+    return by_ord
 
 
-class _Stamps(dict[float, tuple[str, int]]):
-    """A bucket's epoch seconds → (ISO 8601 in the zone, epoch), each made once: buckets repeat
-    for every point, and stamping them here is cheaper than to_char on every row."""
+def _by_ord(
+    rows: list[Any], converters: list[Callable[[Any], Any] | None], known: dict[float, Any]
+) -> dict[int, list[Any]]:
+    """Each point's rows as [ISO 8601, epoch, values…], from bucket rows (ord, epoch, v…)
+    whose epochs are all `known` (a KeyError if not)."""
+    by_ord = {}
+    for ord_, group in groupby(rows, itemgetter(0)):
+        convert = converters[ord_ - 1]
+        if convert is None:
+            by_ord[ord_] = [known[r[1]] + r[2:] for r in group]
+        else:
+            by_ord[ord_] = [[*known[r[1]], *convert(r[2:])] for r in group]
+    return by_ord
 
-    def __init__(self, zone: ZoneInfo) -> None:
-        super().__init__()
-        self.zone = zone
 
-    def __missing__(self, epoch: float) -> tuple[str, int]:
-        seconds = math.floor(epoch)  # as epoch_sql and to_char: whole seconds
-        stamp = self[epoch] = (datetime.fromtimestamp(seconds, self.zone).isoformat(), seconds)
-        return stamp
+class _Stamps:
+    """A bucket's epoch seconds → (ISO 8601 in one zone, epoch), each made once: buckets repeat
+    for every point, and for every answer of the worker (kept per zone, up to KEPT).
+
+    A bucket not known yet gets its UTC offset from PostgreSQL in the session's zone (one query
+    for all of an answer's new ones: cheaper than date_part or to_char on every row), and its
+    local date and time of day are strings made once each too: a stamp costs a few lookups where
+    datetime.fromtimestamp(…).isoformat() took microseconds. Stamps are written as
+    datetime.isoformat writes them (an offset with seconds, of a local mean time, keeps them)."""
+
+    KEPT = 100_000  # ~20 MB: 11 years of hours
+    ZONES = 4  # zones kept at once: a client asking for every zone cannot grow the worker
+    zones: ClassVar[dict[str, _Stamps]] = {}
+
+    @classmethod
+    def of(cls, zone: str) -> _Stamps:
+        found = cls.zones.get(zone)
+        if found is None or len(found.known) > cls.KEPT:
+            if found is None and len(cls.zones) >= cls.ZONES:
+                cls.zones.clear()
+            found = cls.zones[zone] = cls()  # racing threads each get a whole one
+        return found
+
+    def __init__(self) -> None:
+        self.known: dict[float, tuple[str, int]] = {}
+        self.dates: dict[int, str] = {}
+        self.clock: dict[int, str] = {}
+        self.offsets: dict[int, str] = {}
+
+    def learn(self, conn: psycopg.Connection[Any], rows: list[Any]) -> None:
+        """Stamps the epochs of `rows` (ord, epoch, …) not known yet, in whole seconds (floored,
+        as epoch_sql and to_char); `conn`'s session is in this zone."""
+        seconds = {e: math.floor(e) for e in {r[1] for r in rows} - self.known.keys()}
+        offsets = dict(
+            conn.execute(
+                "SELECT s, date_part('timezone', to_timestamp(s))::int"
+                " FROM unnest(%s::bigint[]) AS s",
+                (sorted(set(seconds.values())),),
+            ).fetchall()
+        )
+        for epoch, second in seconds.items():
+            self.add(epoch, second, offsets[second])
+
+    def add(self, epoch: float, seconds: int, offset: int) -> None:
+        day, second = divmod(seconds + offset, DAY)
+        date = self.dates.get(day) or self.dates.setdefault(day, _date(day))
+        clock = self.clock.get(second) or self.clock.setdefault(second, _hms(second))
+        zone = self.offsets.get(offset) or self.offsets.setdefault(offset, _offset(offset))
+        self.known[epoch] = (f"{date}T{clock}{zone}", seconds)
+
+
+DAY = 86_400
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _date(day: int) -> str:
+    return date.fromordinal(EPOCH_DAY + day).isoformat()
+
+
+def _offset(offset: int) -> str:
+    """As datetime.isoformat writes a UTC offset: ±HH:MM, and :SS when it has seconds."""
+    sign = "-" if offset < 0 else "+"
+    hours, rest = divmod(abs(offset), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02}:{minutes:02}" + (f":{seconds:02}" if seconds else "")
+
+
+def _hms(second: int) -> str:
+    hours, rest = divmod(second, 3600)
+    return f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
 
 
 def _agg_names(plan: Plan, point: PointRef) -> list[str] | None:
