@@ -43,6 +43,7 @@ LEFT JOIN readings_hourly h ON h.point_id = d.point_id AND h.bucket = d.day + g 
 GROUP BY d.point_id, d.day, d.w;
 
 DROP TABLE readings_hourly;
+ANALYZE readings_hours;  -- the planner's first statistics, before autovacuum's
 
 CREATE VIEW readings_hourly AS
 SELECT d.point_id, d.day + (u.h - 1) * interval '1 hour' AS bucket, u.n, u.sum, u.min, u.max,
