@@ -74,7 +74,7 @@ def test_the_migration_packs_every_stored_hour_and_reads_them_back_unchanged(
         before = _hours(conn)
         assert len(before) > 60 and any(row[8] == [3] for row in before)  # state 0 only: [3]
     with psycopg.connect(empty_database_url) as conn:
-        assert migrate(conn) == ["0015_packed_hours.sql"]
+        assert migrate(conn) == [m.name for m in available() if m.version >= 15]
         assert _hours(conn) == before
         days = conn.execute(
             "SELECT point_id, count(*) FROM readings_hours GROUP BY 1 ORDER BY 1"
