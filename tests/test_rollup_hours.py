@@ -14,6 +14,7 @@ from helpers import insight_report
 from rollup_helpers import rollup_differences
 
 from energy_ingest.formats import parse
+from energy_ingest.rollups.hours import COLUMNS, hours_sql
 from energy_ingest.store.migrate import available, migrate
 from energy_ingest.write.ledger import FileInfo
 from energy_ingest.write.readings import load_report
@@ -108,3 +109,35 @@ def test_the_loader_writes_a_row_per_point_and_utc_day_whose_hours_are_the_readi
         for got, want in zip(stored, expected, strict=True):
             assert got[4:8] == want[4:8] and math.isclose(got[3], want[3], rel_tol=1e-12)
         assert rollup_differences(conn) == []
+
+
+def test_hours_read_unnesting_only_the_arrays_a_query_needs_are_the_views_rows(
+    database_url: str,
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO points (source, name, kind, states) VALUES"
+            " ('siemens', 'HRS.SAT', 'number', '{}'), ('siemens', 'HRS.FAN', 'enum', '{OFF,ON,AUTO}')"
+        )
+        ids = [r[0] for r in conn.execute("SELECT id FROM points ORDER BY id").fetchall()]
+        # across the spring change in America/Chicago, an hour missing, days cut short
+        conn.execute(
+            "INSERT INTO readings SELECT %s, t, 55.5 + extract(minute FROM t) / 7"
+            " FROM generate_series(timestamptz '2024-03-09 03:10Z', '2024-03-11 17:30Z',"
+            " '15 minutes') t WHERE date_trunc('hour', t) <> timestamptz '2024-03-10 12:00Z'",
+            (ids[0],),
+        )
+        conn.execute(
+            "INSERT INTO readings SELECT %s, t, (extract(hour FROM t)::int %% 3)"
+            " FROM generate_series(timestamptz '2024-03-09 22:00Z', '2024-03-10 09:00Z',"
+            " '20 minutes') t",
+            (ids[1],),
+        )
+        conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
+        every = sorted(COLUMNS)
+        for columns in [set(every), *({c} for c in every)]:
+            names = ", ".join(f"h.{c}" for c in sorted(columns | {"point_id", "bucket"}))
+            view = f"SELECT {names} FROM readings_hourly h ORDER BY h.point_id, h.bucket"
+            packed = f"SELECT {names} FROM {hours_sql(columns)} ORDER BY h.point_id, h.bucket"
+            rows = conn.execute(view).fetchall()
+            assert len(rows) > 40 and conn.execute(packed).fetchall() == rows, columns

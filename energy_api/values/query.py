@@ -11,7 +11,13 @@ from energy_api import csvcells
 from energy_api.sql.times import epoch_sql, iso_sql
 from energy_api.values.plan import LABELLED, RAW, Agg, Plan
 from energy_api.values.recorded import readings_sql
-from energy_api.values.rollups import DAY_RANGE, READINGS, ROLLUP_EXPR, ROLLUP_ROW_EXPR
+from energy_api.values.rollups import (
+    READINGS,
+    ROLLUP_EXPR,
+    ROLLUP_ROW_EXPR,
+    range_sql,
+    table_sql,
+)
 from energy_ingest.query.search import Predicate
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
@@ -173,12 +179,10 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
             parts.append(_grouped(plan, sel, readings, where, bucket, RAW_EXPR, calendar))
         if plan.route.table != READINGS:
             params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
-            where = (
-                "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s"
-                + DAY_RANGE.get(plan.route.table, "")
-                + inner_cursor.replace("r.ts", "h.bucket")
-            )
-            table = f"{plan.route.table} h"
+            where = range_sql(plan.route.table) + inner_cursor.replace("r.ts", "h.bucket")
+            exprs = ROLLUP_ROW_EXPR if whole else ROLLUP_EXPR
+            used = " ".join([where, *(_agg_sql(plan, j, exprs) for j in range(width))])
+            table = table_sql(plan.route.table, used)
             if whole:
                 parts.append(_rows(plan, sel, table, where))
             else:

@@ -4,7 +4,9 @@ A query's output buckets that are whole — inside [start, end) and made of whol
 come from readings_monthly (months in the rollups' own zone), readings_daily (days and weeks
 there) or readings_hourly (hours, and calendar buckets of any zone whose local midnights fall on
 UTC hours). A partial first or last bucket comes from readings, for just that edge. Stale rollups
-(readings written by something that does not maintain them) are never used.
+(readings written by something that does not maintain them) are never used. Hours are read from
+readings_hours, their day rows, unnesting only the arrays a query needs (table_sql); answers
+still name the table readings_hourly, the view of the same rows.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.hours import day_range_sql, hours_sql, used_columns
 from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
 from energy_ingest.store.rollup_state import read_state
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
+HOURLY = "readings_hourly"
 
 
 @dataclass(frozen=True)
@@ -43,14 +47,27 @@ class Route:
 
 
 RAW_ROUTE = Route()
-# readings_hourly is a view of day rows (readings_hours, a row per point and UTC day): a range on
-# its `day` reaches their primary key, one on `bucket` alone would unpack every day of the point
-DAY_RANGE = {
-    "readings_hourly": " AND h.day >= date_trunc('day', %(rlo)s::timestamptz, 'UTC')"
-    " AND h.day < %(rhi)s"
-}
+
+
+def table_sql(table: str, used: str) -> str:
+    """Rollup `table` as rows h, for a query whose SQL `used` names the columns h.… it reads:
+    hours come from readings_hours, unnesting just those (energy_ingest.rollups.hours)."""
+    if table == HOURLY:
+        return hours_sql(used_columns(used))
+    return f"{table} h"
+
+
+def range_sql(table: str) -> str:
+    """The rows h of rollup `table` whose buckets are in [%(rlo)s, %(rhi)s): for hours, of the
+    UTC days of that range too, so that only those days are unpacked."""
+    where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s"
+    if table == HOURLY:
+        return f"{where} AND {day_range_sql('%(rlo)s::timestamptz', '%(rhi)s')}"
+    return where
+
+
 # (table, interval) whose rows are output buckets as they are
-WHOLE = {("readings_hourly", "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
+WHOLE = {(HOURLY, "1h"), ("readings_daily", "1d"), ("readings_monthly", "1mo")}
 
 # The aggregates over rollup rows `h`, each equal to its counterpart over readings
 # (energy_api.values.query.RAW_EXPR) up to the order in which floats are added: sums are added
@@ -98,7 +115,7 @@ def choose(
         if not _on_hour(origin):
             return RAW_ROUTE
         lo, hi = _ceil_hour(start), _floor_hour(end)
-        return Route("readings_hourly", lo, hi) if lo < hi else RAW_ROUTE
+        return Route(HOURLY, lo, hi) if lo < hi else RAW_ROUTE
     edges = local_edges(start, end, interval, zone)
     inner = [e for e in edges if start <= e <= end]
     if len(inner) < 2:
@@ -107,7 +124,7 @@ def choose(
         table = "readings_monthly" if interval == "1mo" else "readings_daily"
         return Route(table, inner[0], inner[-1])
     if all(_on_hour(e) for e in inner):
-        return Route("readings_hourly", inner[0], inner[-1])
+        return Route(HOURLY, inner[0], inner[-1])
     return RAW_ROUTE
 
 

@@ -20,6 +20,7 @@ from energy_ingest.health.limits import (
 )
 from energy_ingest.health.series import every, no_jit
 from energy_ingest.localtime import local
+from energy_ingest.rollups.hours import hours_sql
 
 # A point's interval: the median of (last_ts − first_ts) / (n − 1) over its newest 7 daily
 # rollups (a partial day or a DST day gives the same interval), to a whole second. Learned again
@@ -139,7 +140,7 @@ spk AS (
         CROSS JOIN LATERAL (
             SELECT h.means, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY m)
                              FROM unnest(h.means) m) AS median
-            FROM (SELECT array_agg(h.sum / h.n) AS means FROM readings_hourly h
+            FROM (SELECT array_agg(h.sum / h.n) AS means FROM @MEANS@
                   WHERE h.point_id = o.id AND h.bucket < o.upto
                     AND h.bucket >= o.upto - make_interval(secs => %(spike_window)s)
                     AND h.day < o.upto AND h.day >= date_trunc(
@@ -156,20 +157,20 @@ flt AS (
     FROM cand o
     CROSS JOIN LATERAL (  -- its newest hour: one value, or it cannot be flat
         SELECT x.last FROM (
-            SELECT h.bucket AS last, h.min = h.max AS one FROM readings_hourly h
+            SELECT h.bucket AS last, h.min = h.max AS one FROM @SPREAD@
             WHERE h.point_id = o.id ORDER BY h.day DESC, h.bucket DESC LIMIT 1
         ) x WHERE x.one
     ) lb
     CROSS JOIN LATERAL (
         SELECT count(*) AS buckets, min(h.min) AS lo, max(h.max) AS hi, min(h.bucket) AS start
-        FROM readings_hourly h
+        FROM @SPREAD@
         WHERE h.point_id = o.id AND h.bucket <= lb.last
           AND h.bucket > lb.last - make_interval(hours => %(flat_hours)s)
           AND h.day <= lb.last
           AND h.day >= date_trunc('day', lb.last - make_interval(hours => %(flat_hours)s), 'UTC')
     ) w
     WHERE w.buckets >= %(flat_hours)s AND w.lo = w.hi AND EXISTS (
-        SELECT FROM readings_hourly h
+        SELECT FROM @SPREAD@
         WHERE h.point_id = o.id AND h.bucket < w.start
           AND h.bucket >= w.start - make_interval(secs => %(flat_before)s)
           AND h.day < w.start
@@ -224,6 +225,10 @@ FROM dated d
 WHERE d.status IN ('stale', 'out_of_range', 'spike', 'flat')
 ORDER BY d.id
 """
+# the hours it reads, unnesting only the arrays each part needs (energy_ingest.rollups.hours)
+_STATUS = _STATUS.replace("@MEANS@", hours_sql({"sum"})).replace(
+    "@SPREAD@", hours_sql({"min", "max"})
+)
 
 
 def refresh(conn: psycopg.Connection[Any], site: Site, now: datetime) -> list[Finding]:
