@@ -20,6 +20,7 @@ from energy_api.values.rollups import (
 )
 from energy_ingest.query.search import Predicate
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
+from energy_ingest.rollups.hours import day_range_sql
 from energy_ingest.rollups.scale import avg_sql, scaled_sql, unscaled_sql
 from energy_ingest.store.binary import from_us
 
@@ -223,6 +224,20 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
         )
     if paged and plan.limit is not None:
         query += f" LIMIT {int(plan.limit) + 1}"
+    return query, params
+
+
+def hours_days_sql(plan: Plan, arrays: list[str]) -> tuple[str, dict[str, Any]]:
+    """The day rows of readings_hours holding the plan's whole hours (its route's [lo, hi)):
+    ord, the day's epoch seconds, n and `arrays`, by point and day (energy_api.values.hours)."""
+    params, sel = _inputs(plan)
+    params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
+    columns = "".join(f", d.{a}" for a in arrays)
+    days = day_range_sql("%(rlo)s::timestamptz", "%(rhi)s", "d")
+    query = (
+        f"SELECT sel.ord, date_part('epoch', d.day), d.n{columns} FROM {sel}"
+        f" JOIN readings_hours d ON d.point_id = sel.id WHERE {days} ORDER BY sel.ord, d.day"
+    )
     return query, params
 
 

@@ -14,6 +14,7 @@ import psycopg
 
 from energy_api import csvcells
 from energy_api.sql.points import PointRef
+from energy_api.values import hours
 from energy_api.values.plan import Cursor, Plan
 from energy_api.values.query import plan_sql
 
@@ -30,8 +31,10 @@ def pg_float(value: Any) -> Any:
 
 def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
     """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
-    query, params = plan_sql(plan, paged=True)
-    rows = conn.execute(query, params, binary=True).fetchall()
+    rows = hours.rows(conn, plan)
+    if rows is None:
+        query, params = plan_sql(plan, paged=True)
+        rows = conn.execute(query, params, binary=True).fetchall()
     next_token = None
     if plan.limit is not None and len(rows) > plan.limit:
         rows = rows[: plan.limit]

@@ -29,6 +29,11 @@ def scaled_sql(expr: str) -> str:
     return f"CASE WHEN abs({expr}) <= {_TINY!r}::float8 THEN 0 ELSE {expr} * {SCALE!r}::float8 END"
 
 
+def scaled(value: float) -> float:
+    """`value` times 2^-64 as scaled_sql computes it, 0 where that underflows."""
+    return 0.0 if abs(value) <= _TINY else value * SCALE
+
+
 def unscaled_sql(expr: str) -> str:
     """SQL of the scaled sum `expr` times 2^64; NULL when that is not a float8 (nor is NaN)."""
     return f"CASE WHEN abs({expr}) <= {_LIMIT!r}::float8 THEN {expr} * {UNSCALE!r}::float8 END"
