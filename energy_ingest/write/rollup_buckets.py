@@ -245,9 +245,9 @@ class _Groups:
         """counts[g, k]: readings of state k in enumeration group g (rows of other groups: 0)."""
         lengths = self.ends - self.starts
         group = np.repeat(np.arange(self.size), lengths)
-        rows = np.concatenate(
-            [np.arange(s, e) for s, e in zip(self.starts, self.ends, strict=True)]
-        )
+        # every picked run's rows, in order: its start plus 0, 1, … up to its length
+        rows = np.repeat(self.starts - (np.cumsum(lengths) - lengths), lengths)
+        rows += np.arange(len(rows))
         mask = enum[group]
         states = v[rows[mask]].astype(np.int64)
         width = int(states.max()) + 1 if len(states) else 0
