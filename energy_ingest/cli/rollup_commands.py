@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
+import psycopg
 
 from energy_ingest.cli.boundary import friendly
 from energy_ingest.cli.meter import meter
@@ -61,19 +63,7 @@ def rebuild(settings: Settings, names: tuple[str, ...], since: str | None, as_js
     with db.connect(db.database_url(settings)) as conn:
         require_current(conn)
         ids = rollup_rebuild.point_ids(conn, names) if names else None
-        total = len(ids) if ids is not None else len(rollup_rebuild.point_ids(conn))
-        points = 0
-
-        def how_far(done: int, _: str) -> str:
-            return f"{done:,} of {total:,} points"
-
-        def batch_done(n: int) -> None:
-            nonlocal points
-            points += n
-            progress.to(points, f"{points:,} points")
-
-        with meter("rebuilding rollups", total, settings.progress_seconds, how_far) as progress:
-            done = rollup_rebuild.rebuild(conn, settings.timezone, ids, start, batch_done)
+        done = metered(conn, settings, "rebuilding rollups", ids, start)
     if as_json:
         click.echo(json.dumps(done.__dict__, indent=2))
         return
@@ -86,6 +76,30 @@ def rebuild(settings: Settings, names: tuple[str, ...], since: str | None, as_js
             "still STALE: readings were written outside the loader meanwhile; rebuild again",
             err=True,
         )
+
+
+def metered(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    label: str,
+    ids: list[int] | None = None,
+    start: datetime | None = None,
+) -> rollup_rebuild.Rebuilt:
+    """The rollup rebuild of points `ids` (None: all) from `start`, with a progress bar."""
+    total = len(ids) if ids is not None else len(rollup_rebuild.point_ids(conn))
+
+    def how_far(done: int, _: str) -> str:
+        return f"{done:,} of {total:,} points"
+
+    with meter(label, total, settings.progress_seconds, how_far) as progress:
+        points = 0
+
+        def batch_done(n: int) -> None:
+            nonlocal points
+            points += n
+            progress.to(points, f"{points:,} points")
+
+        return rollup_rebuild.rebuild(conn, settings.timezone, ids, start, batch_done)
 
 
 def _instant(text: str, timezone: str) -> datetime:

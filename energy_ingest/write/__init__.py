@@ -10,5 +10,5 @@ applied_site.py    the site file applied, and each process's parsed copy of it (
 resolution.py      points resolved with a site: buildings, rooms, devices, units, tags
 unit_history.py    each point's earlier units, kept when an export changes it, and their meanings
 rollup_buckets.py  the buckets a loader's chunk touched, recomputed in its transaction
-rollup_rebuild.py  rollups rebuilt from readings, a batch of points per transaction
+rollup_rebuild.py  rollups rebuilt from readings by rollup_buckets, a batch of points per transaction
 """

@@ -115,15 +115,18 @@ class Touched:
 
 
 class Rollups:
-    """Per file: the day zone and staleness read once, then `write()` per chunk."""
+    """Per file: the day zone and staleness read once, then `prepare()` and `store()` per chunk.
+    `fresh`: the rollup tables hold no row of the buckets stored (a rebuild emptied them for
+    its points), so every row is copied straight in, stale or not."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *, fresh: bool = False) -> None:
         self.conn = conn
         state = read_state(conn)
         zone = "UTC" if state is None else state.day_zone
         stale = state is None or state.stale_since is not None
         self.zone = zoneinfo.ZoneInfo(zone)
         self.stale = stale  # some rollup rows may lack readings: always upsert
+        self.fresh = fresh
         maintained(conn)
         for stage in STAGES:
             conn.execute(stage)
@@ -137,13 +140,19 @@ class Rollups:
         utc_lo, utc_hi = lo_us // DAY_US * DAY_US, (hi_us // DAY_US + 1) * DAY_US
         return min(to_us(day_lo), utc_lo), max(to_us(day_hi), utc_hi)
 
-    def prepare(self, t: Touched, enum_ids: set[int]) -> Prepared:
+    def prepare(
+        self, t: Touched, enum_ids: set[int], since: tuple[int, int] | None = None
+    ) -> Prepared:
         """Every UTC day (as its hours) and local day in which the chunk wrote a reading,
         recomputed (no database: the loader runs this while its COPY of the readings is in
-        flight)."""
+        flight). `since`: a rebuild's first UTC and local midnight (Unix µs), before which
+        it writes no day of either kind (it reads readings from the earlier of the two)."""
         if not t.wrote.any():
             return []
         pid, ts, v, before, written = _merged(t)
+        hours_written = days_written = written
+        if since is not None:
+            hours_written, days_written = written & (ts >= since[0]), written & (ts >= since[1])
         first, last = int(ts.min()), int(ts.max())
         edges = np.array(
             [to_us(e) for e in local_edges(from_us(first), from_us(last + 1), "1d", self.zone)],
@@ -154,7 +163,7 @@ class Rollups:
             return np.asarray(edges[np.searchsorted(edges, x, side="right") - 1])
 
         out: Prepared = []
-        utc_days = _Groups(pid, ts // DAY_US, written)
+        utc_days = _Groups(pid, ts // DAY_US, hours_written)
         if utc_days.size:  # every hour of those days: their rows are rewritten whole
             hours = _Groups(pid, _hour(ts), utc_days.spread())
             rows = hours.rows(ts, v, before, enum_ids)
@@ -163,7 +172,7 @@ class Rollups:
                 hours.pid, hours.bucket, fields, rows.counts, rows.enum, rows.existed
             )
             out.append((rollup_hours.TABLE, days))
-        groups = _Groups(pid, day(ts), written)
+        groups = _Groups(pid, day(ts), days_written)
         if groups.size:
             out.append(("readings_daily", groups.rows(ts, v, before, enum_ids)))
         return out
@@ -184,7 +193,10 @@ class Rollups:
     def _store(self, table: str, rows: _Rows | rollup_hours.Days) -> None:
         """New buckets are copied straight in; buckets that had readings are upserted."""
         columns, stage, upsert = WRITES[table]
-        fresh = np.zeros(rows.size, dtype=bool) if self.stale else ~rows.existed
+        if self.fresh:
+            fresh = np.ones(rows.size, dtype=bool)
+        else:
+            fresh = np.zeros(rows.size, dtype=bool) if self.stale else ~rows.existed
         if fresh.any():
             self._copy(table, columns, rows.encode(fresh))
         if (~fresh).any():
