@@ -1,10 +1,14 @@
-"""`rollups rebuild` writes what the loader writes and what the SQL reference
-(energy_rollups_refresh) computes: every point, and --points with --since on either side of a
-DST change."""
+"""`rollups rebuild` and the migration's build write what the loader writes and what the SQL
+reference (energy_rollups_refresh) computes: every point, --points with --since on either side of
+a DST change, a database at migration 0005 with readings, and a migrate killed mid-build."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +16,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from rollup_helpers import rollup_differences
+from test_rollups import CLI, _state, migrations_from
 from test_rollups_api import ENUMS, NUMBERS, STATES, _instants, _load
 
+from energy_ingest.store.migrate import available, migrate
 from energy_ingest.write.rollup_rebuild import rebuild
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -108,3 +114,111 @@ def test_a_rebuild_of_some_points_since_an_instant_equals_the_sql_reference(
         done = rebuild(conn, "America/Chicago", [pid], since)
         assert done.points == 1
         _same(_tables(conn), expected, sums="all")
+
+
+def _at_0005(url: str, points: int, days: int) -> None:
+    """A database stopped at migration 0005 (before rollups) holding readings: number points
+    and one enum point every 15 minutes over `days` days from 2024-11-01 (Chicago's fall-back
+    in the middle)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in available():
+            if m.version < 6:
+                conn.execute(m.sql.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        conn.execute(
+            "INSERT INTO points (source, name, kind, states) VALUES ('siemens', 'OLD.MODE', 'enum',"
+            " '{OFF,ON,AUTO}')"
+        )
+        conn.execute(
+            "INSERT INTO points (source, name) SELECT 'siemens', 'OLD.P' || i"
+            " FROM generate_series(2, %s) i",
+            (points,),
+        )
+        conn.execute(
+            "INSERT INTO readings SELECT p.id, t, CASE WHEN p.kind = 'enum'"
+            " THEN (extract(epoch FROM t)::bigint / 900 + p.id) %% 3"
+            " ELSE round((p.id * 7 + extract(epoch FROM t) / 3600)::numeric %% 97, 2) END"
+            " FROM points p, generate_series(timestamptz '2024-11-01', timestamptz '2024-11-01'"
+            " + %s * interval '1 day', '15 minutes') t",
+            (days,),
+        )
+
+
+def test_migrating_a_database_with_readings_builds_exact_rollups_after_the_migrations(
+    empty_database_url: str,
+) -> None:
+    _at_0005(empty_database_url, 4, 6)
+    with psycopg.connect(empty_database_url) as conn:
+        assert migrate(conn, timezone="Europe/Berlin") == migrations_from(6)
+        # without the build step rollups wait, stale and never built, for the next migrate
+        assert conn.execute("SELECT count(*) FROM readings_daily").fetchone() == (0,)
+        assert _state(empty_database_url) == ("Europe/Berlin", False)
+        built = []
+        assert (
+            migrate(conn, "Europe/Berlin", lambda c: built.append(rebuild(c, "Europe/Berlin")))
+            == []
+        )
+        assert [b.points for b in built] == [4]
+        assert rollup_differences(conn) == []
+        assert (
+            migrate(conn, "Europe/Berlin", lambda c: built.append(rebuild(c, "Europe/Berlin")))
+            == []
+        )
+        assert len(built) == 1  # built once: complete now
+    assert _state(empty_database_url) == ("Europe/Berlin", True)
+
+
+def test_a_migration_on_a_database_without_readings_leaves_rollups_complete(
+    empty_database_url: str,
+) -> None:
+    with psycopg.connect(empty_database_url) as conn:
+        migrate(conn)
+        row = conn.execute("SELECT stale_since IS NULL, built_at IS NOT NULL FROM rollup_state")
+        assert row.fetchone() == (True, True)
+
+
+def _migrate(url: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "ENERGY_DATABASE_URL": url,
+        "ENERGY_SPOOL_DIR": "/nonexistent",
+        "ENERGY_PROGRESS_SECONDS": "0.001",
+    }
+    return subprocess.Popen(
+        [str(CLI), "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.slow
+def test_a_migrate_killed_while_building_rollups_builds_them_when_run_again(
+    empty_database_url: str,
+) -> None:
+    _at_0005(empty_database_url, 120, 20)
+    first = _migrate(empty_database_url)
+    assert first.stderr is not None
+    line = first.stderr.readline()
+    while line and not line.startswith("building rollups: "):
+        line = first.stderr.readline()
+    assert line.startswith("building rollups: 25 of 120 points"), line
+    first.send_signal(signal.SIGKILL)
+    first.communicate()
+    time.sleep(0.5)  # the server notices the dead connection and rolls its batch back
+    with psycopg.connect(empty_database_url) as conn:
+        built = conn.execute("SELECT count(DISTINCT point_id) FROM readings_daily").fetchone()
+        assert built is not None and 0 < built[0] < 120  # some batches committed, not all
+    assert _state(empty_database_url)[1] is False
+    again = _migrate(empty_database_url)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert out == (
+        "built the rollups of 120 points (230,520 readings) in "
+        + out.split(" in ")[1].split(" s;")[0]
+        + " s; days are local to America/Chicago\n"
+    )
+    assert _state(empty_database_url) == ("America/Chicago", True)
+    with psycopg.connect(empty_database_url) as conn:
+        assert rollup_differences(conn) == []

@@ -105,9 +105,13 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
             ([r[0] for r in pid],),
         )
     from energy_ingest.store.migrate import migrate
+    from energy_ingest.write.rollup_rebuild import rebuild
+
+    def build(conn: psycopg.Connection[Any]) -> None:  # what `energy-ingest migrate` passes
+        rebuild(conn, "Europe/Berlin")
 
     with psycopg.connect(empty_database_url) as conn:
-        assert migrate(conn, timezone="Europe/Berlin") == migrations_from(6)
+        assert migrate(conn, "Europe/Berlin", build) == migrations_from(6)
         assert rollup_differences(conn) == []
         days = conn.execute(
             "SELECT bucket, n, states FROM readings_daily WHERE point_id = %s ORDER BY bucket",

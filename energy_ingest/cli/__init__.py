@@ -17,8 +17,10 @@ import json
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+import psycopg
 
 from energy_ingest.check import check
 from energy_ingest.cli.boundary import friendly
@@ -27,7 +29,7 @@ from energy_ingest.cli.demo_commands import demo
 from energy_ingest.cli.health_commands import alerts, health_line, series
 from energy_ingest.cli.import_command import import_
 from energy_ingest.cli.psql_command import psql
-from energy_ingest.cli.rollup_commands import rollups
+from energy_ingest.cli.rollup_commands import metered, rollups
 from energy_ingest.cli.status_lines import last_file
 from energy_ingest.config import Settings, configure_logging
 from energy_ingest.errors import EnergyError
@@ -37,6 +39,7 @@ from energy_ingest.spool.files import place
 from energy_ingest.store import db
 from energy_ingest.store.embedded import EmbeddedPostgres
 from energy_ingest.store.migrate import migrate as apply_migrations
+from energy_ingest.write.rollup_rebuild import Rebuilt
 
 WAIT_SECONDS = 60.0  # how long `status --wait` waits at most, by default
 
@@ -63,13 +66,25 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 @friendly
 def migrate(settings: Settings) -> None:
-    """Bring the database schema up to date (safe to run again, or twice at once)."""
+    """Bring the database schema up to date (safe to run again, or twice at once), and build the
+    rollups of readings stored before rollups existed, with a progress bar (a `migrate` stopped
+    while building them builds them again when run again)."""
+    built: list[Rebuilt] = []
+
+    def build(conn: psycopg.Connection[Any]) -> None:
+        built.append(metered(conn, settings, "building rollups"))
+
     with db.connect(db.database_url(settings)) as conn:
-        done = apply_migrations(conn, settings.timezone)
-    if done:
-        for name in done:
-            click.echo(f"applied {name}")
-    else:
+        done = apply_migrations(conn, settings.timezone, then=build)
+    for name in done:
+        click.echo(f"applied {name}")
+    for rollups_built in built:
+        click.echo(
+            f"built the rollups of {rollups_built.points:,} points ({rollups_built.readings:,}"
+            f" readings) in {rollups_built.seconds:.1f} s; days are local to"
+            f" {rollups_built.day_zone}"
+        )
+    if not done and not built:
         click.echo("database is up to date")
 
 

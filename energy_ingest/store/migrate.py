@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -56,9 +57,17 @@ def require_current(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def migrate(conn: psycopg.Connection[Any], timezone: str = "America/Chicago") -> list[str]:
+def migrate(
+    conn: psycopg.Connection[Any],
+    timezone: str = "America/Chicago",
+    then: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> list[str]:
     """Apply what is pending; return the names applied (empty when already up to date).
-    `timezone` (ENERGY_TIMEZONE) is the zone of the daily rollups a migration builds."""
+    `timezone` (ENERGY_TIMEZONE) is the zone of the daily rollups a migration builds.
+    `then` builds the rollups of readings stored before migration 0006 (the CLI passes the
+    rollup rebuild, in the write layer): it runs, under the same lock, when rollup_state says
+    they were never built (stale with no built_at) — after the migrations that made them so, or
+    in the next `migrate` if one was stopped before it finished."""
     conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
     conn.execute("SELECT set_config('energy.timezone', %s, false)", (timezone,))
@@ -83,8 +92,19 @@ def migrate(conn: psycopg.Connection[Any], timezone: str = "America/Chicago") ->
                     f"migration {migration.name} failed and was rolled back: {exc}"
                 ) from exc
             done.append(migration.name)
+        if then is not None and never_built(conn):
+            then(conn)
         return done
     finally:
         conn.rollback()
         conn.autocommit = True
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+def never_built(conn: psycopg.Connection[Any]) -> bool:
+    """Whether rollups await their first build (migration 0006 on a database with readings)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM rollup_state WHERE stale_since IS NOT NULL AND built_at IS NULL)"
+    ).fetchone()
+    conn.rollback()
+    return bool(row and row[0])

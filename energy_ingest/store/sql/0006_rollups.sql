@@ -2,7 +2,7 @@
 -- rollup_state.day_zone (readings_daily, readings_monthly), the aggregates the API needs for long
 -- ranges, exact at commit. The loader recomputes every bucket a file touches, in the file's
 -- transaction (months from their days: energy_rollups_months); `energy-ingest rollups rebuild`
--- (and this migration, for data already stored) recompute them with energy_rollups_refresh().
+-- (and `migrate`, for data already stored) recompute them.
 -- A write to readings by anything else marks them stale (the API then answers from readings
 -- alone) until a rebuild.
 
@@ -145,10 +145,14 @@ $$;
 CREATE TRIGGER readings_rollups_truncate AFTER TRUNCATE ON readings
     FOR EACH STATEMENT EXECUTE FUNCTION energy_rollups_truncate();
 
--- Data already stored: `energy-ingest migrate` passes ENERGY_TIMEZONE as energy.timezone.
-INSERT INTO rollup_state (day_zone, built_at)
-VALUES (coalesce(nullif(current_setting('energy.timezone', true), ''), 'America/Chicago'), now());
-SELECT energy_rollups_refresh(NULL, NULL);
+-- Data already stored: `energy-ingest migrate` passes ENERGY_TIMEZONE as energy.timezone, and
+-- builds its rollups once every migration is applied, with the loader's rules (store.migrate's
+-- `then`: a refresh here took minutes on a year of readings). Until then they are stale, never
+-- built (built_at NULL), and the API answers from readings.
+INSERT INTO rollup_state (day_zone, stale_since, built_at)
+SELECT coalesce(nullif(current_setting('energy.timezone', true), ''), 'America/Chicago'),
+       CASE WHEN stored THEN now() END, CASE WHEN NOT stored THEN now() END
+FROM (SELECT EXISTS (SELECT FROM readings) AS stored) x;
 
 DO $$
 BEGIN
