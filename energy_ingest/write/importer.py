@@ -38,6 +38,7 @@ from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
 from energy_ingest.write.retirement import retire_superseded
 from energy_ingest.write.rollup_buckets import maintained
+from energy_ingest.write.rollup_rebuild import recompute
 from energy_ingest.write.unit_history import changed, keep_earlier, recording_unit
 
 Conn = psycopg.Connection[Any]
@@ -415,7 +416,7 @@ def _kind_and_states(
             (where, pid),
         )
     if has_readings:  # values re-indexed or a kind changed: the point's rollups, recomputed
-        conn.execute("SELECT energy_rollups_refresh(%s, NULL)", ([pid],))
+        recompute(conn, [pid])
 
 
 def _norm(value: Any) -> Any:

@@ -177,31 +177,39 @@ def _in_pairs(
 def _rebuild_batch(
     conn: psycopg.Connection[Any], pids: list[int], starts: _Starts | None
 ) -> tuple[int, int]:
-    """The batch's rollups (from `starts` on), recomputed from its readings as the loader does
-    — a chunk of every reading, nothing stored around it — in one transaction; returns the
-    readings and the hours with readings (from `starts.hours` on)."""
+    """A batch in a transaction of its own, under the writers' lock taken shared."""
     with conn.transaction():
         lock_writers(conn, shared=True)
         conn.execute("SET LOCAL jit = off")  # compiling costs more than these plans run
-        first: dict[str, datetime | None] = {"hours": None, "days": None, "months": None}
-        if starts is not None:
-            first = {k: from_us(getattr(starts, k)) for k in first}
-        for statement in EMPTIED:
-            conn.execute(statement, {"pids": pids, **first})
-        lo = None if starts is None else from_us(min(starts.hours, starts.days))
-        pid, ts, v = _readings(conn, pids, lo)
-        enum = {r[0] for r in conn.execute(_ENUMS, (pids,))}
-        rollups = Rollups(conn, fresh=True)
-        none = np.empty(0, dtype=np.int64)
-        chunk = Touched(none, none, none, pid, ts, v, np.ones(len(pid), dtype=bool))
-        since = None if starts is None else (starts.hours, starts.days)
-        prepared = rollups.prepare(chunk, enum, since)
-        rollups.store(prepared)
-        if starts is not None and starts.months < starts.days:  # its month, from days kept
-            conn.execute(
-                "SELECT energy_rollups_months(%s::int[], array_fill(%s::timestamptz, ARRAY[%s]))",
-                (pids, first["months"], len(pids)),
-            )
+        return recompute(conn, pids, starts)
+
+
+def recompute(
+    conn: psycopg.Connection[Any], pids: list[int], starts: _Starts | None = None
+) -> tuple[int, int]:
+    """The points' rollups (from `starts` on) recomputed from their readings as the loader does
+    — a chunk of every reading, nothing stored around it — in the caller's transaction, under
+    its writers' lock (an export import that re-indexes a point's states calls this); returns
+    the readings and the hours with readings (from `starts.hours` on)."""
+    first: dict[str, datetime | None] = {"hours": None, "days": None, "months": None}
+    if starts is not None:
+        first = {k: from_us(getattr(starts, k)) for k in first}
+    for statement in EMPTIED:
+        conn.execute(statement, {"pids": pids, **first})
+    lo = None if starts is None else from_us(min(starts.hours, starts.days))
+    pid, ts, v = _readings(conn, pids, lo)
+    enum = {r[0] for r in conn.execute(_ENUMS, (pids,))}
+    rollups = Rollups(conn, fresh=True)
+    none = np.empty(0, dtype=np.int64)
+    chunk = Touched(none, none, none, pid, ts, v, np.ones(len(pid), dtype=bool))
+    since = None if starts is None else (starts.hours, starts.days)
+    prepared = rollups.prepare(chunk, enum, since)
+    rollups.store(prepared)
+    if starts is not None and starts.months < starts.days:  # its month, from days kept
+        conn.execute(
+            "SELECT energy_rollups_months(%s::int[], array_fill(%s::timestamptz, ARRAY[%s]))",
+            (pids, first["months"], len(pids)),
+        )
     hours = sum(
         int((rows.cells["n"] > 0).sum())
         for table, rows in prepared
