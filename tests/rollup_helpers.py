@@ -10,6 +10,30 @@ import psycopg
 COLUMNS = ("n", "min", "max", "first_ts", "first", "last_ts", "last", "states")
 
 
+def migrated_before(conn: psycopg.Connection[Any], version: int) -> None:
+    """An empty database (autocommit) migrated as an older release left it: every migration
+    before `version`, recorded, so that migrate() applies `version` and what follows."""
+    from energy_ingest.store.migrate import available
+
+    conn.execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for m in available():
+        if m.version < version:
+            conn.execute(m.sql.encode())
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+
+
+def migrations_from(version: int) -> list[str]:
+    """The names of the migrations from `version` on (those a database stopped before it gets)."""
+    from energy_ingest.store.migrate import available
+
+    found = [m.name for m in available() if m.version >= version]
+    assert found and found[0].startswith(f"{version:04d}_")
+    return found
+
+
 def rollup_differences(conn: psycopg.Connection[Any]) -> list[str]:
     """Every (table, point, bucket) whose stored row differs from energy_rollups_refresh()'s,
     computed in a transaction that is rolled back; sums may differ by float rounding order only."""

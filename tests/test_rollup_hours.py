@@ -11,11 +11,11 @@ from typing import Any
 
 import psycopg
 from helpers import insight_report
-from rollup_helpers import rollup_differences
+from rollup_helpers import migrated_before, migrations_from, rollup_differences
 
 from energy_ingest.formats import parse
 from energy_ingest.rollups.hours import COLUMNS, hours_sql
-from energy_ingest.store.migrate import available, migrate
+from energy_ingest.store.migrate import migrate
 from energy_ingest.write.ledger import FileInfo
 from energy_ingest.write.readings import load_report
 
@@ -48,14 +48,7 @@ def test_the_migration_packs_every_stored_hour_and_reads_them_back_unchanged(
     empty_database_url: str,
 ) -> None:
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in available():
-            if m.version < 15:
-                conn.execute(m.sql.encode())
-                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        migrated_before(conn, 15)
         conn.execute(
             "INSERT INTO points (source, name, kind, states) VALUES"
             " ('siemens', 'OLD.SAT', 'number', '{}'), ('siemens', 'OLD.FAN', 'enum', '{OFF,ON,AUTO}')"
@@ -75,7 +68,7 @@ def test_the_migration_packs_every_stored_hour_and_reads_them_back_unchanged(
         before = _hours(conn)
         assert len(before) > 60 and any(row[8] == [3] for row in before)  # state 0 only: [3]
     with psycopg.connect(empty_database_url) as conn:
-        assert migrate(conn) == [m.name for m in available() if m.version >= 15]
+        assert migrate(conn) == migrations_from(15)
         assert _hours(conn) == before
         days = conn.execute(
             "SELECT point_id, count(*) FROM readings_hours GROUP BY 1 ORDER BY 1"

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from rollup_helpers import rollup_differences
-from test_rollups import CLI, _state, migrations_from
+from rollup_helpers import migrated_before, migrations_from, rollup_differences
+from test_rollups import CLI, _state
 from test_rollups_api import ENUMS, NUMBERS, STATES, _instants, _load
 
-from energy_ingest.store.migrate import available, migrate
+from energy_ingest.store.migrate import migrate
 from energy_ingest.write.rollup_rebuild import rebuild
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -121,14 +121,7 @@ def _at_0005(url: str, points: int, days: int) -> None:
     and one enum point every 15 minutes over `days` days from 2024-11-01 (Chicago's fall-back
     in the middle)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in available():
-            if m.version < 6:
-                conn.execute(m.sql.encode())
-                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        migrated_before(conn, 6)
         conn.execute(
             "INSERT INTO points (source, name, kind, states) VALUES ('siemens', 'OLD.MODE', 'enum',"
             " '{OFF,ON,AUTO}')"

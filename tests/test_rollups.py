@@ -19,10 +19,8 @@ from typing import Any
 import psycopg
 import pytest
 from helpers import Daemon, files_under, insight_report, scalar, wait_until
-from rollup_helpers import rollup_differences
+from rollup_helpers import migrated_before, migrations_from, rollup_differences
 from test_daemon import drop
-
-from energy_ingest.store.migrate import available
 
 
 def _state(url: str) -> tuple[Any, ...]:
@@ -35,15 +33,6 @@ def _state(url: str) -> tuple[Any, ...]:
 def _exact(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
         return rollup_differences(conn)
-
-
-def migrations_from(version: int) -> list[str]:
-    """The names of the migrations from `version` on (those a database stopped before it gets)."""
-    from energy_ingest.store.migrate import available
-
-    found = [m.name for m in available() if m.version >= version]
-    assert found and found[0].startswith(f"{version:04d}_")
-    return found
 
 
 def test_kill_9_during_loads_leaves_rollups_consistent_with_readings(
@@ -86,13 +75,7 @@ def test_the_migration_builds_rollups_for_readings_already_stored(
     empty_database_url: str,
 ) -> None:
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in available():
-            if m.version < 6:
-                conn.execute(m.sql.encode())
-                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        migrated_before(conn, 6)
         pid = conn.execute(
             "INSERT INTO points (source, name, kind, states) VALUES"
             " ('siemens', 'OLD.MODE', 'enum', '{OFF,ON}'), ('siemens', 'OLD.SAT', 'number', '{}')"
@@ -134,14 +117,7 @@ def test_rollup_sums_are_plain_sums_and_the_sums_migration_recomputes_only_overf
     from energy_ingest.store.migrate import migrate
 
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in available():
-            if m.version < 7:
-                conn.execute(m.sql.encode())
-                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.name))
+        migrated_before(conn, 7)
         conn.execute(
             "INSERT INTO points (source, name, kind) VALUES ('siemens', 'OLD.SAT', 'number'),"
             " ('siemens', 'OLD.HOT', 'number')"
