@@ -25,6 +25,8 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except EnergyError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): click ends quietly, as Unix tools do
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(
