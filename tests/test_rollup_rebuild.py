@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from rollup_helpers import migrated_before, migrations_from, rollup_differences
 from test_rollups import CLI, _state
-from test_rollups_api import ENUMS, NUMBERS, STATES, _instants, _load
+from test_rollups_api import ENUMS, NUMBERS, _load, random_rows
 
 from energy_ingest.store.migrate import migrate
 from energy_ingest.write.rollup_rebuild import rebuild
@@ -61,12 +61,7 @@ def loaded(database_url: str) -> str:
     rng = random.Random(310)
     with psycopg.connect(database_url) as conn:
         for f in range(2):
-            rows: list[tuple[str, datetime, float | str]] = []
-            for name in NUMBERS:
-                rows += [(name, t, round(rng.uniform(-20, 120), 2)) for t in _instants(rng, 700)]
-            for name in ENUMS:
-                rows += [(name, t, rng.choice(STATES)) for t in _instants(rng, 500)]
-            _load(conn, rows, f"rebuild{f}")
+            _load(conn, random_rows(rng, 700, 500), f"rebuild{f}")
     return database_url
 
 

@@ -93,6 +93,18 @@ def _load(
     load_report(conn, _report(ordered, chunk=97), info)
 
 
+def random_rows(
+    rng: random.Random, numbers: int, enums: int
+) -> list[tuple[str, datetime, float | str]]:
+    """About `numbers` random readings of each number point and `enums` of each enum point."""
+    rows: list[tuple[str, datetime, float | str]] = []
+    for name in NUMBERS:
+        rows += [(name, t, round(rng.uniform(-20, 120), 2)) for t in _instants(rng, numbers)]
+    for name in ENUMS:
+        rows += [(name, t, rng.choice(STATES)) for t in _instants(rng, enums)]
+    return rows
+
+
 @pytest.fixture(scope="module")
 def campus(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database loaded by the loader: three overlapping files, the later changing values."""
@@ -100,11 +112,7 @@ def campus(request: pytest.FixtureRequest) -> Iterator[str]:
     rng = random.Random(20241103)
     with psycopg.connect(database_url) as conn:
         for f in range(3):
-            rows: list[tuple[str, datetime, float | str]] = []
-            for name in NUMBERS:
-                rows += [(name, t, round(rng.uniform(-20, 120), 2)) for t in _instants(rng, 900)]
-            for name in ENUMS:
-                rows += [(name, t, rng.choice(STATES)) for t in _instants(rng, 600)]
+            rows = random_rows(rng, 900, 600)
             if f:  # rewrite a sample of what is stored, with other values
                 stored = conn.execute(
                     "SELECT p.name, p.kind, r.ts FROM readings r JOIN points p ON p.id = r.point_id"
