@@ -23,6 +23,7 @@ from energy_ingest.demo import (
     LIVE_SERIES,
     STAGES,
     demo_files,
+    live_files,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,30 @@ def test_the_history_is_the_same_bytes_on_every_run_and_only_the_last_days_follo
     assert [f.name for f in later if f.stage == STAGES[2]][-1] == "evans_12-14-26_09-00.csv"
     assert [f.stage for f in first] == sorted((f.stage for f in first), key=STAGES.index)
     assert len(first) == 54 and sum(f.readings for f in first) == 631_008
+
+
+def _cells(data: bytes) -> list[list[str]]:
+    """A report's values, row by row, without the row's date and time."""
+    rows = [line.split(",") for line in data.decode().splitlines()]
+    return [row[2:] for row in rows if row[0][1:2].isdigit()]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [NOW, datetime(2027, 3, 13, tzinfo=UTC), datetime(2027, 11, 6, tzinfo=UTC)],
+    ids=["a week", "spring forward", "fall back"],
+)
+def test_the_last_days_hold_the_same_values_at_any_hour_so_health_judges_them_alike(
+    start: datetime,
+) -> None:
+    # at some hours of the week the live files once held weekend or night readings, against
+    # which the flat point's pinned value (and the supply's evening drop) were spikes: the demo's
+    # health then depended on when it ran
+    expected = [_cells(f.data) for f in live_files(NOW)]
+    assert [len(rows) for rows in expected] == [96, 96, 96]
+    for hour in range(8 * 24):
+        now = start + timedelta(hours=hour, minutes=7)
+        assert [_cells(f.data) for f in live_files(now)] == expected, now
 
 
 def test_every_file_is_a_report_check_recognises_with_nothing_rejected_but_the_broken_one(

@@ -5,8 +5,8 @@ would have written, generated deterministically, for the real spool and daemon t
     reports.py  readings from a fixed formula and a seeded generator; Insight and WebCTRL writers
 
 `demo_files(now)` lists the files in the order they are dropped, by stage. The history (2025) is
-the same bytes on every run; only the `evans` series (the last three days before `now`) and
-nothing else depends on the clock. Pure: no database, no spool.
+the same bytes on every run; only the times of the `evans` series (the last three days before
+`now`) depend on the clock, never its values. Pure: no database, no spool.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ STUCK_VALUE = "71.5"
 LIVE_SERIES = "evans"  # daily at the hour, the newest run LIVE_AGE before now: overdue
 LIVE_AGE = timedelta(hours=36)
 LIVE_RUNS = 3
+# … whose values are those of the days before this moment, whatever `now` is: only their times
+# follow the clock, so its points are judged alike (EV.R201.RMT flat, the others ok) at any hour
+LIVE_VALUES_AS = datetime(2025, 11, 18, 14, tzinfo=ZoneInfo("America/Chicago"))  # a Tuesday
 FLAT_POINT = "EV.R201.RMT"  # one value for the last FLAT_HOURS of the newest run
 FLAT_HOURS = 12
 FLAT_VALUE = "70.0"
@@ -69,7 +72,7 @@ def demo_files(now: datetime) -> list[DemoFile]:
     for series in ("hulings", "goodhue", "boliou"):
         files += _monthly(series, zone)
     files += _alc_monthly(zone)
-    files += _live(now, zone)
+    files += live_files(now)
     files.append(DemoFile(STAGES[3], "siemens", FAILED_NAME, _broken(), 0))
     return files
 
@@ -122,13 +125,15 @@ def _alc_monthly(zone: ZoneInfo) -> list[DemoFile]:
     return out
 
 
-def _live(now: datetime, zone: ZoneInfo) -> list[DemoFile]:
+def live_files(now: datetime) -> list[DemoFile]:
     """LIVE_RUNS daily reports of LIVE_SERIES, each of the 24 hours before its run; the newest
     run LIVE_AGE before `now` (on the hour), so the next one is 12 hours late."""
+    zone = ZoneInfo(ZONE)
     points = SERIES[LIVE_SERIES]
     values = [Values(p, f"demo/{LIVE_SERIES}") for p in points]
     newest = (now.astimezone(UTC) - LIVE_AGE).replace(minute=0, second=0, microsecond=0)
     flat_from = newest - timedelta(hours=FLAT_HOURS)
+    shift = LIVE_VALUES_AS - newest
     out = []
     for k in range(LIVE_RUNS - 1, -1, -1):
         run = newest - timedelta(days=k)
@@ -136,7 +141,7 @@ def _live(now: datetime, zone: ZoneInfo) -> list[DemoFile]:
         for t in quarters(
             run - timedelta(hours=24) + timedelta(minutes=15), run + timedelta(minutes=1), zone
         ):
-            cells = [v.at(t) for v in values]
+            cells = [v.at((t.astimezone(UTC) + shift).astimezone(zone)) for v in values]
             if t >= flat_from:
                 cells = _pinned(points, cells, FLAT_POINT, FLAT_VALUE)
             rows.append((t.replace(tzinfo=None), cells))
