@@ -84,6 +84,22 @@ class HealthCollector(Collector):
             "1 while the rollups are stale (the API answers from readings), else 0",
             1 if found.rollups_stale else 0,
         )
+        standby = found.replica
+        yield _gauge(
+            "energy_standby", "1: the API reads a hot standby, else 0", 1 if standby else 0
+        )
+        if standby is not None:
+            yield _gauge(
+                "energy_replica_lag_seconds",
+                "seconds the standby's replay trails its primary: 0 while it has replayed all"
+                " it received (NaN: nothing replayed yet)",
+                math.nan if standby.lag_s is None else standby.lag_s,
+            )
+            yield _gauge(
+                "energy_replica_streaming",
+                "1 while the standby's WAL receiver runs, else 0 (its lag is then unknown)",
+                1 if standby.streaming else 0,
+            )
 
     def _age(self, moment: datetime | None) -> float:
         if moment is None:

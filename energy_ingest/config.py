@@ -49,6 +49,8 @@ class Settings:
     api_streams: int = 3
     """Streamed answers (legacy /values, CSV) at once per API worker; the unit runs 4 threads."""
     statement_timeout_ms: int = 30_000
+    api_max_lag_seconds: float = 300.0
+    """On a standby, how far its replay may trail the primary before /api/v2/health is degraded."""
     # Data health (docs/health.md)
     health_seconds: float = 300.0
     """How often the daemon evaluates data health when no file arrives (and after each file)."""
@@ -103,6 +105,7 @@ class Settings:
         take("ENERGY_API_MAX_BYTES", "api_max_bytes", _positive_int)
         take("ENERGY_API_STREAMS", "api_streams", _positive_int)
         take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
+        take("ENERGY_API_MAX_LAG", "api_max_lag_seconds", duration_seconds)
         take("ENERGY_HEALTH_SECONDS", "health_seconds", _positive_float)
         take("ENERGY_SERIES_GRACE", "series_grace_seconds", duration_seconds)
         take("ENERGY_ALERT_REPEAT", "alert_repeat_seconds", duration_seconds)

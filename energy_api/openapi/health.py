@@ -308,7 +308,7 @@ HEALTH = {
     "type": "object",
     "required": [
         *("status", "reason", "database", "last_ingest", "readings"),
-        *("alerts", "series", "evaluated_at"),
+        *("alerts", "series", "evaluated_at", "replica"),
     ],
     "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
@@ -345,6 +345,29 @@ HEALTH = {
             **TS,
             "description": "when the daemon last evaluated data health; older than three"
             " ENERGY_HEALTH_SECONDS (or never) while files exist makes the status degraded",
+        },
+        "replica": {
+            "type": ["object", "null"],
+            "description": "null on a primary; on a hot standby, how far its answers trail the"
+            " primary: a lag over ENERGY_API_MAX_LAG, or no WAL arriving, makes the status"
+            " degraded",
+            "required": ["lag_s", "replayed_at", "streaming"],
+            "properties": {
+                "lag_s": {
+                    "type": ["number", "null"],
+                    "description": "seconds its replay trails the primary: 0 while it has"
+                    " replayed all it received (null: nothing replayed yet)",
+                },
+                "replayed_at": {
+                    **TS,
+                    "description": "when the last transaction it replayed committed on the primary",
+                },
+                "streaming": {
+                    "type": "boolean",
+                    "description": "its WAL receiver runs (false: it cannot tell how far behind"
+                    " it is)",
+                },
+            },
         },
     },
 }

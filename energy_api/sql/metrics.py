@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from energy_api.sql import ledger
+from energy_api.sql.replica import Replica, replica
 from energy_api.sql.where import Conn
 
 
@@ -29,6 +30,7 @@ class Snapshot:
     alerts: tuple[tuple[str, str, str, int], ...]  # (kind, priority, state, open alerts)
     readings: float
     rollups_stale: bool
+    replica: Replica | None  # None on a primary
 
 
 def snapshot(conn: Conn) -> Snapshot:
@@ -57,6 +59,7 @@ def snapshot(conn: Conn) -> Snapshot:
         alerts,
         readings_estimate(conn),
         bool(stale[0]) if stale else True,  # no row: nothing can be assumed of the rollups
+        replica(conn),
     )
 
 

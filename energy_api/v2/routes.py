@@ -15,7 +15,7 @@ from energy_api.errors import ApiError
 from energy_api.openapi.document import document
 from energy_api.params import Params
 from energy_api.sql import health as data_health
-from energy_api.sql import ledger
+from energy_api.sql import ledger, replica
 from energy_api.sql.points import (
     POINT_STATUSES,
     all_point_ids,
@@ -62,6 +62,7 @@ def health() -> Response:
             info = ledger.health(conn)
             behind = [m.name for m in pending(conn)]
             found = _summary(conn, behind)
+            standby = replica.replica(conn)
     except errors.DATABASE_DOWN as exc:
         return _down(*errors.database_down(exc))
     problems = []
@@ -73,6 +74,9 @@ def health() -> Response:
         problems.append("the most recent file failed to ingest: see /api/v2/files?status=failed")
     found = found or NO_SUMMARY
     problems.extend(_health_problems(found, zone))
+    lagging = replica.problem(standby, web.settings().api_max_lag_seconds)
+    if lagging:
+        problems.append(lagging)
     evaluated_at = found["evaluated_at"]
     body = {
         "status": "degraded" if problems else "ok",
@@ -83,7 +87,15 @@ def health() -> Response:
         "alerts": found["alerts"],
         "series": found["series"],
         "evaluated_at": _iso(evaluated_at, zone) if evaluated_at else None,
+        "replica": None,
     }
+    if standby is not None:
+        replayed = standby.replayed_at
+        body["replica"] = {
+            "lag_s": None if standby.lag_s is None else round(standby.lag_s, 3),
+            "replayed_at": _iso(replayed, zone) if replayed else None,
+            "streaming": standby.streaming,
+        }
     response = json_response(body)
     response.cache_control.no_store = True
     return response
@@ -151,6 +163,7 @@ def _down(database: str, reason: str) -> Response:
         "alerts": None,
         "series": None,
         "evaluated_at": None,
+        "replica": None,
     }
     response = json_response(body, 503)
     response.cache_control.no_store = True
