@@ -124,6 +124,33 @@ def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_n
     assert row(conn, "hall")["status"] == "ok"
 
 
+@pytest.mark.parametrize(
+    "days", [(6, 7, 8), (7, 8, 9), (8, 9, 10)], ids=["into the change", "across", "after"]
+)
+def test_a_daily_run_at_the_same_local_time_is_daily_across_a_dst_change(
+    conn: psycopg.Connection[Any], days: tuple[int, ...]
+) -> None:
+    # the BAS runs its task at 00:05 local: across spring forward (8 March 2026) two runs are
+    # 23 hours apart, which the median of absolute gaps made a cadence of 23.5 h
+    for day in days:
+        daily_file(conn, "hall", datetime(2026, 3, day, 0, 5, tzinfo=ZONE))
+    with conn.transaction():
+        series.refresh(conn, datetime(2026, 3, days[-1], 12, tzinfo=ZONE), GRACE)
+    got = row(conn, "hall")
+    assert got["cadence"] == DAY
+    assert got["expected_next"] == datetime(2026, 3, days[-1] + 1, 0, 5, tzinfo=ZONE)
+
+
+def test_an_hourly_run_is_hourly_across_a_dst_change(conn: psycopg.Connection[Any]) -> None:
+    # hourly runs at 01:00 CST and 03:00 CDT are an hour apart: wall-clock gaps are for days only
+    for hours in (0, 1, 2):
+        run = (datetime(2026, 3, 8, 7, tzinfo=UTC) + timedelta(hours=hours)).astimezone(ZONE)
+        daily_file(conn, "hall", run, rows=4, minutes=15)
+    with conn.transaction():
+        series.refresh(conn, datetime(2026, 3, 8, 12, tzinfo=UTC), GRACE)
+    assert row(conn, "hall")["cadence"] == timedelta(hours=1)
+
+
 def test_a_series_whose_next_file_waits_in_incoming_is_not_overdue(
     conn: psycopg.Connection[Any],
 ) -> None:

@@ -14,10 +14,10 @@ from energy_ingest.localtime import local
 
 # One statement: every series' facts from the ledger (its newest 30 runs, through
 # files_series_idx), then the update. A run is coalesce(run_at, last_ts); cadence the median gap
-# of the newest 30 distinct runs, or with one run the file's data span when ≥ 1 minute and its
-# name gives a run time (a single file without one, e.g. an ad-hoc export, is no schedule:
-# unknown). Live: its newest file's data was recent when it arrived (a backfill of old history
-# is not).
+# of the newest 30 distinct runs (whole local days as days, else seconds), or with one run the
+# file's data span when ≥ 1 minute and its name gives a run time (a single file without one,
+# e.g. an ad-hoc export, is no schedule: unknown). Live: its newest file's data was recent when
+# it arrived (a backfill of old history is not).
 _SQL = """
 WITH facts AS (
     SELECT s.id, newest.id AS file_id, newest.run, newest.ingested_at,
@@ -28,6 +28,7 @@ WITH facts AS (
                          THEN extract(epoch FROM newest.last_ts - newest.first_ts) END)
                AS cadence_s
     FROM report_series s
+    CROSS JOIN (SELECT day_zone AS zone FROM rollup_state) z
     CROSS JOIN LATERAL (
         SELECT f.id, coalesce(f.run_at, f.last_ts) AS run, f.run_at, f.first_ts, f.last_ts,
                f.ingested_at
@@ -41,13 +42,20 @@ WITH facts AS (
                percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap) FILTER (WHERE g.gap > 0)
                    AS median_s
         FROM (
-            SELECT extract(epoch FROM r.run - lag(r.run) OVER (ORDER BY r.run)) AS gap
+            -- a gap of whole local days counts as those days: a task run at 00:05 every day
+            -- is daily across DST, though two of its runs are then 23 or 25 hours apart
+            SELECT CASE WHEN extract(epoch FROM r.wall - lag(r.wall) OVER w)::numeric %% 86400 = 0
+                        THEN extract(epoch FROM r.wall - lag(r.wall) OVER w)
+                        ELSE extract(epoch FROM r.run - lag(r.run) OVER w) END AS gap
             FROM (
-                SELECT DISTINCT coalesce(f.run_at, f.last_ts) AS run FROM files f
+                SELECT DISTINCT coalesce(f.run_at, f.last_ts) AS run,
+                       coalesce(f.run_at, f.last_ts) AT TIME ZONE z.zone AS wall
+                FROM files f
                 WHERE f.source = s.source AND f.series = s.name
                   AND f.status = 'ingested' AND f.last_ts IS NOT NULL
                 ORDER BY 1 DESC LIMIT 30
             ) r
+            WINDOW w AS (ORDER BY r.run)
         ) g
     ) gaps
 ),
