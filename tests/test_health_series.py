@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,20 +125,23 @@ def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_n
 
 
 @pytest.mark.parametrize(
-    "days", [(6, 7, 8), (7, 8, 9), (8, 9, 10)], ids=["into the change", "across", "after"]
+    "first",
+    [date(2026, 3, 6), date(2026, 3, 7), date(2026, 3, 8), date(2026, 10, 31)],
+    ids=["into spring forward", "across it", "after it", "across fall back"],
 )
 def test_a_daily_run_at_the_same_local_time_is_daily_across_a_dst_change(
-    conn: psycopg.Connection[Any], days: tuple[int, ...]
+    conn: psycopg.Connection[Any], first: date
 ) -> None:
-    # the BAS runs its task at 00:05 local: across spring forward (8 March 2026) two runs are
-    # 23 hours apart, which the median of absolute gaps made a cadence of 23.5 h
-    for day in days:
-        daily_file(conn, "hall", datetime(2026, 3, day, 0, 5, tzinfo=ZONE))
+    # the BAS runs its task at 00:05 local: across a change two runs are 23 or 25 hours apart,
+    # which the median of absolute gaps made a cadence of 23.5 or 24.5 h
+    runs = [datetime.combine(first + k * DAY, time(0, 5), ZONE) for k in range(3)]
+    for run in runs:
+        daily_file(conn, "hall", run)
     with conn.transaction():
-        series.refresh(conn, datetime(2026, 3, days[-1], 12, tzinfo=ZONE), GRACE)
+        series.refresh(conn, runs[-1] + timedelta(hours=12), GRACE)
     got = row(conn, "hall")
     assert got["cadence"] == DAY
-    assert got["expected_next"] == datetime(2026, 3, days[-1] + 1, 0, 5, tzinfo=ZONE)
+    assert got["expected_next"] == datetime.combine(first + 3 * DAY, time(0, 5), ZONE)
 
 
 def test_an_hourly_run_is_hourly_across_a_dst_change(conn: psycopg.Connection[Any]) -> None:
