@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since"
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition"
+EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition, X-Energy-Replica-Lag"
 
 
 def register(app: Flask, origins: tuple[str, ...]) -> None:

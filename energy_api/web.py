@@ -91,11 +91,12 @@ class Conditional:
     def __init__(
         self, conn: Conn, key: str, *, stable: bool = True, evaluations: bool = False
     ) -> None:
-        mark, changed = ledger.watermark(conn, evaluations=evaluations)
+        mark, changed, lag = ledger.watermark(conn, evaluations=evaluations)
         digest = hashlib.sha1(f"{mark}|{key}".encode()).hexdigest()[:24]
         self.etag = digest
         self.last_modified = changed.replace(microsecond=0) if changed else None
         self.stable = stable
+        self.lag = lag  # on a hot standby: how far its replay trails the primary
 
     def fresh(self) -> bool:
         if request.if_none_match:
@@ -105,6 +106,8 @@ class Conditional:
 
     def apply(self, response: Response) -> Response:
         response.set_etag(self.etag)
+        if self.lag is not None:  # Last-Modified says what the answer holds; this, how current
+            response.headers["X-Energy-Replica-Lag"] = f"{self.lag:.3f}"
         if self.last_modified is not None and self.stable:
             response.last_modified = self.last_modified
         response.cache_control.no_cache = True

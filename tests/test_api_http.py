@@ -169,6 +169,7 @@ def test_health_is_ok_then_degraded_after_a_failed_file(
         "readings": 3,
         "alerts": {"firing": 0, "high": 0},
         "series": {"overdue": 0, "ok": 0, "historical": 0},
+        "replica": None,
     }
     add_file(db, "bad.csv", status="failed", error="truncated")
     body = _json(client, "/api/v2/health")

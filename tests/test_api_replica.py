@@ -192,6 +192,8 @@ def test_health_and_metrics_say_how_far_the_standby_trails(campus: Campus) -> No
                 "standby's replay is" in body["reason"]
                 and "ENERGY_API_MAX_LAG 1 s" in body["reason"]
             )
+            answer = strict.test_client().get(f"/api/v2/values?points={POINTS}&range=today")
+            assert answer.status_code == 200 and float(answer.headers["X-Energy-Replica-Lag"]) > 1
             text = strict.test_client().get("/metrics").get_data(as_text=True)
             lag = next(x for x in text.splitlines() if x.startswith("energy_replica_lag_seconds "))
             assert float(lag.split()[1]) > 1
@@ -200,6 +202,11 @@ def test_health_and_metrics_say_how_far_the_standby_trails(campus: Campus) -> No
             strict.extensions["energy_db"].close()
     caught_up(campus.primary, campus.standby, DB)
     assert campus.answers("/api/v2/health")["standby"][1]["replica"]["lag_s"] == 0
+    url = f"/api/v2/values?points={POINTS}&start=2025-01-01&end=2025-02-01"
+    on = {role: app.test_client().get(url) for role, app in campus.apps.items()}
+    assert "X-Energy-Replica-Lag" not in on["primary"].headers
+    assert on["standby"].headers["X-Energy-Replica-Lag"] == "0.000"
+    assert on["standby"].headers["Last-Modified"] == on["primary"].headers["Last-Modified"]
 
 
 def test_every_route_answers_from_a_standby_which_refuses_any_write(campus: Campus) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from energy_api.sql.replica import LAG_OR_NULL
 from energy_api.sql.times import iso_sql
 from energy_api.sql.where import Conn, Where, page
 
@@ -74,23 +75,24 @@ def file_counts(conn: Conn) -> dict[str, int]:
     return {"ingested": every - failed, "failed": failed}
 
 
-def watermark(conn: Conn, *, evaluations: bool = False) -> tuple[str, Any]:
+def watermark(conn: Conn, *, evaluations: bool = False) -> tuple[str, Any, float | None]:
     """What changes whenever the ingest commits a file, `catalog apply` re-resolves the catalog or
     an evaluation of data health changes what it shows (health_state.changed_at; with
     `evaluations`, every evaluation: for answers that show its time): (max(files.id),
-    max(ingested_at), the applied site file, the health mark) as text, and the latest instant."""
+    max(ingested_at), the applied site file, the health mark) as text, the latest instant, and
+    on a hot standby its replay lag in seconds (None on a primary; sql.replica)."""
     column = "h.evaluated_at" if evaluations else "h.changed_at"
     row = conn.execute(
-        f"SELECT f.max_id, f.max_at, s.sha256, s.applied_at, {column}"
+        f"SELECT f.max_id, f.max_at, s.sha256, s.applied_at, {column}, {LAG_OR_NULL}"
         " FROM (SELECT max(id) AS max_id, max(ingested_at) AS max_at FROM files) f"
         " LEFT JOIN catalog_site s ON true LEFT JOIN health_state h ON true"
     ).fetchone()
     if row is None:
-        return "", None
-    max_id, max_at, sha256, applied_at, health_at = row
+        return "", None, None
+    max_id, max_at, sha256, applied_at, health_at, lag = row
     instants = [t for t in (max_at, applied_at, health_at) if t is not None]
     mark = f"{max_id}|{max_at}|{sha256}|{applied_at}|{health_at}"
-    return mark, max(instants) if instants else None
+    return mark, max(instants) if instants else None, None if lag is None else float(lag)
 
 
 def health(conn: Conn) -> dict[str, Any]:

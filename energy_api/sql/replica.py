@@ -14,13 +14,14 @@ from datetime import datetime
 
 from energy_api.sql.where import Conn
 
-REPLICA = """
-SELECT pg_last_xact_replay_timestamp(),
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END,
-       EXISTS (SELECT FROM pg_stat_wal_receiver)
+LAG = """CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"""
+REPLICA = f"""
+SELECT pg_last_xact_replay_timestamp(), {LAG}, EXISTS (SELECT FROM pg_stat_wal_receiver)
 WHERE pg_is_in_recovery()
 """
+# in a query that reads other things: the lag on a standby, NULL on a primary
+LAG_OR_NULL = f"CASE WHEN pg_is_in_recovery() THEN {LAG} END"
 
 
 @dataclass(frozen=True)
