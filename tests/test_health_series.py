@@ -73,10 +73,11 @@ def row(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
     }
 
 
-def today_at_2(days_back: int) -> datetime:
-    """02:00 local, `days_back` days before today (real time: the loader stamps arrival now)."""
+def today_at_noon(days_back: int) -> datetime:
+    """Noon local, `days_back` days before today (real time: the loader stamps arrival now).
+    Noon, not a night hour: it exists and is unambiguous on the days DST changes."""
     today = datetime.now(ZONE).date() - timedelta(days=days_back)
-    return datetime(today.year, today.month, today.day, 2, tzinfo=ZONE)
+    return datetime(today.year, today.month, today.day, 12, tzinfo=ZONE)
 
 
 def recent(hours: int) -> datetime:
@@ -89,8 +90,8 @@ def test_a_daily_series_that_stops_is_overdue_after_one_cadence_and_grace_with_n
     conn: psycopg.Connection[Any],
 ) -> None:
     for back in (2, 1, 0):
-        daily_file(conn, "hall", today_at_2(back))
-    last = today_at_2(0)
+        daily_file(conn, "hall", today_at_noon(back))
+    last = today_at_noon(0)
     due = last + DAY
     with conn.transaction():
         assert series.refresh(conn, last + timedelta(hours=1), GRACE) == []
@@ -158,9 +159,9 @@ def test_a_series_whose_next_file_waits_in_incoming_is_not_overdue(
     conn: psycopg.Connection[Any],
 ) -> None:
     for back in (2, 1):
-        daily_file(conn, "hall", today_at_2(back))
-    late = today_at_2(0) + timedelta(seconds=GRACE + 60)
-    waiting = [("siemens", f"hall_{today_at_2(0):%m-%d-%y_%H-%M}.csv")]
+        daily_file(conn, "hall", today_at_noon(back))
+    late = today_at_noon(0) + timedelta(seconds=GRACE + 60)
+    waiting = [("siemens", f"hall_{today_at_noon(0):%m-%d-%y_%H-%M}.csv")]
     with conn.transaction():  # the daemon has it, not loaded yet (at start, after an outage)
         assert series.refresh(conn, late, GRACE, waiting) == []
     assert row(conn, "hall")["status"] == "ok"
