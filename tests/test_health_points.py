@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from test_health_series import daily_file, today_at_2
+from test_health_series import daily_file, today_at_noon
 
 from energy_ingest.catalog.site.checker import parse_site
 from energy_ingest.catalog.site.model import Site, SiteFileError
@@ -94,9 +94,9 @@ def test_a_point_gone_to_data_loss_is_stale_while_its_series_is_fine(
     conn: psycopg.Connection[Any],
 ) -> None:
     for back in (2, 1):
-        daily_file(conn, "hall", today_at_2(back), npoints=2, rows=96, minutes=15)
-    daily_file(conn, "hall", today_at_2(0), npoints=2, rows=96, minutes=15, lost=True)
-    now = today_at_2(0) + timedelta(minutes=5)
+        daily_file(conn, "hall", today_at_noon(back), npoints=2, rows=96, minutes=15)
+    daily_file(conn, "hall", today_at_noon(0), npoints=2, rows=96, minutes=15, lost=True)
+    now = today_at_noon(0) + timedelta(minutes=5)
     with conn.transaction():
         assert series.refresh(conn, now, 3600.0) == []
         found = {f.point_id: f for f in points.refresh(conn, NO_SITE, now)}
@@ -107,7 +107,7 @@ def test_a_point_gone_to_data_loss_is_stale_while_its_series_is_fine(
     f = found[lost]
     assert (f.kind, f.subject, f.priority) == ("stale", f"point:{lost}", "normal")
     assert f.series_id is not None and f.link == f"/api/v2/points/{lost}"
-    yesterday = today_at_2(1) - timedelta(minutes=15)
+    yesterday = today_at_noon(1) - timedelta(minutes=15)
     assert f.summary == (
         f"HALL.RM1.TEMP: no reading since {local(yesterday, 'America/Chicago', seconds=False)}, though its"
         f" series hall has data to {local(now - timedelta(minutes=20), 'America/Chicago', seconds=False)}"
