@@ -4,7 +4,6 @@ run as `postgres`. For the tests that read the API from a standby (docs/scaling.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -19,23 +18,13 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from energy_ingest.store.embedded import as_server_user, server_binary
+
 SUPERUSER = "postgres"
 
 
-def _bin(program: str) -> str:
-    found = shutil.which(program) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), reverse=True)), None
-    )
-    assert found, f"{program} not found: install Debian's postgresql package"
-    return found
-
-
-def _as_server(*command: str) -> list[str]:
-    return ["runuser", "-u", SUPERUSER, "--", *command] if os.geteuid() == 0 else list(command)
-
-
 def _run(*command: str) -> None:
-    done = subprocess.run(_as_server(*command), capture_output=True, text=True, cwd="/")
+    done = subprocess.run(as_server_user(*command), capture_output=True, text=True, cwd="/")
     assert done.returncode == 0, f"{command[0]}: {done.stderr or done.stdout}"
 
 
@@ -54,11 +43,21 @@ class Server:
         return make_conninfo(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=dbname)
 
     def start(self) -> None:
-        _run(_bin("pg_ctl"), "start", "-w", "-D", str(self.pgdata), "-l", f"{self.pgdata}/log")
+        _run(
+            server_binary("pg_ctl"),
+            "start",
+            "-w",
+            "-D",
+            str(self.pgdata),
+            "-l",
+            f"{self.pgdata}/log",
+        )
 
     def stop(self) -> None:
         subprocess.run(
-            _as_server(_bin("pg_ctl"), "stop", "-m", "immediate", "-D", str(self.pgdata)),
+            as_server_user(
+                server_binary("pg_ctl"), "stop", "-m", "immediate", "-D", str(self.pgdata)
+            ),
             capture_output=True,
             cwd="/",
         )
@@ -74,7 +73,7 @@ def streaming_pair() -> Iterator[tuple[Server, Server]]:
     primary = Server(base / "primary", _free_port())
     standby = Server(base / "standby", _free_port())
     try:
-        _run(_bin("initdb"), "-D", str(primary.pgdata), "-U", SUPERUSER, "--auth", "trust",
+        _run(server_binary("initdb"), "-D", str(primary.pgdata), "-U", SUPERUSER, "--auth", "trust",
              "--encoding", "UTF8", "--locale", "C", "--no-sync")  # fmt: skip
         with open(primary.pgdata / "postgresql.conf", "a") as conf:
             conf.write(
@@ -82,7 +81,7 @@ def streaming_pair() -> Iterator[tuple[Server, Server]]:
                 f"unix_socket_directories = '{base}'\nfsync = off\nwal_level = replica\n"
             )
         primary.start()
-        _run(_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
+        _run(server_binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
              "-D", str(standby.pgdata), "-R", "-X", "stream", "-c", "fast")  # fmt: skip
         with open(standby.pgdata / "postgresql.conf", "a") as conf:
             conf.write(f"\nport = {standby.port}\n")

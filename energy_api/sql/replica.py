@@ -26,9 +26,8 @@ LAG_OR_NULL = f"CASE WHEN pg_is_in_recovery() THEN {LAG} END"
 
 @dataclass(frozen=True)
 class Replica:
-    replayed_at: (
-        datetime | None
-    )  # the commit time (on the primary) of the last transaction replayed
+    # the commit time (on the primary) of the last transaction replayed
+    replayed_at: datetime | None
     lag_s: float | None  # None: nothing replayed yet
     streaming: bool  # its WAL receiver runs
 

@@ -120,7 +120,7 @@ class EmbeddedPostgres:
         if not self.exists():
             return False
         done = subprocess.run(
-            self._as_owner(_binary("pg_ctl"), "status", "-D", str(self.pgdata)),
+            as_server_user(server_binary("pg_ctl"), "status", "-D", str(self.pgdata)),
             capture_output=True,
             check=False,
             cwd="/",
@@ -197,7 +197,7 @@ class EmbeddedPostgres:
         # cwd="/": initdb and pg_ctl change back to the working directory, which the `postgres`
         # user may not be allowed to enter (a checkout under /root).
         done = subprocess.run(
-            self._as_owner(_binary(program), *args),
+            as_server_user(server_binary(program), *args),
             capture_output=True,
             text=True,
             check=False,
@@ -208,14 +208,6 @@ class EmbeddedPostgres:
                 f"{program} failed for {self.pgdata}: {(done.stderr or done.stdout).strip()}; "
                 f"see {self.pgdata / 'server.log'}"
             )
-
-    @staticmethod
-    def _as_owner(*command: str) -> list[str]:
-        # PostgreSQL refuses to run as root: in a root shell (CI, containers) it runs as `postgres`.
-        owner = _owner()
-        if owner is None:
-            return list(command)
-        return ["runuser", "-u", owner.pw_name, "--", *command]
 
 
 def _unusable(pgdata: Path) -> str | None:
@@ -282,7 +274,18 @@ def _owner() -> pwd.struct_passwd | None:
     raise EmbeddedDatabaseError("running as root and there is no `postgres` user to run the server")
 
 
-def _binary(program: str) -> str:
+def as_server_user(*command: str) -> list[str]:
+    """`command` as the server's user: PostgreSQL refuses to run as root, so in a root shell
+    (CI, containers) it runs as `postgres`."""
+    owner = _owner()
+    if owner is None:
+        return list(command)
+    return ["runuser", "-u", owner.pw_name, "--", *command]
+
+
+def server_binary(program: str) -> str:
+    """A PostgreSQL server program (initdb, pg_ctl, pg_basebackup): on PATH, else Debian's
+    newest under /usr/lib/postgresql/<version>/bin."""
     found = shutil.which(program)
     if found:
         return found
