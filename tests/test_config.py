@@ -59,6 +59,8 @@ def test_settings_are_frozen() -> None:
         ("ENERGY_DATABASE_URL", "localhost:5432", "is not a libpq URL"),
         ("ENERGY_CORS_ORIGINS", "dash.example.edu", "is not an origin"),
         ("ENERGY_API_MAX_ROWS", "1.5", "is not a whole number"),
+        ("ENERGY_API_MAX_LAG", "soon", "is not a duration; write e.g. 90s, 15m, 2h or 1d"),
+        ("ENERGY_API_MAX_LAG", "0s", "must be more than 0"),
     ],
 )
 def test_each_bad_value_is_named_with_what_is_wrong(var: str, value: str, expected: str) -> None:
