@@ -51,6 +51,9 @@ class Settings:
     statement_timeout_ms: int = 30_000
     api_max_lag_seconds: float = 300.0
     """On a standby, how far its replay may trail the primary before /api/v2/health is degraded."""
+    raw_retention_years: int | None = None
+    """Raw readings' partitions wholly older than this many years are dropped by `energy-ingest
+    retention`, the rollups kept (docs/scaling.md); None: every reading is kept."""
     # Data health (docs/health.md)
     health_seconds: float = 300.0
     """How often the daemon evaluates data health when no file arrives (and after each file)."""
@@ -106,6 +109,7 @@ class Settings:
         take("ENERGY_API_STREAMS", "api_streams", _positive_int)
         take("ENERGY_STATEMENT_TIMEOUT_MS", "statement_timeout_ms", _positive_int)
         take("ENERGY_API_MAX_LAG", "api_max_lag_seconds", duration_seconds)
+        take("ENERGY_RAW_RETENTION", "raw_retention_years", _years)
         take("ENERGY_HEALTH_SECONDS", "health_seconds", _positive_float)
         take("ENERGY_SERIES_GRACE", "series_grace_seconds", duration_seconds)
         take("ENERGY_ALERT_REPEAT", "alert_repeat_seconds", duration_seconds)
@@ -256,6 +260,16 @@ def duration_seconds(raw: str) -> float:
     if not 0 < seconds < 10 * 365 * 86400:
         raise ValueError("must be more than 0 and less than ten years")
     return seconds
+
+
+def _years(raw: str) -> int | None:
+    """'5y' → 5 ('off': None): raw readings are partitioned by year, so retention is whole years."""
+    if raw.strip().lower() == "off":
+        return None
+    match = re.fullmatch(r"(\d+)\s*(y|years?)", raw.strip().lower())
+    if not match or int(match[1]) < 1:
+        raise ValueError("is not a number of years; write e.g. 5y (raw readings are kept by year)")
+    return int(match[1])
 
 
 def _hour(raw: str) -> int:

@@ -22,6 +22,7 @@ SUMMARIES = {
         "import": "Load report files or folders directly (backfill).",
         "migrate": "Bring the database schema up to date.",
         "psql": "Run psql on the database the processes use.",
+        "retention": "Drop raw readings older than ENERGY_RAW_RETENTION; keep their rollups.",
         "retry": "Move failed files back to incoming/ to try them again.",
         "rollups": "Rollups: say whether they are complete; rebuild them from readings.",
         "run": "Run the ingest daemon: watch the spool, load each file once.",

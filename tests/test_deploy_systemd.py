@@ -29,6 +29,8 @@ SYSTEMD = ROOT / "systemd"
 NGINX_SITE = ROOT / "nginx" / "energy.conf"
 SERVICES = ("energy-ingest.service", "energy-upload.service", "energy-api.service")
 SOCKETS = ("energy-upload.socket", "energy-api.socket")
+JOBS = ("energy-retention.service",)  # oneshot, started by its timer
+TIMERS = ("energy-retention.timer",)
 PROD_BIN = "/opt/energy/venv/bin/"
 PROD_SPOOL = Path("/var/lib/energy/spool")
 MAX_EXPOSURE = 4.5
@@ -39,7 +41,7 @@ def words(settings: dict[str, list[str]], key: str) -> list[str]:
 
 
 def test_systemd_analyze_verify_accepts_every_unit_without_a_single_warning(tmp_path: Path) -> None:
-    """`systemd-analyze verify` on the three services and two sockets prints nothing at all.
+    """`systemd-analyze verify` on the services, sockets and the timer prints nothing at all.
 
     verify insists that ExecStart binaries exist, and this machine has no /opt/energy: the units
     are copied to a temp dir with /opt/energy/venv/bin/ rewritten to this test venv's bin/, which
@@ -51,11 +53,12 @@ def test_systemd_analyze_verify_accepts_every_unit_without_a_single_warning(tmp_
     venv_bin = Path(sys.executable).parent
     for name in ("energy-ingest", "gunicorn"):
         assert (venv_bin / name).exists(), f"{venv_bin / name} missing: pip install -e '.[test]'"
-    for unit in SERVICES + SOCKETS:
+    units = SERVICES + SOCKETS + JOBS + TIMERS
+    for unit in units:
         text = (SYSTEMD / unit).read_text()
         (tmp_path / unit).write_text(text.replace(PROD_BIN, f"{venv_bin}/"))
     result = subprocess.run(
-        [analyze, "verify", "--man=no", *SERVICES, *SOCKETS],
+        [analyze, "verify", "--man=no", *units],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -65,7 +68,7 @@ def test_systemd_analyze_verify_accepts_every_unit_without_a_single_warning(tmp_
     assert result.stdout + result.stderr == ""
 
 
-@pytest.mark.parametrize("unit", SERVICES)
+@pytest.mark.parametrize("unit", SERVICES + JOBS)
 def test_systemd_analyze_security_exposure_is_at_most_4_5(unit: str) -> None:
     """The offline `systemd-analyze security` score of each service stays within the target."""
     analyze = require("systemd-analyze")
@@ -308,3 +311,18 @@ def test_the_python_stack_runs_under_memory_deny_write_execute(tmp_path: Path) -
         pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_retention_runs_daily_as_energy_with_the_daemons_env_file() -> None:
+    """The timer starts the oneshot daily (catching up after downtime); it reads the daemon's
+    env file, where ENERGY_RAW_RETENTION and the database are, and writes nothing on disk."""
+    timer = unit_settings(SYSTEMD / "energy-retention.timer")
+    assert timer["Timer.OnCalendar"] == ["*-*-* 03:30:00"]
+    assert timer["Timer.Persistent"] == ["true"]
+    service = unit_settings(SYSTEMD / "energy-retention.service")
+    assert service["Service.Type"] == ["oneshot"]
+    assert service["Service.ExecStart"] == [f"{PROD_BIN}energy-ingest retention"]
+    assert service["Service.User"] == ["energy"]
+    assert service["Service.EnvironmentFile"] == ["/etc/energy/energy-ingest.env"]
+    assert service["Service.ProtectSystem"] == ["strict"]
+    assert "Service.ReadWritePaths" not in service

@@ -322,7 +322,9 @@ def test_the_rules_new_keys_default_and_bad_ones_are_problems_with_their_lines()
 
 def readings_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     inner = [n for child in plan.get("Plans", []) for n in readings_nodes(child)]
-    return ([plan] if plan.get("Relation Name") == "readings" else []) + inner
+    name = plan.get("Relation Name", "")
+    ours = name == "readings" or name.removeprefix("readings_").isdigit()  # or a year's partition
+    return ([plan] if ours else []) + inner
 
 
 def test_a_rule_reads_only_its_window_of_its_points_readings(conn: Conn) -> None:
@@ -343,10 +345,13 @@ def test_a_rule_reads_only_its_window_of_its_points_readings(conn: Conn) -> None
     query, bound = statement(site.rules[0], now)
     (plan,) = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, bound).fetchone()
     nodes = readings_nodes(plan[0]["Plan"])
-    assert nodes and all(n["Node Type"] != "Seq Scan" for n in nodes), nodes
-    read = sum(
-        (n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) * n["Actual Loops"] for n in nodes
-    )
+
+    def rows(n: dict[str, Any]) -> int:
+        return int((n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) * n["Actual Loops"])
+
+    # a sequential scan only of an empty partition (the planner's cheapest way to read nothing)
+    assert nodes and all(n["Node Type"] != "Seq Scan" or not rows(n) for n in nodes), nodes
+    read = sum(rows(n) for n in nodes)
     # HU's 25 points × (their newest reading, then the 4 readings in the hour up to it)
     assert read == 25 * (1 + 4)
     found = evaluate(conn, site, now)

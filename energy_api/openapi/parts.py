@@ -84,6 +84,14 @@ ERRORS = {
 
 
 # A point's range across a change of its unit (energy_api.values.recorded): meta.unit_changes.
+# Raw retention (energy_api.values.rollups.before_raw): meta.raw_since, with meta.note.
+RAW_SINCE: dict[str, Any] = {
+    "type": "string",
+    "description": "only when the range reaches before it: raw readings before this instant were"
+    " dropped (ENERGY_RAW_RETENTION), and the answer comes from the rollups' whole buckets"
+    " (interval=raw is refused there)",
+}
+
 UNIT_CHANGE: dict[str, Any] = {
     "type": "object",
     "description": "a point whose range holds readings recorded in an earlier unit: the unit its"

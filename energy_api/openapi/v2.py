@@ -16,6 +16,7 @@ from energy_api.openapi.parts import (
     PAGE_META,
     POINT_PLACES,
     POINTS,
+    RAW_SINCE,
     SOME_POINTS,
     TAG,
     TS,
@@ -228,6 +229,8 @@ SCHEMAS: dict[str, Any] = {
                         " earlier unit (such points are answered from readings); also the"
                         " X-Energy-Unit-Changes header, as JSON",
                     },
+                    "raw_since": RAW_SINCE,
+                    "note": {"type": "string", "description": "with raw_since: what it holds"},
                 },
             },
             "series": {

@@ -109,12 +109,25 @@ def health(conn: Conn) -> dict[str, Any]:
 
 def readings_count(conn: Conn) -> int:
     """Exact while readings is small (counting it is then as cheap as planning), else the
-    planner's estimate: it never scans the table, and it holds before the first ANALYZE too
-    (reltuples -1), scaled from the table's current size as the planner does. The size is that
-    of every partition when readings is partitioned (docs/scaling.md), whose parent has none."""
-    size = conn.execute(f"SELECT sum(pg_relation_size(oid)) FROM {READINGS_TABLES}").fetchone()
-    if size is None or size[0] is None or size[0] <= EXACT_COUNT_BYTES:
+    planner's estimate, partition by partition: it never scans the table, and it holds before
+    the first ANALYZE too (reltuples -1), scaled from the table's current size as the planner
+    does. An empty partition (next year's, made ahead) counts 0, not the ten pages the planner
+    assumes of a table never analysed."""
+    parts = conn.execute(
+        "SELECT oid::regclass::text, reltuples, relpages,"
+        " pg_relation_size(oid) / current_setting('block_size')::int, pg_relation_size(oid)"
+        f" FROM {READINGS_TABLES}"
+    ).fetchall()
+    if sum(p[4] for p in parts) <= EXACT_COUNT_BYTES:
         exact = conn.execute("SELECT count(*) FROM readings").fetchone()
         return int(exact[0]) if exact else 0
-    plan = conn.execute("EXPLAIN (FORMAT JSON) SELECT FROM readings").fetchone()
-    return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0
+    total = 0.0
+    for name, tuples, pages, now_pages, _ in parts:
+        if now_pages == 0:
+            continue
+        if tuples >= 0 and pages > 0:
+            total += tuples / pages * now_pages
+        else:
+            plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT FROM {name}").fetchone()
+            total += plan[0][0]["Plan"]["Plan Rows"] if plan else 0
+    return int(total)

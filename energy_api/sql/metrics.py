@@ -65,11 +65,12 @@ def snapshot(conn: Conn) -> Snapshot:
 
 def readings_estimate(conn: Conn) -> float:
     """pg_class.reltuples of readings (what ANALYZE and VACUUM last counted, kept on a standby
-    too), summed over its partitions when it is partitioned (autovacuum never analyses the
-    parent); before either ever ran on each (-1), /health's count: exact while small, else the
-    planner's."""
+    too), summed over its partitions (autovacuum never analyses the parent; an empty one counts
+    0); before either ever ran on a partition holding rows (-1), /health's count."""
     row = conn.execute(
-        f"SELECT sum(reltuples), bool_and(reltuples >= 0) FROM {ledger.READINGS_TABLES}"
+        "SELECT sum(greatest(reltuples, 0)),"
+        " bool_and(reltuples >= 0 OR pg_relation_size(oid) = 0)"
+        f" FROM {ledger.READINGS_TABLES}"
     ).fetchone()
     if row is not None and row[1]:
         return float(row[0])

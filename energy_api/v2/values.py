@@ -82,6 +82,9 @@ def values() -> Response:
                 f" ({', '.join(i for i in INTERVALS if i != 'raw')}), not raw",
             )
         start, end = (cursor.start, cursor.end) if cursor else (span.start, span.end)
+        state = rollups.state(conn)
+        route = rollups.choose(state, start, end, zone, interval)
+        start, end, note = rollups.before_raw(state, start, end, zone, interval, route)
         plan = Plan.build(
             selected,
             start,
@@ -91,7 +94,7 @@ def values() -> Response:
             aggs,
             layout,
             cursor=cursor,
-            route=rollups.choose(conn, start, end, zone, interval),
+            route=route,
         )
         if fmt == "json":
             plan = plan.paged(web.settings().api_max_rows, web.settings().api_max_bytes)
@@ -125,6 +128,9 @@ def values() -> Response:
     }
     if plan.recorded:
         meta["unit_changes"] = [r.as_dict(zone) for r in plan.recorded]
+    if note is not None:  # the range reaches before the raw readings kept (retention)
+        meta["raw_since"] = iso(state.raw_since, zone) if state and state.raw_since else None
+        meta["note"] = note
     return _sourced(cond.apply(json_response({"meta": meta, **body})), plan)
 
 

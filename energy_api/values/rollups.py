@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from energy_api.errors import bad_param
+from energy_api.timeparse import iso
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.hours import day_range_sql, hours_sql, used_columns
 from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
-from energy_ingest.store.rollup_state import read_state
+from energy_ingest.store.rollup_state import State, read_state
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
@@ -100,12 +102,51 @@ ROLLUP_ROW_EXPR = {
 }
 
 
+def state(conn: psycopg.Connection[Any]) -> State | None:
+    return read_state(conn)
+
+
+def before_raw(
+    state: State | None, start: datetime, end: datetime, zone: ZoneInfo, interval: str, route: Route
+) -> tuple[datetime, datetime, str | None]:
+    """(start, end, note) of a range reaching before raw_since, whose raw readings were dropped
+    (ENERGY_RAW_RETENTION): answered from the rollups' whole buckets alone, its partial edge
+    buckets left out and said so; refused with what to ask instead when it needs raw readings."""
+    since = None if state is None else state.raw_since
+    if since is None or start >= since:
+        return start, end, None
+    gone = f"raw readings before {iso(since, zone)} are no longer kept (ENERGY_RAW_RETENTION)"
+    if interval == "raw":
+        raise bad_param(
+            "start",
+            f"{gone}: start at or after it, or ask for interval=1h, 1d or 1mo, which the rollups"
+            " keep",
+        )
+    if route.lo is None or route.hi is None:
+        raise bad_param(
+            "interval",
+            f"{gone}, and this answer needs them: ask for interval=1h, 1d or 1mo over whole"
+            f" buckets (days and months of {state.day_zone if state else 'UTC'})",
+        )
+    lo, hi = start, end
+    if start < route.lo:
+        lo = route.lo
+    if end > route.hi and route.hi < since:
+        hi = route.hi
+    if (lo, hi) == (start, end):
+        return start, end, gone
+    return (
+        lo,
+        hi,
+        f"{gone}: answered from the rollups' whole buckets, {iso(lo, zone)} to {iso(hi, zone)}",
+    )
+
+
 def choose(
-    conn: psycopg.Connection[Any], start: datetime, end: datetime, zone: ZoneInfo, interval: str
+    state: State | None, start: datetime, end: datetime, zone: ZoneInfo, interval: str
 ) -> Route:
     if interval != "1h" and interval not in CALENDAR:
         return RAW_ROUTE
-    state = read_state(conn)
     if state is None or state.stale_since is not None:
         return RAW_ROUTE
     day_zone = state.day_zone

@@ -6,6 +6,7 @@ rollup_commands.py   `energy-ingest rollups status|rebuild`
 import_command.py    `energy-ingest import`
 meter.py             how far a long command got: a bar on a terminal, a line now and then off one
 psql_command.py      `energy-ingest psql`
+retention_command.py `energy-ingest retention`
 health_commands.py   `energy-ingest series` and `alerts`
 demo_commands.py     `energy-ingest demo`: the demo campus through the spool and daemon
 boundary.py          the one error boundary: our errors and the database's become one line
@@ -13,6 +14,7 @@ boundary.py          the one error boundary: our errors and the database's becom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 import sys
@@ -28,7 +30,9 @@ from energy_ingest.cli.catalog_commands import catalog
 from energy_ingest.cli.demo_commands import demo
 from energy_ingest.cli.health_commands import alerts, health_line, series
 from energy_ingest.cli.import_command import import_
+from energy_ingest.cli.meter import Meter, meter
 from energy_ingest.cli.psql_command import psql
+from energy_ingest.cli.retention_command import retention
 from energy_ingest.cli.rollup_commands import metered, rollups
 from energy_ingest.cli.status_lines import last_file
 from energy_ingest.config import Settings, configure_logging
@@ -66,16 +70,32 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 @friendly
 def migrate(settings: Settings) -> None:
-    """Bring the database schema up to date (safe to run again, or twice at once), and build the
-    rollups of readings stored before rollups existed, with a progress bar (a `migrate` stopped
-    while building them builds them again when run again)."""
+    """Bring the database schema up to date (safe to run again, or twice at once): move readings
+    into yearly partitions, and build the rollups of readings stored before rollups existed, each
+    with a progress bar (a `migrate` stopped midway goes on from where it was when run again)."""
     built: list[Rebuilt] = []
+    bars = contextlib.ExitStack()
+    moving: Meter | None = None
+
+    def moved(done: int, total: int) -> None:
+        nonlocal moving
+        if moving is None:
+            moving = bars.enter_context(
+                meter(
+                    "moving readings into yearly partitions",
+                    total,
+                    settings.progress_seconds,
+                    lambda n, _: f"{n:,} of about {total:,} readings",
+                )
+            )
+        moving.to(done)
 
     def build(conn: psycopg.Connection[Any]) -> None:
+        bars.close()
         built.append(metered(conn, settings, "building rollups"))
 
-    with db.connect(db.database_url(settings)) as conn:
-        done = apply_migrations(conn, settings.timezone, then=build)
+    with bars, db.connect(db.database_url(settings)) as conn:
+        done = apply_migrations(conn, settings.timezone, then=build, progress=moved)
     for name in done:
         click.echo(f"applied {name}")
     for rollups_built in built:
@@ -308,3 +328,4 @@ main.add_command(series)
 main.add_command(alerts)
 main.add_command(demo)
 main.add_command(psql)
+main.add_command(retention)

@@ -50,7 +50,7 @@ from energy_ingest.health.evaluate import Evaluation, evaluate
 from energy_ingest.spool import Spool, printable_name
 from energy_ingest.spool.files import remove_stale_temps
 from energy_ingest.spool.moving import remove_stale_intents
-from energy_ingest.store import db
+from energy_ingest.store import db, partitions
 from energy_ingest.store.migrate import pending
 from energy_ingest.write.applied_site import AppliedSite, apply_site
 
@@ -62,6 +62,9 @@ EXIT_CONFIG = 78  # EX_CONFIG too: the site file is broken (every problem is log
 # Data health is evaluated this long after the backlog empties: a file dropped meanwhile (the
 # next of a burst) is taken first, not after an evaluation.
 AFTER_FILES_SECONDS = 1.0
+# This year's and next year's partitions of readings are made this often (and at start): a load
+# makes any other it needs, but then inside its own transaction.
+AHEAD_SECONDS = 3600.0
 
 
 class Daemon:
@@ -194,6 +197,7 @@ class Daemon:
     def _loop(self) -> None:
         next_scan = time.monotonic() + self.settings.rescan_seconds
         next_health = time.monotonic()  # at once: what happened while the daemon was stopped
+        next_ahead = time.monotonic()
         took = False
         while not self.stop.is_set():
             self.notifier.watchdog()
@@ -217,9 +221,16 @@ class Daemon:
             if now >= next_health and not self.db.down:
                 self._guarded("evaluating data health", self._evaluate)
                 next_health = time.monotonic() + self.settings.health_seconds
+            if now >= next_ahead and not self.db.down:
+                self._guarded("making next year's partition", self._partitions_ahead)
+                next_ahead = time.monotonic() + AHEAD_SECONDS
             if self.db.due():
                 self.db.reconnect()
             self._publish_activity()
+
+    def _partitions_ahead(self) -> None:
+        if self.db.conn is not None and partitions.ahead(self.db.conn):
+            log.info("made next year's partition of readings")
 
     def _evaluate(self) -> None:
         conn = self.db.conn

@@ -11,10 +11,16 @@ from typing import Any
 import psycopg
 
 from energy_ingest.errors import MigrationError
+from energy_ingest.store import partitions
 
 # pg_advisory_lock key: two `migrate` processes serialise instead of colliding.
 LOCK_KEY = 0x656E65726779  # "energy"
 NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+# Migrations whose script only prepares: their rows move afterwards, in batches that each commit,
+# and the finisher records the migration in its last transaction. Their scripts run again (they
+# are written to) when a `migrate` stopped midway is run again.
+FINISH = {17: partitions.convert}
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,15 @@ def migrate(
     conn: psycopg.Connection[Any],
     timezone: str = "America/Chicago",
     then: Callable[[psycopg.Connection[Any]], None] | None = None,
+    progress: partitions.Progress | None = None,
 ) -> list[str]:
     """Apply what is pending; return the names applied (empty when already up to date).
     `timezone` (ENERGY_TIMEZONE) is the zone of the daily rollups a migration builds.
     `then` builds the rollups of readings stored before migration 0006 (the CLI passes the
     rollup rebuild, in the write layer): it runs, under the same lock, when rollup_state says
     they were never built (stale with no built_at) — after the migrations that made them so, or
-    in the next `migrate` if one was stopped before it finished."""
+    in the next `migrate` if one was stopped before it finished. `progress` hears how far a
+    finisher (FINISH) got."""
     conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
     conn.execute("SELECT set_config('energy.timezone', %s, false)", (timezone,))
@@ -80,13 +88,21 @@ def migrate(
         conn.autocommit = False
         done = []
         for migration in pending(conn):
+            finish = FINISH.get(migration.version)
+
+            def record(m: Migration = migration) -> None:
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (m.version, m.name),
+                )
+
             try:
                 with conn.transaction():
                     conn.execute(migration.sql.encode())  # a multi-statement script, not a literal
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        (migration.version, migration.name),
-                    )
+                    if finish is None:
+                        record()
+                if finish is not None:
+                    finish(conn, record, progress)
             except psycopg.Error as exc:
                 raise MigrationError(
                     f"migration {migration.name} failed and was rolled back: {exc}"

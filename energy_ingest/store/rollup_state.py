@@ -4,8 +4,9 @@ complete. The loader, `status` and the API read it here, with one rule for a mis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -18,6 +19,19 @@ class State:
     stale_since: datetime | None
     stale_writes: int
     built_at: datetime | None
+    raw_since: datetime | None = None  # raw readings before it were dropped (retention)
+
+    def whole_since(self) -> datetime | None:
+        """The first local midnight (day_zone) at or after raw_since: from there every hour, day
+        and month can still be computed from raw readings; before it, only the rollups hold them."""
+        if self.raw_since is None:
+            return None
+        zone = ZoneInfo(self.day_zone)
+        moment = self.raw_since.astimezone(zone)
+        midnight = datetime.combine(moment.date(), time(), zone)
+        if midnight < moment:
+            midnight = datetime.combine(moment.date() + timedelta(days=1), time(), zone)
+        return midnight
 
     def describe(self, timezone: str) -> str:
         """One line for `status`: complete, or why not and what to run."""
@@ -32,7 +46,12 @@ class State:
                 f"complete, but daily and monthly rollups are local to {self.day_zone}, not to"
                 f" ENERGY_TIMEZONE {timezone}: `energy-ingest rollups rebuild` moves them"
             )
-        return f"complete (hourly, and daily and monthly in {self.day_zone})"
+        kept = ""
+        if self.raw_since is not None:
+            kept = (
+                f"; raw readings from {local(self.raw_since, timezone)} (retention), rollups before"
+            )
+        return f"complete (hourly, and daily and monthly in {self.day_zone}){kept}"
 
     def as_dict(self, timezone: str) -> dict[str, Any]:
         return {
@@ -40,6 +59,7 @@ class State:
             "day_zone": self.day_zone,
             "stale_since": self.stale_since.isoformat() if self.stale_since else None,
             "built_at": self.built_at.isoformat() if self.built_at else None,
+            "raw_since": self.raw_since.isoformat() if self.raw_since else None,
             "summary": self.describe(timezone),
         }
 
@@ -49,6 +69,6 @@ def read_state(conn: psycopg.Connection[Any]) -> State | None:
     when there is none (a database `energy-ingest migrate` has not finished), which every reader
     takes as stale rollups in UTC: nothing can be assumed about the rollup tables."""
     row = conn.execute(
-        "SELECT day_zone, stale_since, stale_writes, built_at FROM rollup_state"
+        "SELECT day_zone, stale_since, stale_writes, built_at, raw_since FROM rollup_state"
     ).fetchone()
     return None if row is None else State(*row)

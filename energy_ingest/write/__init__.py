@@ -1,6 +1,5 @@
 """The write layer: everything that changes the database, above the store and below the processes.
 
-lock.py            the writers' lock (one advisory lock per transaction)
 ledger.py          the `files` ledger: a file's row claimed, completed or marked failed
 readings.py        a trend report's readings in one transaction
 points.py          the points a report's load meets: registered, resolved, states indexed

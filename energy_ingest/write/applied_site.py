@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from energy_ingest.catalog.site import PointOverride, Site, is_pattern, parse_site, read_site
-from energy_ingest.write.lock import lock_writers
+from energy_ingest.store.lock import lock_writers
 from energy_ingest.write.resolution import resolve_points, sync_buildings
 
 Conn = psycopg.Connection[Any]

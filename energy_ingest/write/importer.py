@@ -32,9 +32,10 @@ import psycopg
 from energy_ingest.catalog.exports.point_export import PointExport
 from energy_ingest.catalog.point_types import kind_of
 from energy_ingest.errors import SourceChanged
+from energy_ingest.store.lock import lock_writers
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import FileInfo, claim_ledger_row, complete_ledger_row
-from energy_ingest.write.lock import lock_writers
+from energy_ingest.write.points import HAS_READINGS
 from energy_ingest.write.resolution import SHOW_CHANGES, resolve_points
 from energy_ingest.write.retirement import retire_superseded
 from energy_ingest.write.rollup_buckets import maintained
@@ -292,7 +293,7 @@ def _store(
     columns = list(FACTS)
     rows = conn.execute(
         f"SELECT id, p.name, p.scope, kind, states, {', '.join(columns)}, p.unit,"
-        " EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id)"
+        f" {HAS_READINGS}"
         " FROM points p JOIN unnest(%s::text[], %s::text[]) AS k(name, scope)"
         " ON p.name = k.name AND p.scope = k.scope"
         " WHERE p.source = %s ORDER BY p.name, p.scope FOR UPDATE OF p",

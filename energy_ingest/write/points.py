@@ -18,6 +18,15 @@ from energy_ingest.write.resolution import resolve_points
 # Append a chunk's new state labels to their points in one statement, in order of first
 # appearance. The SET expression is evaluated on the row as locked, so labels another loader
 # appended meanwhile are not appended twice; a point never grows past MAX_STATES.
+# Whether point p has a reading: one probe of the primary key a point (a partition's). Neither
+# EXISTS in a select list, which the planner may run as a hashed subplan over every reading, nor
+# LIMIT 1 alone, which it may run as a sequential scan expecting a match in the first rows: for a
+# new point, either read every reading (12.6 s for 100 new points beside 1.4 M readings). The
+# ORDER BY is the key's, which only the index gives without a sort.
+HAS_READINGS = (
+    "(SELECT true FROM readings r WHERE r.point_id = p.id ORDER BY r.ts LIMIT 1) IS NOT NULL"
+)
+
 APPEND_STATES = """
 UPDATE points p SET
     states = p.states || ARRAY(
@@ -127,9 +136,9 @@ class FilePoints(dict[str, Point]):
         if created or refreshed:  # new points, or a unit now known: resolved with the site file
             resolve_points(self.conn, self.site(), [r[0] for r in [*created, *refreshed]])
         rows = self.conn.execute(
-            """
-            SELECT id, name, kind, states, EXISTS (SELECT 1 FROM readings r WHERE r.point_id = p.id),
-                   coalesce(defined_states, '{}'), coalesce(defined_values, '{}')
+            f"""
+            SELECT id, name, kind, states, {HAS_READINGS},
+                   coalesce(defined_states, '{{}}'), coalesce(defined_values, '{{}}')
             FROM points p WHERE source = %s AND name = ANY(%s) AND scope = ''
             """,
             (source, names),

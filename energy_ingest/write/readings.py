@@ -22,10 +22,12 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from energy_ingest.errors import Cancelled, SourceChanged
+from energy_ingest.errors import Cancelled, ParseError, SourceChanged
 from energy_ingest.formats.report import Report
 from energy_ingest.localtime import local
-from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, unframed
+from energy_ingest.store import partitions
+from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, to_us, unframed
+from energy_ingest.store.lock import lock_writers
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import (
     MAX_STORED_WARNINGS,
@@ -36,7 +38,6 @@ from energy_ingest.write.ledger import (
     link_series,
     over_cap_warning,
 )
-from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.points import FilePoints
 from energy_ingest.write.rollup_buckets import Prepared, Rollups, Touched
 
@@ -179,6 +180,7 @@ class _Loader:
         self.points = FilePoints(conn, report, held)
         self.inserted = self.updated = self.readings = self.skipped = self.duplicates = 0
         self.examples: list[str] = []
+        self.years: set[int] = set()  # whose partitions exist (made by this load if need be)
         conn.execute(STAGE)
         self.rollups = Rollups(conn)
 
@@ -192,14 +194,33 @@ class _Loader:
         repeat = chunk["repeat"].to_numpy(dtype=bool)[keep]
         if not len(pids):
             return None
+        self._within_retention(int(ts.min()))
         later = _later_duplicates(pids, ts)
         if later is not None:
             self.duplicates += int(later.sum())
             pids, ts, values, repeat = pids[~later], ts[~later], values[~later], repeat[~later]
         return _Batch(pids, ts, values, repeat)
 
+    def _within_retention(self, first_us: int) -> None:
+        """A reading before the raw horizon would have its hour, day and month recomputed from
+        the readings left of them, which are none: the file is refused, whole."""
+        kept = self.rollups.kept
+        if kept is None or first_us >= to_us(kept):
+            return
+        horizon = local(kept, self.zone)
+        raise ParseError(
+            f"it holds readings from {local(from_us(first_us), self.zone)}, before {horizon}:"
+            " raw readings before then are no longer kept (ENERGY_RAW_RETENTION), and their"
+            " rollups are final",
+            hint=f"load only its readings from {horizon} on (cut the earlier rows), or none",
+        )
+
     def store(self, batch: _Batch) -> None:
         """New values are copied straight into readings; changed ones updated; the rest counted."""
+        years = set(range(_year(batch.ts.min()), _year(batch.ts.max()) + 1))
+        if not years <= self.years:  # a backfill from 1998, a file dated next year
+            partitions.cover(self.conn, years)
+            self.years |= years
         for attempt in range(3):
             try:
                 with self.conn.transaction():
@@ -360,6 +381,11 @@ class _Batch:
 
     def subset(self, mask: np.ndarray) -> _Batch:
         return _Batch(self.pids[mask], self.ts[mask], self.values[mask], self.repeat[mask])
+
+
+def _year(us: int) -> int:
+    """The UTC year of a Unix-microsecond instant."""
+    return int(np.datetime64(int(us), "us").astype("datetime64[Y]").astype(int)) + 1970
 
 
 def _later_duplicates(pids: np.ndarray, ts: np.ndarray) -> np.ndarray | None:

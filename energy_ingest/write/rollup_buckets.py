@@ -126,6 +126,8 @@ class Rollups:
         stale = state is None or state.stale_since is not None
         self.zone = zoneinfo.ZoneInfo(zone)
         self.stale = stale  # some rollup rows may lack readings: always upsert
+        # raw readings before it were dropped (retention): its buckets' rollups are final
+        self.kept = None if state is None else state.whole_since()
         self.fresh = fresh
         maintained(conn)
         for stage in STAGES:

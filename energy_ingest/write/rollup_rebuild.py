@@ -18,9 +18,9 @@ import psycopg
 from energy_ingest.errors import EnergyError
 from energy_ingest.rollups.calendar import local_midnight
 from energy_ingest.store.binary import PG_EPOCH_US, from_us, to_us
+from energy_ingest.store.lock import lock_writers
 from energy_ingest.store.rollup_state import read_state
 from energy_ingest.write import rollup_hours
-from energy_ingest.write.lock import lock_writers
 from energy_ingest.write.rollup_buckets import DAY_US, Rollups, Touched
 
 # Each transaction commits exact rollups for a batch of points: FIRST_POINTS, then as many as
@@ -90,15 +90,26 @@ def rebuild(
     progress: Callable[[int], None] = lambda n: None,
 ) -> Rebuilt:
     """Recompute the rollups of points `ids` (None: all) from `since` (None: all time), a batch
-    of points per transaction. Rollups count as stale while it runs, so the API answers from
+    of points per transaction; never from before raw readings were kept (retention). Rollups count as stale while it runs, so the API answers from
     readings meanwhile; at the end they are complete again unless readings were written outside
     the loader meanwhile. Daily rollups move to `timezone` (ENERGY_TIMEZONE) in a full rebuild."""
     started = time.monotonic()
-    full = ids is None and since is None
     state = read_state(conn)
     conn.rollback()
     if state is None:
         raise RollupError("rollup_state is empty: run `energy-ingest migrate`")
+    kept = (
+        state.whole_since()
+    )  # raw readings before it were dropped: their rollups are all there is
+    if kept is not None and (since is None or since < kept):
+        if state.day_zone != timezone:
+            raise RollupError(
+                f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is"
+                f" {timezone}, but raw readings before {kept:%Y-%m-%d} were dropped"
+                " (ENERGY_RAW_RETENTION): their days cannot be moved; set ENERGY_TIMEZONE back"
+            )
+        since = kept
+    full = ids is None and since is None
     if state.day_zone != timezone and not full:
         raise RollupError(
             f"daily and monthly rollups are local to {state.day_zone} and ENERGY_TIMEZONE is"
