@@ -105,8 +105,8 @@ def test_the_daemon_makes_next_years_partition(
     wait_until(lambda: following in _years(empty_database_url), what="next year's partition")
 
 
-READINGS_PER_POINT = 8760  # a year of hours for each point, from 2023 to 2025
-POINTS = 160
+READINGS_PER_POINT = 8760  # every 3 hours from June 2023 to June 2026
+POINTS = 600  # 5,256,000 readings: the "a database of ≥ 5 M readings"
 
 
 def _unpartitioned(url: str) -> tuple[int, str]:

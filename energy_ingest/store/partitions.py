@@ -102,7 +102,9 @@ def _move(conn: psycopg.Connection[Any], progress: Progress | None) -> int:
         start += step
         if progress is not None:
             progress(done, max(total, done))
-        step = max(1, min(MAX_BATCH_POINTS, BATCH_READINGS * points // max(n, 1)))
+        # the next batch sized after this one; ids with no readings (catalog-only points) are
+        # crossed in doubling steps
+        step = min(MAX_BATCH_POINTS, BATCH_READINGS * points // n if n else step * 2) or 1
     seconds = time.monotonic() - began
     log.info(
         "moved %s readings in %.1f s (%s readings/s)",
@@ -135,12 +137,13 @@ def _batch(conn: psycopg.Connection[Any], until: int) -> tuple[int, int]:
     start = row[0] if row else None
     if start is None or start >= until:
         return 0, 0
+    # two probes of the key a point id (not a read of the batch's readings)
     span = conn.execute(
         "SELECT extract(year FROM min(f) AT TIME ZONE 'UTC')::int,"
         " extract(year FROM max(l) AT TIME ZONE 'UTC')::int, count(f)"
-        " FROM (SELECT DISTINCT point_id FROM readings"
-        "       WHERE point_id >= %(a)s AND point_id < %(b)s) p,"
-        " LATERAL (SELECT min(ts) f, max(ts) l FROM readings r WHERE r.point_id = p.point_id) x",
+        " FROM generate_series(%(a)s::int, least(%(b)s::int - 1,"
+        "   (SELECT max(point_id) FROM readings))) p(id),"
+        " LATERAL (SELECT min(ts) f, max(ts) l FROM readings r WHERE r.point_id = p.id) x",
         {"a": start, "b": until},
     ).fetchone()
     moved = 0
