@@ -9,7 +9,11 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 ALLOWED_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since"
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Disposition, X-Energy-Replica-Lag"
+# Every header an answer carries for a client to read: a page on another origin sees only these.
+EXPOSED_HEADERS = (
+    "ETag, Last-Modified, Content-Disposition, X-Energy-Replica-Lag, X-Energy-Source,"
+    " X-Energy-Unit-Changes, X-Energy-Raw-Since"
+)
 
 
 def register(app: Flask, origins: tuple[str, ...]) -> None:

@@ -4,12 +4,16 @@ credentials; unset, the API sends no CORS headers at all."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+import energy_api
 from energy_api import create_app
+from energy_api.cors import EXPOSED_HEADERS
 from energy_ingest.config import Settings
 
 ORIGIN = "https://anything.example"
@@ -87,3 +91,18 @@ def test_with_origins_unset_no_cors_header_is_sent(no_cors: FlaskClient) -> None
     assert read.status_code == 200
     for response in (read, preflight):
         assert not [h for h, _ in response.headers.items() if h.startswith("Access-Control-")]
+
+
+def test_every_energy_header_an_answer_carries_is_exposed_to_other_origins() -> None:
+    """A header the API sets for clients (X-Energy-…) that CORS does not expose is invisible to a
+    page on another origin: every such name in the API's source is in EXPOSED_HEADERS."""
+    source = Path(energy_api.__file__).parent
+    named = {
+        name
+        for path in source.rglob("*.py")
+        if path.name != "cors.py"
+        for name in re.findall(r"X-Energy-[A-Za-z-]+", path.read_text(encoding="utf-8"))
+    }
+    exposed = {h.strip() for h in EXPOSED_HEADERS.split(",")}
+    assert {"X-Energy-Source", "X-Energy-Raw-Since", "X-Energy-Replica-Lag"} <= named
+    assert named <= exposed, named - exposed

@@ -115,6 +115,10 @@ def test_retention_drops_old_raw_years_and_keeps_their_rollups_and_answers(
     assert edge["meta"]["start"] == "2019-03-02T00:00:00-06:00"
     assert edge["series"][0]["data"][0][0] == "2019-03-02T00:00:00-06:00"
     assert "whole buckets" in edge["meta"]["note"]
+    csv = client.get(daily + "&format=csv")  # a CSV says it in a header
+    assert (
+        csv.status_code == 200 and csv.headers["X-Energy-Raw-Since"] == "2020-12-31T18:00:00-06:00"
+    )
     # a range after the horizon says nothing of it
     recent = client.get("/api/v2/values?points=RT.A&start=2024-03-01&end=2024-03-02").get_json()
     assert "raw_since" not in recent["meta"]

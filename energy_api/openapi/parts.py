@@ -132,6 +132,10 @@ VALUES_HEADERS = {
         " answer says which points' readings were converted from which unit",
         "schema": {"type": "string"},
     },
+    "X-Energy-Raw-Since": {
+        "description": "meta.raw_since, when the range reaches before it (how a CSV says so)",
+        "schema": {"type": "string"},
+    },
 }
 
 

@@ -85,6 +85,7 @@ def values() -> Response:
         state = rollups.state(conn)
         route = rollups.choose(state, start, end, zone, interval)
         start, end, note = rollups.before_raw(state, start, end, zone, interval, route)
+        raw_since = iso(state.raw_since, zone) if note and state and state.raw_since else None
         plan = Plan.build(
             selected,
             start,
@@ -110,7 +111,7 @@ def values() -> Response:
         if cond.fresh():
             return cond.not_modified()
         if fmt == "csv":
-            return _sourced(cond.apply(_csv_response(stack, conn, plan)), plan)
+            return _sourced(cond.apply(_csv_response(stack, conn, plan)), plan, raw_since)
         body, next_token = run_json(conn, plan)
     finally:
         stack.close()
@@ -128,18 +129,20 @@ def values() -> Response:
     }
     if plan.recorded:
         meta["unit_changes"] = [r.as_dict(zone) for r in plan.recorded]
-    if note is not None:  # the range reaches before the raw readings kept (retention)
-        meta["raw_since"] = iso(state.raw_since, zone) if state and state.raw_since else None
-        meta["note"] = note
-    return _sourced(cond.apply(json_response({"meta": meta, **body})), plan)
+    if raw_since is not None:  # the range reaches before the raw readings kept (retention)
+        meta["raw_since"], meta["note"] = raw_since, note
+    return _sourced(cond.apply(json_response({"meta": meta, **body})), plan, raw_since)
 
 
-def _sourced(response: Response, plan: Plan) -> Response:
+def _sourced(response: Response, plan: Plan, raw_since: str | None) -> Response:
     """Which table answered the whole buckets: readings or a rollup table (energy_api.values.rollups);
-    and, as meta.unit_changes, the units readings were recorded in when any changed in the range."""
+    as meta.unit_changes, the units readings were recorded in when any changed in the range; and
+    as meta.raw_since, where raw readings begin, when the range reaches before (retention)."""
     response.headers["X-Energy-Source"] = plan.route.table
     if plan.recorded:
         response.headers["X-Energy-Unit-Changes"] = header(plan.recorded, plan.zone)
+    if raw_since is not None:
+        response.headers["X-Energy-Raw-Since"] = raw_since
     return response
 
 
