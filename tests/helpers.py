@@ -136,6 +136,17 @@ class PgProxy:
         self.cut()
 
 
+def cli_process(url: str, *args: str) -> subprocess.Popen[str]:
+    """`energy-ingest ARGS` on database `url`, started (its output piped, as text)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "energy_ingest.cli", *args],
+        env={**os.environ, "ENERGY_DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:

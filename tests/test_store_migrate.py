@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import psycopg
 import pytest
+from helpers import cli_process
 
 from energy_ingest.store.migrate import available, migrate
 
@@ -22,20 +19,9 @@ def _tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _cli(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "ENERGY_DATABASE_URL": url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "energy_ingest.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_migrate_on_an_empty_database_creates_the_schema(empty_database_url: str) -> None:
     assert _tables(empty_database_url) == set()
-    proc = _cli(empty_database_url, "migrate")
+    proc = cli_process(empty_database_url, "migrate")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "applied 0001_schema.sql" in out
@@ -50,7 +36,7 @@ def test_a_second_migrate_is_a_no_op(empty_database_url: str) -> None:
     assert first == [m.name for m in available()]
     assert second == []
     assert count == (len(available()),)
-    proc = _cli(empty_database_url, "migrate")
+    proc = cli_process(empty_database_url, "migrate")
     out, _ = proc.communicate(timeout=60)
     assert "database is up to date" in out
 
@@ -59,7 +45,7 @@ def test_a_second_migrate_is_a_no_op(empty_database_url: str) -> None:
 def test_two_concurrent_migrations_both_succeed_and_apply_each_once(
     empty_database_url: str,
 ) -> None:
-    procs = [_cli(empty_database_url, "migrate") for _ in range(2)]
+    procs = [cli_process(empty_database_url, "migrate") for _ in range(2)]
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     outs = "".join(out for out, _ in results)

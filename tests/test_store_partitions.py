@@ -4,15 +4,12 @@ readings — every reading kept, counted and summed — even when killed midway 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from datetime import datetime
 
 import psycopg
 import pytest
-from helpers import insight_report, load_report, scalar, wait_until
+from helpers import cli_process, insight_report, load_report, scalar, wait_until
 
 import energy_ingest.store.migrate as migrations
 
@@ -37,16 +34,6 @@ def _migrated(url: str, below: int | None = None) -> None:
             migrations.migrate(conn)
         finally:
             migrations.available = saved  # type: ignore[assignment]
-
-
-def _cli(url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "energy_ingest.cli", *args],
-        env={**os.environ, "ENERGY_DATABASE_URL": url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_a_fresh_database_has_this_and_next_years_partitions(empty_database_url: str) -> None:
@@ -148,7 +135,7 @@ def test_migrate_converts_a_full_table_and_survives_a_kill_midway(
     url = empty_database_url
     before = _unpartitioned(url)
     assert before[0] == POINTS * READINGS_PER_POINT
-    first = _cli(url, "migrate")
+    first = cli_process(url, "migrate")
     # killed once a batch or more has committed, and before the swap
     wait_until(
         lambda: _moved(url) > 0,
@@ -166,7 +153,7 @@ def test_migrate_converts_a_full_table_and_survives_a_kill_midway(
         conn.execute("DELETE FROM readings WHERE point_id = 1")
     assert "energy-ingest migrate" in str(err.value)
 
-    second = _cli(url, "migrate")
+    second = cli_process(url, "migrate")
     out, errors = second.communicate(timeout=300)
     assert second.returncode == 0, errors
     assert "going on from point" in errors
@@ -180,7 +167,7 @@ def test_migrate_converts_a_full_table_and_survives_a_kill_midway(
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE readings SET value = 0 WHERE point_id = 1 AND ts = '2023-06-01Z'")
     assert scalar(url, "SELECT stale_writes FROM rollup_state") == writes + 1  # type: ignore[operator]
-    ran_again = _cli(url, "migrate")
+    ran_again = cli_process(url, "migrate")
     out, errors = ran_again.communicate(timeout=60)
     assert ran_again.returncode == 0, errors
     assert "up to date" in out

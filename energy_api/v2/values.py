@@ -20,6 +20,7 @@ from energy_api.values.query import INTERVALS, plan_sql
 from energy_api.values.recorded import header
 from energy_api.values.rows import run_json, stream_csv
 from energy_api.web import JSON, Conditional, json_response, request_key
+from energy_ingest.store.rollup_state import read_state
 
 bp = Blueprint("values", __name__)
 CSV = "text/csv"
@@ -82,7 +83,7 @@ def values() -> Response:
                 f" ({', '.join(i for i in INTERVALS if i != 'raw')}), not raw",
             )
         start, end = (cursor.start, cursor.end) if cursor else (span.start, span.end)
-        state = rollups.state(conn)
+        state = read_state(conn)
         route = rollups.choose(state, start, end, zone, interval)
         start, end, note = rollups.before_raw(state, start, end, zone, interval, route)
         raw_since = iso(state.raw_since, zone) if note and state and state.raw_since else None

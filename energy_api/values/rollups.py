@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-import psycopg
 
 from energy_api.errors import bad_param
 from energy_api.timeparse import iso
 from energy_ingest.rollups.calendar import CALENDAR, local_edges
 from energy_ingest.rollups.hours import day_range_sql, hours_sql, used_columns
 from energy_ingest.rollups.scale import avg_sql, rollup_scaled_sql, unscaled_sql
-from energy_ingest.store.rollup_state import State, read_state
+from energy_ingest.store.rollup_state import State
 
 HOUR = timedelta(hours=1)
 READINGS = "readings"
@@ -100,10 +97,6 @@ ROLLUP_ROW_EXPR = {
     "last": "h.last",
     "fraction": "coalesce(h.states[sel.f{slot} + 1], 0)::float8 / h.n",
 }
-
-
-def state(conn: psycopg.Connection[Any]) -> State | None:
-    return read_state(conn)
 
 
 def before_raw(

@@ -34,19 +34,12 @@ def cover(conn: psycopg.Connection[Any], years: Iterable[int], parent: str = "re
 
 
 def ahead(conn: psycopg.Connection[Any]) -> int:
-    """This year's partition and the next (the daemon, at start and every day): a file dated
-    tomorrow needs no DDL in its load."""
+    """This year's partition and the next (the daemon, at start and every hour; a conversion's
+    swap): a file dated tomorrow needs no DDL in its load."""
     with conn.transaction():
         row = conn.execute("SELECT extract(year FROM now() AT TIME ZONE 'UTC')::int").fetchone()
         year = int(row[0]) if row else 1970
         return cover(conn, (year, year + 1))
-
-
-def is_partitioned(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(
-        "SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass('readings')"
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def convert(
@@ -180,10 +173,7 @@ def _swap(conn: psycopg.Connection[Any]) -> None:
         "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'energy_reader') THEN"
         " GRANT SELECT ON readings TO energy_reader; END IF; END $$"
     )
-    conn.execute(
-        "SELECT energy_readings_partitions(ARRAY[y, y + 1])"
-        " FROM CAST(extract(year FROM now() AT TIME ZONE 'UTC') AS int) y"
-    )
+    ahead(conn)
 
 
 @dataclass(frozen=True)

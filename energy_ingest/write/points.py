@@ -15,9 +15,6 @@ from energy_ingest.formats.report import MAX_STATES, PointInfo, Report
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.resolution import resolve_points
 
-# Append a chunk's new state labels to their points in one statement, in order of first
-# appearance. The SET expression is evaluated on the row as locked, so labels another loader
-# appended meanwhile are not appended twice; a point never grows past MAX_STATES.
 # Whether point p has a reading: one probe of the primary key a point (a partition's). Neither
 # EXISTS in a select list, which the planner may run as a hashed subplan over every reading, nor
 # LIMIT 1 alone, which it may run as a sequential scan expecting a match in the first rows: for a
@@ -27,6 +24,9 @@ HAS_READINGS = (
     "(SELECT true FROM readings r WHERE r.point_id = p.id ORDER BY r.ts LIMIT 1) IS NOT NULL"
 )
 
+# Append a chunk's new state labels to their points in one statement, in order of first
+# appearance. The SET expression is evaluated on the row as locked, so labels another loader
+# appended meanwhile are not appended twice; a point never grows past MAX_STATES.
 APPEND_STATES = """
 UPDATE points p SET
     states = p.states || ARRAY(

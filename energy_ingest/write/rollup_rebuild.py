@@ -90,17 +90,16 @@ def rebuild(
     progress: Callable[[int], None] = lambda n: None,
 ) -> Rebuilt:
     """Recompute the rollups of points `ids` (None: all) from `since` (None: all time), a batch
-    of points per transaction; never from before raw readings were kept (retention). Rollups count as stale while it runs, so the API answers from
-    readings meanwhile; at the end they are complete again unless readings were written outside
-    the loader meanwhile. Daily rollups move to `timezone` (ENERGY_TIMEZONE) in a full rebuild."""
+    of points per transaction; never from before raw readings were kept (retention). Rollups
+    count as stale while it runs, so the API answers from readings meanwhile; at the end they are
+    complete again unless readings were written outside the loader meanwhile. Daily rollups move to `timezone` (ENERGY_TIMEZONE) in a full rebuild."""
     started = time.monotonic()
     state = read_state(conn)
     conn.rollback()
     if state is None:
         raise RollupError("rollup_state is empty: run `energy-ingest migrate`")
-    kept = (
-        state.whole_since()
-    )  # raw readings before it were dropped: their rollups are all there is
+    # raw readings before it were dropped: their rollups are all there is
+    kept = state.whole_since()
     if kept is not None and (since is None or since < kept):
         if state.day_zone != timezone:
             raise RollupError(

@@ -60,7 +60,7 @@ BEGIN
 END
 $$;
 
--- The readings' partitions, oldest first, with their bounds (for status, retention and the API).
+-- The readings' partitions, oldest first, with their bounds (for retention, and by hand).
 CREATE OR REPLACE VIEW readings_partitions AS
 SELECT c.relname::text AS name,
        (regexp_match(pg_get_expr(c.relpartbound, c.oid), $r$FROM \('([^']+)'\)$r$))[1]::timestamptz
