@@ -229,16 +229,46 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
 
 def hours_days_sql(plan: Plan, arrays: list[str]) -> tuple[str, dict[str, Any]]:
     """The day rows of readings_hours holding the plan's whole hours (its route's [lo, hi)):
-    ord, the day's epoch seconds, n and `arrays`, by point and day (energy_api.values.hours)."""
+    ord, the day's epoch seconds, and n and `arrays` in binary (array_send), by point and day
+    (energy_api.values.whole)."""
     params, sel = _inputs(plan)
     params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
-    columns = "".join(f", d.{a}" for a in arrays)
+    columns = "".join(f", array_send(d.{a})" for a in ["n", *arrays])
     days = day_range_sql("%(rlo)s::timestamptz", "%(rhi)s", "d")
     query = (
-        f"SELECT sel.ord, date_part('epoch', d.day), d.n{columns} FROM {sel}"
+        f"SELECT sel.ord, date_part('epoch', d.day){columns} FROM {sel}"
         f" JOIN readings_hours d ON d.point_id = sel.id WHERE {days} ORDER BY sel.ord, d.day"
     )
     return query, params
+
+
+def whole_rows_sql(plan: Plan, stored: list[str], *, whole: bool) -> tuple[str, dict[str, Any]]:
+    """The rollup rows that are a JSON page's whole buckets (its route's [lo, hi)), a row per
+    point: ord, then its buckets, n and the `stored` columns as binary arrays (array_send)
+    (energy_api.values.whole). `whole`: the page holds every row, read point by point
+    in the primary key's order; else the rows after the cursor, at most plan.limit + 1, sorted."""
+    params, sel = _inputs(plan)
+    params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
+    names = ["bucket", "n", *stored]
+    where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s"
+    # in the order the rows come: by the key, or sorted; the reader checks it (an ORDER BY per
+    # aggregate would sort every point's rows again)
+    arrays = ", ".join(f"array_send(array_agg(h.{a}))" for a in names)
+    if whole:
+        return (
+            f"SELECT sel.ord, x.* FROM {sel}, LATERAL (SELECT {arrays} FROM {plan.route.table} h"
+            f" WHERE h.point_id = sel.id AND {where}) x ORDER BY sel.ord"
+        ), params
+    if plan.cursor is not None:
+        params["c_ord"], params["c_ts"] = plan.cursor.ord, from_us(plan.cursor.ts_us)
+        where += " AND (sel.ord, h.bucket) > (%(c_ord)s, %(c_ts)s)"
+    limit = "" if plan.limit is None else f" LIMIT {int(plan.limit) + 1}"
+    columns = ", ".join(f"h.{a}" for a in names)
+    return (
+        f"SELECT h.ord, {arrays} FROM (SELECT sel.ord, {columns} FROM {sel}"
+        f" JOIN {plan.route.table} h ON h.point_id = sel.id WHERE {where}"
+        f" ORDER BY sel.ord, h.bucket{limit}) h GROUP BY h.ord ORDER BY h.ord"
+    ), params
 
 
 def matching_sql(plan: Plan, matches: Predicate, *, only_matching: bool) -> Query:

@@ -4,17 +4,18 @@ cursor), or CSV text streamed from a server-side cursor."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, ClassVar
 
+import numpy as np
 import psycopg
 
 from energy_api import csvcells
 from energy_api.sql.points import PointRef
-from energy_api.values import hours
+from energy_api.values import whole
 from energy_api.values.plan import Cursor, Plan
 from energy_api.values.query import plan_sql
 
@@ -31,10 +32,11 @@ def pg_float(value: Any) -> Any:
 
 def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
     """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
-    rows = hours.rows(conn, plan)
-    if rows is None:
-        query, params = plan_sql(plan, paged=True)
-        rows = conn.execute(query, params, binary=True).fetchall()
+    found = whole.columns(conn, plan)
+    if found is not None:
+        return _from_columns(conn, plan, found)
+    query, params = plan_sql(plan, paged=True)
+    rows = conn.execute(query, params, binary=True).fetchall()
     next_token = None
     if plan.limit is not None and len(rows) > plan.limit:
         rows = rows[: plan.limit]
@@ -53,7 +55,7 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
         try:
             by_ord = _by_ord(rows, converters, stamps.known)
         except KeyError:  # buckets this worker has not stamped in this zone yet
-            stamps.learn(conn, rows)
+            stamps.learn(conn, (r[1] for r in rows))
             by_ord = _by_ord(rows, converters, stamps.known)
     else:
         by_ord = _raw_by_ord(rows, converters)
@@ -69,6 +71,48 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
         return {"series": series, "rows": len(rows)}, next_token
     data = [[plan.points[i - 1].name, *line] for i, group in by_ord.items() for line in group]
     return {"columns": plan.column_names(), "data": data, "rows": len(rows)}, next_token
+
+
+def _from_columns(
+    conn: psycopg.Connection[Any], plan: Plan, found: whole.Columns
+) -> tuple[dict[str, Any], str | None]:
+    """run_json's answer from whole buckets as columns: each row zipped from slices of them,
+    its stamp looked up once per distinct bucket."""
+    next_token = None
+    if plan.limit is not None and len(found.ords) > plan.limit:
+        found = found.head(plan.limit)
+        last = int(found.ords[-1]), int(found.epochs[-1]) * 1_000_000
+        next_token = Cursor(plan.digest(), plan.start, plan.end, *last).encode()
+    buckets, where = np.unique(found.epochs, return_inverse=True)
+    stamps = _Stamps.of(plan.zone.key)
+    seconds = buckets.tolist()
+    new = [e for e in seconds if e not in stamps.known]
+    if new:
+        stamps.learn(conn, new)
+    isos = np.array([stamps.known[e][0] for e in seconds], dtype=object)[where].tolist()
+    epochs = found.epochs.tolist()
+    columns = {name: values.tolist() for name, values in found.values.items()}
+    bounds = found.bounds(len(plan.points)).tolist()
+    converters = plan.converters()
+    each = []
+    for i, point in enumerate(plan.points):
+        a, b = bounds[i], bounds[i + 1]
+        values = [columns[agg.name][a:b] for agg in plan.aggs_for(point)]
+        lines = zip(isos[a:b], epochs[a:b], *values, strict=True)
+        convert = converters[i]
+        each.append(list(lines) if convert is None else [(t, e, *convert(v)) for t, e, *v in lines])
+    if plan.layout == "series":
+        series = [
+            {"point": plan.point_dict(point), "agg": _agg_names(plan, point), "data": data}
+            for point, data in zip(plan.points, each, strict=True)
+        ]
+        return {"series": series, "rows": len(found.ords)}, next_token
+    data = [
+        (point.name, *line)
+        for point, lines in zip(plan.points, each, strict=True)
+        for line in lines
+    ]
+    return {"columns": plan.column_names(), "data": data, "rows": len(found.ords)}, next_token
 
 
 def _raw_by_ord(
@@ -130,10 +174,10 @@ class _Stamps:
         self.clock: dict[int, str] = {}
         self.offsets: dict[int, str] = {}
 
-    def learn(self, conn: psycopg.Connection[Any], rows: list[Any]) -> None:
-        """Stamps the epochs of `rows` (ord, epoch, …) not known yet, in whole seconds (floored,
-        as epoch_sql and to_char); `conn`'s session is in this zone."""
-        seconds = {e: math.floor(e) for e in {r[1] for r in rows} - self.known.keys()}
+    def learn(self, conn: psycopg.Connection[Any], epochs: Iterable[float]) -> None:
+        """Stamps the `epochs` not known yet, in whole seconds (floored, as epoch_sql and
+        to_char); `conn`'s session is in this zone."""
+        seconds = {e: math.floor(e) for e in set(epochs) - self.known.keys()}
         offsets = dict(
             conn.execute(
                 "SELECT s, date_part('timezone', to_timestamp(s))::int"

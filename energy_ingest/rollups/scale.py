@@ -21,17 +21,12 @@ import sys
 SCALE = 2.0**-64
 UNSCALE = 2.0**64
 _LIMIT = sys.float_info.max * SCALE  # the largest scaled sum whose unscaled value is a float8
-_TINY = 2.0**-1011  # at most this, times 2^-64, rounds to 0
+TINY = 2.0**-1011  # at most this, times 2^-64, rounds to 0 (energy_api.values.whole too)
 
 
 def scaled_sql(expr: str) -> str:
     """SQL of the float8 `expr` times 2^-64, 0 where that underflows (as numpy rounds it)."""
-    return f"CASE WHEN abs({expr}) <= {_TINY!r}::float8 THEN 0 ELSE {expr} * {SCALE!r}::float8 END"
-
-
-def scaled(value: float) -> float:
-    """`value` times 2^-64 as scaled_sql computes it, 0 where that underflows."""
-    return 0.0 if abs(value) <= _TINY else value * SCALE
+    return f"CASE WHEN abs({expr}) <= {TINY!r}::float8 THEN 0 ELSE {expr} * {SCALE!r}::float8 END"
 
 
 def unscaled_sql(expr: str) -> str:

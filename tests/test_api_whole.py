@@ -1,7 +1,8 @@
-"""Whole hours of a JSON /values answer, unpacked from readings_hours' day rows in Python
-(energy_api.values.hours), answer byte for byte what the SQL answers: every aggregate it
-serves, values near the float8 limits and below 2^-958 (whose scaled sums lose bits), number and
-enum points, across a DST change, on pages of any size."""
+"""Whole rollup buckets of a JSON /values answer, made in numpy from the stored rows
+(energy_api.values.whole: hours unpacked from readings_hours, days and months from their rows),
+answer byte for byte what the SQL answers: every aggregate it serves, values near the float8
+limits and below 2^-958 (whose scaled sums lose bits), number and enum points, across a DST
+change, on pages of any size (a page too small for every bucket reads sorted rows)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ import psycopg
 import pytest
 
 from energy_api import create_app
-from energy_api.values import hours
+from energy_api.values import whole
 from energy_ingest.config import Settings
 
 START = datetime(2024, 3, 8, 6, tzinfo=UTC)  # midnight in Chicago, two days before the change
+MONTHS = datetime(2023, 9, 1, 5, tzinfo=UTC)  # midnight in Chicago: September to December
+# each interval's range: hours and days over the DST change, months of the sparser readings
+RANGES = {
+    "1h": {"start": "2024-03-08", "end": "2024-03-14"},
+    "1d": {"start": "2024-03-08", "end": "2024-03-14"},
+    "1mo": {"start": "2023-09-01", "end": "2024-01-01"},
+}
 # magnitudes whose hourly sums of 4 stay finite (a sum beyond them is the SQL's to add)
 EDGES = [1e307, -3e306, 1e-304, -1e-305, 5e-324, 2.0**-1000, 0.0, -0.0, 1 / 3, 61.25, -7.5]
 QUERIES = [
@@ -27,6 +35,11 @@ QUERIES = [
     {"points": "B", "agg": "sum,avg", "tz": "UTC", "start": "2024-03-09T05:00"},
     {"points": "A", "agg": "avg", "tz": "Europe/Berlin"},
 ]
+
+
+def _queries(interval: str) -> list[dict[str, str]]:
+    """Days and months are the rollups' own in their zone only (else hours are grouped)."""
+    return QUERIES if interval == "1h" else [q for q in QUERIES if "tz" not in q]
 
 
 @pytest.fixture
@@ -47,13 +60,20 @@ def readings(database_url: str) -> None:
                 copy.write_row((ids["A"], ts, rng.choice(EDGES)))
                 copy.write_row((ids["B"], ts, rng.uniform(-1e3, 1e3) * big))
                 copy.write_row((ids["E"], ts, float(rng.randrange(3))))
+            for six_hours in range(4 * 31 * 4):  # four months, finite monthly sums
+                ts = MONTHS + timedelta(hours=6 * six_hours)
+                copy.write_row((ids["A"], ts, rng.choice(EDGES[2:])))
+                copy.write_row((ids["B"], ts, rng.uniform(-1e3, 1e3)))
+                copy.write_row((ids["E"], ts, float(rng.randrange(3))))
         conn.execute("SELECT energy_rollups_refresh(NULL, NULL)")
         conn.execute("UPDATE rollup_state SET stale_since = NULL")  # COPY marked them stale
 
 
-def _answers(settings: Settings, query: dict[str, str], max_bytes: int) -> tuple[bytes, str]:
+def _answers(
+    settings: Settings, interval: str, query: dict[str, str], max_bytes: int
+) -> tuple[bytes, str]:
     client = create_app(dataclasses.replace(settings, api_max_bytes=max_bytes)).test_client()
-    params = {"start": "2024-03-08", "end": "2024-03-14", "interval": "1h", **query}
+    params = {**RANGES[interval], "interval": interval, **query}
     body, source = b"", ""
     while True:
         reply = client.get("/api/v2/values", query_string=params)
@@ -65,23 +85,30 @@ def _answers(settings: Settings, query: dict[str, str], max_bytes: int) -> tuple
         params["cursor"] = cursor
 
 
+@pytest.mark.parametrize("interval", ["1h", "1d", "1mo"])
 @pytest.mark.parametrize("max_bytes", [16 << 20, 3000])
-def test_hours_unpacked_in_python_are_the_sqls_answer_byte_for_byte(
-    readings: None, api_settings: Settings, monkeypatch: pytest.MonkeyPatch, max_bytes: int
+def test_whole_buckets_made_in_numpy_are_the_sqls_answer_byte_for_byte(
+    readings: None,
+    api_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    interval: str,
+    max_bytes: int,
 ) -> None:
     served = []
 
     def counted(conn: psycopg.Connection[Any], plan: Any) -> Any:
-        found = unpacked(conn, plan)
+        found = made(conn, plan)
         served.append(found is not None)
         return found
 
-    unpacked = hours.rows
-    monkeypatch.setattr(hours, "rows", counted)
-    python = [_answers(api_settings, q, max_bytes) for q in QUERIES]
+    made = whole.columns
+    monkeypatch.setattr(whole, "columns", counted)
+    python = [_answers(api_settings, interval, q, max_bytes) for q in _queries(interval)]
     assert served and all(served)
-    monkeypatch.setattr(hours, "rows", lambda conn, plan: None)
-    sql = [_answers(api_settings, q, max_bytes) for q in QUERIES]
-    assert {source for _, source in python} == {"readings_hourly"}
-    for query, mine, theirs in zip(QUERIES, python, sql, strict=True):
+    monkeypatch.setattr(whole, "columns", lambda conn, plan: None)
+    sql = [_answers(api_settings, interval, q, max_bytes) for q in _queries(interval)]
+    table = {"1h": "readings_hourly", "1d": "readings_daily", "1mo": "readings_monthly"}
+    assert {source for _, source in python} == {table[interval]}
+    for query, mine, theirs in zip(_queries(interval), python, sql, strict=True):
         assert mine == theirs, query
+        assert mine[0].count(b'"next":null') == 1  # pages were followed to the last
