@@ -230,7 +230,7 @@ def plan_sql(plan: Plan, *, paged: bool, csv_lines: bool = False) -> tuple[str, 
 def hours_days_sql(plan: Plan, arrays: list[str]) -> tuple[str, dict[str, Any]]:
     """The day rows of readings_hours holding the plan's whole hours (its route's [lo, hi)):
     ord, the day's epoch seconds, and n and `arrays` in binary (array_send), by point and day
-    (energy_api.values.whole)."""
+    (energy_api.values.columns)."""
     params, sel = _inputs(plan)
     params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
     columns = "".join(f", array_send(d.{a})" for a in ["n", *arrays])
@@ -242,32 +242,30 @@ def hours_days_sql(plan: Plan, arrays: list[str]) -> tuple[str, dict[str, Any]]:
     return query, params
 
 
-def whole_rows_sql(plan: Plan, stored: list[str], *, whole: bool) -> tuple[str, dict[str, Any]]:
-    """The rollup rows that are a JSON page's whole buckets (its route's [lo, hi)), a row per
-    point: ord, then its buckets, n and the `stored` columns as binary arrays (array_send)
-    (energy_api.values.whole). `whole`: the page holds every row, read point by point
-    in the primary key's order; else the rows after the cursor, at most plan.limit + 1, sorted."""
+def per_point_sql(plan: Plan, stored: list[str]) -> tuple[str, dict[str, Any]]:
+    """A JSON page's rows as a row per point: ord, then its instants and `stored` columns as
+    binary arrays (array_send) in time order, read by the primary key point by point, from the
+    page's cursor on (energy_api.values.columns). Raw plans read readings (ts and value), others
+    the rollup rows that are their whole buckets (bucket, n and the `stored` columns)."""
     params, sel = _inputs(plan)
-    params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
-    names = ["bucket", "n", *stored]
-    where = "h.bucket >= %(rlo)s AND h.bucket < %(rhi)s"
-    # in the order the rows come: by the key, or sorted; the reader checks it (an ORDER BY per
-    # aggregate would sort every point's rows again)
-    arrays = ", ".join(f"array_send(array_agg(h.{a}))" for a in names)
-    if whole:
-        return (
-            f"SELECT sel.ord, x.* FROM {sel}, LATERAL (SELECT {arrays} FROM {plan.route.table} h"
-            f" WHERE h.point_id = sel.id AND {where}) x ORDER BY sel.ord"
-        ), params
+    if plan.interval == "raw":
+        table, at, names = readings_sql(plan.recorded, params), "r.ts", ["ts", "value"]
+        where = "r.ts >= %(start)s AND r.ts < %(end)s"
+    else:
+        params["rlo"], params["rhi"] = plan.route.lo, plan.route.hi
+        table, at, names = f"{plan.route.table} r", "r.bucket", ["bucket", "n", *stored]
+        where = "r.bucket >= %(rlo)s AND r.bucket < %(rhi)s"
+    skip = ""
     if plan.cursor is not None:
         params["c_ord"], params["c_ts"] = plan.cursor.ord, from_us(plan.cursor.ts_us)
-        where += " AND (sel.ord, h.bucket) > (%(c_ord)s, %(c_ts)s)"
-    limit = "" if plan.limit is None else f" LIMIT {int(plan.limit) + 1}"
-    columns = ", ".join(f"h.{a}" for a in names)
+        where += f" AND (sel.ord > %(c_ord)s OR {at} > %(c_ts)s)"
+        skip = " WHERE sel.ord >= %(c_ord)s"
+    arrays = ", ".join(f"array_send(array_agg(x.{a}))" for a in names)
+    columns = ", ".join(f"r.{a}" for a in names)
     return (
-        f"SELECT h.ord, {arrays} FROM (SELECT sel.ord, {columns} FROM {sel}"
-        f" JOIN {plan.route.table} h ON h.point_id = sel.id WHERE {where}"
-        f" ORDER BY sel.ord, h.bucket{limit}) h GROUP BY h.ord ORDER BY h.ord"
+        f"SELECT sel.ord, x.* FROM {sel}, LATERAL (SELECT {arrays} FROM (SELECT {columns}"
+        f" FROM {table} WHERE r.point_id = sel.id AND {where} ORDER BY {at}) x) x{skip}"
+        " ORDER BY sel.ord"
     ), params
 
 

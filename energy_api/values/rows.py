@@ -15,7 +15,7 @@ import psycopg
 
 from energy_api import csvcells
 from energy_api.sql.points import PointRef
-from energy_api.values import whole
+from energy_api.values import columns
 from energy_api.values.plan import Cursor, Plan
 from energy_api.values.query import plan_sql
 
@@ -32,7 +32,7 @@ def pg_float(value: Any) -> Any:
 
 def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any], str | None]:
     """Rows capped at plan.limit; returns (body fragment, next cursor token or None)."""
-    found = whole.columns(conn, plan)
+    found = columns.columns(conn, plan)
     if found is not None:
         return _from_columns(conn, plan, found)
     query, params = plan_sql(plan, paged=True)
@@ -74,30 +74,30 @@ def run_json(conn: psycopg.Connection[Any], plan: Plan) -> tuple[dict[str, Any],
 
 
 def _from_columns(
-    conn: psycopg.Connection[Any], plan: Plan, found: whole.Columns
+    conn: psycopg.Connection[Any], plan: Plan, found: columns.Columns
 ) -> tuple[dict[str, Any], str | None]:
-    """run_json's answer from whole buckets as columns: each row zipped from slices of them,
-    its stamp looked up once per distinct bucket."""
+    """run_json's answer from columns (energy_api.values.columns): each row zipped from slices
+    of them, its stamp looked up once per distinct second."""
     next_token = None
     if plan.limit is not None and len(found.ords) > plan.limit:
         found = found.head(plan.limit)
-        last = int(found.ords[-1]), int(found.epochs[-1]) * 1_000_000
+        last = int(found.ords[-1]), int(found.micros[-1])
         next_token = Cursor(plan.digest(), plan.start, plan.end, *last).encode()
-    buckets, where = np.unique(found.epochs, return_inverse=True)
+    seconds, where = np.unique(found.epochs, return_inverse=True)
     stamps = _Stamps.of(plan.zone.key)
-    seconds = buckets.tolist()
-    new = [e for e in seconds if e not in stamps.known]
+    distinct = seconds.tolist()
+    new = [e for e in distinct if e not in stamps.known]
     if new:
         stamps.learn(conn, new)
-    isos = np.array([stamps.known[e][0] for e in seconds], dtype=object)[where].tolist()
-    epochs = found.epochs.tolist()
-    columns = {name: values.tolist() for name, values in found.values.items()}
+    isos = np.array([stamps.known[e][0] for e in distinct], dtype=object)[where].tolist()
+    epochs = seconds[where].tolist()
+    lists = {name: values.tolist() for name, values in found.values.items()}
     bounds = found.bounds(len(plan.points)).tolist()
     converters = plan.converters()
     each = []
     for i, point in enumerate(plan.points):
         a, b = bounds[i], bounds[i + 1]
-        values = [columns[agg.name][a:b] for agg in plan.aggs_for(point)]
+        values = [lists[agg.name][a:b] for agg in plan.aggs_for(point)]
         lines = zip(isos[a:b], epochs[a:b], *values, strict=True)
         convert = converters[i]
         each.append(list(lines) if convert is None else [(t, e, *convert(v)) for t, e, *v in lines])

@@ -1,8 +1,8 @@
-"""Whole rollup buckets of a JSON /values answer, made in numpy from the stored rows
-(energy_api.values.whole: hours unpacked from readings_hours, days and months from their rows),
-answer byte for byte what the SQL answers: every aggregate it serves, values near the float8
-limits and below 2^-958 (whose scaled sums lose bits), number and enum points, across a DST
-change, on pages of any size (a page too small for every bucket reads sorted rows)."""
+"""A JSON /values page made in numpy from columns (energy_api.values.columns: raw readings and
+whole rollup buckets, hours unpacked from readings_hours, days and months from their rows)
+answers byte for byte what the SQL answers: raw and every aggregate it serves, values near the
+float8 limits and below 2^-958 (whose scaled sums lose bits), number and enum points, across a
+DST change, on pages of any size (a small page reads a few points at a time)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import psycopg
 import pytest
 
 from energy_api import create_app
-from energy_api.values import whole
+from energy_api.values import columns
 from energy_ingest.config import Settings
 
 START = datetime(2024, 3, 8, 6, tzinfo=UTC)  # midnight in Chicago, two days before the change
 MONTHS = datetime(2023, 9, 1, 5, tzinfo=UTC)  # midnight in Chicago: September to December
 # each interval's range: hours and days over the DST change, months of the sparser readings
 RANGES = {
+    "raw": {"start": "2024-03-08", "end": "2024-03-14"},
     "1h": {"start": "2024-03-08", "end": "2024-03-14"},
     "1d": {"start": "2024-03-08", "end": "2024-03-14"},
     "1mo": {"start": "2023-09-01", "end": "2024-01-01"},
@@ -39,6 +40,8 @@ QUERIES = [
 
 def _queries(interval: str) -> list[dict[str, str]]:
     """Days and months are the rollups' own in their zone only (else hours are grouped)."""
+    if interval == "raw":
+        return [{k: v for k, v in q.items() if k != "agg"} for q in QUERIES]
     return QUERIES if interval == "1h" else [q for q in QUERIES if "tz" not in q]
 
 
@@ -85,9 +88,9 @@ def _answers(
         params["cursor"] = cursor
 
 
-@pytest.mark.parametrize("interval", ["1h", "1d", "1mo"])
+@pytest.mark.parametrize("interval", ["raw", "1h", "1d", "1mo"])
 @pytest.mark.parametrize("max_bytes", [16 << 20, 3000])
-def test_whole_buckets_made_in_numpy_are_the_sqls_answer_byte_for_byte(
+def test_columns_made_in_numpy_are_the_sqls_answer_byte_for_byte(
     readings: None,
     api_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -101,13 +104,18 @@ def test_whole_buckets_made_in_numpy_are_the_sqls_answer_byte_for_byte(
         served.append(found is not None)
         return found
 
-    made = whole.columns
-    monkeypatch.setattr(whole, "columns", counted)
+    made = columns.columns
+    monkeypatch.setattr(columns, "columns", counted)
     python = [_answers(api_settings, interval, q, max_bytes) for q in _queries(interval)]
     assert served and all(served)
-    monkeypatch.setattr(whole, "columns", lambda conn, plan: None)
+    monkeypatch.setattr(columns, "columns", lambda conn, plan: None)
     sql = [_answers(api_settings, interval, q, max_bytes) for q in _queries(interval)]
-    table = {"1h": "readings_hourly", "1d": "readings_daily", "1mo": "readings_monthly"}
+    table = {
+        "raw": "readings",
+        "1h": "readings_hourly",
+        "1d": "readings_daily",
+        "1mo": "readings_monthly",
+    }
     assert {source for _, source in python} == {table[interval]}
     for query, mine, theirs in zip(_queries(interval), python, sql, strict=True):
         assert mine == theirs, query
