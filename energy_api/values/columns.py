@@ -29,7 +29,7 @@ from energy_api.values.plan import Plan
 from energy_api.values.query import hours_days_sql, per_point_sql
 from energy_api.values.rollups import HOURLY
 from energy_ingest.rollups.scale import SCALE, TINY, UNSCALE
-from energy_ingest.store.binary import PG_EPOCH_US
+from energy_ingest.store.binary import ARRAY_HEADER, PG_EPOCH_US, elements
 
 HOURS = np.arange(0, 86_400, 3_600)  # an hour's seconds after its UTC midnight
 EXACT = 2.0**-958  # a stored sum of at least this is scaled by 2^-64 and back exactly
@@ -115,15 +115,8 @@ def columns(conn: psycopg.Connection[Any], plan: Plan) -> Columns | None:
 
 
 Found = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # ords, micros, stored columns
-HEADER = 20  # a one-dimensional binary array's: dimensions, flags, type, length, lower bound
 SHORTEST = {"1d": 23 * 3_600, "1mo": 27 * 86_400}  # a bucket's fewest seconds: DST, February
 KINDS = {"n": ">i4", "ts": ">i8", "bucket": ">i8"}  # the rest are float8
-
-
-def _elements(arrays: list[bytes], kind: str) -> np.ndarray:
-    """The elements of binary arrays (array_send) of `kind` without nulls, one after another."""
-    data = b"".join(a[HEADER:] for a in arrays)
-    return np.frombuffer(data, dtype=[("length", ">i4"), ("value", kind)])["value"]
 
 
 def _per_point(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> Found | None:
@@ -141,14 +134,14 @@ def _per_point(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> 
         points = _until(conn, query, params, cap)
     points = [p for p in points if p[1] is not None]  # a point with no rows: NULL arrays
     instants = [p[1] for p in points]
-    sizes = [(len(a) - HEADER) // 12 for a in instants]
+    sizes = [(len(a) - ARRAY_HEADER) // 12 for a in instants]
     ords = np.repeat(np.array([p[0] for p in points], dtype=np.int64), sizes)
-    micros = _elements(instants, ">i8").astype(np.int64) + PG_EPOCH_US
+    micros = elements(instants, ">i8").astype(np.int64) + PG_EPOCH_US
     if not _in_order(ords, micros):
         return None  # rows aggregated in another order than they were read: the SQL sorts
     names = ["value"] if plan.interval == "raw" else ["n", *stored]
     arrays = {
-        a: _elements([p[2 + k] for p in points], KINDS.get(a, ">f8")).astype(
+        a: elements([p[2 + k] for p in points], KINDS.get(a, ">f8")).astype(
             np.int64 if a == "n" else np.float64
         )
         for k, a in enumerate(names)
@@ -173,7 +166,7 @@ def _until(
             if not more:
                 break
             points += more
-            rows += sum((len(p[1]) - HEADER) // 12 for p in more if p[1] is not None)
+            rows += sum((len(p[1]) - ARRAY_HEADER) // 12 for p in more if p[1] is not None)
             batch *= 2
     return points
 
@@ -191,7 +184,7 @@ def _hours(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> Foun
     days = conn.execute(query, params, binary=True).fetchall()
     ords = np.repeat(np.array([d[0] for d in days], dtype=np.int64), 24)
     epochs = (np.array([d[1] for d in days], dtype=np.int64).reshape(-1, 1) + HOURS).ravel()
-    counts = _elements([d[2] for d in days], ">i4").astype(np.int64)
+    counts = elements([d[2] for d in days], ">i4").astype(np.int64)
     keep = (
         (counts > 0) & (epochs >= plan.route.lo.timestamp()) & (epochs < plan.route.hi.timestamp())
     )
@@ -203,7 +196,7 @@ def _hours(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> Foun
         rows = rows[: plan.limit + 1]
     arrays: dict[str, np.ndarray] = {"n": counts[rows]}
     for k, a in enumerate(stored):
-        arrays[a] = _elements([d[3 + k] for d in days], ">f8").astype(np.float64)[rows]
+        arrays[a] = elements([d[3 + k] for d in days], ">f8").astype(np.float64)[rows]
     return ords[rows], epochs[rows] * 1_000_000, arrays
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds: binary COPY's timestamp zero
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ARRAY_HEADER = 20  # a one-dimensional binary array's: dimensions, flags, type, length, lower bound
 
 
 def framed(rows: bytes) -> bytes:
@@ -29,3 +32,11 @@ def to_us(moment: datetime) -> int:
     """An aware datetime as Unix microseconds, exactly."""
     delta = moment - UNIX_EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def elements(arrays: list[bytes], kind: str) -> np.ndarray:
+    """The elements of one-dimensional binary arrays (array_send) of `kind` (a big-endian numpy
+    type: ">i4", ">i8" for timestamptz, ">f8") without nulls, one after another: a column read
+    without a Python object per value (a binary COPY TO sends a message per row)."""
+    data = b"".join(a[ARRAY_HEADER:] for a in arrays)
+    return np.frombuffer(data, dtype=[("length", ">i4"), ("value", kind)])["value"]

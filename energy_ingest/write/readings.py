@@ -19,14 +19,13 @@ import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from energy_ingest.errors import Cancelled, ParseError, SourceChanged
 from energy_ingest.formats.report import Report
 from energy_ingest.localtime import local
 from energy_ingest.store import partitions
-from energy_ingest.store.binary import PG_EPOCH_US, framed, from_us, to_us, unframed
+from energy_ingest.store.binary import PG_EPOCH_US, elements, framed, from_us, to_us
 from energy_ingest.store.lock import lock_writers
 from energy_ingest.write.applied_site import AppliedSite
 from energy_ingest.write.ledger import (
@@ -59,9 +58,11 @@ STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS energy_stage"
     " (point_id integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
 )
+# as three binary arrays: a COPY TO sends a message per row, each read in Python
 EXISTING = (
-    "COPY (SELECT point_id, ts, value FROM readings"
-    " WHERE point_id = ANY({pids}) AND ts >= {lo} AND ts < {hi}) TO STDOUT WITH (FORMAT binary)"
+    "SELECT array_send(array_agg(point_id)), array_send(array_agg(ts)),"
+    " array_send(array_agg(value)) FROM readings"
+    " WHERE point_id = ANY(%s::int[]) AND ts >= %s AND ts < %s"
 )
 UPDATE = """
 UPDATE readings r SET value = s.value FROM energy_stage s
@@ -284,20 +285,18 @@ class _Loader:
     def _stored(self, batch: _Batch) -> np.ndarray:
         """What readings holds for these points over every hour and local day of the batch."""
         lo, hi = self.rollups.span(int(batch.ts.min()), int(batch.ts.max()))
-        query = sql.SQL(EXISTING).format(
-            pids=sql.Literal(np.unique(batch.pids).tolist()),
-            lo=sql.Literal(from_us(lo)),
-            hi=sql.Literal(from_us(hi)),
-        )
-        with self.conn.cursor().copy(query) as copy:
-            data = b"".join(bytes(block) for block in copy)
-        body = unframed(data)
-        rows = np.frombuffer(body, dtype=ROW)
-        out = np.empty(len(rows), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
-        out["pid"], out["ts"], out["v"] = rows["pid"], rows["ts"] + PG_EPOCH_US, rows["v"]
+        pids = "{" + ",".join(map(str, np.unique(batch.pids).tolist())) + "}"
+        row = self.conn.execute(EXISTING, (pids, from_us(lo), from_us(hi)), binary=True).fetchone()
+        arrays = [] if row is None or row[0] is None else [row]  # no readings: NULL arrays
+        pid = elements([a[0] for a in arrays], ">i4")
+        out = np.empty(len(pid), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
+        out["pid"] = pid
+        out["ts"] = elements([a[1] for a in arrays], ">i8").astype(np.int64) + PG_EPOCH_US
+        out["v"] = elements([a[2] for a in arrays], ">f8")
         return out
 
     def finish(self) -> None:
+        self.rollups.finish()
         # Points the report names but that had no values at all (e.g. `Error:` definitions).
         missing = [n for n in self.report.points if n not in self.points]
         if missing:

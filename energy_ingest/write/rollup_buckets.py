@@ -1,8 +1,9 @@
 """The loader's half of rollups: after a chunk is merged into readings, every UTC day (its hours,
 packed into one readings_hours row: write.rollup_hours) and local day it touched is recomputed
 from the whole bucket — what readings held there plus the chunk — and written in the same
-transaction, then every month holding such a day from its days (energy_rollups_months). Exact, never incremental: a bucket's row is always its readings'
-aggregate, however often files overlap or change values.
+transaction; once per file, every month holding such a day is recomputed from its days
+(energy_rollups_months, Rollups.finish). Exact, never incremental: a bucket's row is always its
+readings' aggregate, however often files overlap or change values.
 
 The loader fetches what readings holds over `Rollups.span()` (whole buckets around the chunk)
 before it writes, so the buckets' full content is in hand without reading them back.
@@ -129,6 +130,7 @@ class Rollups:
         # raw readings before it were dropped (retention): its buckets' rollups are final
         self.kept = None if state is None else state.whole_since()
         self.fresh = fresh
+        self.days: list[np.ndarray] = []  # (point, local day) stored, whose months are due
         maintained(conn)
         for stage in STAGES:
             conn.execute(stage)
@@ -180,17 +182,26 @@ class Rollups:
         return out
 
     def store(self, prepared: Prepared) -> None:
+        """The rows of `prepared`; the months of its days wait for finish()."""
         for table, rows in prepared:
             self._store(table, rows)
-            if isinstance(rows, _Rows):  # readings_daily: the months of these days, from it
-                self.conn.execute(
-                    "SELECT energy_rollups_months(%s::int[],"
-                    " ARRAY(SELECT to_timestamp(d::float8 / 1e6) FROM unnest(%s::bigint[]) AS d))",
-                    (
-                        rows.fixed["pid"].astype(np.int32).tolist(),
-                        (rows.fixed["bucket"].astype(np.int64) + PG_EPOCH_US).tolist(),
-                    ),
-                )
+            if isinstance(rows, _Rows):  # readings_daily
+                days = np.empty(rows.size, dtype=[("p", "i4"), ("d", "i8")])
+                days["p"], days["d"] = rows.fixed["pid"], rows.fixed["bucket"]
+                self.days.append(days)
+
+    def finish(self) -> None:
+        """Every month holding a day stored since the last call, from its days: once per file,
+        not per chunk (a month's days are read again for each chunk that wrote one of them)."""
+        if not self.days:
+            return
+        days = np.unique(np.concatenate(self.days))
+        self.days = []
+        self.conn.execute(
+            "SELECT energy_rollups_months(%s::int[],"
+            " ARRAY(SELECT to_timestamp(d::float8 / 1e6) FROM unnest(%s::bigint[]) AS d))",
+            (days["p"].tolist(), (days["d"] + PG_EPOCH_US).tolist()),
+        )
 
     def _store(self, table: str, rows: _Rows | rollup_hours.Days) -> None:
         """New buckets are copied straight in; buckets that had readings are upserted."""

@@ -215,6 +215,7 @@ def recompute(
     since = None if starts is None else (starts.hours, starts.days)
     prepared = rollups.prepare(chunk, enum, since)
     rollups.store(prepared)
+    rollups.finish()
     if starts is not None and starts.months < starts.days:  # its month, from days kept
         conn.execute(
             "SELECT energy_rollups_months(%s::int[], array_fill(%s::timestamptz, ARRAY[%s]))",
