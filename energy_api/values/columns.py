@@ -8,7 +8,8 @@ a Python object per element, read point by point by the primary key; a page that
 them all reads a few points at a time from a server-side cursor, until it is full. Measured on
 the campus heatmap (450 points × a year of days, 164,700 rows): the SQL's date_part and
 scaled-average CASE on each row, its sort and fetching the rows took ~230 ms; the arrays take
-~45 ms. A raw year of one point: ~45 ms of to_char and date_part on each reading, ~10 here.
+~45 ms. Through the API (bench/api, docs/api.md), a raw year of one point costs 1.37 times its
+rows' fetch (2.16 with PostgreSQL stamping each reading), the heatmap 0.9 (1.64).
 
 The values are the SQL's bit for bit (energy_api.values.query): the same float operations in the
 same order (energy_ingest.rollups.scale), element by element. A plan this module does not serve
