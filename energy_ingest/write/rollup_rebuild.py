@@ -17,7 +17,7 @@ import psycopg
 
 from energy_ingest.errors import EnergyError
 from energy_ingest.rollups.calendar import local_midnight
-from energy_ingest.store.binary import PG_EPOCH_US, from_us, to_us
+from energy_ingest.store.binary import PG_EPOCH_US, elements, from_us, to_us
 from energy_ingest.store.lock import lock_writers
 from energy_ingest.store.rollup_state import read_state
 from energy_ingest.write import rollup_hours
@@ -36,9 +36,6 @@ READINGS = (
     "SELECT point_id, array_send(array_agg(ts)), array_send(array_agg(value)) FROM readings"
     " WHERE point_id = ANY(%s) AND ts >= coalesce(%s::timestamptz, '-infinity') GROUP BY point_id"
 )
-ARRAY_HEADER = 20  # a one-dimensional array in binary: ndim, flags, oid, length, lower bound
-TS_CELLS = np.dtype([("len", ">i4"), ("us", ">i8")])
-VALUE_CELLS = np.dtype([("len", ">i4"), ("v", ">f8")])
 EMPTIED = tuple(  # a batch's rows from its first UTC day, local day and local month on
     f"DELETE FROM {table} WHERE point_id = ANY(%(pids)s)"
     f" AND {column} >= coalesce(%({first})s::timestamptz, '-infinity')"
@@ -235,8 +232,8 @@ def _readings(
     """The points' readings from `lo` on, sorted by point and time: ids, Unix µs, values."""
     points = []
     for point, times, values in conn.cursor(binary=True).execute(READINGS, (pids, lo)):
-        us = np.frombuffer(times, TS_CELLS, offset=ARRAY_HEADER)["us"].astype(np.int64)
-        v = np.frombuffer(values, VALUE_CELLS, offset=ARRAY_HEADER)["v"].astype(np.float64)
+        us = elements([times], ">i8").astype(np.int64)
+        v = elements([values], ">f8").astype(np.float64)
         if np.any(us[1:] < us[:-1]):
             order = np.argsort(us, kind="stable")
             us, v = us[order], v[order]
