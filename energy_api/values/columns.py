@@ -88,16 +88,14 @@ class Columns:
 
 def columns(conn: psycopg.Connection[Any], plan: Plan) -> Columns | None:
     """The rows of a JSON page, at most plan.limit + 1; None when the SQL answers this plan."""
+    if not _served(plan):
+        return None
     if plan.interval == "raw":
-        if plan.layout == "wide":
-            return None
         found = _per_point(conn, plan, [])
         if found is None:
             return None
         ords, micros, arrays = found
         return Columns(ords, micros, {"raw": arrays["value"]})
-    if not _served(plan):
-        return None
     names = {AGGS[a.name][0] for p in plan.points for a in plan.aggs_for(p)}
     stored: list[str] = [a for a in ("sum", "min", "max", "first", "last") if a in names]
     found = (
@@ -117,7 +115,11 @@ def columns(conn: psycopg.Connection[Any], plan: Plan) -> Columns | None:
 
 Found = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # ords, micros, stored columns
 SHORTEST = {"1d": 23 * 3_600, "1mo": 27 * 86_400}  # a bucket's fewest seconds: DST, February
-KINDS = {"n": ">i4", "ts": ">i8", "bucket": ">i8"}  # the rest are float8
+
+
+def _size(instants: bytes | None) -> int:
+    """How many instants a point's binary array of them holds (a length and an int8 each)."""
+    return 0 if instants is None else (len(instants) - ARRAY_HEADER) // 12
 
 
 def _per_point(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> Found | None:
@@ -133,20 +135,16 @@ def _per_point(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> 
         points = conn.execute(query, params, binary=True).fetchall()
     else:
         points = _until(conn, query, params, cap)
-    points = [p for p in points if p[1] is not None]  # a point with no rows: NULL arrays
-    instants = [p[1] for p in points]
-    sizes = [(len(a) - ARRAY_HEADER) // 12 for a in instants]
-    ords = np.repeat(np.array([p[0] for p in points], dtype=np.int64), sizes)
+    instants = [p[1] for p in points]  # NULL for a point with no rows: none of them
+    ords = np.repeat(np.array([p[0] for p in points], dtype=np.int64), [_size(a) for a in instants])
     micros = elements(instants, ">i8").astype(np.int64) + PG_EPOCH_US
     if not _in_order(ords, micros):
         return None  # rows aggregated in another order than they were read: the SQL sorts
     names = ["value"] if plan.interval == "raw" else ["n", *stored]
-    arrays = {
-        a: elements([p[2 + k] for p in points], KINDS.get(a, ">f8")).astype(
-            np.int64 if a == "n" else np.float64
-        )
-        for k, a in enumerate(names)
-    }
+    arrays = {}
+    for k, a in enumerate(names):
+        kind, native = (">i4", np.int64) if a == "n" else (">f8", np.float64)  # counts are int4
+        arrays[a] = elements([p[2 + k] for p in points], kind).astype(native)
     if cap is not None:
         ords, micros = ords[:cap], micros[:cap]
         arrays = {a: column[:cap] for a, column in arrays.items()}
@@ -167,7 +165,7 @@ def _until(
             if not more:
                 break
             points += more
-            rows += sum((len(p[1]) - ARRAY_HEADER) // 12 for p in more if p[1] is not None)
+            rows += sum(_size(p[1]) for p in more)
             batch *= 2
     return points
 
@@ -202,6 +200,8 @@ def _hours(conn: psycopg.Connection[Any], plan: Plan, stored: list[str]) -> Foun
 
 
 def _served(plan: Plan) -> bool:
+    if plan.interval == "raw":
+        return plan.layout != "wide"
     return (
         plan.route.whole(plan.interval)
         and not plan.route.raw_spans(plan.start, plan.end)

@@ -86,9 +86,7 @@ def _from_columns(
     seconds, where = np.unique(found.epochs, return_inverse=True)
     stamps = _Stamps.of(plan.zone.key)
     distinct = seconds.tolist()
-    new = [e for e in distinct if e not in stamps.known]
-    if new:
-        stamps.learn(conn, new)
+    stamps.learn(conn, distinct)
     isos = np.array([stamps.known[e][0] for e in distinct], dtype=object)[where].tolist()
     epochs = seconds[where].tolist()
     lists = {name: values.tolist() for name, values in found.values.items()}
@@ -178,6 +176,8 @@ class _Stamps:
         """Stamps the `epochs` not known yet, in whole seconds (floored, as epoch_sql and
         to_char); `conn`'s session is in this zone."""
         seconds = {e: math.floor(e) for e in set(epochs) - self.known.keys()}
+        if not seconds:
+            return
         offsets = dict(
             conn.execute(
                 "SELECT s, date_part('timezone', to_timestamp(s))::int"

@@ -21,7 +21,7 @@ import sys
 SCALE = 2.0**-64
 UNSCALE = 2.0**64
 _LIMIT = sys.float_info.max * SCALE  # the largest scaled sum whose unscaled value is a float8
-TINY = 2.0**-1011  # at most this, times 2^-64, rounds to 0 (energy_api.values.whole too)
+TINY = 2.0**-1011  # at most this, times 2^-64, rounds to 0 (energy_api.values.columns too)
 
 
 def scaled_sql(expr: str) -> str:

@@ -34,9 +34,10 @@ def to_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def elements(arrays: list[bytes], kind: str) -> np.ndarray:
+def elements(arrays: list[bytes | None], kind: str) -> np.ndarray:
     """The elements of one-dimensional binary arrays (array_send) of `kind` (a big-endian numpy
-    type: ">i4", ">i8" for timestamptz, ">f8") without nulls, one after another: a column read
-    without a Python object per value (a binary COPY TO sends a message per row)."""
-    data = b"".join(a[ARRAY_HEADER:] for a in arrays)
+    type: ">i4", ">i8" for timestamptz, ">f8") without nulls, one after another; a NULL array
+    (array_agg over no rows) holds none. A column read without a Python object per value (a
+    binary COPY TO sends a message per row)."""
+    data = b"".join(a[ARRAY_HEADER:] for a in arrays if a is not None)
     return np.frombuffer(data, dtype=[("length", ">i4"), ("value", kind)])["value"]

@@ -285,14 +285,14 @@ class _Loader:
     def _stored(self, batch: _Batch) -> np.ndarray:
         """What readings holds for these points over every hour and local day of the batch."""
         lo, hi = self.rollups.span(int(batch.ts.min()), int(batch.ts.max()))
-        pids = "{" + ",".join(map(str, np.unique(batch.pids).tolist())) + "}"
+        pids = np.unique(batch.pids).tolist()
         row = self.conn.execute(EXISTING, (pids, from_us(lo), from_us(hi)), binary=True).fetchone()
-        arrays = [] if row is None or row[0] is None else [row]  # no readings: NULL arrays
-        pid = elements([a[0] for a in arrays], ">i4")
+        assert row is not None  # an aggregate's one row: NULL arrays when nothing is stored
+        pid = elements([row[0]], ">i4")
         out = np.empty(len(pid), dtype=[("pid", "i4"), ("ts", "i8"), ("v", "f8")])
         out["pid"] = pid
-        out["ts"] = elements([a[1] for a in arrays], ">i8").astype(np.int64) + PG_EPOCH_US
-        out["v"] = elements([a[2] for a in arrays], ">f8")
+        out["ts"] = elements([row[1]], ">i8").astype(np.int64) + PG_EPOCH_US
+        out["v"] = elements([row[2]], ">f8")
         return out
 
     def finish(self) -> None:
